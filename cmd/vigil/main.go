@@ -1,0 +1,49 @@
+// Command vigil turns HCL backup specs into Nomad periodic batch jobs and
+// runs the backups inside them.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/hashicorp/cli"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	m := &Meta{
+		Ui:     &cli.BasicUi{Reader: stdin, Writer: stdout, ErrorWriter: stderr},
+		Stdin:  stdin,
+		Stdout: stdout,
+		Stderr: stderr,
+	}
+	c := cli.NewCLI("vigil", version)
+	c.Args = args
+	c.Commands = commands(m)
+	c.HelpWriter = stdout
+	c.ErrorWriter = stderr
+	code, err := c.Run()
+	if err != nil {
+		fmt.Fprintf(stderr, "vigil: %v\n", err)
+		return 1
+	}
+	return code
+}
+
+func commands(m *Meta) map[string]cli.CommandFactory {
+	return map[string]cli.CommandFactory{
+		"validate": func() (cli.Command, error) { return &ValidateCommand{Meta: m}, nil },
+		"fmt":      func() (cli.Command, error) { return &FmtCommand{Meta: m}, nil },
+		"render":   func() (cli.Command, error) { return &RenderCommand{Meta: m}, nil },
+		"plan":     func() (cli.Command, error) { return &PlanCommand{Meta: m}, nil },
+		"apply":    func() (cli.Command, error) { return &ApplyCommand{Meta: m}, nil },
+		"version":  func() (cli.Command, error) { return &VersionCommand{Meta: m}, nil },
+	}
+}

@@ -1,0 +1,57 @@
+# The whole Consul state: catalog, KV, ACLs, sessions, as a raft snapshot.
+backup "consul_snapshot" "consul-prod" {
+  schedule  = "17 * * * *"
+  time_zone = "UTC"
+  storage   = storage.s3.primary
+  timeout   = "20m"
+
+  consul {
+    address    = "http://consul.service.consul:8500"
+    datacenter = "dc1"
+    stale      = true # any server may answer, so a busy leader is spared
+  }
+
+  retain {
+    last    = 24
+    daily   = 7
+    weekly  = 4
+    monthly = 6
+  }
+
+  lock {
+    ttl  = "30s"
+    wait = "0s" # a run that finds the lock held exits as skipped
+  }
+
+  verify {
+    schedule     = "30 4 * * *"
+    max_duration = "30m"
+    max_age      = "36h"
+    min_keys     = 1
+    key "service/web/config" {}
+  }
+}
+
+# Application configuration under service/, as `consul kv export` prints it.
+backup "consul_kv" "consul-kv-services" {
+  schedule    = "*/15 * * * *"
+  storage     = storage.s3.primary
+  compression = "zstd"
+
+  consul {
+    address = "http://consul.service.consul:8500"
+    prefix  = "service/"
+  }
+
+  retain {
+    last    = 96
+    max_age = "30d"
+  }
+
+  verify {
+    after_backup = true
+    prefix "service/" {
+      min_keys = 1
+    }
+  }
+}

@@ -1,0 +1,96 @@
+# Shared settings for the example backups: where runs keep their locks and
+# records, how Nomad places the jobs, and where backups go.
+#
+# Every address is a variable, so the same specs run against production and
+# against the local harness (`make demo` passes -var flags).
+
+variable "datacenters" {
+  type        = list(string)
+  default     = ["dc1"]
+  description = "Nomad datacenters the backup jobs may run in."
+}
+
+variable "driver" {
+  type        = string
+  default     = "exec"
+  description = "Nomad task driver: exec in production, raw_exec on a dev agent."
+}
+
+variable "vigil_artifact" {
+  type        = string
+  default     = "https://releases.example.com/vigil/v0.1.0/vigil_linux_amd64.tar.gz"
+  description = "Where the exec driver fetches the vigil binary. Empty to use vigil_binary."
+}
+
+variable "vigil_binary" {
+  type        = string
+  default     = "/usr/local/bin/vigil"
+  description = "Path of the vigil binary on the node when no artifact is fetched."
+}
+
+variable "control_consul" {
+  type        = string
+  default     = "http://127.0.0.1:8500"
+  description = "The Consul that holds vigil's locks, run records and health checks."
+}
+
+variable "s3_endpoint" {
+  type        = string
+  default     = "https://s3.eu-central-1.amazonaws.com"
+  description = "S3 endpoint; a MinIO URL in the harness."
+}
+
+variable "bucket" {
+  type    = string
+  default = "platform-backups"
+}
+
+# vigil keeps locks and run records in this Consul. Set enabled = false to
+# run standalone, with a file lock and records beside the backups.
+consul {
+  address    = var.control_consul
+  datacenter = "dc1"
+}
+
+nomad {
+  datacenters = var.datacenters
+  node_pool   = "default"
+  priority    = 60
+  driver      = var.driver
+  artifact    = var.vigil_artifact
+  binary      = var.vigil_binary
+
+  constraint {
+    attribute = "$${attr.kernel.name}" # $$ escapes Nomad's own interpolation
+    value     = "linux"
+  }
+
+  resources {
+    cpu    = 200
+    memory = 256
+  }
+
+  # Nomad workload identity: the task receives a VAULT_TOKEN from Vault's
+  # JWT auth method under this role. No secret is ever in the job.
+  vault {
+    role = "nomad-workloads"
+  }
+}
+
+# Short-lived S3 keys: the task's Vault token reads an identity token from
+# identity/oidc/token/s3-backup, and the S3 endpoint's STS swaps it for keys
+# that expire with it.
+storage "s3" "primary" {
+  bucket     = var.bucket
+  prefix     = "vigil/"
+  region     = "eu-central-1"
+  endpoint   = var.s3_endpoint
+  path_style = true
+  sse        = "AES256"
+
+  credentials {
+    vault_identity_sts {
+      role = "s3-backup"
+    }
+  }
+}

@@ -1,0 +1,320 @@
+// Package config holds vigil's evaluated configuration as plain Go values.
+//
+// The HCL decoder in hcl/ produces these structs; jobs/, tasks/ and plugin/
+// consume them and never see HCL. A compiled Nomad job embeds a Config as
+// JSON, so every field here must survive a JSON round trip unchanged.
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"time"
+)
+
+// Backup types.
+const (
+	TypeConsulSnapshot = "consul_snapshot"
+	TypeConsulKV       = "consul_kv"
+	TypeEtcd           = "etcd"
+	TypeElasticsearch  = "elasticsearch"
+)
+
+// BackupTypes lists the supported backup types in a stable order.
+var BackupTypes = []string{TypeConsulSnapshot, TypeConsulKV, TypeEtcd, TypeElasticsearch}
+
+// Config is one evaluated configuration: a directory of spec files, or the
+// JSON a compiled job carries for its single backup.
+type Config struct {
+	Consul    Control   `json:"consul"`
+	Nomad     Nomad     `json:"nomad"`
+	Storages  []Storage `json:"storages,omitempty"`
+	Backups   []Backup  `json:"backups"`
+	Telemetry Telemetry `json:"telemetry"`
+	Serve     Serve     `json:"serve"`
+}
+
+// Control is the "control Consul" where vigil keeps locks, run records and
+// health checks. It is distinct from any Consul a backup reads.
+type Control struct {
+	Enabled    bool   `json:"enabled"`
+	Address    string `json:"address,omitempty"`
+	Datacenter string `json:"datacenter,omitempty"`
+	Namespace  string `json:"namespace,omitempty"`
+}
+
+// Storage kinds.
+const (
+	StorageS3    = "s3"
+	StorageLocal = "local"
+)
+
+// Storage is where backups go.
+type Storage struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+
+	// S3.
+	Bucket      string      `json:"bucket,omitempty"`
+	Prefix      string      `json:"prefix,omitempty"`
+	Region      string      `json:"region,omitempty"`
+	Endpoint    string      `json:"endpoint,omitempty"`
+	PathStyle   bool        `json:"path_style,omitempty"`
+	SSE         string      `json:"sse,omitempty"`
+	Credentials Credentials `json:"credentials,omitempty"`
+
+	// Local folder.
+	Path string `json:"path,omitempty"`
+}
+
+// Ref is the spec's reference form, storage.KIND.NAME.
+func (s Storage) Ref() string { return "storage." + s.Kind + "." + s.Name }
+
+// Credential sources.
+const (
+	CredVaultAWS         = "vault_aws_path"
+	CredVaultKV          = "vault_kv_path"
+	CredVaultIdentitySTS = "vault_identity_sts"
+	CredEnvironment      = "environment"
+)
+
+// Credentials says where a run gets S3 keys. Only paths and role names live
+// here; the keys themselves never enter a Config.
+type Credentials struct {
+	Source string `json:"source,omitempty"`
+	// VaultPath is the Vault path for vault_aws_path and vault_kv_path.
+	VaultPath string `json:"vault_path,omitempty"`
+	// IdentityRole is the Vault identity OIDC role for vault_identity_sts.
+	IdentityRole string `json:"identity_role,omitempty"`
+	// Duration is the STS session length requested; zero leaves it to the
+	// identity token's lifetime.
+	Duration time.Duration `json:"duration,omitempty"`
+	// RoleARN is sent to STS; MinIO ignores it, AWS requires it.
+	RoleARN string `json:"role_arn,omitempty"`
+}
+
+// UsesVault reports whether the credentials come from Vault.
+func (c Credentials) UsesVault() bool {
+	return c.Source == CredVaultAWS || c.Source == CredVaultKV || c.Source == CredVaultIdentitySTS
+}
+
+// Backup is one backup, fully resolved: its storage is copied in and its
+// Nomad settings are the defaults merged with its own overrides.
+type Backup struct {
+	Type        string        `json:"type"`
+	Name        string        `json:"name"`
+	Schedule    string        `json:"schedule"`
+	TimeZone    string        `json:"time_zone,omitempty"`
+	Storage     Storage       `json:"storage"`
+	Retain      Retain        `json:"retain"`
+	Lock        Lock          `json:"lock"`
+	Timeout     time.Duration `json:"timeout"`
+	Compression string        `json:"compression"`
+
+	Consul        *ConsulSource        `json:"consul,omitempty"`
+	Etcd          *EtcdSource          `json:"etcd,omitempty"`
+	Elasticsearch *ElasticsearchSource `json:"elasticsearch,omitempty"`
+	Verify        *Verify              `json:"verify,omitempty"`
+
+	Nomad Nomad `json:"nomad"`
+}
+
+// Retain is a GFS retention policy. Zero fields are unset.
+type Retain struct {
+	Last    int           `json:"last,omitempty"`
+	Daily   int           `json:"daily,omitempty"`
+	Weekly  int           `json:"weekly,omitempty"`
+	Monthly int           `json:"monthly,omitempty"`
+	MaxAge  time.Duration `json:"max_age,omitempty"`
+}
+
+// Lock configures the run lock.
+type Lock struct {
+	Key  string        `json:"key"`
+	TTL  time.Duration `json:"ttl"`
+	Wait time.Duration `json:"wait"`
+}
+
+// ConsulSource is the Consul a consul_snapshot or consul_kv backup reads.
+type ConsulSource struct {
+	Address    string `json:"address,omitempty"`
+	Datacenter string `json:"datacenter,omitempty"`
+	Prefix     string `json:"prefix,omitempty"`
+	Stale      bool   `json:"stale,omitempty"`
+}
+
+// EtcdSource is the etcd cluster an etcd backup reads.
+type EtcdSource struct {
+	Endpoints   []string      `json:"endpoints"`
+	DialTimeout time.Duration `json:"dial_timeout,omitempty"`
+	TLS         *TLS          `json:"tls,omitempty"`
+}
+
+// TLS names client certificate files on the node.
+type TLS struct {
+	CAFile   string `json:"ca_file,omitempty"`
+	CertFile string `json:"cert_file,omitempty"`
+	KeyFile  string `json:"key_file,omitempty"`
+}
+
+// ElasticsearchSource is the cluster an elasticsearch backup drives.
+type ElasticsearchSource struct {
+	URL                string              `json:"url"`
+	Repository         string              `json:"repository"`
+	RepositorySettings *RepositorySettings `json:"repository_settings,omitempty"`
+	Indices            []string            `json:"indices,omitempty"`
+	IncludeGlobalState bool                `json:"include_global_state,omitempty"`
+	SnapshotPrefix     string              `json:"snapshot_prefix"`
+}
+
+// RepositorySettings registers the snapshot repository when present.
+type RepositorySettings struct {
+	Type     string `json:"type"`
+	Bucket   string `json:"bucket,omitempty"`
+	BasePath string `json:"base_path,omitempty"`
+	Client   string `json:"client,omitempty"`
+	Location string `json:"location,omitempty"`
+}
+
+// Verify declares a restore drill and its assertions.
+type Verify struct {
+	Schedule    string        `json:"schedule,omitempty"`
+	AfterBackup bool          `json:"after_backup,omitempty"`
+	MaxDuration time.Duration `json:"max_duration,omitempty"`
+	// MaxAge is how old the last verified-good backup may be before its
+	// health check turns critical.
+	MaxAge   time.Duration     `json:"max_age,omitempty"`
+	MinKeys  int               `json:"min_keys,omitempty"`
+	Keys     []KeyAssertion    `json:"keys,omitempty"`
+	Prefixes []PrefixAssertion `json:"prefixes,omitempty"`
+	Indices  []IndexAssertion  `json:"indices,omitempty"`
+}
+
+// KeyAssertion requires a key to exist, and to hold Value when it is set.
+type KeyAssertion struct {
+	Key   string  `json:"key"`
+	Value *string `json:"value,omitempty"`
+}
+
+// PrefixAssertion requires at least MinKeys keys under Prefix.
+type PrefixAssertion struct {
+	Prefix  string `json:"prefix"`
+	MinKeys int    `json:"min_keys"`
+}
+
+// IndexAssertion requires at least MinDocs documents in indices matching Pattern.
+type IndexAssertion struct {
+	Pattern string `json:"pattern"`
+	MinDocs int64  `json:"min_docs"`
+}
+
+// Nomad drivers.
+const (
+	DriverDocker  = "docker"
+	DriverExec    = "exec"
+	DriverRawExec = "raw_exec"
+)
+
+// Nomad is how a backup's job is placed and run.
+type Nomad struct {
+	Datacenters []string     `json:"datacenters,omitempty"`
+	Region      string       `json:"region,omitempty"`
+	Namespace   string       `json:"namespace,omitempty"`
+	NodePool    string       `json:"node_pool,omitempty"`
+	Priority    int          `json:"priority,omitempty"`
+	Constraints []Constraint `json:"constraints,omitempty"`
+	Driver      string       `json:"driver,omitempty"`
+	Image       string       `json:"image,omitempty"`
+	Artifact    string       `json:"artifact,omitempty"`
+	// Binary is the vigil binary's path on the node (raw_exec, exec without
+	// an artifact).
+	Binary         string `json:"binary,omitempty"`
+	CPU            int    `json:"cpu,omitempty"`
+	MemoryMB       int    `json:"memory,omitempty"`
+	VaultRole      string `json:"vault_role,omitempty"`
+	VaultEnabled   bool   `json:"vault_enabled,omitempty"`
+	ConsulIdentity bool   `json:"consul_identity,omitempty"`
+}
+
+// Constraint mirrors a Nomad constraint.
+type Constraint struct {
+	Attribute string `json:"attribute,omitempty"`
+	Operator  string `json:"operator,omitempty"`
+	Value     string `json:"value,omitempty"`
+}
+
+// Telemetry configures metrics, shaped like Nomad's telemetry block.
+type Telemetry struct {
+	StatsdAddress           string        `json:"statsd_address,omitempty"`
+	DogStatsdAddress        string        `json:"dogstatsd_address,omitempty"`
+	DogStatsdTags           []string      `json:"dogstatsd_tags,omitempty"`
+	PrometheusRetentionTime time.Duration `json:"prometheus_retention_time,omitempty"`
+}
+
+// Serve configures `vigil serve`.
+type Serve struct {
+	Address string `json:"address,omitempty"`
+}
+
+// Backup returns the named backup.
+func (c *Config) Backup(name string) (*Backup, error) {
+	for i := range c.Backups {
+		if c.Backups[i].Name == name {
+			return &c.Backups[i], nil
+		}
+	}
+	names := make([]string, 0, len(c.Backups))
+	for _, b := range c.Backups {
+		names = append(names, b.Name)
+	}
+	sort.Strings(names)
+	return nil, fmt.Errorf("config: no backup %q (have: %v)", name, names)
+}
+
+// Single returns a copy of c that holds only the named backup and the storage
+// it uses: what a compiled job embeds.
+func (c *Config) Single(name string) (*Config, error) {
+	b, err := c.Backup(name)
+	if err != nil {
+		return nil, err
+	}
+	out := &Config{Consul: c.Consul, Telemetry: c.Telemetry, Serve: c.Serve, Nomad: b.Nomad}
+	out.Storages = []Storage{b.Storage}
+	out.Backups = []Backup{*b}
+	return out, nil
+}
+
+// Encode writes c as indented JSON; the bytes depend only on c.
+func (c *Config) Encode(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(c)
+}
+
+// Decode reads a JSON config and rejects unknown fields, so a job compiled
+// by a newer vigil fails loudly on an older binary instead of dropping settings.
+func Decode(r io.Reader) (*Config, error) {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("config: decode json: %w", err)
+	}
+	return &c, nil
+}
+
+// ReadJSONFile decodes a JSON config file.
+func ReadJSONFile(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: open %s: %w", path, err)
+	}
+	defer f.Close()
+	c, err := Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	return c, nil
+}

@@ -1,0 +1,232 @@
+package parse
+
+import (
+	"net/url"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/dynblock"
+	"github.com/vigil-backup/vigil/hcl/config"
+)
+
+// Defaults for fields a backup leaves out.
+const (
+	DefaultTimeout = time.Hour
+	DefaultLockTTL = 15 * time.Second
+	// Consul refuses session TTLs outside 10s..24h.
+	minLockTTL = 10 * time.Second
+	maxLockTTL = 24 * time.Hour
+)
+
+func decodeBackups(e *evaluator, blocks []*hcl.Block, storages *storageSet, defaults *nomadLayer) []config.Backup {
+	var out []config.Backup
+	seen := map[string]hcl.Range{}
+	for _, blk := range blocks {
+		typ, name := blk.Labels[0], blk.Labels[1]
+		if !knownType(typ) {
+			e.errorf(blk.LabelRanges[0], "Unsupported backup type",
+				"Backup type %q is not supported; use one of %s.", typ, quoteList(config.BackupTypes))
+			continue
+		}
+		if !checkName(e, "backup", name, blk.LabelRanges[1]) {
+			continue
+		}
+		if prev, dup := seen[name]; dup {
+			e.diags = append(e.diags, duplicate("backup", name, blk.LabelRanges[1], prev))
+			continue
+		}
+		seen[name] = blk.DefRange
+		if b, ok := decodeBackup(e, blk, typ, name, storages, defaults); ok {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func knownType(t string) bool {
+	for _, k := range config.BackupTypes {
+		if k == t {
+			return true
+		}
+	}
+	return false
+}
+
+func decodeBackup(e *evaluator, blk *hcl.Block, typ, name string, storages *storageSet, defaults *nomadLayer) (config.Backup, bool) {
+	var raw rawBackup
+	// dynamic blocks expand as in Terraform, e.g. an optional tls block.
+	// Decoding goes on after gohcl's errors so one run reports them all.
+	decoded := e.decode(dynblock.Expand(blk.Body, e.ctx), &raw)
+	e.require(raw.Schedule, "schedule", blk.DefRange)
+	e.require(raw.Storage, "storage", blk.DefRange)
+	b := config.Backup{
+		Type:     typ,
+		Name:     name,
+		Schedule: e.cron(raw.Schedule),
+		TimeZone: e.timeZone(raw.TimeZone),
+		Timeout:  e.duration(raw.Timeout, DefaultTimeout),
+	}
+	if raw.Timeout != nil && b.Timeout == 0 {
+		e.errorf(raw.Timeout.Expr.Range(), "Invalid timeout", "timeout must be greater than zero.")
+	}
+	if s := resolveStorage(e, raw.Storage, storages); s != nil {
+		b.Storage = *s
+	}
+	if typ == config.TypeElasticsearch {
+		// Elasticsearch writes its own snapshot files; vigil stores only the manifest.
+		b.Compression = "none"
+		if raw.Compression != nil {
+			e.errorf(raw.Compression.Range, "Compression does not apply",
+				"An elasticsearch backup's data is written by Elasticsearch into its snapshot repository; vigil compresses nothing.")
+		}
+	} else {
+		b.Compression = e.enum(raw.Compression, "zstd", "zstd", "none")
+	}
+	b.Retain = decodeRetain(e, raw.Retain)
+	b.Lock = decodeLock(e, raw.Lock, name)
+	decodeSource(e, blk, &raw, &b, decoded)
+	b.Verify = decodeVerify(e, raw.Verify, typ)
+
+	b.Nomad = defaults.resolve(e, decodeRawNomadLayer(e, raw.Nomad), &blk.DefRange)
+	if b.Storage.Credentials.UsesVault() {
+		b.Nomad.VaultEnabled = true
+	}
+	return b, true
+}
+
+func decodeRetain(e *evaluator, raw *rawRetain) config.Retain {
+	var r config.Retain
+	if raw == nil {
+		return r
+	}
+	r.Last = e.nonNegative(raw.Last, 0)
+	r.Daily = e.nonNegative(raw.Daily, 0)
+	r.Weekly = e.nonNegative(raw.Weekly, 0)
+	r.Monthly = e.nonNegative(raw.Monthly, 0)
+	r.MaxAge = e.duration(raw.MaxAge, 0)
+	if r == (config.Retain{}) {
+		e.errorf(raw.DefRange, "Retention keeps nothing",
+			"This retain block keeps no backup: set last, daily, weekly, monthly or max_age above zero, or remove the block to keep every backup.")
+	}
+	return r
+}
+
+func decodeLock(e *evaluator, raw *rawLock, name string) config.Lock {
+	l := config.Lock{Key: "vigil/locks/" + name, TTL: DefaultLockTTL}
+	if raw == nil {
+		return l
+	}
+	if raw.Key != "" {
+		l.Key = raw.Key
+	}
+	l.TTL = e.duration(raw.TTL, DefaultLockTTL)
+	if raw.TTL != nil && (l.TTL < minLockTTL || l.TTL > maxLockTTL) {
+		e.errorf(raw.TTL.Expr.Range(), "Invalid lock TTL",
+			"Consul session TTLs must lie between %s and %s; got %s.", minLockTTL, maxLockTTL, l.TTL)
+	}
+	l.Wait = e.duration(raw.Wait, 0)
+	return l
+}
+
+// decodeSource checks that the backup carries the source block its type
+// needs, and only that one.
+func decodeSource(e *evaluator, blk *hcl.Block, raw *rawBackup, b *config.Backup, decoded bool) {
+	isConsul := b.Type == config.TypeConsulKV || b.Type == config.TypeConsulSnapshot
+	wrong := func(block string, rng hcl.Range) {
+		e.errorf(rng, "Unexpected "+block+" block",
+			"A %s block does not apply to a %s backup.", block, b.Type)
+	}
+	if raw.Consul != nil {
+		if !isConsul {
+			wrong("consul", raw.Consul.DefRange)
+		} else {
+			b.Consul = &config.ConsulSource{Address: raw.Consul.Address, Datacenter: raw.Consul.Datacenter, Stale: raw.Consul.Stale}
+			if raw.Consul.Prefix != nil {
+				if b.Type != config.TypeConsulKV {
+					e.errorf(raw.Consul.Prefix.Range, "Unexpected prefix",
+						"prefix only applies to consul_kv backups; a consul_snapshot always holds the whole cluster state.")
+				}
+				b.Consul.Prefix = e.str(raw.Consul.Prefix, "")
+			}
+		}
+	} else if isConsul {
+		b.Consul = &config.ConsulSource{}
+	}
+	if raw.Etcd != nil {
+		if b.Type != config.TypeEtcd {
+			wrong("etcd", blk.DefRange)
+		} else {
+			b.Etcd = decodeEtcd(e, raw.Etcd, blk.DefRange, decoded)
+		}
+	} else if b.Type == config.TypeEtcd {
+		e.errorf(blk.DefRange, "Missing etcd block", "An etcd backup needs an etcd block with endpoints.")
+	}
+	if raw.Elasticsearch != nil {
+		if b.Type != config.TypeElasticsearch {
+			wrong("elasticsearch", blk.DefRange)
+		} else {
+			b.Elasticsearch = decodeElasticsearch(e, raw.Elasticsearch, b.Name, blk.DefRange)
+		}
+	} else if b.Type == config.TypeElasticsearch {
+		e.errorf(blk.DefRange, "Missing elasticsearch block", "An elasticsearch backup needs an elasticsearch block with url and repository.")
+	}
+}
+
+func decodeEtcd(e *evaluator, raw *rawEtcd, rng hcl.Range, decoded bool) *config.EtcdSource {
+	s := &config.EtcdSource{Endpoints: raw.Endpoints, DialTimeout: e.duration(raw.DialTimeout, 5*time.Second)}
+	if decoded && len(s.Endpoints) == 0 {
+		e.errorf(rng, "No etcd endpoints", "endpoints must name at least one etcd client URL.")
+	}
+	for _, ep := range s.Endpoints {
+		checkURL(e, ep, "etcd endpoint", rng)
+	}
+	if raw.TLS != nil {
+		s.TLS = &config.TLS{CAFile: raw.TLS.CAFile, CertFile: raw.TLS.CertFile, KeyFile: raw.TLS.KeyFile}
+		if (s.TLS.CertFile == "") != (s.TLS.KeyFile == "") {
+			e.errorf(rng, "Incomplete etcd TLS", "cert_file and key_file must be given together.")
+		}
+	}
+	return s
+}
+
+func decodeElasticsearch(e *evaluator, raw *rawElasticsearch, name string, rng hcl.Range) *config.ElasticsearchSource {
+	s := &config.ElasticsearchSource{
+		URL:                raw.URL,
+		Repository:         raw.Repository,
+		Indices:            raw.Indices,
+		IncludeGlobalState: raw.IncludeGlobalState,
+		SnapshotPrefix:     raw.SnapshotPrefix,
+	}
+	if s.SnapshotPrefix == "" {
+		s.SnapshotPrefix = "vigil-" + name
+	}
+	checkURL(e, s.URL, "Elasticsearch URL", rng)
+	if rs := raw.RepositorySettings; rs != nil {
+		e.require(rs.Type, "type", rs.DefRange)
+		s.RepositorySettings = &config.RepositorySettings{
+			Type:     e.enum(rs.Type, "", "s3", "fs"),
+			Bucket:   rs.Bucket,
+			BasePath: rs.BasePath,
+			Client:   rs.Client,
+			Location: rs.Location,
+		}
+		switch s.RepositorySettings.Type {
+		case "s3":
+			if rs.Bucket == "" {
+				e.errorf(rs.DefRange, "Missing repository bucket", "An s3 snapshot repository needs bucket.")
+			}
+		case "fs":
+			if rs.Location == "" {
+				e.errorf(rs.DefRange, "Missing repository location", "An fs snapshot repository needs location.")
+			}
+		}
+	}
+	return s
+}
+
+func checkURL(e *evaluator, raw, what string, rng hcl.Range) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		e.errorf(rng, "Invalid "+what, "%q is not an http:// or https:// URL.", raw)
+	}
+}

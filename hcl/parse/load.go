@@ -1,0 +1,225 @@
+// Package parse evaluates vigil's HCL2 spec language into config.Config.
+//
+// A directory of *.hcl files is one configuration, as in Terraform or Nomad
+// Pack: block names are unique across all files. Every problem is reported as
+// an hcl.Diagnostic whose Subject points at the offending source range, and
+// all problems are collected before returning.
+package parse
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/vigil-backup/vigil/hcl/config"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Options carry what the CLI adds to the spec files.
+type Options struct {
+	// Vars are -var NAME=VALUE flags, applied after VarFiles.
+	Vars []string
+	// VarFiles are -var-file paths.
+	VarFiles []string
+	// LookupEnv backs env(); nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+}
+
+type fileParser interface {
+	ParseHCLFile(filename string) (*hcl.File, hcl.Diagnostics)
+}
+
+// Load evaluates the spec at path, a directory of *.hcl files or one file.
+// It returns the parsed files too, so callers can print source snippets. The
+// config is nil whenever the diagnostics hold an error.
+func Load(path string, opts Options) (*config.Config, map[string]*hcl.File, hcl.Diagnostics) {
+	p := hclparse.NewParser()
+	files, diags := specFiles(path)
+	if diags.HasErrors() {
+		return nil, p.Files(), diags
+	}
+	cfg, d := load(p, files, opts)
+	return cfg, p.Files(), append(diags, d...)
+}
+
+// LoadBytes evaluates one in-memory spec file; fuzzing and tests use it.
+func LoadBytes(filename string, src []byte, opts Options) (*config.Config, map[string]*hcl.File, hcl.Diagnostics) {
+	p := &memParser{Parser: hclparse.NewParser(), src: map[string][]byte{filename: src}}
+	cfg, diags := load(p, []string{filename}, opts)
+	return cfg, p.Files(), diags
+}
+
+type memParser struct {
+	*hclparse.Parser
+	src map[string][]byte
+}
+
+func (m *memParser) ParseHCLFile(name string) (*hcl.File, hcl.Diagnostics) {
+	if b, ok := m.src[name]; ok {
+		return m.ParseHCL(b, name)
+	}
+	return m.Parser.ParseHCLFile(name)
+}
+
+func specFiles(path string) ([]string, hcl.Diagnostics) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read spec path", Detail: err.Error()}}
+	}
+	if !st.IsDir() {
+		return []string{path}, nil
+	}
+	matches, err := filepath.Glob(filepath.Join(path, "*.hcl"))
+	if err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot list spec files", Detail: err.Error()}}
+	}
+	sort.Strings(matches)
+	if len(matches) == 0 {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "No spec files",
+			Detail:   fmt.Sprintf("The directory %s holds no *.hcl files.", path),
+		}}
+	}
+	return matches, nil
+}
+
+// blockSet gathers the root blocks of every file by type.
+type blockSet map[string][]*hcl.Block
+
+func load(p fileParser, files []string, opts Options) (*config.Config, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	blocks := blockSet{}
+	for _, name := range files {
+		f, d := p.ParseHCLFile(name)
+		diags = append(diags, d...)
+		if f == nil {
+			continue
+		}
+		content, d := f.Body.Content(rootSchema)
+		diags = append(diags, d...)
+		for _, b := range content.Blocks {
+			blocks[b.Type] = append(blocks[b.Type], b)
+		}
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+
+	vars, d := decodeVariables(blocks["variable"])
+	diags = append(diags, d...)
+	diags = append(diags, applyVarFlags(p, vars, opts.Vars, opts.VarFiles)...)
+	diags = append(diags, checkVariablesSet(vars)...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	varVals := map[string]cty.Value{}
+	for name, v := range vars {
+		varVals[name] = v.value
+	}
+	e := &evaluator{ctx: &hcl.EvalContext{
+		Variables: map[string]cty.Value{"var": cty.ObjectVal(varVals)},
+		Functions: functions(opts.LookupEnv),
+	}}
+
+	cfg := &config.Config{}
+	cfg.Consul = decodeControl(e, single(e, blocks["consul"]))
+	defaults := decodeNomadLayer(e, single(e, blocks["nomad"]))
+	cfg.Telemetry = decodeTelemetry(e, single(e, blocks["telemetry"]))
+	if b := single(e, blocks["serve"]); b != nil {
+		var raw rawServe
+		e.decode(b.Body, &raw)
+		cfg.Serve.Address = raw.Address
+	}
+	cfg.Nomad = defaults.resolve(e, nil, nil)
+
+	storages := decodeStorages(e, blocks["storage"])
+	for _, s := range storages.list {
+		cfg.Storages = append(cfg.Storages, *s)
+	}
+	cfg.Backups = decodeBackups(e, blocks["backup"], storages, defaults)
+
+	diags = append(diags, e.diags...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return cfg, diags
+}
+
+func decodeVariables(blocks []*hcl.Block) (map[string]*variable, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	vars := map[string]*variable{}
+	for _, b := range blocks {
+		v, d := decodeVariable(b)
+		diags = append(diags, d...)
+		if v == nil {
+			continue
+		}
+		if prev, dup := vars[v.name]; dup {
+			diags = append(diags, duplicate("variable", v.name, b.LabelRanges[0], prev.defRange))
+			continue
+		}
+		vars[v.name] = v
+	}
+	return vars, diags
+}
+
+// single returns the only block of a singleton type, reporting extras.
+func single(e *evaluator, blocks []*hcl.Block) *hcl.Block {
+	if len(blocks) == 0 {
+		return nil
+	}
+	for _, b := range blocks[1:] {
+		e.errorf(b.DefRange, fmt.Sprintf("Duplicate %s block", b.Type),
+			"Only one top-level %s block is allowed across all spec files. The first is at %s.", b.Type, blocks[0].DefRange)
+	}
+	return blocks[0]
+}
+
+func duplicate(kind, name string, at, prev hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Duplicate " + kind + " name",
+		Detail:   fmt.Sprintf("A %s named %q is already declared at %s. Names must be unique across all spec files.", kind, name, prev),
+		Subject:  at.Ptr(),
+	}
+}
+
+func decodeControl(e *evaluator, b *hcl.Block) config.Control {
+	c := config.Control{Enabled: true}
+	if b == nil {
+		return c
+	}
+	var raw rawControl
+	if !e.decode(b.Body, &raw) {
+		return c
+	}
+	if raw.Enabled != nil {
+		c.Enabled = *raw.Enabled
+	}
+	c.Address, c.Datacenter, c.Namespace = raw.Address, raw.Datacenter, raw.Namespace
+	return c
+}
+
+func decodeTelemetry(e *evaluator, b *hcl.Block) config.Telemetry {
+	var t config.Telemetry
+	if b == nil {
+		return t
+	}
+	var raw rawTelemetry
+	if !e.decode(b.Body, &raw) {
+		return t
+	}
+	t.StatsdAddress, t.DogStatsdAddress, t.DogStatsdTags = raw.StatsdAddress, raw.DogStatsdAddress, raw.DogStatsdTags
+	t.PrometheusRetentionTime = e.duration(raw.PrometheusRetentionTime, 0)
+	for _, tag := range raw.DogStatsdTags {
+		if !strings.Contains(tag, ":") {
+			e.errorf(b.DefRange, "Invalid dogstatsd tag", "Tag %q is not of the form key:value.", tag)
+		}
+	}
+	return t
+}

@@ -1,0 +1,196 @@
+package parse
+
+import "github.com/hashicorp/hcl/v2"
+
+// The raw* structs are the gohcl schema of the spec language. Attributes
+// that need checks beyond their type (durations, crons, enums, references)
+// are kept as *hcl.Attribute so their diagnostics can point at the value.
+
+var rootSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "variable", LabelNames: []string{"name"}},
+		{Type: "consul"},
+		{Type: "nomad"},
+		{Type: "storage", LabelNames: []string{"kind", "name"}},
+		{Type: "backup", LabelNames: []string{"type", "name"}},
+		{Type: "telemetry"},
+		{Type: "serve"},
+	},
+}
+
+type rawControl struct {
+	Enabled    *bool  `hcl:"enabled,optional"`
+	Address    string `hcl:"address,optional"`
+	Datacenter string `hcl:"datacenter,optional"`
+	Namespace  string `hcl:"namespace,optional"`
+}
+
+type rawS3 struct {
+	Bucket      string          `hcl:"bucket"`
+	Prefix      string          `hcl:"prefix,optional"`
+	Region      string          `hcl:"region,optional"`
+	Endpoint    *hcl.Attribute  `hcl:"endpoint,optional"`
+	PathStyle   bool            `hcl:"path_style,optional"`
+	SSE         *hcl.Attribute  `hcl:"sse,optional"`
+	Credentials *rawCredentials `hcl:"credentials,block"`
+	DefRange    hcl.Range       `hcl:",def_range"`
+}
+
+type rawCredentials struct {
+	VaultAWSPath     *hcl.Attribute       `hcl:"vault_aws_path,optional"`
+	VaultKVPath      *hcl.Attribute       `hcl:"vault_kv_path,optional"`
+	VaultIdentitySTS *rawVaultIdentitySTS `hcl:"vault_identity_sts,block"`
+	Environment      *hcl.Attribute       `hcl:"environment,optional"`
+	DefRange         hcl.Range            `hcl:",def_range"`
+}
+
+type rawVaultIdentitySTS struct {
+	Role     string         `hcl:"role"`
+	Duration *hcl.Attribute `hcl:"duration,optional"`
+	RoleARN  string         `hcl:"role_arn,optional"`
+	DefRange hcl.Range      `hcl:",def_range"`
+}
+
+type rawLocal struct {
+	Path *hcl.Attribute `hcl:"path"`
+}
+
+type rawBackup struct {
+	Schedule      *hcl.Attribute    `hcl:"schedule"`
+	TimeZone      *hcl.Attribute    `hcl:"time_zone,optional"`
+	Storage       *hcl.Attribute    `hcl:"storage"`
+	Timeout       *hcl.Attribute    `hcl:"timeout,optional"`
+	Compression   *hcl.Attribute    `hcl:"compression,optional"`
+	Retain        *rawRetain        `hcl:"retain,block"`
+	Lock          *rawLock          `hcl:"lock,block"`
+	Consul        *rawConsulSource  `hcl:"consul,block"`
+	Etcd          *rawEtcd          `hcl:"etcd,block"`
+	Elasticsearch *rawElasticsearch `hcl:"elasticsearch,block"`
+	Verify        *rawVerify        `hcl:"verify,block"`
+	Nomad         *rawNomad         `hcl:"nomad,block"`
+}
+
+type rawRetain struct {
+	Last     *hcl.Attribute `hcl:"last,optional"`
+	Daily    *hcl.Attribute `hcl:"daily,optional"`
+	Weekly   *hcl.Attribute `hcl:"weekly,optional"`
+	Monthly  *hcl.Attribute `hcl:"monthly,optional"`
+	MaxAge   *hcl.Attribute `hcl:"max_age,optional"`
+	DefRange hcl.Range      `hcl:",def_range"`
+}
+
+type rawLock struct {
+	Key  string         `hcl:"key,optional"`
+	TTL  *hcl.Attribute `hcl:"ttl,optional"`
+	Wait *hcl.Attribute `hcl:"wait,optional"`
+}
+
+type rawConsulSource struct {
+	Address    string         `hcl:"address,optional"`
+	Datacenter string         `hcl:"datacenter,optional"`
+	Prefix     *hcl.Attribute `hcl:"prefix,optional"`
+	Stale      bool           `hcl:"stale,optional"`
+	DefRange   hcl.Range      `hcl:",def_range"`
+}
+
+type rawEtcd struct {
+	Endpoints   []string       `hcl:"endpoints"`
+	DialTimeout *hcl.Attribute `hcl:"dial_timeout,optional"`
+	TLS         *rawTLS        `hcl:"tls,block"`
+}
+
+type rawTLS struct {
+	CAFile   string `hcl:"ca_file,optional"`
+	CertFile string `hcl:"cert_file,optional"`
+	KeyFile  string `hcl:"key_file,optional"`
+}
+
+type rawElasticsearch struct {
+	URL                string                 `hcl:"url"`
+	Repository         string                 `hcl:"repository"`
+	RepositorySettings *rawRepositorySettings `hcl:"repository_settings,block"`
+	Indices            []string               `hcl:"indices,optional"`
+	IncludeGlobalState bool                   `hcl:"include_global_state,optional"`
+	SnapshotPrefix     string                 `hcl:"snapshot_prefix,optional"`
+}
+
+type rawRepositorySettings struct {
+	Type     *hcl.Attribute `hcl:"type"`
+	Bucket   string         `hcl:"bucket,optional"`
+	BasePath string         `hcl:"base_path,optional"`
+	Client   string         `hcl:"client,optional"`
+	Location string         `hcl:"location,optional"`
+	DefRange hcl.Range      `hcl:",def_range"`
+}
+
+type rawVerify struct {
+	Schedule    *hcl.Attribute `hcl:"schedule,optional"`
+	AfterBackup bool           `hcl:"after_backup,optional"`
+	MaxDuration *hcl.Attribute `hcl:"max_duration,optional"`
+	MaxAge      *hcl.Attribute `hcl:"max_age,optional"`
+	MinKeys     *hcl.Attribute `hcl:"min_keys,optional"`
+	Keys        []rawKey       `hcl:"key,block"`
+	Prefixes    []rawPrefix    `hcl:"prefix,block"`
+	Indices     []rawIndex     `hcl:"index,block"`
+}
+
+type rawKey struct {
+	Key      string    `hcl:"key,label"`
+	Value    *string   `hcl:"value,optional"`
+	DefRange hcl.Range `hcl:",def_range"`
+}
+
+type rawPrefix struct {
+	Prefix   string         `hcl:"prefix,label"`
+	MinKeys  *hcl.Attribute `hcl:"min_keys"`
+	DefRange hcl.Range      `hcl:",def_range"`
+}
+
+type rawIndex struct {
+	Pattern  string         `hcl:"pattern,label"`
+	MinDocs  *hcl.Attribute `hcl:"min_docs"`
+	DefRange hcl.Range      `hcl:",def_range"`
+}
+
+type rawNomad struct {
+	Datacenters *[]string       `hcl:"datacenters,optional"`
+	Region      *string         `hcl:"region,optional"`
+	Namespace   *string         `hcl:"namespace,optional"`
+	NodePool    *string         `hcl:"node_pool,optional"`
+	Priority    *hcl.Attribute  `hcl:"priority,optional"`
+	Constraints []rawConstraint `hcl:"constraint,block"`
+	Driver      *hcl.Attribute  `hcl:"driver,optional"`
+	Image       *string         `hcl:"image,optional"`
+	Artifact    *string         `hcl:"artifact,optional"`
+	Binary      *string         `hcl:"binary,optional"`
+	Resources   *rawResources   `hcl:"resources,block"`
+	Vault       *rawNomadVault  `hcl:"vault,block"`
+	Consul      *struct{}       `hcl:"consul,block"`
+	DefRange    hcl.Range       `hcl:",def_range"`
+}
+
+type rawConstraint struct {
+	Attribute string `hcl:"attribute,optional"`
+	Operator  string `hcl:"operator,optional"`
+	Value     string `hcl:"value,optional"`
+}
+
+type rawResources struct {
+	CPU    *int `hcl:"cpu,optional"`
+	Memory *int `hcl:"memory,optional"`
+}
+
+type rawNomadVault struct {
+	Role string `hcl:"role,optional"`
+}
+
+type rawTelemetry struct {
+	StatsdAddress           string         `hcl:"statsd_address,optional"`
+	DogStatsdAddress        string         `hcl:"dogstatsd_address,optional"`
+	DogStatsdTags           []string       `hcl:"dogstatsd_tags,optional"`
+	PrometheusRetentionTime *hcl.Attribute `hcl:"prometheus_retention_time,optional"`
+}
+
+type rawServe struct {
+	Address string `hcl:"address,optional"`
+}

@@ -1,0 +1,254 @@
+package parse
+
+import (
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/vigil-backup/vigil/hcl/config"
+)
+
+type storageSet struct {
+	list   []*config.Storage
+	byName map[string]*config.Storage // name -> storage; names are unique across kinds
+	ranges map[string]hcl.Range
+}
+
+var (
+	namePattern      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
+	vaultAWSPath     = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/(creds|sts)/[A-Za-z0-9_.@-]+$`)
+	vaultPathPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.@-]+)+$`)
+)
+
+func checkName(e *evaluator, kind, name string, rng hcl.Range) bool {
+	if namePattern.MatchString(name) {
+		return true
+	}
+	e.errorf(rng, "Invalid "+kind+" name",
+		"%q is not a valid name: use up to 63 letters, digits, dashes and underscores, starting with a letter or digit. It becomes part of Nomad job IDs and Consul keys.", name)
+	return false
+}
+
+func decodeStorages(e *evaluator, blocks []*hcl.Block) *storageSet {
+	set := &storageSet{byName: map[string]*config.Storage{}, ranges: map[string]hcl.Range{}}
+	for _, b := range blocks {
+		kind, name := b.Labels[0], b.Labels[1]
+		if !checkName(e, "storage", name, b.LabelRanges[1]) {
+			continue
+		}
+		if prev, dup := set.ranges[name]; dup {
+			e.diags = append(e.diags, duplicate("storage", name, b.LabelRanges[1], prev))
+			continue
+		}
+		var s *config.Storage
+		switch kind {
+		case config.StorageS3:
+			s = decodeS3(e, b)
+		case config.StorageLocal:
+			s = decodeLocal(e, b)
+		default:
+			e.errorf(b.LabelRanges[0], "Unsupported storage kind",
+				"Storage kind %q is not supported; use \"s3\" or \"local\".", kind)
+			continue
+		}
+		if s == nil {
+			continue
+		}
+		s.Kind, s.Name = kind, name
+		set.list = append(set.list, s)
+		set.byName[name] = s
+		set.ranges[name] = b.DefRange
+	}
+	return set
+}
+
+func decodeS3(e *evaluator, b *hcl.Block) *config.Storage {
+	var raw rawS3
+	if !e.decode(b.Body, &raw) {
+		return nil
+	}
+	s := &config.Storage{
+		Bucket:    raw.Bucket,
+		Prefix:    raw.Prefix,
+		Region:    raw.Region,
+		PathStyle: raw.PathStyle,
+		SSE:       e.enum(raw.SSE, "", "", "AES256", "aws:kms"),
+	}
+	if s.Region == "" {
+		s.Region = "us-east-1"
+	}
+	if s.Prefix != "" && !strings.HasSuffix(s.Prefix, "/") {
+		s.Prefix += "/"
+	}
+	if strings.HasPrefix(s.Prefix, "/") {
+		e.errorf(b.DefRange, "Invalid S3 prefix", "The prefix %q must not start with \"/\".", raw.Prefix)
+	}
+	if raw.Endpoint != nil {
+		s.Endpoint = e.str(raw.Endpoint, "")
+		if u, err := url.Parse(s.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			e.errorf(raw.Endpoint.Expr.Range(), "Invalid S3 endpoint",
+				"%q is not an http:// or https:// URL.", s.Endpoint)
+		}
+	}
+	if raw.Credentials == nil {
+		e.errorf(raw.DefRange, "Missing credentials block",
+			"An s3 storage needs a credentials block with exactly one of vault_aws_path, vault_kv_path, vault_identity_sts or environment = true.")
+		return s
+	}
+	s.Credentials = decodeCredentials(e, raw.Credentials)
+	return s
+}
+
+func decodeCredentials(e *evaluator, raw *rawCredentials) config.Credentials {
+	var c config.Credentials
+	var first hcl.Range
+	pick := func(source string, rng hcl.Range) bool {
+		if c.Source != "" {
+			e.errorf(rng, "Conflicting credential sources",
+				"Credentials already come from %s (set at %s); give exactly one source.", c.Source, first)
+			return false
+		}
+		c.Source, first = source, rng
+		return true
+	}
+	if raw.VaultAWSPath != nil && pick(config.CredVaultAWS, raw.VaultAWSPath.Range) {
+		c.VaultPath = e.str(raw.VaultAWSPath, "")
+		if !vaultAWSPath.MatchString(c.VaultPath) {
+			e.errorf(raw.VaultAWSPath.Expr.Range(), "Invalid Vault AWS path",
+				"%q is not a Vault AWS secrets engine path such as \"aws/creds/ROLE\" or \"aws/sts/ROLE\".", c.VaultPath)
+		}
+	}
+	if raw.VaultKVPath != nil && pick(config.CredVaultKV, raw.VaultKVPath.Range) {
+		c.VaultPath = kvDataPath(e.str(raw.VaultKVPath, ""))
+		if !vaultPathPattern.MatchString(c.VaultPath) {
+			e.errorf(raw.VaultKVPath.Expr.Range(), "Invalid Vault KV path",
+				"%q is not a KV v2 path such as \"secret/data/vigil/s3\" or \"secret/vigil/s3\".", c.VaultPath)
+		}
+	}
+	if raw.VaultIdentitySTS != nil && pick(config.CredVaultIdentitySTS, raw.VaultIdentitySTS.DefRange) {
+		c.IdentityRole = raw.VaultIdentitySTS.Role
+		c.RoleARN = raw.VaultIdentitySTS.RoleARN
+		c.Duration = e.duration(raw.VaultIdentitySTS.Duration, 0)
+		if c.Duration != 0 && (c.Duration.Seconds() < 900 || c.Duration.Hours() > 12) {
+			e.errorf(raw.VaultIdentitySTS.Duration.Expr.Range(), "Invalid STS duration",
+				"STS sessions last between 15m and 12h; got %s. Leave duration out to end the keys with the Vault identity token.", c.Duration)
+		}
+	}
+	if raw.Environment != nil {
+		var on bool
+		if e.value(raw.Environment, &on) && on {
+			pick(config.CredEnvironment, raw.Environment.Range)
+		}
+	}
+	if c.Source == "" {
+		e.errorf(raw.DefRange, "No credential source",
+			"The credentials block needs exactly one of vault_aws_path, vault_kv_path, vault_identity_sts or environment = true.")
+	}
+	return c
+}
+
+// kvDataPath turns "MOUNT/PATH" into the KV v2 API path "MOUNT/data/PATH".
+// A path that already has "data" as its second segment is kept.
+func kvDataPath(p string) string {
+	p = strings.Trim(p, "/")
+	mount, rest, ok := strings.Cut(p, "/")
+	if !ok || strings.HasPrefix(rest, "data/") {
+		return p
+	}
+	return mount + "/data/" + rest
+}
+
+func decodeLocal(e *evaluator, b *hcl.Block) *config.Storage {
+	var raw rawLocal
+	if !e.decode(b.Body, &raw) || !e.require(raw.Path, "path", b.DefRange) {
+		return nil
+	}
+	var p string
+	if !e.value(raw.Path, &p) {
+		return nil
+	}
+	if p == "" {
+		e.errorf(raw.Path.Expr.Range(), "Invalid local path", "path must not be empty.")
+		return nil
+	}
+	// A relative path is relative to the spec file, not to wherever vigil
+	// happens to run; the compiled job then carries an absolute path.
+	if !filepath.IsAbs(p) {
+		abs, err := filepath.Abs(filepath.Join(filepath.Dir(raw.Path.Expr.Range().Filename), p))
+		if err != nil {
+			e.errorf(raw.Path.Expr.Range(), "Invalid local path", "%s", err)
+			return nil
+		}
+		p = abs
+	}
+	return &config.Storage{Path: filepath.Clean(p)}
+}
+
+// resolveStorage follows a storage.KIND.NAME reference.
+func resolveStorage(e *evaluator, attr *hcl.Attribute, set *storageSet) *config.Storage {
+	if attr == nil {
+		return nil // gohcl already reported the missing argument
+	}
+	rng := attr.Expr.Range()
+	trav, d := hcl.AbsTraversalForExpr(attr.Expr)
+	if d.HasErrors() {
+		e.errorf(rng, "Invalid storage reference",
+			"storage must be a reference such as storage.s3.NAME or storage.local.NAME, not a string or expression.")
+		return nil
+	}
+	if trav.RootName() != "storage" {
+		e.errorf(rng, "Invalid storage reference",
+			"storage must refer to a storage block (storage.KIND.NAME); %s is a reference to %q.", traversalString(trav), trav.RootName())
+		return nil
+	}
+	if len(trav) != 3 {
+		e.errorf(rng, "Invalid storage reference", "A storage reference has the form storage.KIND.NAME; got %s.", traversalString(trav))
+		return nil
+	}
+	kind, okK := trav[1].(hcl.TraverseAttr)
+	name, okN := trav[2].(hcl.TraverseAttr)
+	if !okK || !okN {
+		e.errorf(rng, "Invalid storage reference", "A storage reference has the form storage.KIND.NAME; got %s.", traversalString(trav))
+		return nil
+	}
+	s, ok := set.byName[name.Name]
+	if !ok {
+		e.errorf(rng, "Reference to undeclared storage",
+			"No storage %q %q is declared in any spec file.%s", kind.Name, name.Name, suggest(set))
+		return nil
+	}
+	if s.Kind != kind.Name {
+		e.errorf(rng, "Reference to undeclared storage",
+			"No storage %q %q is declared; %q is a %q storage. Use %s.", kind.Name, name.Name, name.Name, s.Kind, s.Ref())
+		return nil
+	}
+	return s
+}
+
+func suggest(set *storageSet) string {
+	if len(set.list) == 0 {
+		return " Declare one with a storage \"s3\" \"NAME\" or storage \"local\" \"NAME\" block."
+	}
+	refs := make([]string, 0, len(set.list))
+	for _, s := range set.list {
+		refs = append(refs, s.Ref())
+	}
+	return fmt.Sprintf(" Declared: %s.", strings.Join(refs, ", "))
+}
+
+func traversalString(t hcl.Traversal) string {
+	var sb strings.Builder
+	sb.WriteString(t.RootName())
+	for _, step := range t[1:] {
+		switch s := step.(type) {
+		case hcl.TraverseAttr:
+			sb.WriteString("." + s.Name)
+		default:
+			sb.WriteString("[...]")
+		}
+	}
+	return sb.String()
+}

@@ -1,0 +1,4 @@
+backup "consul_kv" "snap" {
+  schedule = "30 * * * *"
+  storage  = storage.local.disk
+}

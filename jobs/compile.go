@@ -1,0 +1,223 @@
+// Package jobs compiles evaluated backup specs into Nomad jobs.
+//
+// Compilation is pure: the same config and options give the same *api.Job
+// values, and rendering them (render.go) gives the same bytes. Jobs carry no
+// secret: credentials reach a task only through Nomad workload identity.
+package jobs
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+	"github.com/vigil-backup/vigil/hcl/config"
+)
+
+// Meta keys vigil sets on every job it manages.
+const (
+	MetaManaged  = "vigil_managed"
+	MetaBackup   = "vigil_backup"
+	MetaType     = "vigil_type"
+	MetaRole     = "vigil_role"
+	MetaSpecHash = "vigil_spec_hash"
+	MetaVersion  = "vigil_version"
+)
+
+// Job ID prefixes.
+const (
+	BackupPrefix = "vigil-"
+	VerifyPrefix = "vigil-verify-"
+)
+
+// ConfigPath is where the task finds its embedded config.
+const ConfigPath = "local/vigil.json"
+
+// Template delimiters that never occur in the embedded JSON, so Nomad's
+// template engine copies it verbatim.
+const (
+	leftDelim  = "[[vigil:"
+	rightDelim = ":vigil]]"
+)
+
+// Options are the inputs that do not come from the spec.
+type Options struct {
+	Version string
+}
+
+// Compile turns every backup into its Nomad jobs, sorted by job ID.
+func Compile(cfg *config.Config, opts Options) ([]*api.Job, error) {
+	var out []*api.Job
+	for i := range cfg.Backups {
+		js, err := CompileBackup(cfg, cfg.Backups[i].Name, opts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, js...)
+	}
+	sort.Slice(out, func(i, j int) bool { return *out[i].ID < *out[j].ID })
+	return out, nil
+}
+
+// CompileBackup returns the periodic backup job of one backup.
+func CompileBackup(cfg *config.Config, name string, opts Options) ([]*api.Job, error) {
+	embedded, err := EmbeddedConfig(cfg, name)
+	if err != nil {
+		return nil, err
+	}
+	b := &embedded.Backups[0]
+	data, hash, err := encodeEmbedded(embedded)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: compile %s: %w", name, err)
+	}
+	src, err := cfg.Backup(name)
+	if err != nil {
+		return nil, err
+	}
+	job := newJob(BackupPrefix+name, src.Nomad, b, "backup", hash, opts)
+	job.Periodic = &api.PeriodicConfig{
+		Enabled:         ptr(true),
+		Specs:           []string{b.Schedule},
+		SpecType:        ptr(api.PeriodicSpecCron),
+		ProhibitOverlap: ptr(true),
+		TimeZone:        ptr(timeZone(b.TimeZone)),
+	}
+	args := []string{"run", "-config", "${NOMAD_TASK_DIR}/vigil.json", "-backup", name}
+	job.TaskGroups = []*api.TaskGroup{group("backup", src.Nomad, b.Timeout, data, args)}
+	return []*api.Job{job}, nil
+}
+
+// EmbeddedConfig is the config a job carries: one backup and its storage,
+// without the Nomad placement the run does not need.
+func EmbeddedConfig(cfg *config.Config, name string) (*config.Config, error) {
+	one, err := cfg.Single(name)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: compile %s: %w", name, err)
+	}
+	one.Nomad = config.Nomad{}
+	one.Backups[0].Nomad = config.Nomad{}
+	one.Serve = config.Serve{}
+	return one, nil
+}
+
+func encodeEmbedded(c *config.Config) (string, string, error) {
+	var buf bytes.Buffer
+	if err := c.Encode(&buf); err != nil {
+		return "", "", err
+	}
+	data := buf.String()
+	if strings.Contains(data, leftDelim) || strings.Contains(data, rightDelim) {
+		return "", "", fmt.Errorf("the config contains the template delimiter %q or %q", leftDelim, rightDelim)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	return data, hex.EncodeToString(sum[:]), nil
+}
+
+func newJob(id string, n config.Nomad, b *config.Backup, role, hash string, opts Options) *api.Job {
+	job := &api.Job{
+		ID:          ptr(id),
+		Name:        ptr(id),
+		Type:        ptr(api.JobTypeBatch),
+		Datacenters: n.Datacenters,
+		Meta: map[string]string{
+			MetaManaged:  "true",
+			MetaBackup:   b.Name,
+			MetaType:     b.Type,
+			MetaRole:     role,
+			MetaSpecHash: hash,
+			MetaVersion:  opts.Version,
+		},
+	}
+	if n.Region != "" {
+		job.Region = ptr(n.Region)
+	}
+	if n.Namespace != "" {
+		job.Namespace = ptr(n.Namespace)
+	}
+	if n.NodePool != "" {
+		job.NodePool = ptr(n.NodePool)
+	}
+	if n.Priority != 0 {
+		job.Priority = ptr(n.Priority)
+	}
+	for _, c := range n.Constraints {
+		job.Constraints = append(job.Constraints, api.NewConstraint(c.Attribute, c.Operator, c.Value))
+	}
+	return job
+}
+
+// group builds the single task group of a vigil job. Restarts and
+// reschedules are bounded: a backup that keeps failing must turn red, not
+// loop; the Consul lock keeps retries from overlapping.
+func group(name string, n config.Nomad, timeout time.Duration, data string, args []string) *api.TaskGroup {
+	task := &api.Task{
+		Name:        "vigil",
+		Driver:      n.Driver,
+		Config:      taskConfig(n, args),
+		KillTimeout: ptr(30 * time.Second),
+		Resources:   &api.Resources{CPU: ptr(n.CPU), MemoryMB: ptr(n.MemoryMB)},
+		Templates: []*api.Template{{
+			EmbeddedTmpl: ptr(data),
+			DestPath:     ptr(ConfigPath),
+			ChangeMode:   ptr("noop"),
+			LeftDelim:    ptr(leftDelim),
+			RightDelim:   ptr(rightDelim),
+		}},
+	}
+	if n.Artifact != "" && n.Driver != config.DriverDocker {
+		task.Artifacts = []*api.TaskArtifact{{GetterSource: ptr(n.Artifact), RelativeDest: ptr("local/")}}
+	}
+	if n.VaultEnabled {
+		// noop: a run keeps the token it started with instead of being restarted.
+		task.Vault = &api.Vault{Role: n.VaultRole, ChangeMode: ptr("noop")}
+	}
+	if n.ConsulIdentity {
+		task.Consul = &api.Consul{}
+	}
+	return &api.TaskGroup{
+		Name:  ptr(name),
+		Count: ptr(1),
+		RestartPolicy: &api.RestartPolicy{
+			Attempts: ptr(1),
+			Interval: ptr(timeout + time.Hour),
+			Delay:    ptr(30 * time.Second),
+			Mode:     ptr("fail"),
+		},
+		ReschedulePolicy: &api.ReschedulePolicy{
+			Attempts:      ptr(1),
+			Interval:      ptr(timeout + time.Hour),
+			Delay:         ptr(time.Minute),
+			DelayFunction: ptr("constant"),
+			Unlimited:     ptr(false),
+		},
+		Tasks: []*api.Task{task},
+	}
+}
+
+func taskConfig(n config.Nomad, args []string) map[string]any {
+	argv := make([]any, len(args))
+	for i, a := range args {
+		argv[i] = a
+	}
+	if n.Driver == config.DriverDocker {
+		return map[string]any{"image": n.Image, "args": argv}
+	}
+	command := n.Binary
+	if n.Artifact != "" {
+		command = "${NOMAD_TASK_DIR}/vigil"
+	}
+	return map[string]any{"command": command, "args": argv}
+}
+
+func timeZone(tz string) string {
+	if tz == "" {
+		return "UTC"
+	}
+	return tz
+}
+
+func ptr[T any](v T) *T { return &v }

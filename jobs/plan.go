@@ -1,0 +1,141 @@
+package jobs
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+// Cluster is the part of Nomad's jobs API that plan and apply use.
+// *api.Jobs satisfies it. Errors are returned as the API gives them.
+type Cluster interface {
+	Plan(job *api.Job, diff bool, q *api.WriteOptions) (*api.JobPlanResponse, *api.WriteMeta, error)
+	RegisterOpts(job *api.Job, opts *api.RegisterOptions, q *api.WriteOptions) (*api.JobRegisterResponse, *api.WriteMeta, error)
+	ListOptions(opts *api.JobListOptions, q *api.QueryOptions) ([]*api.JobListStub, *api.QueryMeta, error)
+	Deregister(jobID string, purge bool, q *api.WriteOptions) (string, *api.WriteMeta, error)
+}
+
+var _ Cluster = (*api.Jobs)(nil)
+
+// JobPlan is Nomad's answer for one compiled job.
+type JobPlan struct {
+	Job         *api.Job
+	Diff        *api.JobDiff
+	ModifyIndex uint64
+	Warnings    string
+}
+
+// Changed reports whether registering the job would change the cluster.
+func (p JobPlan) Changed() bool { return p.Diff == nil || p.Diff.Type != "None" }
+
+// Orphan is a job vigil manages in the cluster that no spec declares any more.
+type Orphan struct {
+	ID        string
+	Namespace string
+}
+
+// Plan is what `vigil plan` shows and `vigil apply` carries out.
+type Plan struct {
+	Jobs    []JobPlan
+	Orphans []Orphan
+}
+
+// Changed reports whether anything would change, orphans included.
+func (p *Plan) Changed() bool {
+	if len(p.Orphans) > 0 {
+		return true
+	}
+	for _, j := range p.Jobs {
+		if j.Changed() {
+			return true
+		}
+	}
+	return false
+}
+
+// MakePlan asks Nomad to plan every job and lists orphans in the namespaces
+// the jobs use (and the client's default namespace).
+func MakePlan(c Cluster, compiled []*api.Job) (*Plan, error) {
+	p := &Plan{}
+	declared := map[string]bool{}
+	namespaces := map[string]bool{"": true}
+	for _, job := range compiled {
+		resp, _, err := c.Plan(job, true, writeOpts(job))
+		if err != nil {
+			return nil, fmt.Errorf("jobs: plan %s: %w", *job.ID, err)
+		}
+		p.Jobs = append(p.Jobs, JobPlan{Job: job, Diff: resp.Diff, ModifyIndex: resp.JobModifyIndex, Warnings: resp.Warnings})
+		declared[*job.ID] = true
+		namespaces[deref(job.Namespace)] = true
+	}
+	for ns := range namespaces {
+		stubs, _, err := c.ListOptions(&api.JobListOptions{Fields: &api.JobListFields{Meta: true}},
+			&api.QueryOptions{Namespace: ns, Prefix: BackupPrefix})
+		if err != nil {
+			return nil, fmt.Errorf("jobs: list managed jobs: %w", err)
+		}
+		for _, s := range stubs {
+			if s.Meta[MetaManaged] != "true" || s.Stop || s.ParentID != "" {
+				continue
+			}
+			if declared[s.ID] {
+				continue
+			}
+			p.Orphans = append(p.Orphans, Orphan{ID: s.ID, Namespace: s.Namespace})
+		}
+	}
+	sort.Slice(p.Orphans, func(i, j int) bool { return p.Orphans[i].ID < p.Orphans[j].ID })
+	p.Orphans = dedupe(p.Orphans)
+	return p, nil
+}
+
+// Apply registers changed jobs, each guarded by the modify index its plan
+// saw, so a job changed by someone else since the plan is not overwritten.
+// Orphans are stopped only when prune is set.
+func Apply(c Cluster, p *Plan, prune bool, report func(string)) error {
+	for _, jp := range p.Jobs {
+		if !jp.Changed() {
+			continue
+		}
+		opts := &api.RegisterOptions{EnforceIndex: true, ModifyIndex: jp.ModifyIndex}
+		if _, _, err := c.RegisterOpts(jp.Job, opts, writeOpts(jp.Job)); err != nil {
+			return fmt.Errorf("jobs: register %s: %w", *jp.Job.ID, err)
+		}
+		report(fmt.Sprintf("registered %s", *jp.Job.ID))
+	}
+	if !prune {
+		return nil
+	}
+	for _, o := range p.Orphans {
+		if _, _, err := c.Deregister(o.ID, false, &api.WriteOptions{Namespace: o.Namespace}); err != nil {
+			return fmt.Errorf("jobs: stop %s: %w", o.ID, err)
+		}
+		report(fmt.Sprintf("stopped %s (no spec declares it)", o.ID))
+	}
+	return nil
+}
+
+func writeOpts(job *api.Job) *api.WriteOptions {
+	w := &api.WriteOptions{}
+	if job.Region != nil {
+		w.Region = *job.Region
+	}
+	if job.Namespace != nil {
+		w.Namespace = *job.Namespace
+	}
+	return w
+}
+
+func dedupe(in []Orphan) []Orphan {
+	var out []Orphan
+	seen := map[string]bool{}
+	for _, o := range in {
+		k := o.Namespace + "/" + o.ID
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, o)
+		}
+	}
+	return out
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Builds the pinned real servers listed in e2e/tools.versions into a per-user
+# cache, keyed by name and version: $VIGIL_TOOLS_DIR/<name>-<version>/<name>.
+# Idempotent: a binary that is already there is not rebuilt.
+#
+# Why copy the module: these main modules replace their own sub-modules with
+# local folders that the module zip lacks, so `go install pkg@version` refuses
+# them. Building a copy with those replaces dropped uses the published
+# sub-module versions instead (see ../shared/notes/real-servers.md).
+#
+# usage: scripts/tools.sh [--print-dir] [name ...]
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+versions="$here/e2e/tools.versions"
+tools_dir=${VIGIL_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vigil/tools}
+
+if [ "${1:-}" = "--print-dir" ]; then echo "$tools_dir"; exit 0; fi
+
+mkdir -p "$tools_dir"
+want=("$@")
+status=0
+
+selected() {
+  [ ${#want[@]} -eq 0 ] && return 0
+  local w; for w in "${want[@]}"; do [ "$w" = "$1" ] && return 0; done
+  return 1
+}
+
+build_one() {
+  local name=$1 module=$2 version=$3; shift 3
+  local dest="$tools_dir/$name-$version"
+  local bin="$dest/$name"
+  if [ -x "$bin" ]; then
+    echo "tools: $name $version: present at $bin"
+    return 0
+  fi
+  mkdir -p "$dest"
+  # One builder per tool at a time; a second caller waits, then finds the binary.
+  exec 9>"$dest/.lock"
+  flock 9
+  if [ -x "$bin" ]; then echo "tools: $name $version: present at $bin"; return 0; fi
+
+  local start=$SECONDS
+  echo "tools: $name $version: fetching $module@$version from the module proxy"
+  local info
+  if ! info=$(GOFLAGS=-mod=mod go mod download -json "$module@$version" 2>&1); then
+    echo "tools: $name: the module proxy does not serve $module@$version:" >&2
+    echo "$info" | sed 's/^/tools:   /' >&2
+    echo "tools: pick a version the proxy has and change it in $versions" >&2
+    return 1
+  fi
+  local src
+  src=$(printf '%s' "$info" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  if [ -z "$src" ] || [ ! -d "$src" ]; then
+    echo "tools: $name: no source directory for $module@$version: $info" >&2
+    return 1
+  fi
+
+  local work
+  work=$(mktemp -d "$tools_dir/.build-$name-XXXXXX")
+  cp -r "$src/." "$work/"
+  chmod -R u+w "$work"
+  (
+    cd "$work"
+    # Drop every replace that points at a local folder.
+    local r
+    for r in $(awk '/^replace[[:space:]]*\(/{inblk=1;next} inblk&&/^\)/{inblk=0;next}
+                    inblk&&/=>[[:space:]]*\.\.?\//{print $1}
+                    /^replace [^(]/&&/=>[[:space:]]*\.\.?\//{print $2}' go.mod); do
+      go mod edit -dropreplace="$r"
+    done
+    if [ $# -gt 0 ]; then go mod edit "$@"; fi
+    echo "tools: $name $version: building (this takes minutes on a cold cache)"
+    GOFLAGS=-mod=mod GOTOOLCHAIN=local go build -ldflags='-s -w' -o "$bin.tmp" .
+  ) || { rm -rf "$work"; echo "tools: $name $version: build failed" >&2; return 1; }
+  mv "$bin.tmp" "$bin"
+  rm -rf "$work"
+  echo "tools: $name $version: built in $((SECONDS - start))s -> $bin"
+}
+
+while read -r name module version extra; do
+  case "$name" in ''|'#'*) continue ;; esac
+  selected "$name" || continue
+  # shellcheck disable=SC2086
+  build_one "$name" "$module" "$version" $extra || status=1
+done < "$versions"
+
+exit $status
