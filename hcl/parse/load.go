@@ -110,7 +110,8 @@ func load(p fileParser, files []string, opts Options) (*config.Config, hcl.Diagn
 		return nil, diags
 	}
 
-	vars, d := decodeVariables(blocks["variable"])
+	funcs := functions(opts.LookupEnv)
+	vars, d := decodeVariables(blocks["variable"], &hcl.EvalContext{Functions: funcs})
 	diags = append(diags, d...)
 	diags = append(diags, applyVarFlags(p, vars, opts.Vars, opts.VarFiles)...)
 	diags = append(diags, checkVariablesSet(vars)...)
@@ -123,7 +124,7 @@ func load(p fileParser, files []string, opts Options) (*config.Config, hcl.Diagn
 	}
 	e := &evaluator{ctx: &hcl.EvalContext{
 		Variables: map[string]cty.Value{"var": cty.ObjectVal(varVals)},
-		Functions: functions(opts.LookupEnv),
+		Functions: funcs,
 	}}
 
 	cfg := &config.Config{}
@@ -150,11 +151,11 @@ func load(p fileParser, files []string, opts Options) (*config.Config, hcl.Diagn
 	return cfg, diags
 }
 
-func decodeVariables(blocks []*hcl.Block) (map[string]*variable, hcl.Diagnostics) {
+func decodeVariables(blocks []*hcl.Block, funcs *hcl.EvalContext) (map[string]*variable, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	vars := map[string]*variable{}
 	for _, b := range blocks {
-		v, d := decodeVariable(b)
+		v, d := decodeVariable(b, funcs)
 		diags = append(diags, d...)
 		if v == nil {
 			continue

@@ -28,7 +28,9 @@ type variable struct {
 }
 
 // decodeVariable reads one variable block. Its value starts as the default.
-func decodeVariable(block *hcl.Block) (*variable, hcl.Diagnostics) {
+// Defaults may call functions (env("REGION"), as in Packer) but not refer
+// to other variables.
+func decodeVariable(block *hcl.Block, funcs *hcl.EvalContext) (*variable, hcl.Diagnostics) {
 	var raw rawVariable
 	diags := gohcl.DecodeBody(block.Body, nil, &raw)
 	raw.Name = block.Labels[0]
@@ -53,7 +55,7 @@ func decodeVariable(block *hcl.Block) (*variable, hcl.Diagnostics) {
 		v.ty = ty
 	}
 	if raw.Default != nil {
-		val, valDiags := raw.Default.Expr.Value(nil)
+		val, valDiags := raw.Default.Expr.Value(funcs)
 		diags = append(diags, valDiags...)
 		if valDiags.HasErrors() {
 			return nil, diags
@@ -79,14 +81,13 @@ func (v *variable) setFromString(raw string, rng hcl.Range) hcl.Diagnostics {
 	if v.ty == cty.String || v.ty == cty.DynamicPseudoType {
 		val = cty.StringVal(raw)
 	} else {
-		expr, diags := hclsyntax.ParseExpression([]byte(raw), rng.Filename, rng.Start)
-		if diags.HasErrors() {
-			return diags
-		}
-		var valDiags hcl.Diagnostics
-		val, valDiags = expr.Value(nil)
-		if valDiags.HasErrors() {
-			return valDiags
+		// Not valid HCL (say "many" for a number): convert the text as a
+		// string, which yields the type error the operator needs to see.
+		val = cty.StringVal(raw)
+		if expr, diags := hclsyntax.ParseExpression([]byte(raw), rng.Filename, rng.Start); !diags.HasErrors() {
+			if v, valDiags := expr.Value(nil); !valDiags.HasErrors() {
+				val = v
+			}
 		}
 	}
 	return v.set(val, rng)

@@ -1,0 +1,62 @@
+# vigil: `make demo` shows the product, `make test` runs every test.
+SHELL        := /bin/bash
+GO           ?= go
+VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS      := -X main.version=$(VERSION)
+BIN          := bin/vigil
+TOOLS_DIR    := $(shell scripts/tools.sh --print-dir)
+FUZZTIME     ?= 10m
+E2E_TIMEOUT  ?= 60m
+
+.PHONY: all build test unit e2e bench faults fuzz demo demo-down fmt lint tools examples-render clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vigil
+
+# Every test: unit tests with the race detector, then the e2e suite on real servers.
+test: lint unit e2e
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+# e2e builds the pinned servers first (cached in $(TOOLS_DIR)).
+e2e: tools
+	VIGIL_TOOLS_DIR=$(TOOLS_DIR) $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) ./e2e/...
+
+faults: tools
+	VIGIL_TOOLS_DIR=$(TOOLS_DIR) VIGIL_FAULTS_LONG=1 $(GO) test -tags e2e -count=1 -timeout 90m -run 'Fault' -v ./e2e/...
+
+bench: tools build
+	VIGIL_TOOLS_DIR=$(TOOLS_DIR) $(GO) run ./e2e/cmd/bench
+
+fuzz:
+	$(GO) test ./hcl/parse -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME)
+
+demo: tools build
+	VIGIL_TOOLS_DIR=$(TOOLS_DIR) $(GO) run ./e2e/cmd/demo
+
+demo-down:
+	$(GO) run ./e2e/cmd/demo -down
+
+tools:
+	scripts/tools.sh
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+	$(GO) run ./cmd/vigil fmt examples
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/...
+	$(GO) run ./cmd/vigil fmt -check examples >/dev/null
+
+# nomad/jobs holds the examples rendered; a unit test keeps it current.
+examples-render:
+	rm -f nomad/jobs/*.nomad.hcl
+	$(GO) run ./cmd/vigil render -out nomad/jobs examples
+
+clean:
+	rm -rf bin

@@ -1,0 +1,269 @@
+job "vigil-logs" {
+  type        = "batch"
+  datacenters = ["*"]
+  priority    = 80
+
+  meta {
+    vigil_backup    = "logs"
+    vigil_managed   = "true"
+    vigil_role      = "backup"
+    vigil_spec_hash = "8abac2b5967d8a5dcb766013d83ebdafaafa6a0753bf2114c0d7f35840ead698"
+    vigil_type      = "elasticsearch"
+    vigil_version   = "0.0.0-test"
+  }
+
+  constraint {
+    attribute = "$${node.class}"
+    value     = "backup"
+  }
+
+  periodic {
+    crons            = ["0 1 * * *"]
+    prohibit_overlap = true
+    time_zone        = "UTC"
+  }
+
+  group "backup" {
+    count = 1
+
+    restart {
+      attempts = 1
+      interval = "2h0m0s"
+      delay    = "30s"
+      mode     = "fail"
+    }
+
+    reschedule {
+      attempts       = 1
+      interval       = "2h0m0s"
+      delay          = "1m0s"
+      delay_function = "constant"
+      unlimited      = false
+    }
+
+    task "vigil" {
+      driver       = "exec"
+      kill_timeout = "30s"
+
+      config {
+        args    = ["run", "-config", "$${NOMAD_TASK_DIR}/vigil.json", "-backup", "logs"]
+        command = "$${NOMAD_TASK_DIR}/vigil"
+      }
+
+      artifact {
+        source      = "https://releases.example.com/vigil.tar.gz"
+        destination = "local/"
+      }
+
+      template {
+        destination     = "local/vigil.json"
+        change_mode     = "noop"
+        left_delimiter  = "[[vigil:"
+        right_delimiter = ":vigil]]"
+        data            = <<EOT
+{
+  "consul": {
+    "enabled": true
+  },
+  "nomad": {},
+  "storages": [
+    {
+      "kind": "s3",
+      "name": "minio",
+      "bucket": "b",
+      "region": "us-east-1",
+      "endpoint": "http://minio.service.consul:9000",
+      "path_style": true,
+      "credentials": {
+        "source": "vault_identity_sts",
+        "identity_role": "minio",
+        "duration": 3600000000000
+      }
+    }
+  ],
+  "backups": [
+    {
+      "type": "elasticsearch",
+      "name": "logs",
+      "schedule": "0 1 * * *",
+      "storage": {
+        "kind": "s3",
+        "name": "minio",
+        "bucket": "b",
+        "region": "us-east-1",
+        "endpoint": "http://minio.service.consul:9000",
+        "path_style": true,
+        "credentials": {
+          "source": "vault_identity_sts",
+          "identity_role": "minio",
+          "duration": 3600000000000
+        }
+      },
+      "retain": {},
+      "lock": {
+        "key": "vigil/locks/logs",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 3600000000000,
+      "compression": "none",
+      "elasticsearch": {
+        "url": "http://es.service.consul:9200",
+        "repository": "backups",
+        "indices": [
+          "logs-*"
+        ],
+        "snapshot_prefix": "vigil-logs"
+      },
+      "nomad": {}
+    }
+  ],
+  "telemetry": {},
+  "serve": {}
+}
+EOT
+      }
+
+      vault {
+        change_mode = "noop"
+      }
+
+      resources {
+        cpu    = 200
+        memory = 256
+      }
+    }
+  }
+}
+job "vigil-snap" {
+  type        = "batch"
+  datacenters = ["*"]
+  priority    = 80
+
+  meta {
+    vigil_backup    = "snap"
+    vigil_managed   = "true"
+    vigil_role      = "backup"
+    vigil_spec_hash = "ff09a50c34195004bf5d245163606ff0112050e7842e1e8d2e7361961a358dcc"
+    vigil_type      = "consul_snapshot"
+    vigil_version   = "0.0.0-test"
+  }
+
+  constraint {
+    attribute = "$${node.class}"
+    value     = "backup"
+  }
+
+  periodic {
+    crons            = ["@hourly"]
+    prohibit_overlap = true
+    time_zone        = "UTC"
+  }
+
+  group "backup" {
+    count = 1
+
+    restart {
+      attempts = 1
+      interval = "2h0m0s"
+      delay    = "30s"
+      mode     = "fail"
+    }
+
+    reschedule {
+      attempts       = 1
+      interval       = "2h0m0s"
+      delay          = "1m0s"
+      delay_function = "constant"
+      unlimited      = false
+    }
+
+    task "vigil" {
+      driver       = "exec"
+      kill_timeout = "30s"
+
+      config {
+        args    = ["run", "-config", "$${NOMAD_TASK_DIR}/vigil.json", "-backup", "snap"]
+        command = "$${NOMAD_TASK_DIR}/vigil"
+      }
+
+      artifact {
+        source      = "https://releases.example.com/vigil.tar.gz"
+        destination = "local/"
+      }
+
+      template {
+        destination     = "local/vigil.json"
+        change_mode     = "noop"
+        left_delimiter  = "[[vigil:"
+        right_delimiter = ":vigil]]"
+        data            = <<EOT
+{
+  "consul": {
+    "enabled": true
+  },
+  "nomad": {},
+  "storages": [
+    {
+      "kind": "s3",
+      "name": "minio",
+      "bucket": "b",
+      "region": "us-east-1",
+      "endpoint": "http://minio.service.consul:9000",
+      "path_style": true,
+      "credentials": {
+        "source": "vault_identity_sts",
+        "identity_role": "minio",
+        "duration": 3600000000000
+      }
+    }
+  ],
+  "backups": [
+    {
+      "type": "consul_snapshot",
+      "name": "snap",
+      "schedule": "@hourly",
+      "storage": {
+        "kind": "s3",
+        "name": "minio",
+        "bucket": "b",
+        "region": "us-east-1",
+        "endpoint": "http://minio.service.consul:9000",
+        "path_style": true,
+        "credentials": {
+          "source": "vault_identity_sts",
+          "identity_role": "minio",
+          "duration": 3600000000000
+        }
+      },
+      "retain": {},
+      "lock": {
+        "key": "vigil/locks/snap",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 3600000000000,
+      "compression": "zstd",
+      "consul": {
+        "stale": true
+      },
+      "nomad": {}
+    }
+  ],
+  "telemetry": {},
+  "serve": {}
+}
+EOT
+      }
+
+      vault {
+        change_mode = "noop"
+      }
+
+      resources {
+        cpu    = 500
+        memory = 64
+      }
+    }
+  }
+}

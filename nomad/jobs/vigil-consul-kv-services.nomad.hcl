@@ -1,0 +1,152 @@
+job "vigil-consul-kv-services" {
+  type        = "batch"
+  datacenters = ["dc1"]
+  node_pool   = "default"
+  priority    = 60
+
+  meta {
+    vigil_backup    = "consul-kv-services"
+    vigil_managed   = "true"
+    vigil_role      = "backup"
+    vigil_spec_hash = "385e626fd84e0e967af08f81986bb9b0b30f015bcf1437b08ea3138882e30cfa"
+    vigil_type      = "consul_kv"
+    vigil_version   = "0.1.0-dev"
+  }
+
+  constraint {
+    attribute = "$${attr.kernel.name}"
+    value     = "linux"
+  }
+
+  periodic {
+    crons            = ["*/15 * * * *"]
+    prohibit_overlap = true
+    time_zone        = "UTC"
+  }
+
+  group "backup" {
+    count = 1
+
+    restart {
+      attempts = 1
+      interval = "2h0m0s"
+      delay    = "30s"
+      mode     = "fail"
+    }
+
+    reschedule {
+      attempts       = 1
+      interval       = "2h0m0s"
+      delay          = "1m0s"
+      delay_function = "constant"
+      unlimited      = false
+    }
+
+    task "vigil" {
+      driver       = "exec"
+      kill_timeout = "30s"
+
+      config {
+        args    = ["run", "-config", "$${NOMAD_TASK_DIR}/vigil.json", "-backup", "consul-kv-services"]
+        command = "$${NOMAD_TASK_DIR}/vigil"
+      }
+
+      artifact {
+        source      = "https://releases.example.com/vigil/v0.1.0/vigil_linux_amd64.tar.gz"
+        destination = "local/"
+      }
+
+      template {
+        destination     = "local/vigil.json"
+        change_mode     = "noop"
+        left_delimiter  = "[[vigil:"
+        right_delimiter = ":vigil]]"
+        data            = <<EOT
+{
+  "consul": {
+    "enabled": true,
+    "address": "http://127.0.0.1:8500",
+    "datacenter": "dc1"
+  },
+  "nomad": {},
+  "storages": [
+    {
+      "kind": "s3",
+      "name": "primary",
+      "bucket": "platform-backups",
+      "prefix": "vigil/",
+      "region": "eu-central-1",
+      "endpoint": "https://s3.eu-central-1.amazonaws.com",
+      "path_style": true,
+      "sse": "AES256",
+      "credentials": {
+        "source": "vault_identity_sts",
+        "identity_role": "s3-backup"
+      }
+    }
+  ],
+  "backups": [
+    {
+      "type": "consul_kv",
+      "name": "consul-kv-services",
+      "schedule": "*/15 * * * *",
+      "storage": {
+        "kind": "s3",
+        "name": "primary",
+        "bucket": "platform-backups",
+        "prefix": "vigil/",
+        "region": "eu-central-1",
+        "endpoint": "https://s3.eu-central-1.amazonaws.com",
+        "path_style": true,
+        "sse": "AES256",
+        "credentials": {
+          "source": "vault_identity_sts",
+          "identity_role": "s3-backup"
+        }
+      },
+      "retain": {
+        "last": 96,
+        "max_age": 2592000000000000
+      },
+      "lock": {
+        "key": "vigil/locks/consul-kv-services",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 3600000000000,
+      "compression": "zstd",
+      "consul": {
+        "address": "http://consul.service.consul:8500",
+        "prefix": "service/"
+      },
+      "verify": {
+        "after_backup": true,
+        "max_duration": 1800000000000,
+        "prefixes": [
+          {
+            "prefix": "service/",
+            "min_keys": 1
+          }
+        ]
+      },
+      "nomad": {}
+    }
+  ],
+  "telemetry": {},
+  "serve": {}
+}
+EOT
+      }
+
+      vault {
+        role        = "nomad-workloads"
+        change_mode = "noop"
+      }
+
+      resources {
+        cpu    = 200
+        memory = 256
+      }
+    }
+  }
+}
