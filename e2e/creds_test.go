@@ -1,0 +1,117 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/vigil-backup/vigil/e2e/harness"
+	"github.com/vigil-backup/vigil/hcl/config"
+	"github.com/vigil-backup/vigil/tasks/creds"
+)
+
+func putWith(ctx context.Context, p aws.CredentialsProvider, key string) error {
+	_, err := stack.MinIO.Client(p).PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(stack.MinIO.Bucket), Key: aws.String(key), Body: strings.NewReader("x"),
+	})
+	return err
+}
+
+func openCreds(t *testing.T, ctx context.Context, c config.Credentials, alias string) *creds.Session {
+	t.Helper()
+	tok, err := stack.Vault.EntityToken(ctx, alias, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc, _ := stack.Vault.Client(tok)
+	sess, err := creds.Open(ctx, c, creds.Options{
+		Vault: vc.Logical(), Endpoint: stack.MinIO.Endpoint(), SessionName: "e2e",
+		Probe: func(ctx context.Context, p aws.CredentialsProvider) error {
+			_, err := stack.MinIO.Client(p).HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(stack.MinIO.Bucket)})
+			return err
+		},
+	})
+	if err != nil {
+		t.Fatalf("open %s: %v", c.Source, err)
+	}
+	return sess
+}
+
+func frozen(t *testing.T, ctx context.Context, p aws.CredentialsProvider) aws.CredentialsProvider {
+	t.Helper()
+	v, err := p.Retrieve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return credentials.NewStaticCredentialsProvider(v.AccessKeyID, v.SecretAccessKey, v.SessionToken)
+}
+
+// TestCredsIdentitySTSExpire: keys from a Vault identity token work, and
+// stop working once the identity role's TTL has passed.
+func TestCredsIdentitySTSExpire(t *testing.T) {
+	needStack(t)
+	t.Parallel()
+	ctx := testContext(t, 2*time.Minute)
+	sess := openCreds(t, ctx, config.Credentials{Source: config.CredVaultIdentitySTS, IdentityRole: harness.OIDCRole}, "vigil-e2e-sts")
+	keys := frozen(t, ctx, sess.Provider)
+	if err := putWith(ctx, keys, "e2e/creds/sts"); err != nil {
+		t.Fatalf("fresh STS keys refused: %v", err)
+	}
+	if d := time.Until(sess.Expires); d <= 0 || d > harness.OIDCRoleTTL+5*time.Second {
+		t.Errorf("keys expire in %s, want within the role TTL %s", d, harness.OIDCRoleTTL)
+	}
+	time.Sleep(time.Until(sess.Expires) + 5*time.Second)
+	if err := putWith(ctx, keys, "e2e/creds/sts-late"); err == nil {
+		t.Fatal("STS keys still work after the identity token expired")
+	}
+	// The session's cache refreshes through Vault, so a long run goes on.
+	if err := putWith(ctx, sess.Provider, "e2e/creds/sts-refreshed"); err != nil {
+		t.Errorf("refreshed keys refused: %v", err)
+	}
+}
+
+// TestCredsKV: static keys of a MinIO user, kept in Vault KV v2.
+func TestCredsKV(t *testing.T) {
+	needStack(t)
+	t.Parallel()
+	ctx := testContext(t, time.Minute)
+	sess := openCreds(t, ctx, config.Credentials{Source: config.CredVaultKV, VaultPath: harness.KVPath}, "vigil-e2e-kv")
+	if err := putWith(ctx, sess.Provider, "e2e/creds/kv"); err != nil {
+		t.Fatalf("KV keys refused: %v", err)
+	}
+	if v, _ := sess.Provider.Retrieve(ctx); v.AccessKeyID != stack.KVAccessKey {
+		t.Errorf("got a different key than the one stored")
+	}
+}
+
+// TestCredsAWSLeaseRevoked: keys from aws/creds work until the session
+// closes; then the lease is gone and the keys are refused.
+func TestCredsAWSLeaseRevoked(t *testing.T) {
+	needStack(t)
+	t.Parallel()
+	ctx := testContext(t, time.Minute)
+	sess := openCreds(t, ctx, config.Credentials{Source: config.CredVaultAWS, VaultPath: "aws/creds/" + harness.AWSRole}, "vigil-e2e-aws")
+	keys := frozen(t, ctx, sess.Provider)
+	if err := putWith(ctx, keys, "e2e/creds/aws"); err != nil {
+		t.Fatalf("IAM keys refused: %v", err)
+	}
+	if sess.LeaseID == "" {
+		t.Fatal("no lease")
+	}
+	if err := sess.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	root, _ := stack.Vault.Root()
+	if _, err := root.Sys().Lookup(sess.LeaseID); err == nil {
+		t.Errorf("lease %s still exists after Close", sess.LeaseID)
+	}
+	if err := putWith(ctx, keys, "e2e/creds/aws-late"); err == nil {
+		t.Error("IAM keys still work after the lease was revoked")
+	}
+}

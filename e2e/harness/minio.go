@@ -1,0 +1,175 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/minio/madmin-go/v3"
+	"github.com/vigil-backup/vigil/tasks/store"
+)
+
+// MinIO root credentials of the harness server. They exist only on loopback
+// for the life of a test run.
+const (
+	MinIORootUser     = "harness-root"
+	MinIORootPassword = "harness-root-password"
+	Bucket            = "vigil"
+)
+
+// MinIO is one MinIO server with one bucket.
+type MinIO struct {
+	Proc    *Proc
+	Addr    string
+	DataDir string
+	Bucket  string
+	start   func() (*Proc, error)
+}
+
+// Endpoint is the S3 base URL.
+func (m *MinIO) Endpoint() string { return "http://" + m.Addr }
+
+// StartMinIO starts MinIO trusting oidcConfigURL (Vault's OpenID discovery
+// document) for AssumeRoleWithWebIdentity; empty disables OpenID.
+func StartMinIO(ctx context.Context, dir, oidcConfigURL string) (*MinIO, error) {
+	bin, err := Tool("minio")
+	if err != nil {
+		return nil, err
+	}
+	ports, err := FreePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	m := &MinIO{Addr: fmt.Sprintf("127.0.0.1:%d", ports[0]), DataDir: filepath.Join(dir, "minio-data"), Bucket: Bucket}
+	if err := os.MkdirAll(m.DataDir, 0o755); err != nil {
+		return nil, err
+	}
+	env := serverEnv(
+		"MINIO_ROOT_USER="+MinIORootUser,
+		"MINIO_ROOT_PASSWORD="+MinIORootPassword,
+		"MINIO_BROWSER=off",
+		"MINIO_UPDATE=off",
+	)
+	if oidcConfigURL != "" {
+		env = append(env,
+			"MINIO_IDENTITY_OPENID_CONFIG_URL="+oidcConfigURL,
+			"MINIO_IDENTITY_OPENID_CLIENT_ID=minio",
+			"MINIO_IDENTITY_OPENID_CLAIM_NAME=policy",
+		)
+	}
+	m.start = func() (*Proc, error) {
+		p, err := StartProc("minio", dir, env, bin, "server", "--quiet", "--address", m.Addr,
+			"--console-address", fmt.Sprintf("127.0.0.1:%d", ports[1]), m.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		if err := WaitHTTP(ctx, p, m.Endpoint()+"/minio/health/live", 60*time.Second, status200); err != nil {
+			p.Stop(5 * time.Second)
+			return nil, err
+		}
+		return p, nil
+	}
+	if m.Proc, err = m.start(); err != nil {
+		return nil, err
+	}
+	if err := m.createBucket(ctx); err != nil {
+		m.Stop()
+		return nil, err
+	}
+	return m, nil
+}
+
+// Restart starts a stopped server again on the same address and data.
+func (m *MinIO) Restart() error {
+	p, err := m.start()
+	if err != nil {
+		return err
+	}
+	m.Proc = p
+	return nil
+}
+
+// RootClient is an S3 client with the root credentials.
+func (m *MinIO) RootClient() *s3.Client {
+	return m.Client(credentials.NewStaticCredentialsProvider(MinIORootUser, MinIORootPassword, ""))
+}
+
+// Client is an S3 client with the given credentials, built the way vigil
+// builds its own.
+func (m *MinIO) Client(creds aws.CredentialsProvider) *s3.Client {
+	return store.NewS3Client(store.S3Endpoint{Endpoint: m.Endpoint(), Region: "us-east-1", PathStyle: true}, creds)
+}
+
+// Admin is a MinIO admin API client.
+func (m *MinIO) Admin() (*madmin.AdminClient, error) {
+	return madmin.New(m.Addr, MinIORootUser, MinIORootPassword, false)
+}
+
+// AddUser creates a MinIO user with the readwrite policy.
+func (m *MinIO) AddUser(ctx context.Context, access, secret string) error {
+	adm, err := m.Admin()
+	if err != nil {
+		return err
+	}
+	if err := adm.AddUser(ctx, access, secret); err != nil {
+		return fmt.Errorf("harness: minio add user: %w", err)
+	}
+	if _, err := adm.AttachPolicy(ctx, madmin.PolicyAssociationReq{Policies: []string{"readwrite"}, User: access}); err != nil {
+		return fmt.Errorf("harness: minio attach policy: %w", err)
+	}
+	return nil
+}
+
+// RemoveUser deletes a MinIO user; its keys stop working at once.
+func (m *MinIO) RemoveUser(ctx context.Context, access string) error {
+	adm, err := m.Admin()
+	if err != nil {
+		return err
+	}
+	return adm.RemoveUser(ctx, access)
+}
+
+func (m *MinIO) createBucket(ctx context.Context) error {
+	_, err := m.RootClient().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(m.Bucket)})
+	var owned *types.BucketAlreadyOwnedByYou
+	if err != nil && !errors.As(err, &owned) {
+		return fmt.Errorf("harness: create bucket: %w", err)
+	}
+	return nil
+}
+
+// Object is one listed object.
+type Object struct {
+	Key  string
+	Size int64
+}
+
+// List returns the objects under prefix, following pagination.
+func (m *MinIO) List(ctx context.Context, prefix string) ([]Object, error) {
+	var out []Object
+	p := s3.NewListObjectsV2Paginator(m.RootClient(), &s3.ListObjectsV2Input{Bucket: aws.String(m.Bucket), Prefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range page.Contents {
+			out = append(out, Object{Key: aws.ToString(o.Key), Size: aws.ToInt64(o.Size)})
+		}
+	}
+	return out, nil
+}
+
+// Stop ends the server.
+func (m *MinIO) Stop() {
+	if m != nil {
+		m.Proc.Stop(10 * time.Second)
+	}
+}

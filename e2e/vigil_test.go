@@ -1,0 +1,83 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/vigil-backup/vigil/e2e/harness"
+)
+
+// result is one finished vigil process.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+}
+
+// vigil runs the binary with the stack's environment and the given Vault token.
+func vigil(t *testing.T, vaultToken string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(vigilBin, args...)
+	cmd.Env = stack.Env(vaultToken)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("vigil %v: %v", args, err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+// harnessVarValues point the example specs at the harness servers and run
+// the tasks with raw_exec and the freshly built binary.
+func harnessVarValues() []string {
+	return []string{
+		`datacenters=["dc1"]`,
+		"driver=raw_exec",
+		"vigil_artifact=",
+		"vigil_binary=" + vigilBin,
+		"control_consul=" + stack.Consul.URL(),
+		"s3_endpoint=" + stack.MinIO.Endpoint(),
+		"bucket=" + harness.Bucket,
+		`etcd_endpoints=["` + stack.Etcd.Endpoint + `"]`,
+		"etcd_tls=false",
+	}
+}
+
+// harnessVars are harnessVarValues as -var flags.
+func harnessVars() []string {
+	var out []string
+	for _, v := range harnessVarValues() {
+		out = append(out, "-var", v)
+	}
+	return out
+}
+
+// copyExamples copies examples/ into a fresh directory and returns it.
+func copyExamples(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files, _ := filepath.Glob(filepath.Join(harness.RepoRoot(), "examples", "*.hcl"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}

@@ -1,0 +1,45 @@
+package store
+
+import (
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// S3Endpoint is where an S3 client connects.
+type S3Endpoint struct {
+	// Endpoint is a custom base URL (MinIO); empty means AWS.
+	Endpoint  string
+	Region    string
+	PathStyle bool
+}
+
+// NewS3Client builds the S3 client every part of vigil uses.
+//
+// The HTTP client is the SDK's buildable client: these machines set
+// AWS_CA_BUNDLE, and the SDK refuses a plain *http.Client then. Checksums are
+// only computed when an operation requires them, because MinIO over plain
+// HTTP rejects the SDK's default trailing checksums on streamed parts; vigil
+// computes its own sha256 of the whole object anyway.
+func NewS3Client(ep S3Endpoint, creds aws.CredentialsProvider) *s3.Client {
+	region := ep.Region
+	if region == "" {
+		region = "us-east-1"
+	}
+	return s3.New(s3.Options{
+		Region:                     region,
+		Credentials:                creds,
+		UsePathStyle:               ep.PathStyle,
+		BaseEndpoint:               nonEmpty(ep.Endpoint),
+		HTTPClient:                 awshttp.NewBuildableClient(),
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+	})
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
