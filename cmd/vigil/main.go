@@ -45,5 +45,9 @@ func commands(m *Meta) map[string]cli.CommandFactory {
 		"plan":     func() (cli.Command, error) { return &PlanCommand{Meta: m}, nil },
 		"apply":    func() (cli.Command, error) { return &ApplyCommand{Meta: m}, nil },
 		"version":  func() (cli.Command, error) { return &VersionCommand{Meta: m}, nil },
+		"run":      func() (cli.Command, error) { return &RunCommand{Meta: m}, nil },
+		"restore":  func() (cli.Command, error) { return &RestoreCommand{Meta: m}, nil },
+		"list":     func() (cli.Command, error) { return &ListCommand{Meta: m}, nil },
+		"prune":    func() (cli.Command, error) { return &PruneCommand{Meta: m}, nil },
 	}
 }

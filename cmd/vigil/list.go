@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/vigil-backup/vigil/tasks"
+	"github.com/vigil-backup/vigil/tasks/manifest"
+)
+
+// ListCommand lists the complete backups of a backup and their manifests.
+type ListCommand struct{ *Meta }
+
+func (c *ListCommand) Synopsis() string { return "List a backup's stored backups" }
+
+func (c *ListCommand) Help() string {
+	return strings.TrimSpace(`
+Usage: vigil list -backup NAME [options]
+
+  Lists the backups in storage that have a manifest, newest first, with
+  size, sha256 and source. Objects without a manifest are not backups and
+  are not listed.
+
+List Options:
+
+  -json  Print the manifests as JSON.
+
+` + runtimeFlagsHelp)
+}
+
+func (c *ListCommand) Run(args []string) int {
+	var rf runtimeFlags
+	var asJSON bool
+	fs := c.flagSet("list")
+	rf.register(fs)
+	fs.BoolVar(&asJSON, "json", false, "")
+	if err := fs.Parse(args); err != nil {
+		return exitFail
+	}
+	cfg, b, ok := c.load(&rf)
+	if !ok {
+		return exitFail
+	}
+	d, ok := c.deps(cfg, &rf)
+	if !ok {
+		return exitFail
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	s, sess, err := d.OpenStore(ctx, b)
+	if err != nil {
+		c.errorf("vigil: list %s: %v", b.Name, err)
+		return exitFail
+	}
+	defer sess.Close(ctx)
+	entries, err := tasks.ListBackups(ctx, s, b.Name)
+	if err != nil {
+		c.errorf("vigil: list %s: %v", b.Name, err)
+		return exitFail
+	}
+	var ms []*manifest.Manifest
+	for _, e := range entries {
+		m, err := tasks.ReadManifest(ctx, s, e.ManifestKey)
+		if err != nil {
+			c.errorf("vigil: list %s: %v", b.Name, err)
+			return exitFail
+		}
+		ms = append(ms, m)
+	}
+	if asJSON {
+		if ms == nil {
+			ms = []*manifest.Manifest{}
+		}
+		return boolExit(writeJSON(c.Stdout, ms) == nil)
+	}
+	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tFinished\tSize\tCompression\tSHA256\tObject")
+	for _, m := range ms {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.FinishedAt.UTC().Format("2006-01-02T15:04:05Z"),
+			humanSize(m.Size), m.Compression, short(m.SHA256), m.Object)
+	}
+	tw.Flush()
+	return exitOK
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+func boolExit(ok bool) int {
+	if ok {
+		return exitOK
+	}
+	return exitFail
+}

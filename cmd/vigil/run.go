@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/vigil-backup/vigil/tasks"
+	"github.com/vigil-backup/vigil/tasks/record"
+)
+
+// RunCommand performs one backup run; it is what the Nomad task runs.
+type RunCommand struct{ *Meta }
+
+func (c *RunCommand) Synopsis() string { return "Run one backup now" }
+
+func (c *RunCommand) Help() string {
+	return strings.TrimSpace(`
+Usage: vigil run -backup NAME [options]
+
+  Runs one backup: takes the backup's lock, gets S3 credentials, streams
+  the snapshot into storage with its sha256, writes the manifest last,
+  applies retention and records the run.
+
+  Inside Nomad this is the task's command. By hand it is the standalone
+  mode: vigil run -config DIR -backup NAME. The same lock covers both, so a
+  manual run and the Nomad job never overlap.
+
+  Exit status: 0 when the backup was taken or skipped (another run holds
+  the lock), 1 when it failed.
+
+` + runtimeFlagsHelp)
+}
+
+func (c *RunCommand) Run(args []string) int {
+	var rf runtimeFlags
+	fs := c.flagSet("run")
+	rf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return exitFail
+	}
+	cfg, b, ok := c.load(&rf)
+	if !ok {
+		return exitFail
+	}
+	d, ok := c.deps(cfg, &rf)
+	if !ok {
+		return exitFail
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	run, err := tasks.Run(ctx, d, b)
+	switch {
+	case err != nil:
+		c.errorf("vigil: backup %s failed: %v", b.Name, err)
+		return exitFail
+	case run.Status == record.Skipped:
+		holder := "another run"
+		if run.Holder != nil {
+			holder = run.Holder.String()
+		}
+		fmt.Fprintf(c.Stdout, "skipped: backup %s is locked by %s\n", b.Name, holder)
+	default:
+		fmt.Fprintf(c.Stdout, "succeeded: backup %s wrote %s (%s, sha256 %s)\n", b.Name, run.Object, humanSize(run.Size), run.SHA256)
+	}
+	return exitOK
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/mattn/go-isatty"
+	"github.com/vigil-backup/vigil/hcl/config"
+	"github.com/vigil-backup/vigil/tasks"
+)
+
+// runtimeFlags are shared by the commands that act on backups (run,
+// restore, list, prune, verify): where the config is, which backup, logging.
+type runtimeFlags struct {
+	spec     specFlags
+	config   string
+	backup   string
+	logLevel string
+	logJSON  bool
+}
+
+func (r *runtimeFlags) register(fs *flag.FlagSet) {
+	r.spec.register(fs)
+	fs.StringVar(&r.config, "config", "", "")
+	fs.StringVar(&r.backup, "backup", "", "")
+	fs.StringVar(&r.logLevel, "log-level", "info", "")
+	fs.BoolVar(&r.logJSON, "log-json", false, "")
+}
+
+const runtimeFlagsHelp = `Backup Options:
+
+  -backup NAME
+    The backup to act on. Required.
+
+  -config PATH
+    A spec directory or file, or the JSON config a compiled job embeds.
+    Default: $NOMAD_TASK_DIR/vigil.json inside a Nomad task, else ".".
+
+  -log-level=info
+    trace, debug, info, warn or error.
+
+  -log-json
+    Log JSON lines (the default inside a Nomad allocation).
+
+` + specFlagsHelp
+
+// inNomad reports whether vigil runs inside a Nomad allocation.
+func inNomad() bool { return os.Getenv("NOMAD_ALLOC_ID") != "" }
+
+func (r *runtimeFlags) configPath() string {
+	if r.config != "" {
+		return r.config
+	}
+	if dir := os.Getenv("NOMAD_TASK_DIR"); dir != "" {
+		p := filepath.Join(dir, "vigil.json")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return "."
+}
+
+// load reads the config (JSON or HCL) and picks the backup.
+func (m *Meta) load(r *runtimeFlags) (*config.Config, *config.Backup, bool) {
+	if r.backup == "" {
+		m.errorf("-backup NAME is required")
+		return nil, nil, false
+	}
+	path := r.configPath()
+	var cfg *config.Config
+	if strings.HasSuffix(path, ".json") {
+		var err error
+		if cfg, err = config.ReadJSONFile(path); err != nil {
+			m.errorf("%v", err)
+			return nil, nil, false
+		}
+	} else if cfg = m.loadSpec(path, r.spec); cfg == nil {
+		return nil, nil, false
+	}
+	b, err := cfg.Backup(r.backup)
+	if err != nil {
+		m.errorf("%v", err)
+		return nil, nil, false
+	}
+	return cfg, b, true
+}
+
+func (m *Meta) logger(r *runtimeFlags) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{
+		Name:       "vigil",
+		Level:      hclog.LevelFromString(r.logLevel),
+		JSONFormat: r.logJSON || inNomad(),
+		Output:     m.Stderr,
+	})
+}
+
+// deps connects to the control Consul and Vault.
+func (m *Meta) deps(cfg *config.Config, r *runtimeFlags) (*tasks.Deps, bool) {
+	d, err := tasks.NewDeps(cfg, m.logger(r), version)
+	if err != nil {
+		m.errorf("%v", err)
+		return nil, false
+	}
+	return d, true
+}
+
+// signalContext ends on SIGINT or SIGTERM (Nomad stopping the task), so a
+// run aborts its upload, records the failure and releases what it holds.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// progressOut is stderr when it is a terminal and vigil is not under Nomad.
+func (m *Meta) progressOut() *os.File {
+	if f, ok := m.Stderr.(*os.File); ok && !inNomad() && isatty.IsTerminal(f.Fd()) {
+		return f
+	}
+	return nil
+}
+
+func humanSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for v := n / unit; v >= unit; v /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

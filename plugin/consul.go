@@ -1,0 +1,127 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	consul "github.com/hashicorp/consul/api"
+	"github.com/vigil-backup/vigil/hcl/config"
+)
+
+// ConsulConfig starts from the environment (CONSUL_HTTP_ADDR,
+// CONSUL_HTTP_TOKEN, TLS settings) as the consul CLI does, and applies the
+// spec's address, datacenter and namespace on top.
+func ConsulConfig(address, datacenter, namespace string) *consul.Config {
+	cfg := consul.DefaultConfig()
+	if address != "" {
+		cfg.Address = address
+	}
+	if datacenter != "" {
+		cfg.Datacenter = datacenter
+	}
+	if namespace != "" {
+		cfg.Namespace = namespace
+	}
+	// Split a scheme in the address the way the consul client does, so
+	// raw requests (the streamed KV export) use the same URL.
+	if scheme, host, ok := strings.Cut(cfg.Address, "://"); ok {
+		cfg.Scheme, cfg.Address = scheme, host
+	}
+	return cfg
+}
+
+// ConsulClient builds a client from ConsulConfig.
+func ConsulClient(address, datacenter, namespace string) (*consul.Client, error) {
+	c, err := consul.NewClient(ConsulConfig(address, datacenter, namespace))
+	if err != nil {
+		return nil, fmt.Errorf("consul: client for %s: %w", address, err)
+	}
+	return c, nil
+}
+
+// ConsulSnapshot backs up the whole Consul state through /v1/snapshot.
+type ConsulSnapshot struct {
+	src    config.ConsulSource
+	client *consul.Client
+}
+
+var _ Target = (*ConsulSnapshot)(nil)
+
+// NewConsulSnapshot returns the target for src.
+func NewConsulSnapshot(src config.ConsulSource) (*ConsulSnapshot, error) {
+	c, err := ConsulClient(src.Address, src.Datacenter, "")
+	if err != nil {
+		return nil, err
+	}
+	return &ConsulSnapshot{src: src, client: c}, nil
+}
+
+// Snapshot streams /v1/snapshot into w. With stale, any server may answer.
+func (t *ConsulSnapshot) Snapshot(ctx context.Context, w io.Writer) (Source, error) {
+	q := (&consul.QueryOptions{AllowStale: t.src.Stale}).WithContext(ctx)
+	rc, meta, err := t.client.Snapshot().Save(q)
+	if err != nil {
+		return nil, fmt.Errorf("consul: snapshot save: %w", err)
+	}
+	defer rc.Close()
+	if _, err := io.Copy(w, rc); err != nil {
+		return nil, fmt.Errorf("consul: snapshot save: stream: %w", err)
+	}
+	src := Source{"raft_index": fmt.Sprint(meta.LastIndex)}
+	if dc := t.datacenter(ctx); dc != "" {
+		src["datacenter"] = dc
+	}
+	return src, nil
+}
+
+func (t *ConsulSnapshot) datacenter(ctx context.Context) string {
+	if t.src.Datacenter != "" {
+		return t.src.Datacenter
+	}
+	self, err := t.client.Agent().Self()
+	if err != nil {
+		return ""
+	}
+	if cfg, ok := self["Config"]; ok {
+		if dc, ok := cfg["Datacenter"].(string); ok {
+			return dc
+		}
+	}
+	return ""
+}
+
+// Restore PUTs the snapshot to /v1/snapshot, replacing the cluster state.
+func (t *ConsulSnapshot) Restore(ctx context.Context, r io.Reader, _ RestoreOptions) error {
+	if err := t.client.Snapshot().Restore((&consul.WriteOptions{}).WithContext(ctx), r); err != nil {
+		return fmt.Errorf("consul: snapshot restore: %w", err)
+	}
+	return nil
+}
+
+// consulGet makes a raw GET to the Consul HTTP API, for answers too large to
+// decode at once.
+func consulGet(ctx context.Context, cfg *consul.Config, path string, query url.Values) (*http.Response, error) {
+	hc, err := consul.NewHttpClient(cfg.Transport, cfg.TLSConfig)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Datacenter != "" {
+		query.Set("dc", cfg.Datacenter)
+	}
+	if cfg.Namespace != "" {
+		query.Set("ns", cfg.Namespace)
+	}
+	u := url.URL{Scheme: cfg.Scheme, Host: cfg.Address, Path: path, RawQuery: query.Encode()}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Token != "" {
+		req.Header.Set("X-Consul-Token", cfg.Token)
+	}
+	return hc.Do(req)
+}

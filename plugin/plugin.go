@@ -1,0 +1,89 @@
+// Package plugin holds the targets vigil backs up: Consul (raft snapshot
+// and KV), etcd and Elasticsearch. Each implements Target.
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/vigil-backup/vigil/hcl/config"
+)
+
+// Source identifies what a snapshot was taken of, for the manifest:
+// Consul's datacenter and raft index, etcd's cluster, member and revision.
+type Source map[string]string
+
+// Target is one system vigil backs up.
+//
+// Error contract:
+//   - Snapshot writes one complete, consistent snapshot to w and returns
+//     nil only once the whole stream has been written and checked. On error
+//     w may have received a prefix, which the caller must discard.
+//   - Restore reads a complete snapshot as Snapshot wrote it (after
+//     decompression) and returns an error when the target refused it or the
+//     stream was short. It never reads past what it needs.
+//   - Errors read "component: op target: cause" and never carry secrets.
+type Target interface {
+	Snapshot(ctx context.Context, w io.Writer) (Source, error)
+	Restore(ctx context.Context, r io.Reader, opts RestoreOptions) error
+}
+
+// RestoreOptions tune a restore.
+type RestoreOptions struct {
+	// To overrides the target address from the spec (vigil restore -to).
+	To string
+	// Mode is "merge" (default) or "replace" for consul_kv.
+	Mode string
+	// OutFile is where an etcd restore writes the db file.
+	OutFile string
+	// DataDir, when set, makes an etcd restore run `etcdutl snapshot
+	// restore` into it.
+	DataDir string
+	// Etcdutl is the etcdutl binary; "" looks it up on PATH.
+	Etcdutl string
+	// Out receives what the operator should read (the etcdutl command).
+	Out io.Writer
+	Log hclog.Logger
+}
+
+// Extension is the data object's file extension for a backup type, before
+// any compression suffix.
+func Extension(typ string) string {
+	switch typ {
+	case config.TypeConsulSnapshot:
+		return ".snap"
+	case config.TypeConsulKV:
+		return ".json"
+	case config.TypeEtcd:
+		return ".db"
+	}
+	return ""
+}
+
+// New returns the target of a backup. to, when set, replaces the address
+// from the spec (restores into another server).
+func New(b *config.Backup, to string) (Target, error) {
+	switch b.Type {
+	case config.TypeConsulSnapshot, config.TypeConsulKV:
+		src := config.ConsulSource{}
+		if b.Consul != nil {
+			src = *b.Consul
+		}
+		if to != "" {
+			src.Address = to
+		}
+		if b.Type == config.TypeConsulSnapshot {
+			return NewConsulSnapshot(src)
+		}
+		return NewConsulKV(src)
+	case config.TypeEtcd:
+		src := *b.Etcd
+		if to != "" {
+			src.Endpoints = []string{to}
+		}
+		return NewEtcd(src), nil
+	}
+	return nil, fmt.Errorf("plugin: no streaming target for backup type %q", b.Type)
+}

@@ -1,0 +1,109 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/hashicorp/go-hclog"
+	vault "github.com/hashicorp/vault/api"
+	"github.com/vigil-backup/vigil/hcl/config"
+	"github.com/vigil-backup/vigil/plugin"
+	"github.com/vigil-backup/vigil/tasks/creds"
+	"github.com/vigil-backup/vigil/tasks/lock"
+	"github.com/vigil-backup/vigil/tasks/record"
+	"github.com/vigil-backup/vigil/tasks/store"
+)
+
+// Deps are the clients a run uses. NewDeps builds them from the config and
+// the environment; tests may replace any of them.
+type Deps struct {
+	Log     hclog.Logger
+	Version string
+	Now     func() time.Time
+	// Locker and Book are on the control Consul, or nil in standalone mode
+	// (a file lock and records in the store are used then).
+	Locker lock.Locker
+	Book   record.Book
+	// Vault is nil when VAULT_ADDR is not set.
+	Vault creds.Vault
+	// Target returns the system a backup reads; nil means plugin.New.
+	Target func(b *config.Backup, to string) (plugin.Target, error)
+}
+
+// NewDeps connects to the control Consul (unless the config is
+// standalone) and to Vault (when VAULT_ADDR is set). The Vault token comes
+// from VAULT_TOKEN, which Nomad's workload identity sets in the task.
+func NewDeps(cfg *config.Config, log hclog.Logger, version string) (*Deps, error) {
+	d := &Deps{Log: log, Version: version, Now: time.Now}
+	if cfg.Consul.Enabled {
+		c, err := plugin.ConsulClient(cfg.Consul.Address, cfg.Consul.Datacenter, cfg.Consul.Namespace)
+		if err != nil {
+			return nil, err
+		}
+		d.Locker = &lock.Consul{Client: c}
+		d.Book = &record.Consul{Client: c}
+	}
+	if os.Getenv("VAULT_ADDR") != "" {
+		vc, err := vault.NewClient(vault.DefaultConfig())
+		if err != nil {
+			return nil, fmt.Errorf("vault: client: %w", err)
+		}
+		d.Vault = vc.Logical()
+	}
+	return d, nil
+}
+
+func (d *Deps) target(b *config.Backup, to string) (plugin.Target, error) {
+	if d.Target != nil {
+		return d.Target(b, to)
+	}
+	return plugin.New(b, to)
+}
+
+// locker is the control Consul's, or a file lock beside the store.
+func (d *Deps) locker(b *config.Backup) lock.Locker {
+	if d.Locker != nil {
+		return d.Locker
+	}
+	dir := filepath.Join(os.TempDir(), "vigil-locks")
+	if b.Storage.Kind == config.StorageLocal {
+		dir = filepath.Join(b.Storage.Path, ".vigil-locks")
+	}
+	return &lock.File{Dir: dir}
+}
+
+// OpenStore opens the backup's store with fresh credentials. The session
+// must be closed when the run ends: it revokes what Vault issued.
+func (d *Deps) OpenStore(ctx context.Context, b *config.Backup) (store.Store, *creds.Session, error) {
+	st := b.Storage
+	if st.Kind == config.StorageLocal {
+		s, err := store.NewLocal(st.Path)
+		return s, nil, err
+	}
+	ep := store.S3Endpoint{Endpoint: st.Endpoint, Region: st.Region, PathStyle: st.PathStyle}
+	probe := func(ctx context.Context, p aws.CredentialsProvider) error {
+		_, err := store.NewS3Client(ep, p).HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(st.Bucket)})
+		return err
+	}
+	sess, err := creds.Open(ctx, st.Credentials, creds.Options{
+		Vault: d.Vault, Endpoint: st.Endpoint, Region: st.Region,
+		SessionName: "vigil-" + b.Name, Probe: probe, Log: d.Log,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return &store.S3{Client: store.NewS3Client(ep, sess.Provider), Bucket: st.Bucket, Prefix: st.Prefix, SSE: st.SSE}, sess, nil
+}
+
+// book is the control Consul's, or records beside the backups.
+func (d *Deps) book(s store.Store) record.Book {
+	if d.Book != nil {
+		return d.Book
+	}
+	return &record.Store{S: s}
+}

@@ -1,0 +1,111 @@
+// Package manifest is the record written beside each backup object. A
+// backup exists only if its manifest exists: the manifest is written last,
+// after the object is complete, and deleted first.
+package manifest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Format is the manifest format version this vigil writes.
+const Format = 1
+
+// Suffix ends every manifest key.
+const Suffix = ".manifest.json"
+
+// IDLayout formats backup IDs: UTC time to the millisecond, so IDs sort in
+// time order.
+const IDLayout = "20060102T150405.000Z"
+
+var idPattern = regexp.MustCompile(`^\d{8}T\d{6}\.\d{3}Z$`)
+
+// Manifest describes one complete backup.
+type Manifest struct {
+	Format int    `json:"format"`
+	ID     string `json:"id"`
+	Backup string `json:"backup"`
+	Type   string `json:"type"`
+	// Object is the data object's key in the store; empty for
+	// elasticsearch, whose data lives in its own snapshot repository.
+	Object      string            `json:"object,omitempty"`
+	Size        int64             `json:"size"`
+	SHA256      string            `json:"sha256,omitempty"`
+	Compression string            `json:"compression"`
+	Source      map[string]string `json:"source"`
+	StartedAt   time.Time         `json:"started_at"`
+	FinishedAt  time.Time         `json:"finished_at"`
+	Version     string            `json:"vigil_version"`
+	AllocID     string            `json:"alloc_id,omitempty"`
+	Node        string            `json:"node,omitempty"`
+}
+
+// NewID returns the ID of a backup started at t.
+func NewID(t time.Time) string { return t.UTC().Format(IDLayout) }
+
+// IDTime parses an ID back into its time.
+func IDTime(id string) (time.Time, error) { return time.Parse(IDLayout, id) }
+
+// Key is where a backup's manifest lives: beside the data object.
+func Key(dir, id string) string { return dir + id + Suffix }
+
+// Encode returns the manifest as indented JSON.
+func (m *Manifest) Encode() ([]byte, error) {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("manifest: encode %s: %w", m.ID, err)
+	}
+	return append(b, '\n'), nil
+}
+
+// Parse decodes and checks a manifest. Anything that could make a restore
+// trust the wrong bytes is an error: an unknown format, a malformed ID or
+// hash, a negative size, a data key outside its backup's folder.
+func Parse(b []byte) (*Manifest, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var m Manifest
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("manifest: decode: %w", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("manifest: decode: trailing data after the manifest")
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// Validate checks the manifest's invariants.
+func (m *Manifest) Validate() error {
+	switch {
+	case m.Format != Format:
+		return fmt.Errorf("manifest: format %d is not supported (this vigil reads %d)", m.Format, Format)
+	case !idPattern.MatchString(m.ID):
+		return fmt.Errorf("manifest: invalid id %q", m.ID)
+	case m.Backup == "" || strings.ContainsAny(m.Backup, "/\\"):
+		return fmt.Errorf("manifest: invalid backup name %q", m.Backup)
+	case m.Size < 0:
+		return fmt.Errorf("manifest: negative size %d", m.Size)
+	case m.Compression != "zstd" && m.Compression != "none":
+		return fmt.Errorf("manifest: unknown compression %q", m.Compression)
+	case m.FinishedAt.Before(m.StartedAt):
+		return fmt.Errorf("manifest: finished before it started")
+	}
+	if m.Object != "" {
+		if !sha256Hex.MatchString(m.SHA256) {
+			return fmt.Errorf("manifest: invalid sha256 %q", m.SHA256)
+		}
+		if strings.Contains(m.Object, "..") || !strings.Contains(m.Object, "/"+m.ID) {
+			return fmt.Errorf("manifest: object %q does not belong to backup %s", m.Object, m.ID)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,122 @@
+// Package tasks is what runs inside a Nomad allocation: one backup run
+// (lock, credentials, stream, manifest, retention, record), restores, and
+// the listing of backups.
+package tasks
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/vigil-backup/vigil/plugin"
+	"github.com/vigil-backup/vigil/tasks/store"
+)
+
+// streamResult is what landed in the store.
+type streamResult struct {
+	Source plugin.Source
+	Size   int64
+	SHA256 string
+}
+
+// countingHash hashes and counts the bytes that go to the store.
+type countingHash struct {
+	h hash.Hash
+	n int64
+}
+
+func (c *countingHash) Write(p []byte) (int, error) {
+	c.h.Write(p)
+	c.n += int64(len(p))
+	return len(p), nil
+}
+
+// stream runs target.Snapshot into store.Put through a pipe: snapshot ->
+// [zstd] -> sha256+count -> upload. Nothing touches the disk, and memory is
+// bounded by the uploader's part buffers. If either side fails, the other
+// is stopped, and the store discards the partial object.
+func stream(ctx context.Context, t plugin.Target, s store.Store, key string, zstdOn bool) (*streamResult, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pr, pw := io.Pipe()
+	upDone := make(chan error, 1)
+	go func() {
+		err := s.Put(ctx, key, pr, -1)
+		// Unblock the snapshot side if the upload stopped reading.
+		pr.CloseWithError(fmt.Errorf("upload stopped: %v", err))
+		upDone <- err
+	}()
+
+	sum := &countingHash{h: sha256.New()}
+	var sink io.Writer = io.MultiWriter(pw, sum)
+	var enc *zstd.Encoder
+	if zstdOn {
+		var err error
+		enc, err = zstd.NewWriter(sink, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest))
+		if err != nil {
+			pw.CloseWithError(err)
+			<-upDone
+			return nil, fmt.Errorf("tasks: zstd: %w", err)
+		}
+		sink = enc
+	}
+	src, err := t.Snapshot(ctx, sink)
+	if err == nil && enc != nil {
+		err = enc.Close()
+	}
+	if err != nil {
+		pw.CloseWithError(err)
+		cancel()
+		<-upDone
+		return nil, err
+	}
+	pw.Close()
+	if err := <-upDone; err != nil {
+		return nil, err
+	}
+	return &streamResult{Source: src, Size: sum.n, SHA256: hex.EncodeToString(sum.h.Sum(nil))}, nil
+}
+
+// verifiedReader checks size and sha256 as bytes pass, and fails the read
+// that reaches the end if either is wrong, so a restore never consumes the
+// last byte of a bad object as if it were good.
+type verifiedReader struct {
+	r      io.Reader
+	h      hash.Hash
+	n      int64
+	size   int64
+	sha256 string
+}
+
+func newVerifiedReader(r io.Reader, size int64, sha string) *verifiedReader {
+	return &verifiedReader{r: r, h: sha256.New(), size: size, sha256: sha}
+}
+
+func (v *verifiedReader) Read(p []byte) (int, error) {
+	n, err := v.r.Read(p)
+	v.h.Write(p[:n])
+	v.n += int64(n)
+	if v.n > v.size {
+		return n, fmt.Errorf("object is longer than the manifest's %d bytes", v.size)
+	}
+	if err == io.EOF {
+		if verr := v.check(); verr != nil {
+			return n, verr
+		}
+	}
+	return n, err
+}
+
+func (v *verifiedReader) check() error {
+	if v.n != v.size {
+		return fmt.Errorf("object has %d bytes, the manifest says %d", v.n, v.size)
+	}
+	if got := hex.EncodeToString(v.h.Sum(nil)); got != v.sha256 {
+		return fmt.Errorf("object sha256 %s does not match the manifest's %s", got, v.sha256)
+	}
+	return nil
+}

@@ -1,0 +1,116 @@
+// Package record keeps the record of each run: on the control Consul's KV,
+// or as JSON files beside the backups in standalone mode. Health, status
+// and metrics read these records. A record never holds a secret.
+package record
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/vigil-backup/vigil/tasks/lock"
+)
+
+// Run statuses.
+const (
+	Running   = "running"
+	Succeeded = "succeeded"
+	Failed    = "failed"
+	Skipped   = "skipped"
+)
+
+// Run kinds.
+const (
+	KindBackup = "backup"
+	KindVerify = "verify"
+)
+
+// HistoryLimit is how many past runs a book keeps per backup.
+const HistoryLimit = 100
+
+// Run is one run of a backup or of a drill.
+type Run struct {
+	Backup      string       `json:"backup"`
+	Kind        string       `json:"kind"`
+	ID          string       `json:"id"`
+	Status      string       `json:"status"`
+	ExitCode    int          `json:"exit_code"`
+	StartedAt   time.Time    `json:"started_at"`
+	FinishedAt  *time.Time   `json:"finished_at,omitempty"`
+	Error       string       `json:"error,omitempty"`
+	Object      string       `json:"object,omitempty"`
+	Size        int64        `json:"size,omitempty"`
+	SHA256      string       `json:"sha256,omitempty"`
+	Compression string       `json:"compression,omitempty"`
+	AllocID     string       `json:"alloc_id,omitempty"`
+	Node        string       `json:"node,omitempty"`
+	Holder      *lock.Holder `json:"holder,omitempty"`
+	Retention   *Retention   `json:"retention,omitempty"`
+	Verify      *Verify      `json:"verify,omitempty"`
+}
+
+// Duration is how long a finished run took.
+func (r *Run) Duration() time.Duration {
+	if r.FinishedAt == nil {
+		return 0
+	}
+	return r.FinishedAt.Sub(r.StartedAt)
+}
+
+// Retention is what a run's retention pass did.
+type Retention struct {
+	Kept    int      `json:"kept"`
+	Deleted []string `json:"deleted,omitempty"`
+	Error   string   `json:"error,omitempty"`
+}
+
+// Verify is the result of a restore drill.
+type Verify struct {
+	BackupID    string         `json:"backup_id"`
+	BackupTime  time.Time      `json:"backup_time"`
+	RestoreTime time.Duration  `json:"restore_duration_ns"`
+	BackupAge   time.Duration  `json:"backup_age_ns"`
+	Checks      []Check        `json:"checks"`
+	Values      map[string]any `json:"values,omitempty"`
+}
+
+// Check is one assertion of a drill and what it found.
+type Check struct {
+	Name   string `json:"name"`
+	Passed bool   `json:"passed"`
+	Detail string `json:"detail"`
+}
+
+// Book stores run records.
+//
+// Error contract: Current and Last return (nil, nil) when there is no such
+// record; other errors mean the book could not be read.
+type Book interface {
+	// Start records a run in progress.
+	Start(ctx context.Context, r Run) error
+	// Finish records a finished run as the last one of its kind, adds it to
+	// the history, and clears the run in progress if it is this one.
+	Finish(ctx context.Context, r Run) error
+	// Skip adds a skipped run to the history only.
+	Skip(ctx context.Context, r Run) error
+	Current(ctx context.Context, backup string) (*Run, error)
+	Last(ctx context.Context, backup, kind string) (*Run, error)
+	// History lists past runs, oldest first.
+	History(ctx context.Context, backup string) ([]Run, error)
+}
+
+// historyName is a history entry's name: sortable by start, unique per run.
+func historyName(r Run) string {
+	return r.StartedAt.UTC().Format("20060102T150405.000000000Z") + "-" + r.Kind + "-" + r.Status + "-" + shortID(r)
+}
+
+func shortID(r Run) string {
+	if r.AllocID != "" && len(r.AllocID) >= 8 {
+		return r.AllocID[:8]
+	}
+	return r.ID
+}
+
+func sortRuns(rs []Run) {
+	sort.SliceStable(rs, func(i, j int) bool { return rs[i].StartedAt.Before(rs[j].StartedAt) })
+}

@@ -1,0 +1,98 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/vigil-backup/vigil/hcl/config"
+	"github.com/vigil-backup/vigil/plugin"
+	"github.com/vigil-backup/vigil/tasks/manifest"
+	"github.com/vigil-backup/vigil/tasks/store"
+)
+
+// RestoreOptions choose the backup and tune the target.
+type RestoreOptions struct {
+	// ID picks a backup; "" or "latest" picks the newest.
+	ID string
+	plugin.RestoreOptions
+	// Progress, when set, shows transfer progress (a terminal).
+	Progress io.Writer
+}
+
+// Restore restores one backup. The object is read twice: once to check its
+// size and sha256 against the manifest, before anything touches the target,
+// and once more to restore it, checked again on the way.
+func Restore(ctx context.Context, d *Deps, b *config.Backup, opts RestoreOptions) (*manifest.Manifest, error) {
+	s, sess, err := d.OpenStore(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	defer closeSession(cleanup, sess, d.Log)
+
+	m, err := FindBackup(ctx, s, b.Name, opts.ID)
+	if err != nil {
+		return nil, err
+	}
+	if opts.OutFile == "" && b.Type == config.TypeEtcd {
+		opts.OutFile = m.ID + ".db"
+	}
+	if m.Object == "" {
+		return nil, fmt.Errorf("tasks: restore %s/%s: the manifest names no data object", b.Name, m.ID)
+	}
+	if err := VerifyObject(ctx, s, m, opts.Progress); err != nil {
+		return nil, fmt.Errorf("restore refused: %w", err)
+	}
+	t, err := d.target(b, opts.To)
+	if err != nil {
+		return nil, err
+	}
+	r, closeFn, err := OpenObject(ctx, s, m, opts.Progress)
+	if err != nil {
+		return nil, err
+	}
+	defer closeFn()
+	if err := t.Restore(ctx, r, opts.RestoreOptions); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// VerifyObject reads the whole object and checks its size and sha256.
+func VerifyObject(ctx context.Context, s store.Store, m *manifest.Manifest, progress io.Writer) error {
+	rc, err := s.Get(ctx, m.Object)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	vr := newVerifiedReader(withProgress(rc, progress, "verify ", m.Size), m.Size, m.SHA256)
+	if _, err := io.Copy(io.Discard, vr); err != nil {
+		return fmt.Errorf("tasks: verify %s: %w", m.Object, err)
+	}
+	return nil
+}
+
+// OpenObject returns the backup's decompressed bytes, checked against the
+// manifest as they pass: the read that reaches the end fails if the size or
+// sha256 is wrong.
+func OpenObject(ctx context.Context, s store.Store, m *manifest.Manifest, progress io.Writer) (io.Reader, func(), error) {
+	rc, err := s.Get(ctx, m.Object)
+	if err != nil {
+		return nil, nil, err
+	}
+	var r io.Reader = newVerifiedReader(withProgress(rc, progress, "restore", m.Size), m.Size, m.SHA256)
+	closeFn := func() { rc.Close() }
+	if m.Compression == "zstd" {
+		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		if err != nil {
+			rc.Close()
+			return nil, nil, fmt.Errorf("tasks: zstd: %w", err)
+		}
+		r = zr.IOReadCloser()
+		closeFn = func() { zr.Close(); rc.Close() }
+	}
+	return r, closeFn, nil
+}

@@ -1,0 +1,133 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// Upload tuning. The uploader buffers Concurrency+1 parts, so memory is
+// about PartSize*(Concurrency+1); for a stream of unknown size, 10,000 parts
+// of PartSize cap the object at about 78 GiB.
+const (
+	DefaultPartSize    = 8 << 20
+	DefaultConcurrency = 2
+	maxParts           = 10000
+)
+
+// S3 is a Store in an S3 bucket under a prefix.
+type S3 struct {
+	Client *s3.Client
+	Bucket string
+	// Prefix ends in "/" or is empty.
+	Prefix string
+	// SSE is the server-side encryption to request ("AES256", "aws:kms").
+	SSE         string
+	PartSize    int64
+	Concurrency int
+}
+
+var _ Store = (*S3)(nil)
+
+func (s *S3) String() string { return "s3://" + s.Bucket + "/" + s.Prefix }
+
+// Put implements Store with the SDK's multipart uploader. The uploader
+// aborts the multipart upload when the reader fails or ctx ends, so no
+// object appears.
+func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64) error {
+	partSize := int64(s.PartSize)
+	if partSize == 0 {
+		partSize = DefaultPartSize
+	}
+	if size > 0 && size/partSize >= maxParts {
+		partSize = size/(maxParts-1) + 1
+	}
+	conc := s.Concurrency
+	if conc == 0 {
+		conc = DefaultConcurrency
+	}
+	up := manager.NewUploader(s.Client, func(u *manager.Uploader) {
+		u.PartSize = partSize
+		u.Concurrency = conc
+		u.LeavePartsOnError = false
+	})
+	in := &s3.PutObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Prefix + key), Body: r}
+	if s.SSE != "" {
+		in.ServerSideEncryption = types.ServerSideEncryption(s.SSE)
+	}
+	if _, err := up.Upload(ctx, in); err != nil {
+		return fmt.Errorf("store: put s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, err)
+	}
+	return nil
+}
+
+// Get implements Store.
+func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	out, err := s.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Prefix + key)})
+	if err != nil {
+		var nsk *types.NoSuchKey
+		if errors.As(err, &nsk) {
+			return nil, fmt.Errorf("store: get s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, ErrNotFound)
+		}
+		return nil, fmt.Errorf("store: get s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, err)
+	}
+	return out.Body, nil
+}
+
+// List implements Store.
+func (s *S3) List(ctx context.Context, prefix string) ([]Object, error) {
+	var out []Object
+	p := s3.NewListObjectsV2Paginator(s.Client, &s3.ListObjectsV2Input{Bucket: aws.String(s.Bucket), Prefix: aws.String(s.Prefix + prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("store: list s3://%s/%s%s: %w", s.Bucket, s.Prefix, prefix, err)
+		}
+		for _, o := range page.Contents {
+			out = append(out, Object{Key: aws.ToString(o.Key)[len(s.Prefix):], Size: aws.ToInt64(o.Size), Modified: aws.ToTime(o.LastModified)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+// Delete implements Store.
+func (s *S3) Delete(ctx context.Context, key string) error {
+	_, err := s.Client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Prefix + key)})
+	if err != nil {
+		return fmt.Errorf("store: delete s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, err)
+	}
+	return nil
+}
+
+var _ Janitor = (*S3)(nil)
+
+// AbortStaleUploads implements Janitor: a run killed mid-upload (kill -9)
+// cannot abort its own multipart upload, so the next run's retention does.
+func (s *S3) AbortStaleUploads(ctx context.Context, prefix string, before time.Time) error {
+	p := s3.NewListMultipartUploadsPaginator(s.Client, &s3.ListMultipartUploadsInput{Bucket: aws.String(s.Bucket), Prefix: aws.String(s.Prefix + prefix)})
+	var errs []error
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("store: list uploads s3://%s/%s%s: %w", s.Bucket, s.Prefix, prefix, err)
+		}
+		for _, u := range page.Uploads {
+			if u.Initiated != nil && u.Initiated.After(before) {
+				continue
+			}
+			if _, err := s.Client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(s.Bucket), Key: u.Key, UploadId: u.UploadId}); err != nil {
+				errs = append(errs, fmt.Errorf("store: abort upload of %s: %w", aws.ToString(u.Key), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,49 @@
+// Package store keeps backup objects: an S3 bucket or a local folder.
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// ErrNotFound is returned by Get for a key that does not exist.
+var ErrNotFound = errors.New("object not found")
+
+// Object describes a stored object.
+type Object struct {
+	Key      string
+	Size     int64
+	Modified time.Time
+}
+
+// Store is where backups go. Keys are slash-separated and relative to the
+// store's own prefix or folder.
+//
+// Error contract:
+//   - Put makes an object visible only if it returns nil. When it returns an
+//     error, or ctx is cancelled, nothing is left under key: a partial upload
+//     is aborted, a partial file removed. Put never replaces an object with
+//     a partial one.
+//   - Get returns an error wrapping ErrNotFound when key does not exist.
+//   - List returns only complete objects, sorted by key.
+//   - Delete of a missing key is not an error.
+type Store interface {
+	// Put streams r to key. size is the exact length when known, or -1.
+	Put(ctx context.Context, key string, r io.Reader, size int64) error
+	Get(ctx context.Context, key string) (io.ReadCloser, error)
+	List(ctx context.Context, prefix string) ([]Object, error)
+	Delete(ctx context.Context, key string) error
+	// String names the store for logs and errors: s3://bucket/prefix or a path.
+	String() string
+}
+
+// Janitor is implemented by stores that can hold incomplete uploads (S3
+// multipart uploads). Retention calls it so crashed runs leave nothing
+// behind for long.
+type Janitor interface {
+	// AbortStaleUploads aborts incomplete uploads under prefix started
+	// before the cutoff.
+	AbortStaleUploads(ctx context.Context, prefix string, before time.Time) error
+}
