@@ -48,21 +48,22 @@ func purgeVigilJobs(t *testing.T) {
 // jobView is what must survive rendering: Nomad parses the rendered file
 // back into a job equal to the compiled one on these fields.
 type jobView struct {
-	ID, Type, TimeZone         string
-	Specs                      []string
-	ProhibitOverlap            bool
-	Meta                       map[string]string
-	Datacenters                []string
-	Constraints                []*nomad.Constraint
-	Restart                    *nomad.RestartPolicy
-	Reschedule                 *nomad.ReschedulePolicy
-	Driver                     string
-	Config                     map[string]any
+	ID, Type, TimeZone          string
+	Specs                       []string
+	ProhibitOverlap             bool
+	Meta                        map[string]string
+	Datacenters                 []string
+	Constraints                 []*nomad.Constraint
+	Restart                     *nomad.RestartPolicy
+	Reschedule                  *nomad.ReschedulePolicy
+	Driver                      string
+	Env                         map[string]string
+	Config                      map[string]any
 	Template, Dest, Left, Right string
-	Vault                      *nomad.Vault
-	CPU, Memory                int
-	Artifacts                  []*nomad.TaskArtifact
-	KillTimeout                time.Duration
+	Vault                       *nomad.Vault
+	CPU, Memory                 int
+	Artifacts                   []*nomad.TaskArtifact
+	KillTimeout                 time.Duration
 }
 
 func viewOf(t *testing.T, raw []byte) jobView {
@@ -72,13 +73,16 @@ func viewOf(t *testing.T, raw []byte) jobView {
 		t.Fatalf("not a job document: %v\n%s", err, raw)
 	}
 	j := doc.Job
+	// Both sides get Nomad's client-side defaults, so only real
+	// differences remain.
+	j.Canonicalize()
 	tg := j.TaskGroups[0]
 	task := tg.Tasks[0]
 	tpl := task.Templates[0]
 	v := jobView{
 		ID: *j.ID, Type: *j.Type, TimeZone: *j.Periodic.TimeZone, Specs: j.Periodic.Specs,
 		ProhibitOverlap: *j.Periodic.ProhibitOverlap, Meta: j.Meta, Datacenters: j.Datacenters, Constraints: j.Constraints,
-		Restart: tg.RestartPolicy, Reschedule: tg.ReschedulePolicy, Driver: task.Driver, Config: task.Config,
+		Restart: tg.RestartPolicy, Reschedule: tg.ReschedulePolicy, Driver: task.Driver, Env: task.Env, Config: task.Config,
 		Template: *tpl.EmbeddedTmpl, Dest: *tpl.DestPath, Left: *tpl.LeftDelim, Right: *tpl.RightDelim,
 		Vault: task.Vault, CPU: *task.Resources.CPU, Memory: *task.Resources.MemoryMB, Artifacts: task.Artifacts,
 		KillTimeout: *task.KillTimeout,
@@ -117,7 +121,9 @@ func TestRenderedExamplesRunOnNomad(t *testing.T) {
 		compiled, _ := os.ReadFile(filepath.Join(jsonDir, id+".nomad.json"))
 		got, want := viewOf(t, []byte(parsed)), viewOf(t, compiled)
 		if !reflect.DeepEqual(got, want) {
-			t.Errorf("%s: Nomad parsed the HCL into a different job:\n got %+v\nwant %+v", id, got, want)
+			g, _ := json.MarshalIndent(got, "", " ")
+			w, _ := json.MarshalIndent(want, "", " ")
+			t.Errorf("%s: Nomad parsed the HCL into a different job:\n got %s\nwant %s", id, g, w)
 		}
 		if out, err := nomadCLI(t, "job", "run", f); err != nil {
 			t.Errorf("nomad job run %s: %v\n%s", f, err, out)

@@ -49,6 +49,8 @@ func harnessVarValues() []string {
 		"vigil_artifact=",
 		"vigil_binary=" + vigilBin,
 		"control_consul=" + stack.Consul.URL(),
+		"vault_addr=" + stack.Vault.URL(),
+		"consul_addr=" + stack.Consul.URL(),
 		"s3_endpoint=" + stack.MinIO.Endpoint(),
 		"bucket=" + harness.Bucket,
 		`etcd_endpoints=["` + stack.Etcd.Endpoint + `"]`,

@@ -1,3 +1,9 @@
+variable "consul_addr" {
+  type        = string
+  default     = "http://consul.service.consul:8500"
+  description = "The Consul cluster the consul_* backups read (not the control Consul)."
+}
+
 # The whole Consul state: catalog, KV, ACLs, sessions, as a raft snapshot.
 backup "consul_snapshot" "consul-prod" {
   schedule  = "17 * * * *"
@@ -6,7 +12,7 @@ backup "consul_snapshot" "consul-prod" {
   timeout   = "20m"
 
   consul {
-    address    = "http://consul.service.consul:8500"
+    address    = var.consul_addr
     datacenter = "dc1"
     stale      = true # any server may answer, so a busy leader is spared
   }
@@ -39,7 +45,7 @@ backup "consul_kv" "consul-kv-services" {
   compression = "zstd"
 
   consul {
-    address = "http://consul.service.consul:8500"
+    address = var.consul_addr
     prefix  = "service/"
   }
 

@@ -34,6 +34,12 @@ variable "control_consul" {
   description = "The Consul that holds vigil's locks, run records and health checks."
 }
 
+variable "vault_addr" {
+  type        = string
+  default     = "https://vault.service.consul:8200"
+  description = "Vault, for the runs' credentials. Nomad gives the task a token but not this address."
+}
+
 variable "s3_endpoint" {
   type        = string
   default     = "https://s3.eu-central-1.amazonaws.com"
@@ -50,6 +56,10 @@ variable "bucket" {
 consul {
   address    = var.control_consul
   datacenter = "dc1"
+}
+
+vault {
+  address = var.vault_addr
 }
 
 nomad {

@@ -87,7 +87,7 @@ func CompileBackup(cfg *config.Config, name string, opts Options) ([]*api.Job, e
 		TimeZone:        ptr(timeZone(b.TimeZone)),
 	}
 	args := []string{"run", "-config", "${NOMAD_TASK_DIR}/vigil.json", "-backup", name}
-	job.TaskGroups = []*api.TaskGroup{group("backup", src.Nomad, b.Timeout, data, args)}
+	job.TaskGroups = []*api.TaskGroup{group("backup", src.Nomad, cfg.Vault, b.Timeout, data, args)}
 	return []*api.Job{job}, nil
 }
 
@@ -145,7 +145,11 @@ func newJob(id string, n config.Nomad, b *config.Backup, role, hash string, opts
 		job.Priority = ptr(n.Priority)
 	}
 	for _, c := range n.Constraints {
-		job.Constraints = append(job.Constraints, api.NewConstraint(c.Attribute, c.Operator, c.Value))
+		op := c.Operator
+		if op == "" {
+			op = "="
+		}
+		job.Constraints = append(job.Constraints, api.NewConstraint(c.Attribute, op, c.Value))
 	}
 	return job
 }
@@ -153,13 +157,15 @@ func newJob(id string, n config.Nomad, b *config.Backup, role, hash string, opts
 // group builds the single task group of a vigil job. Restarts and
 // reschedules are bounded: a backup that keeps failing must turn red, not
 // loop; the Consul lock keeps retries from overlapping.
-func group(name string, n config.Nomad, timeout time.Duration, data string, args []string) *api.TaskGroup {
+func group(name string, n config.Nomad, v config.Vault, timeout time.Duration, data string, args []string) *api.TaskGroup {
 	task := &api.Task{
 		Name:        "vigil",
 		Driver:      n.Driver,
 		Config:      taskConfig(n, args),
 		KillTimeout: ptr(30 * time.Second),
-		Resources:   &api.Resources{CPU: ptr(n.CPU), MemoryMB: ptr(n.MemoryMB)},
+		// The lock holder record names the node.
+		Env:       map[string]string{"VIGIL_NODE": "${node.unique.name}"},
+		Resources: &api.Resources{CPU: ptr(n.CPU), MemoryMB: ptr(n.MemoryMB)},
 		Templates: []*api.Template{{
 			EmbeddedTmpl: ptr(data),
 			DestPath:     ptr(ConfigPath),
@@ -174,6 +180,12 @@ func group(name string, n config.Nomad, timeout time.Duration, data string, args
 	if n.VaultEnabled {
 		// noop: a run keeps the token it started with instead of being restarted.
 		task.Vault = &api.Vault{Role: n.VaultRole, ChangeMode: ptr("noop")}
+		if v.Address != "" {
+			task.Env["VAULT_ADDR"] = v.Address
+		}
+		if v.Namespace != "" {
+			task.Env["VAULT_NAMESPACE"] = v.Namespace
+		}
 	}
 	if n.ConsulIdentity {
 		task.Consul = &api.Consul{}

@@ -98,6 +98,13 @@ func writeTask(tb *hclwrite.Body, t *api.Task) {
 			setList(cb, k, strs)
 		}
 	}
+	if len(t.Env) > 0 {
+		tb.AppendNewline()
+		eb := tb.AppendNewBlock("env", nil).Body()
+		for _, k := range sortedKeys(t.Env) {
+			eb.SetAttributeValue(k, cty.StringVal(t.Env[k]))
+		}
+	}
 	for _, a := range t.Artifacts {
 		tb.AppendNewline()
 		ab := tb.AppendNewBlock("artifact", nil).Body()

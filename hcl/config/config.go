@@ -29,6 +29,7 @@ var BackupTypes = []string{TypeConsulSnapshot, TypeConsulKV, TypeEtcd, TypeElast
 // JSON a compiled job carries for its single backup.
 type Config struct {
 	Consul    Control   `json:"consul"`
+	Vault     Vault     `json:"vault"`
 	Nomad     Nomad     `json:"nomad"`
 	Storages  []Storage `json:"storages,omitempty"`
 	Backups   []Backup  `json:"backups"`
@@ -43,6 +44,14 @@ type Control struct {
 	Address    string `json:"address,omitempty"`
 	Datacenter string `json:"datacenter,omitempty"`
 	Namespace  string `json:"namespace,omitempty"`
+}
+
+// Vault is where runs reach Vault. Nomad gives a task its VAULT_TOKEN but
+// not the address, so the compiled job sets VAULT_ADDR from here; empty
+// leaves the task's environment alone.
+type Vault struct {
+	Address   string `json:"address,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // Storage kinds.
@@ -273,15 +282,14 @@ func (c *Config) Backup(name string) (*Backup, error) {
 	return nil, fmt.Errorf("config: no backup %q (have: %v)", name, names)
 }
 
-// Single returns a copy of c that holds only the named backup and the storage
-// it uses: what a compiled job embeds.
+// Single returns a copy of c that holds only the named backup (which carries
+// its storage): what a compiled job embeds.
 func (c *Config) Single(name string) (*Config, error) {
 	b, err := c.Backup(name)
 	if err != nil {
 		return nil, err
 	}
-	out := &Config{Consul: c.Consul, Telemetry: c.Telemetry, Serve: c.Serve, Nomad: b.Nomad}
-	out.Storages = []Storage{b.Storage}
+	out := &Config{Consul: c.Consul, Vault: c.Vault, Telemetry: c.Telemetry, Serve: c.Serve, Nomad: b.Nomad}
 	out.Backups = []Backup{*b}
 	return out, nil
 }

@@ -129,6 +129,14 @@ func load(p fileParser, files []string, opts Options) (*config.Config, hcl.Diagn
 
 	cfg := &config.Config{}
 	cfg.Consul = decodeControl(e, single(e, blocks["consul"]))
+	if b := single(e, blocks["vault"]); b != nil {
+		var raw rawVault
+		e.decode(b.Body, &raw)
+		cfg.Vault = config.Vault{Address: raw.Address, Namespace: raw.Namespace}
+		if raw.Address != "" {
+			checkURL(e, raw.Address, "Vault address", b.DefRange)
+		}
+	}
 	defaults := decodeNomadLayer(e, single(e, blocks["nomad"]))
 	cfg.Telemetry = decodeTelemetry(e, single(e, blocks["telemetry"]))
 	if b := single(e, blocks["serve"]); b != nil {

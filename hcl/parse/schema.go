@@ -10,6 +10,7 @@ var rootSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "variable", LabelNames: []string{"name"}},
 		{Type: "consul"},
+		{Type: "vault"},
 		{Type: "nomad"},
 		{Type: "storage", LabelNames: []string{"kind", "name"}},
 		{Type: "backup", LabelNames: []string{"type", "name"}},
@@ -23,6 +24,11 @@ type rawControl struct {
 	Address    string `hcl:"address,optional"`
 	Datacenter string `hcl:"datacenter,optional"`
 	Namespace  string `hcl:"namespace,optional"`
+}
+
+type rawVault struct {
+	Address   string `hcl:"address,optional"`
+	Namespace string `hcl:"namespace,optional"`
 }
 
 type rawS3 struct {

@@ -8,7 +8,7 @@ job "vigil-app-config" {
     vigil_backup    = "app-config"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "3b41306de6fdf5e6b15e4620ed04c9ce00c8f27acfdbfd3c656504ad078d147f"
+    vigil_spec_hash = "1409fb025f1d2fb778aeb5c3dd6792165deb32670df2cb9a65e3e405d16a332e"
     vigil_type      = "consul_kv"
     vigil_version   = "0.0.0-test"
   }
@@ -46,6 +46,10 @@ job "vigil-app-config" {
         image = "registry.internal/vigil:0.1.0"
       }
 
+      env {
+        VIGIL_NODE = "$${node.unique.name}"
+      }
+
       template {
         destination     = "local/vigil.json"
         change_mode     = "noop"
@@ -57,19 +61,8 @@ job "vigil-app-config" {
     "enabled": true,
     "address": "http://consul.service.consul:8500"
   },
+  "vault": {},
   "nomad": {},
-  "storages": [
-    {
-      "kind": "s3",
-      "name": "offsite",
-      "bucket": "backups",
-      "region": "eu-west-1",
-      "credentials": {
-        "source": "vault_aws_path",
-        "vault_path": "aws/sts/vigil"
-      }
-    }
-  ],
   "backups": [
     {
       "type": "consul_kv",

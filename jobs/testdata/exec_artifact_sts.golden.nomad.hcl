@@ -7,7 +7,7 @@ job "vigil-logs" {
     vigil_backup    = "logs"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "8abac2b5967d8a5dcb766013d83ebdafaafa6a0753bf2114c0d7f35840ead698"
+    vigil_spec_hash = "1d3e361e6eb6b87ad537df3054bdad9343febf3aecf28ae7e83610cc19658d1c"
     vigil_type      = "elasticsearch"
     vigil_version   = "0.0.0-test"
   }
@@ -50,6 +50,10 @@ job "vigil-logs" {
         command = "$${NOMAD_TASK_DIR}/vigil"
       }
 
+      env {
+        VIGIL_NODE = "$${node.unique.name}"
+      }
+
       artifact {
         source      = "https://releases.example.com/vigil.tar.gz"
         destination = "local/"
@@ -65,22 +69,8 @@ job "vigil-logs" {
   "consul": {
     "enabled": true
   },
+  "vault": {},
   "nomad": {},
-  "storages": [
-    {
-      "kind": "s3",
-      "name": "minio",
-      "bucket": "b",
-      "region": "us-east-1",
-      "endpoint": "http://minio.service.consul:9000",
-      "path_style": true,
-      "credentials": {
-        "source": "vault_identity_sts",
-        "identity_role": "minio",
-        "duration": 3600000000000
-      }
-    }
-  ],
   "backups": [
     {
       "type": "elasticsearch",
@@ -144,7 +134,7 @@ job "vigil-snap" {
     vigil_backup    = "snap"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "ff09a50c34195004bf5d245163606ff0112050e7842e1e8d2e7361961a358dcc"
+    vigil_spec_hash = "848239cdbb9af7093e7d8a158f9191fb4eec9b256ea223e51226254600e40117"
     vigil_type      = "consul_snapshot"
     vigil_version   = "0.0.0-test"
   }
@@ -187,6 +177,10 @@ job "vigil-snap" {
         command = "$${NOMAD_TASK_DIR}/vigil"
       }
 
+      env {
+        VIGIL_NODE = "$${node.unique.name}"
+      }
+
       artifact {
         source      = "https://releases.example.com/vigil.tar.gz"
         destination = "local/"
@@ -202,22 +196,8 @@ job "vigil-snap" {
   "consul": {
     "enabled": true
   },
+  "vault": {},
   "nomad": {},
-  "storages": [
-    {
-      "kind": "s3",
-      "name": "minio",
-      "bucket": "b",
-      "region": "us-east-1",
-      "endpoint": "http://minio.service.consul:9000",
-      "path_style": true,
-      "credentials": {
-        "source": "vault_identity_sts",
-        "identity_role": "minio",
-        "duration": 3600000000000
-      }
-    }
-  ],
   "backups": [
     {
       "type": "consul_snapshot",

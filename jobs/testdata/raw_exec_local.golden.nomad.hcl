@@ -6,7 +6,7 @@ job "vigil-k8s" {
     vigil_backup    = "k8s"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "685cfb2dfcd2df7bb0ab86734ef13afa32779b8d439251a614cfba4bf270a17e"
+    vigil_spec_hash = "2d62cf4cf742f5cd6fdd4bb8276c6ab0d91d886ea5ae10f7a5a0e87a25e328e9"
     vigil_type      = "etcd"
     vigil_version   = "0.0.0-test"
   }
@@ -44,6 +44,10 @@ job "vigil-k8s" {
         command = "/opt/vigil/bin/vigil"
       }
 
+      env {
+        VIGIL_NODE = "$${node.unique.name}"
+      }
+
       template {
         destination     = "local/vigil.json"
         change_mode     = "noop"
@@ -54,15 +58,8 @@ job "vigil-k8s" {
   "consul": {
     "enabled": false
   },
+  "vault": {},
   "nomad": {},
-  "storages": [
-    {
-      "kind": "local",
-      "name": "disk",
-      "credentials": {},
-      "path": "/var/lib/vigil/backups"
-    }
-  ],
   "backups": [
     {
       "type": "etcd",

@@ -8,7 +8,7 @@ job "vigil-consul-kv-services" {
     vigil_backup    = "consul-kv-services"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "385e626fd84e0e967af08f81986bb9b0b30f015bcf1437b08ea3138882e30cfa"
+    vigil_spec_hash = "7fda493ca7d5e0088b3543d90f69888982b3e24cabd0d21c2e38694f53f5e08f"
     vigil_type      = "consul_kv"
     vigil_version   = "0.1.0-dev"
   }
@@ -51,6 +51,11 @@ job "vigil-consul-kv-services" {
         command = "$${NOMAD_TASK_DIR}/vigil"
       }
 
+      env {
+        VAULT_ADDR = "https://vault.service.consul:8200"
+        VIGIL_NODE = "$${node.unique.name}"
+      }
+
       artifact {
         source      = "https://releases.example.com/vigil/v0.1.0/vigil_linux_amd64.tar.gz"
         destination = "local/"
@@ -68,23 +73,10 @@ job "vigil-consul-kv-services" {
     "address": "http://127.0.0.1:8500",
     "datacenter": "dc1"
   },
+  "vault": {
+    "address": "https://vault.service.consul:8200"
+  },
   "nomad": {},
-  "storages": [
-    {
-      "kind": "s3",
-      "name": "primary",
-      "bucket": "platform-backups",
-      "prefix": "vigil/",
-      "region": "eu-central-1",
-      "endpoint": "https://s3.eu-central-1.amazonaws.com",
-      "path_style": true,
-      "sse": "AES256",
-      "credentials": {
-        "source": "vault_identity_sts",
-        "identity_role": "s3-backup"
-      }
-    }
-  ],
   "backups": [
     {
       "type": "consul_kv",

@@ -8,7 +8,7 @@ job "vigil-consul-prod" {
     vigil_backup    = "consul-prod"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "aa2c81b86d9e9d1b62623cbfce76481effde9bef4255ceff3e765132cbd56b68"
+    vigil_spec_hash = "b2d658f502b04d43045b9bff3f43f06f6aa05bdaef10e95e191c98ab0cc446a8"
     vigil_type      = "consul_snapshot"
     vigil_version   = "0.1.0-dev"
   }
@@ -51,6 +51,11 @@ job "vigil-consul-prod" {
         command = "$${NOMAD_TASK_DIR}/vigil"
       }
 
+      env {
+        VAULT_ADDR = "https://vault.service.consul:8200"
+        VIGIL_NODE = "$${node.unique.name}"
+      }
+
       artifact {
         source      = "https://releases.example.com/vigil/v0.1.0/vigil_linux_amd64.tar.gz"
         destination = "local/"
@@ -68,23 +73,10 @@ job "vigil-consul-prod" {
     "address": "http://127.0.0.1:8500",
     "datacenter": "dc1"
   },
+  "vault": {
+    "address": "https://vault.service.consul:8200"
+  },
   "nomad": {},
-  "storages": [
-    {
-      "kind": "s3",
-      "name": "primary",
-      "bucket": "platform-backups",
-      "prefix": "vigil/",
-      "region": "eu-central-1",
-      "endpoint": "https://s3.eu-central-1.amazonaws.com",
-      "path_style": true,
-      "sse": "AES256",
-      "credentials": {
-        "source": "vault_identity_sts",
-        "identity_role": "s3-backup"
-      }
-    }
-  ],
   "backups": [
     {
       "type": "consul_snapshot",

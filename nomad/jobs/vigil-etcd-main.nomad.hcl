@@ -8,7 +8,7 @@ job "vigil-etcd-main" {
     vigil_backup    = "etcd-main"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "25e3aa5d6d2fea26bdfa4cd7ea84cd875a3279be34af2e70b95c832f54b7e1bf"
+    vigil_spec_hash = "9478d09ff5ae737a66e8b6f36dd623f0a79994e39f49375c1f26f2739196052d"
     vigil_type      = "etcd"
     vigil_version   = "0.1.0-dev"
   }
@@ -51,6 +51,11 @@ job "vigil-etcd-main" {
         command = "$${NOMAD_TASK_DIR}/vigil"
       }
 
+      env {
+        VAULT_ADDR = "https://vault.service.consul:8200"
+        VIGIL_NODE = "$${node.unique.name}"
+      }
+
       artifact {
         source      = "https://releases.example.com/vigil/v0.1.0/vigil_linux_amd64.tar.gz"
         destination = "local/"
@@ -68,23 +73,10 @@ job "vigil-etcd-main" {
     "address": "http://127.0.0.1:8500",
     "datacenter": "dc1"
   },
+  "vault": {
+    "address": "https://vault.service.consul:8200"
+  },
   "nomad": {},
-  "storages": [
-    {
-      "kind": "s3",
-      "name": "primary",
-      "bucket": "platform-backups",
-      "prefix": "vigil/",
-      "region": "eu-central-1",
-      "endpoint": "https://s3.eu-central-1.amazonaws.com",
-      "path_style": true,
-      "sse": "AES256",
-      "credentials": {
-        "source": "vault_identity_sts",
-        "identity_role": "s3-backup"
-      }
-    }
-  ],
   "backups": [
     {
       "type": "etcd",

@@ -8,7 +8,7 @@ job "vigil-logs" {
     vigil_backup    = "logs"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "9e9870ec982b2a9de6b84fc56d0d4572d101cebd01b9ed20eb9a6a7b62c60bf7"
+    vigil_spec_hash = "b8679bb30de2baca716e215811cc99e2ac1635dda968ba6c434a8fee9fc6b254"
     vigil_type      = "elasticsearch"
     vigil_version   = "0.1.0-dev"
   }
@@ -51,6 +51,11 @@ job "vigil-logs" {
         command = "$${NOMAD_TASK_DIR}/vigil"
       }
 
+      env {
+        VAULT_ADDR = "https://vault.service.consul:8200"
+        VIGIL_NODE = "$${node.unique.name}"
+      }
+
       artifact {
         source      = "https://releases.example.com/vigil/v0.1.0/vigil_linux_amd64.tar.gz"
         destination = "local/"
@@ -68,23 +73,10 @@ job "vigil-logs" {
     "address": "http://127.0.0.1:8500",
     "datacenter": "dc1"
   },
+  "vault": {
+    "address": "https://vault.service.consul:8200"
+  },
   "nomad": {},
-  "storages": [
-    {
-      "kind": "s3",
-      "name": "primary",
-      "bucket": "platform-backups",
-      "prefix": "vigil/",
-      "region": "eu-central-1",
-      "endpoint": "https://s3.eu-central-1.amazonaws.com",
-      "path_style": true,
-      "sse": "AES256",
-      "credentials": {
-        "source": "vault_identity_sts",
-        "identity_role": "s3-backup"
-      }
-    }
-  ],
   "backups": [
     {
       "type": "elasticsearch",
