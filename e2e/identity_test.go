@@ -51,7 +51,7 @@ func TestTaskGetsVaultTokenWithEntity(t *testing.T) {
 		t.Fatal(err)
 	}
 	if alloc.ClientStatus != "complete" {
-		t.Fatalf("alloc %s: %s\n%s", alloc.ID, alloc.ClientStatus, stack.Nomad.TaskLog(alloc.ID, "vigil", "stderr"))
+		t.Fatalf("alloc %s: %s\n%s", alloc.ID, alloc.ClientStatus, stack.Nomad.Explain(alloc))
 	}
 	allocDir := filepath.Join(stack.Nomad.DataDir, "alloc", alloc.ID, "alloc")
 	raw, err := os.ReadFile(filepath.Join(allocDir, "lookup.json"))

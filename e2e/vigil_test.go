@@ -53,6 +53,7 @@ func harnessVarValues() []string {
 		"consul_addr=" + stack.Consul.URL(),
 		"s3_endpoint=" + stack.MinIO.Endpoint(),
 		"bucket=" + harness.Bucket,
+		"s3_identity_role=" + harness.OIDCRole,
 		`etcd_endpoints=["` + stack.Etcd.Endpoint + `"]`,
 		"etcd_tls=false",
 	}

@@ -46,6 +46,12 @@ variable "s3_endpoint" {
   description = "S3 endpoint; a MinIO URL in the harness."
 }
 
+variable "s3_identity_role" {
+  type        = string
+  default     = "s3-backup"
+  description = "Vault identity token role whose tokens the S3 endpoint's STS trusts."
+}
+
 variable "bucket" {
   type    = string
   default = "platform-backups"
@@ -100,7 +106,7 @@ storage "s3" "primary" {
 
   credentials {
     vault_identity_sts {
-      role = "s3-backup"
+      role = var.s3_identity_role
     }
   }
 }

@@ -55,6 +55,10 @@ func (t *Etcd) Snapshot(ctx context.Context, w io.Writer) (Source, error) {
 		return nil, err
 	}
 	defer c.Close()
+	before, err := c.Status(ctx, t.src.Endpoints[0])
+	if err != nil {
+		return nil, fmt.Errorf("etcd: status %s: %w", t.src.Endpoints[0], err)
+	}
 	resp, err := c.SnapshotWithVersion(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("etcd: snapshot %s: %w", strings.Join(t.src.Endpoints, ","), err)
@@ -67,11 +71,19 @@ func (t *Etcd) Snapshot(ctx context.Context, w io.Writer) (Source, error) {
 	if err := check.verify(); err != nil {
 		return nil, fmt.Errorf("etcd: snapshot stream: %w", err)
 	}
-	src := Source{"etcd_version": resp.Version, "db_size": fmt.Sprint(check.n - sha256.Size)}
-	if h := resp.Header; h != nil {
-		src["cluster_id"] = fmt.Sprintf("%x", h.ClusterId)
-		src["member_id"] = fmt.Sprintf("%x", h.MemberId)
-		src["revision"] = fmt.Sprint(h.Revision)
+	src := Source{
+		"etcd_version": resp.Version,
+		"db_size":      fmt.Sprint(check.n - sha256.Size),
+		"cluster_id":   fmt.Sprintf("%x", before.Header.ClusterId),
+		"member_id":    fmt.Sprintf("%x", before.Header.MemberId),
+	}
+	// The snapshot stream carries no header, so the revision comes from
+	// Status calls around it: exact when nothing was written meanwhile.
+	after, err := c.Status(ctx, t.src.Endpoints[0])
+	if err == nil && after.Header.Revision == before.Header.Revision {
+		src["revision"] = fmt.Sprint(before.Header.Revision)
+	} else {
+		src["revision_min"] = fmt.Sprint(before.Header.Revision)
 	}
 	return src, nil
 }

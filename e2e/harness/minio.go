@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"encoding/base64"
 	"context"
 	"errors"
 	"fmt"
@@ -56,6 +57,8 @@ func StartMinIO(ctx context.Context, dir, oidcConfigURL string) (*MinIO, error) 
 		"MINIO_ROOT_PASSWORD="+MinIORootPassword,
 		"MINIO_BROWSER=off",
 		"MINIO_UPDATE=off",
+		// A static KMS key, so SSE-S3 (sse = "AES256" in specs) works as on AWS.
+		"MINIO_KMS_SECRET_KEY=harness-key:"+base64.StdEncoding.EncodeToString([]byte("vigil-harness-kms-key-32-bytes!!")),
 	)
 	if oidcConfigURL != "" {
 		env = append(env,

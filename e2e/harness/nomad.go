@@ -175,3 +175,16 @@ func (n *Nomad) TaskLog(allocID, task, stream string) string {
 	}
 	return string(b)
 }
+
+// Explain summarises an allocation's task events and logs, for failures.
+func (n *Nomad) Explain(a *nomad.Allocation) string {
+	var sb []byte
+	for task, st := range a.TaskStates {
+		sb = fmt.Appendf(sb, "task %s: %s failed=%v\n", task, st.State, st.Failed)
+		for _, e := range st.Events {
+			sb = fmt.Appendf(sb, "  %s: %s %s\n", e.Type, e.DisplayMessage, e.Details["driver_error"])
+		}
+		sb = fmt.Appendf(sb, "stdout:\n%s\nstderr:\n%s\n", n.TaskLog(a.ID, task, "stdout"), n.TaskLog(a.ID, task, "stderr"))
+	}
+	return string(sb)
+}

@@ -1,0 +1,177 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	consul "github.com/hashicorp/consul/api"
+	"github.com/klauspost/compress/zstd"
+	"github.com/vigil-backup/vigil/tasks/manifest"
+	"github.com/vigil-backup/vigil/tasks/record"
+)
+
+// examplesPrefix is where the example storage puts backups in the bucket.
+const examplesPrefix = "vigil/"
+
+// seedData writes realistic keys into the harness Consul and etcd.
+func seedData(t *testing.T, ctx context.Context) {
+	t.Helper()
+	cc, _ := stack.Consul.Client()
+	kv := map[string]string{
+		"service/web/config":       `{"port": 8080, "replicas": 3}`,
+		"service/web/feature<&>":   "html-escaped key",
+		"service/api/config":       "timeout=30s",
+		"service/api/binary":       "\x00\x01\x02\xff",
+		"service/db/empty":         "",
+		"other/not-in-kv-backup":   "x",
+	}
+	for k, v := range kv {
+		if _, err := cc.KV().Put(&consul.KVPair{Key: k, Value: []byte(v), Flags: 42}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ec, err := stack.Etcd.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ec.Close()
+	for i := 0; i < 50; i++ {
+		if _, err := ec.Put(ctx, fmt.Sprintf("/registry/pods/default/pod-%02d", i), strings.Repeat("spec", 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// applyExamples registers the example jobs (without elasticsearch) on the
+// harness Nomad and returns the spec directory.
+func applyExamples(t *testing.T) string {
+	t.Helper()
+	dir := copyExamples(t)
+	os.Remove(filepath.Join(dir, "elasticsearch.hcl"))
+	args := append(append([]string{"apply", "-auto-approve"}, harnessVars()...), dir)
+	if r := vigil(t, "", args...); r.code != 0 {
+		t.Fatalf("apply: %s", r)
+	}
+	return dir
+}
+
+// forceBackup forces a job and requires its allocation to complete.
+func forceBackup(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	alloc, err := stack.Nomad.ForceRun(ctx, "vigil-"+name, 3*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alloc.ClientStatus != "complete" {
+		t.Fatalf("%s: allocation %s %s\n%s", name, alloc.ID, alloc.ClientStatus, stack.Nomad.Explain(alloc))
+	}
+}
+
+func getObject(t *testing.T, ctx context.Context, key string) []byte {
+	t.Helper()
+	out, err := stack.MinIO.RootClient().GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(stack.MinIO.Bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatalf("get %s: %v", key, err)
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(out.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// latestManifest finds the newest manifest of a backup in MinIO and checks
+// that its object is there with the manifest's size and sha256.
+func latestManifest(t *testing.T, ctx context.Context, prefix, name string) (*manifest.Manifest, []byte) {
+	t.Helper()
+	objs, err := stack.MinIO.List(ctx, prefix+name+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var newest string
+	for _, o := range objs {
+		if strings.HasSuffix(o.Key, manifest.Suffix) && o.Key > newest {
+			newest = o.Key
+		}
+	}
+	if newest == "" {
+		t.Fatalf("no manifest under %s%s/: %v", prefix, name, objs)
+	}
+	m, err := manifest.Parse(getObject(t, ctx, newest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := getObject(t, ctx, prefix+m.Object)
+	sum := sha256.Sum256(data)
+	if int64(len(data)) != m.Size || hex.EncodeToString(sum[:]) != m.SHA256 {
+		t.Fatalf("%s: object has %d bytes sha256 %x; manifest says %d %s", m.Object, len(data), sum, m.Size, m.SHA256)
+	}
+	return m, data
+}
+
+func decompress(t *testing.T, m *manifest.Manifest, data []byte) []byte {
+	t.Helper()
+	if m.Compression != "zstd" {
+		return data
+	}
+	d, err := zstd.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	out, err := io.ReadAll(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func lastRecord(t *testing.T, name string) *record.Run {
+	t.Helper()
+	cc, _ := stack.Consul.Client()
+	pair, _, err := cc.KV().Get(record.KVPrefix+name+"/last", nil)
+	if err != nil || pair == nil {
+		t.Fatalf("no run record for %s: %v", name, err)
+	}
+	var r record.Run
+	if err := json.Unmarshal(pair.Value, &r); err != nil {
+		t.Fatal(err)
+	}
+	return &r
+}
+
+// TestForcedBackupsThroughNomad applies the examples, forces each backup
+// job, and checks object, manifest and run record.
+func TestForcedBackupsThroughNomad(t *testing.T) {
+	needStack(t)
+	defer purgeVigilJobs(t)
+	ctx := testContext(t, 5*time.Minute)
+	seedData(t, ctx)
+	applyExamples(t)
+	for _, name := range []string{"consul-prod", "consul-kv-services", "etcd-main"} {
+		forceBackup(t, ctx, name)
+		m, _ := latestManifest(t, ctx, examplesPrefix, name)
+		r := lastRecord(t, name)
+		if r.Status != record.Succeeded || r.Object != m.Object || r.SHA256 != m.SHA256 || r.Size != m.Size || r.AllocID == "" {
+			t.Errorf("%s: record %+v does not match manifest %+v", name, r, m)
+		}
+		if m.AllocID == "" || m.Version == "" || m.Source["raft_index"] == "" && m.Source["revision"] == "" {
+			t.Errorf("%s: manifest lacks provenance: %+v", name, m)
+		}
+	}
+}
