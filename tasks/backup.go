@@ -61,6 +61,11 @@ func Run(ctx context.Context, d *Deps, b *config.Backup) (*record.Run, error) {
 			log.Warn("releasing the lock failed; it frees when the session TTL ends", "error", err)
 		}
 	}()
+	// A run starts when it holds the lock: its interval never overlaps
+	// another run's.
+	run.StartedAt = d.Now().UTC()
+	run.ID = manifest.NewID(run.StartedAt)
+	log = d.Log.With("backup", b.Name, "run", run.ID)
 	go func() {
 		select {
 		case <-lease.Lost():
@@ -75,6 +80,7 @@ func Run(ctx context.Context, d *Deps, b *config.Backup) (*record.Run, error) {
 		return failEarly(cleanup, d, run, err, log)
 	}
 	book := d.book(s)
+	d.closeDeadRun(ctx, book, s, b, run.StartedAt, log)
 	run.Status = record.Running
 	if err := book.Start(ctx, *run); err != nil {
 		return finish(cleanup, book, run, err, log)
@@ -88,7 +94,7 @@ func Run(ctx context.Context, d *Deps, b *config.Backup) (*record.Run, error) {
 	run.Object, run.Size, run.SHA256 = m.Object, m.Size, m.SHA256
 	log.Info("backup written", "object", m.Object, "bytes", m.Size, "sha256", m.SHA256)
 
-	ret, err := Prune(ctx, s, b, d.Now())
+	ret, err := Prune(ctx, s, b, d.Now(), run.StartedAt)
 	run.Retention = ret
 	if err != nil {
 		return finish(cleanup, book, run, cause(ctx, err), log)
@@ -99,6 +105,29 @@ func Run(ctx context.Context, d *Deps, b *config.Backup) (*record.Run, error) {
 	return finish(cleanup, book, run, nil, log)
 }
 
+// closeDeadRun finishes the record of a run that died while holding the
+// lock (kill -9, a lost node): it is still "running", but this run holds
+// the lock now, so it is dead. Its record turns failed, and its incomplete
+// upload, whose key the record gives, is aborted.
+func (d *Deps) closeDeadRun(ctx context.Context, book record.Book, s store.Store, b *config.Backup, lockedAt time.Time, log hclog.Logger) {
+	prev, err := book.Current(ctx, b.Name)
+	if err != nil || prev == nil || prev.Status != record.Running || prev.Kind != record.KindBackup {
+		return
+	}
+	log.Warn("an earlier run died without finishing; recording it as failed", "dead_run", prev.ID, "alloc", prev.AllocID)
+	if j, ok := s.(store.Janitor); ok {
+		if err := j.AbortUploads(ctx, dataKey(b, prev.ID, prev.Compression), lockedAt); err != nil {
+			log.Warn("aborting the dead run's upload failed", "error", err)
+		}
+	}
+	// It died before this run got the lock; when exactly is unknown.
+	prev.Status, prev.ExitCode, prev.FinishedAt = record.Failed, 1, &lockedAt
+	prev.Error = "the run died without finishing (killed, or its node was lost); its upload was aborted and it wrote no manifest"
+	if err := book.Finish(ctx, *prev); err != nil {
+		log.Warn("recording the dead run failed", "error", err)
+	}
+}
+
 // takeBackup streams the snapshot, checks what the store holds, and writes
 // the manifest last.
 func takeBackup(ctx context.Context, d *Deps, b *config.Backup, s store.Store, run *record.Run) (*manifest.Manifest, error) {
@@ -106,11 +135,7 @@ func takeBackup(ctx context.Context, d *Deps, b *config.Backup, s store.Store, r
 	if err != nil {
 		return nil, err
 	}
-	ext := plugin.Extension(b.Type)
-	if b.Compression == "zstd" {
-		ext += ".zst"
-	}
-	key := b.Name + "/" + run.ID + ext
+	key := dataKey(b, run.ID, b.Compression)
 	res, err := stream(ctx, t, s, key, b.Compression == "zstd")
 	if err != nil {
 		return nil, err
@@ -134,6 +159,15 @@ func takeBackup(ctx context.Context, d *Deps, b *config.Backup, s store.Store, r
 		return nil, err
 	}
 	return m, nil
+}
+
+// dataKey is the data object's key of backup id.
+func dataKey(b *config.Backup, id, compression string) string {
+	key := b.Name + "/" + id + plugin.Extension(b.Type)
+	if compression == "zstd" {
+		key += ".zst"
+	}
+	return key
 }
 
 func putManifest(ctx context.Context, s store.Store, m *manifest.Manifest) error {

@@ -19,10 +19,10 @@ type PrunePlan struct {
 	Orphans []store.Object
 }
 
-// orphanAge is how old a data object without a manifest must be before
+// OrphanAge is how old a data object without a manifest must be before
 // retention removes it: older than any run can take, so it is never the
 // upload of a run still going.
-func orphanAge(b *config.Backup) time.Duration {
+func OrphanAge(b *config.Backup) time.Duration {
 	return max(2*b.Timeout, time.Hour)
 }
 
@@ -50,7 +50,7 @@ func PlanPrune(b *config.Backup, objs []store.Object, now time.Time) PrunePlan {
 		p.Drop = append(p.Drop, byID[it.ID])
 	}
 	for _, o := range orphans {
-		if now.Sub(o.Modified) > orphanAge(b) {
+		if now.Sub(o.Modified) > OrphanAge(b) {
 			p.Orphans = append(p.Orphans, o)
 		}
 	}
@@ -60,7 +60,13 @@ func PlanPrune(b *config.Backup, objs []store.Object, now time.Time) PrunePlan {
 // Prune carries out retention. The manifest goes first, so a backup whose
 // data delete fails is no longer listed as a backup; its data becomes an
 // orphan, removed by a later run. Every failed delete is reported.
-func Prune(ctx context.Context, s store.Store, b *config.Backup, now time.Time) (*record.Retention, error) {
+//
+// Incomplete uploads started before abortBefore are aborted. A run passes
+// its own start: it holds the lock, so any older upload belongs to a run
+// that died (kill -9) or lost its lock, and aborting it also makes sure
+// such a run can never complete it. Without the lock, pass now minus the
+// orphan age.
+func Prune(ctx context.Context, s store.Store, b *config.Backup, now, abortBefore time.Time) (*record.Retention, error) {
 	objs, err := s.List(ctx, b.Name+"/")
 	if err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
@@ -86,7 +92,7 @@ func Prune(ctx context.Context, s store.Store, b *config.Backup, now time.Time) 
 		}
 	}
 	if j, ok := s.(store.Janitor); ok {
-		if err := j.AbortStaleUploads(ctx, b.Name+"/", now.Add(-orphanAge(b))); err != nil {
+		if err := j.AbortUploads(ctx, b.Name+"/", abortBefore); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -72,7 +72,8 @@ func (c *PruneCommand) Run(args []string) int {
 		fmt.Fprintf(c.Stdout, "dry run: %d kept, %d would be deleted, %d orphans\n", len(plan.Keep), len(plan.Drop), len(plan.Orphans))
 		return exitOK
 	}
-	res, err := tasks.Prune(ctx, s, b, time.Now())
+	now := time.Now()
+	res, err := tasks.Prune(ctx, s, b, now, now.Add(-tasks.OrphanAge(b)))
 	if err != nil {
 		c.errorf("vigil: prune %s: %v", b.Name, err)
 		return exitFail

@@ -22,17 +22,25 @@ type Etcd struct {
 // StartEtcd starts a member. quotaBytes raises the backend quota (0 keeps
 // etcd's default of 2 GiB), for the big databases of the benchmarks.
 func StartEtcd(ctx context.Context, dir, name string, quotaBytes int64) (*Etcd, error) {
-	bin, err := Tool("etcd")
-	if err != nil {
-		return nil, err
-	}
 	ports, err := FreePorts(2)
 	if err != nil {
 		return nil, err
 	}
-	client := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
-	peer := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
-	data := filepath.Join(dir, name+".etcd")
+	return StartEtcdMember(ctx, dir, name, filepath.Join(dir, name+".etcd"), ports[0], ports[1], quotaBytes)
+}
+
+// PeerURL is the peer URL StartEtcdMember gives a member on port.
+func PeerURL(port int) string { return fmt.Sprintf("http://127.0.0.1:%d", port) }
+
+// StartEtcdMember starts a member on data (which may hold a restored
+// snapshot) with the given ports.
+func StartEtcdMember(ctx context.Context, dir, name, data string, clientPort, peerPort int, quotaBytes int64) (*Etcd, error) {
+	bin, err := Tool("etcd")
+	if err != nil {
+		return nil, err
+	}
+	client := fmt.Sprintf("http://127.0.0.1:%d", clientPort)
+	peer := PeerURL(peerPort)
 	args := []string{
 		"--name", name, "--data-dir", data,
 		"--listen-client-urls", client, "--advertise-client-urls", client,

@@ -34,6 +34,7 @@ type IAMStandIn struct {
 	users    map[string][]string // user -> access keys
 	policies map[string][]string // user -> inline policy names
 	calls    []string
+	issued   map[string]string // every access key ever issued -> its secret
 }
 
 // StartIAMStandIn serves on a free loopback port.
@@ -42,7 +43,7 @@ func StartIAMStandIn(m *MinIO) (*IAMStandIn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("harness: iam stand-in: %w", err)
 	}
-	s := &IAMStandIn{minio: m, URL: "http://" + l.Addr().String(), users: map[string][]string{}, policies: map[string][]string{}}
+	s := &IAMStandIn{minio: m, URL: "http://" + l.Addr().String(), users: map[string][]string{}, policies: map[string][]string{}, issued: map[string]string{}}
 	s.srv = &http.Server{Handler: http.HandlerFunc(s.handle), ReadHeaderTimeout: 5 * time.Second}
 	go s.srv.Serve(l)
 	return s, nil
@@ -60,6 +61,17 @@ func (s *IAMStandIn) Calls() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.calls...)
+}
+
+// Issued returns every key pair issued so far, access key -> secret.
+func (s *IAMStandIn) Issued() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	for k, v := range s.issued {
+		out[k] = v
+	}
+	return out
 }
 
 // LiveKeys lists the access keys that exist now.
@@ -115,6 +127,7 @@ func (s *IAMStandIn) handle(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Lock()
 		s.users[user] = append(s.users[user], key)
+		s.issued[key] = secret
 		s.mu.Unlock()
 		s.reply(w, action, iamNS, el("AccessKey", el("UserName", user)+el("AccessKeyId", key)+el("Status", "Active")+
 			el("SecretAccessKey", secret)+el("CreateDate", now())))

@@ -64,9 +64,25 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64) error
 		in.ServerSideEncryption = types.ServerSideEncryption(s.SSE)
 	}
 	if _, err := up.Upload(ctx, in); err != nil {
+		s.abortFailed(ctx, in.Key, err)
 		return fmt.Errorf("store: put s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, err)
 	}
 	return nil
+}
+
+// abortFailed aborts the multipart upload of a failed Put. The uploader
+// aborts it too, but with the Put's context, which is already done when the
+// Put failed because the run was cancelled.
+func (s *S3) abortFailed(ctx context.Context, key *string, err error) {
+	var mu manager.MultiUploadFailure
+	if !errors.As(err, &mu) || mu.UploadID() == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	// An error here means the uploader's own abort already worked, or the
+	// server is gone; a later run's Janitor pass catches what remains.
+	_, _ = s.Client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(s.Bucket), Key: key, UploadId: aws.String(mu.UploadID())})
 }
 
 // Get implements Store.
@@ -110,9 +126,9 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 
 var _ Janitor = (*S3)(nil)
 
-// AbortStaleUploads implements Janitor: a run killed mid-upload (kill -9)
-// cannot abort its own multipart upload, so the next run's retention does.
-func (s *S3) AbortStaleUploads(ctx context.Context, prefix string, before time.Time) error {
+// AbortUploads implements Janitor: a run killed mid-upload (kill -9)
+// cannot abort its own multipart upload, so the next run does.
+func (s *S3) AbortUploads(ctx context.Context, prefix string, before time.Time) error {
 	p := s3.NewListMultipartUploadsPaginator(s.Client, &s3.ListMultipartUploadsInput{Bucket: aws.String(s.Bucket), Prefix: aws.String(s.Prefix + prefix)})
 	var errs []error
 	for p.HasMorePages() {

@@ -40,10 +40,10 @@ type Store interface {
 }
 
 // Janitor is implemented by stores that can hold incomplete uploads (S3
-// multipart uploads). Retention calls it so crashed runs leave nothing
-// behind for long.
+// multipart uploads), so runs can clean up after runs that crashed.
 type Janitor interface {
-	// AbortStaleUploads aborts incomplete uploads under prefix started
-	// before the cutoff.
-	AbortStaleUploads(ctx context.Context, prefix string, before time.Time) error
+	// AbortUploads aborts incomplete uploads whose key starts with prefix
+	// and that started before the cutoff. Some servers (MinIO) only list
+	// uploads of an exact key; pass the full key when it is known.
+	AbortUploads(ctx context.Context, prefix string, before time.Time) error
 }

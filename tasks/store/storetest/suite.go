@@ -16,6 +16,10 @@ import (
 	"github.com/vigil-backup/vigil/tasks/store"
 )
 
+// FailedKeys are the keys whose Put the suite makes fail; a store must
+// leave nothing under them, incomplete uploads included.
+var FailedKeys = []string{"f/partial", "c/obj"}
+
 // Run runs the suite. newStore returns an empty store; prefix isolates keys
 // when stores share a bucket.
 func Run(t *testing.T, newStore func(t *testing.T) store.Store) {

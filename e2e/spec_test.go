@@ -1,0 +1,122 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-backup/vigil/e2e/harness"
+)
+
+// specDir writes a spec with the harness's control Consul and Vault, one
+// S3 storage per credential source under a prefix of the test's own, and
+// the given backups. It returns the directory and the prefix.
+func specDir(t *testing.T, backups string) (string, string) {
+	t.Helper()
+	prefix := fmt.Sprintf("e2e/%s-%d/", strings.ReplaceAll(t.Name(), "/", "-"), time.Now().UnixNano())
+	storage := func(name, creds string) string {
+		return fmt.Sprintf(`
+storage "s3" %q {
+  bucket     = %q
+  prefix     = %q
+  endpoint   = %q
+  path_style = true
+  credentials {
+    %s
+  }
+}
+`, name, harness.Bucket, prefix, stack.MinIO.Endpoint(), creds)
+	}
+	src := fmt.Sprintf(`
+consul {
+  address = %q
+}
+
+vault {
+  address = %q
+}
+
+nomad {
+  datacenters = ["dc1"]
+  driver      = "raw_exec"
+  binary      = %q
+}
+`, stack.Consul.URL(), stack.Vault.URL(), vigilBin)
+	src += storage("sts", `vault_identity_sts { role = "`+harness.OIDCRole+`" }`)
+	src += storage("kv", `vault_kv_path = "`+harness.KVPath+`"`)
+	src += storage("aws", `vault_aws_path = "aws/creds/`+harness.AWSRole+`"`)
+	src += backups
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, prefix
+}
+
+var (
+	bigEtcdOnce sync.Once
+	bigEtcd     *harness.Etcd
+	bigEtcdErr  error
+)
+
+// BigEtcdBytes is the size of the data written into the big etcd.
+const BigEtcdBytes = 512 << 20
+
+// largeEtcd is a second etcd holding about 512 MiB of incompressible
+// values, shared by the tests that need long uploads.
+func largeEtcd(t *testing.T) *harness.Etcd {
+	t.Helper()
+	bigEtcdOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		start := time.Now()
+		bigEtcd, bigEtcdErr = harness.StartEtcd(ctx, workDir, "etcd-big", 4<<30)
+		if bigEtcdErr != nil {
+			return
+		}
+		bigEtcdErr = fillEtcd(ctx, bigEtcd, BigEtcdBytes)
+		fmt.Fprintf(os.Stderr, "e2e: filled etcd-big with %d MiB in %.1fs\n", BigEtcdBytes>>20, time.Since(start).Seconds())
+	})
+	if bigEtcdErr != nil {
+		t.Fatal(bigEtcdErr)
+	}
+	return bigEtcd
+}
+
+func fillEtcd(ctx context.Context, e *harness.Etcd, total int) error {
+	c, err := e.Client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	const valueSize = 1 << 20
+	n := total / valueSize
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(int64(w)))
+			val := make([]byte, valueSize)
+			for i := w; i < n; i += 4 {
+				rng.Read(val)
+				if _, err := c.Put(ctx, fmt.Sprintf("/big/%05d", i), string(val)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
