@@ -207,16 +207,12 @@ func startVigil(t *testing.T, tok string, args ...string) (*exec.Cmd, *bytes.Buf
 }
 
 func waitVigil(cmd *exec.Cmd, out, errb *bytes.Buffer) childRun {
-	err := cmd.Wait()
+	peak, err := harness.PeakRSS(cmd)
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	}
-	r := childRun{result: result{code, out.String(), errb.String()}}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.maxRSSKiB = ru.Maxrss
-	}
-	return r
+	return childRun{result: result{code, out.String(), errb.String()}, maxRSSKiB: peak >> 10}
 }
 
 // TestConcurrentRunsOneWins: 20 runs of one backup at once, over a 512 MiB
@@ -448,3 +444,47 @@ backup "consul_kv" "kv-retained" {
 	assertNoOverlap(t, "kv-retained")
 }
 
+
+// TestLockLostMidRun: when the run's Consul session is destroyed during the
+// upload, the run stops, aborts the upload, writes no manifest and fails.
+func TestLockLostMidRun(t *testing.T) {
+	needStack(t)
+	ctx := testContext(t, 10*time.Minute)
+	dir, prefix := bigEtcdSpec(t, "etcd-lost", "sts")
+	tok := entityToken(t, ctx)
+	cc, _ := stack.Consul.Client()
+	book := &record.Consul{Client: cc}
+	cmd, out, errb := startVigil(t, tok, "run", "-config", dir, "-backup", "etcd-lost")
+	var key string
+	deadline := time.Now().Add(2 * time.Minute)
+	for key == "" || len(listUploads(t, ctx, key)) == 0 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the upload never started")
+		}
+		if cur, _ := book.Current(ctx, "etcd-lost"); cur != nil {
+			key = prefix + "etcd-lost/" + cur.ID + ".db.zst"
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	pair, _, err := cc.KV().Get("vigil/locks/etcd-lost", nil)
+	if err != nil || pair == nil || pair.Session == "" {
+		t.Fatalf("the lock is not held: %v %+v", err, pair)
+	}
+	if _, err := cc.Session().Destroy(pair.Session, nil); err != nil {
+		t.Fatal(err)
+	}
+	r := waitVigil(cmd, out, errb)
+	if r.code != 1 || !strings.Contains(r.stderr, "lock was lost") {
+		t.Fatalf("a run that lost its lock must fail saying so: %s", r.result)
+	}
+	if ms := manifests(t, ctx, prefix, "etcd-lost"); len(ms) != 0 {
+		t.Errorf("a run that lost its lock wrote a manifest: %v", ms)
+	}
+	if ups := listUploads(t, ctx, key); len(ups) != 0 {
+		t.Errorf("the upload was not aborted: %v", ups)
+	}
+	if last := lastRecord(t, "etcd-lost"); last.Status != record.Failed || !strings.Contains(last.Error, "lock was lost") {
+		t.Errorf("record: %+v", last)
+	}
+}

@@ -18,6 +18,7 @@ func main() {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	defer startProfiles()()
 	m := &Meta{
 		Ui:     &cli.BasicUi{Reader: stdin, Writer: stdout, ErrorWriter: stderr},
 		Stdin:  stdin,

@@ -77,6 +77,7 @@ func (c *RestoreCommand) Run(args []string) int {
 	if p := c.progressOut(); p != nil {
 		opts.Progress = p
 	}
+	applyMemoryLimit()
 	ctx, stop := signalContext()
 	defer stop()
 	m, err := tasks.Restore(ctx, d, b, opts)

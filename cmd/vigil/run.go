@@ -46,6 +46,7 @@ func (c *RunCommand) Run(args []string) int {
 	if !ok {
 		return exitFail
 	}
+	applyMemoryLimit()
 	ctx, stop := signalContext()
 	defer stop()
 	run, err := tasks.Run(ctx, d, b)

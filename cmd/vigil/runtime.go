@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -109,6 +110,19 @@ func (m *Meta) deps(cfg *config.Config, r *runtimeFlags) (*tasks.Deps, bool) {
 		return nil, false
 	}
 	return d, true
+}
+
+// defaultMemoryLimit is the soft memory limit of commands that stream
+// backups. A snapshot stream allocates garbage at the rate of the transfer
+// (etcd's client decodes every chunk into a new buffer), and with Go's
+// default GC the heap would grow to twice the live set; the limit makes the
+// GC run sooner instead. GOMEMLIMIT overrides it.
+const defaultMemoryLimit = 40 << 20
+
+func applyMemoryLimit() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 }
 
 // signalContext ends on SIGINT or SIGTERM (Nomad stopping the task), so a

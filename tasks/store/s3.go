@@ -9,18 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-)
-
-// Upload tuning. The uploader buffers Concurrency+1 parts, so memory is
-// about PartSize*(Concurrency+1); for a stream of unknown size, 10,000 parts
-// of PartSize cap the object at about 78 GiB.
-const (
-	DefaultPartSize    = 8 << 20
-	DefaultConcurrency = 2
-	maxParts           = 10000
 )
 
 // S3 is a Store in an S3 bucket under a prefix.
@@ -30,7 +20,9 @@ type S3 struct {
 	// Prefix ends in "/" or is empty.
 	Prefix string
 	// SSE is the server-side encryption to request ("AES256", "aws:kms").
-	SSE         string
+	SSE string
+	// PartSize is the first multipart part size (at least MinPartSize);
+	// Concurrency the parts in flight at once.
 	PartSize    int64
 	Concurrency int
 }
@@ -39,50 +31,12 @@ var _ Store = (*S3)(nil)
 
 func (s *S3) String() string { return "s3://" + s.Bucket + "/" + s.Prefix }
 
-// Put implements Store with the SDK's multipart uploader. The uploader
-// aborts the multipart upload when the reader fails or ctx ends, so no
-// object appears.
+// Put implements Store with a streaming multipart upload (s3upload.go).
 func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64) error {
-	partSize := int64(s.PartSize)
-	if partSize == 0 {
-		partSize = DefaultPartSize
-	}
-	if size > 0 && size/partSize >= maxParts {
-		partSize = size/(maxParts-1) + 1
-	}
-	conc := s.Concurrency
-	if conc == 0 {
-		conc = DefaultConcurrency
-	}
-	up := manager.NewUploader(s.Client, func(u *manager.Uploader) {
-		u.PartSize = partSize
-		u.Concurrency = conc
-		u.LeavePartsOnError = false
-	})
-	in := &s3.PutObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Prefix + key), Body: r}
-	if s.SSE != "" {
-		in.ServerSideEncryption = types.ServerSideEncryption(s.SSE)
-	}
-	if _, err := up.Upload(ctx, in); err != nil {
-		s.abortFailed(ctx, in.Key, err)
+	if err := s.putStream(ctx, key, r, size); err != nil {
 		return fmt.Errorf("store: put s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, err)
 	}
 	return nil
-}
-
-// abortFailed aborts the multipart upload of a failed Put. The uploader
-// aborts it too, but with the Put's context, which is already done when the
-// Put failed because the run was cancelled.
-func (s *S3) abortFailed(ctx context.Context, key *string, err error) {
-	var mu manager.MultiUploadFailure
-	if !errors.As(err, &mu) || mu.UploadID() == "" {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	// An error here means the uploader's own abort already worked, or the
-	// server is gone; a later run's Janitor pass catches what remains.
-	_, _ = s.Client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(s.Bucket), Key: key, UploadId: aws.String(mu.UploadID())})
 }
 
 // Get implements Store.
