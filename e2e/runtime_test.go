@@ -442,6 +442,28 @@ backup "consul_kv" "kv-retained" {
 		t.Errorf("last record's retention: %+v", r.Retention)
 	}
 	assertNoOverlap(t, "kv-retained")
+
+	// prune -dry-run under a stricter policy shows, and deletes nothing.
+	spec := filepath.Join(dir, "spec.hcl")
+	b, _ := os.ReadFile(spec)
+	os.WriteFile(spec, []byte(strings.Replace(string(b), "last = 3", "last = 1", 1)), 0o644)
+	tok := entityToken(t, ctx)
+	r := vigil(t, tok, "prune", "-dry-run", "-config", dir, "-backup", "kv-retained")
+	if r.code != 0 || strings.Count(r.stdout, "delete  ") != 2 || !strings.Contains(r.stdout, "1 kept, 2 would be deleted") {
+		t.Fatalf("prune -dry-run: %s", r)
+	}
+	if ms := manifests(t, ctx, prefix, "kv-retained"); len(ms) != 3 {
+		t.Errorf("dry run deleted backups: %v", ms)
+	}
+	if r := vigil(t, tok, "list", "-config", dir, "-backup", "kv-retained"); r.code != 0 || strings.Count(r.stdout, "kv-retained/") != 3 {
+		t.Errorf("list: %s", r)
+	}
+	if r := vigil(t, tok, "prune", "-config", dir, "-backup", "kv-retained"); r.code != 0 || !strings.Contains(r.stdout, "1 kept, 2 deleted") {
+		t.Errorf("prune: %s", r)
+	}
+	if ms := manifests(t, ctx, prefix, "kv-retained"); len(ms) != 1 {
+		t.Errorf("after prune: %v", ms)
+	}
 }
 
 

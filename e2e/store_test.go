@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-backup/vigil/tasks/record"
+	"github.com/vigil-backup/vigil/tasks/record/recordtest"
 	"github.com/vigil-backup/vigil/tasks/store"
 	"github.com/vigil-backup/vigil/tasks/store/storetest"
 )
@@ -29,4 +31,11 @@ func TestS3StoreSuite(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestConsulBookSuite runs the shared record suite on the control Consul.
+func TestConsulBookSuite(t *testing.T) {
+	needStack(t)
+	cc, _ := stack.Consul.Client()
+	recordtest.Run(t, &record.Consul{Client: cc}, fmt.Sprintf("suite-%d", time.Now().UnixNano()))
 }

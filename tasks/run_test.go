@@ -1,0 +1,202 @@
+package tasks
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/vigil-backup/vigil/hcl/config"
+	"github.com/vigil-backup/vigil/plugin"
+	"github.com/vigil-backup/vigil/tasks/manifest"
+	"github.com/vigil-backup/vigil/tasks/record"
+	"github.com/vigil-backup/vigil/tasks/store"
+)
+
+// source is a Target that serves fixed bytes: a stand-in for a snapshot
+// stream, so the pipeline's own behaviour (compression, hashing, manifest
+// last, failures) can be tested without a server. Servers are tested for
+// real in e2e/.
+type source struct {
+	data     []byte
+	failAt   int // fail after this many bytes; -1 never
+	restored bytes.Buffer
+}
+
+func (s *source) Snapshot(ctx context.Context, w io.Writer) (plugin.Source, error) {
+	n := len(s.data)
+	if s.failAt >= 0 {
+		n = s.failAt
+	}
+	if _, err := w.Write(s.data[:n]); err != nil {
+		return nil, err
+	}
+	if s.failAt >= 0 {
+		return nil, errors.New("source: connection reset")
+	}
+	return plugin.Source{"kind": "test"}, nil
+}
+
+func (s *source) Restore(ctx context.Context, r io.Reader, _ plugin.RestoreOptions) error {
+	_, err := io.Copy(&s.restored, r)
+	return err
+}
+
+func standalone(t *testing.T, src *source, compression string) (*Deps, *config.Backup) {
+	t.Helper()
+	dir := t.TempDir()
+	b := &config.Backup{
+		Type: config.TypeEtcd, Name: "unit", Schedule: "0 * * * *", Compression: compression,
+		Storage: config.Storage{Kind: config.StorageLocal, Name: "d", Path: dir},
+		Lock:    config.Lock{Key: "vigil/locks/unit", TTL: 15 * time.Second},
+		Timeout: time.Minute,
+	}
+	d := &Deps{Log: hclog.NewNullLogger(), Version: "test", Now: time.Now,
+		Target: func(*config.Backup, string) (plugin.Target, error) { return src, nil }}
+	return d, b
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+func TestRunWritesObjectThenManifest(t *testing.T) {
+	for _, comp := range []string{"zstd", "none"} {
+		src := &source{data: randomBytes(3 << 20), failAt: -1}
+		d, b := standalone(t, src, comp)
+		run, err := Run(context.Background(), d, b)
+		if err != nil || run.Status != record.Succeeded {
+			t.Fatalf("%s: run %+v: %v", comp, run, err)
+		}
+		s, _ := store.NewLocal(b.Storage.Path)
+		m, err := FindBackup(context.Background(), s, "unit", "latest")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Object != run.Object || m.SHA256 != run.SHA256 || m.Compression != comp || m.Source["kind"] != "test" {
+			t.Fatalf("%s: manifest %+v, run %+v", comp, m, run)
+		}
+		// The restore path gives back exactly the source bytes.
+		src2 := &source{failAt: -1}
+		d.Target = func(*config.Backup, string) (plugin.Target, error) { return src2, nil }
+		if _, err := Restore(context.Background(), d, b, RestoreOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(src2.restored.Bytes(), src.data) {
+			t.Fatalf("%s: restored %d bytes, not the source's %d", comp, src2.restored.Len(), len(src.data))
+		}
+		last, _ := (&record.Store{S: s}).Last(context.Background(), "unit", record.KindBackup)
+		if last == nil || last.Status != record.Succeeded || last.SHA256 != m.SHA256 {
+			t.Fatalf("%s: standalone record %+v", comp, last)
+		}
+	}
+}
+
+func TestFailedSnapshotLeavesNoBackup(t *testing.T) {
+	src := &source{data: randomBytes(2 << 20), failAt: 1 << 20}
+	d, b := standalone(t, src, "zstd")
+	run, err := Run(context.Background(), d, b)
+	if err == nil || run.Status != record.Failed || !strings.Contains(run.Error, "connection reset") {
+		t.Fatalf("run %+v: %v", run, err)
+	}
+	s, _ := store.NewLocal(b.Storage.Path)
+	objs, _ := s.List(context.Background(), "unit/")
+	for _, o := range objs {
+		if !strings.HasPrefix(o.Key, "unit/runs/") {
+			t.Errorf("a failed run left %s", o.Key)
+		}
+	}
+	if _, err := FindBackup(context.Background(), s, "unit", ""); !errors.Is(err, ErrNoBackup) {
+		t.Errorf("FindBackup after a failed run: %v", err)
+	}
+	last, _ := (&record.Store{S: s}).Last(context.Background(), "unit", record.KindBackup)
+	if last == nil || last.Status != record.Failed || last.Object != "" {
+		t.Errorf("record of a failed run: %+v", last)
+	}
+}
+
+func TestTimeoutFailsTheRun(t *testing.T) {
+	src := &slowSource{}
+	d, b := standalone(t, &source{}, "none")
+	d.Target = func(*config.Backup, string) (plugin.Target, error) { return src, nil }
+	b.Timeout = 200 * time.Millisecond
+	run, err := Run(context.Background(), d, b)
+	if err == nil || !strings.Contains(run.Error, "timeout") {
+		t.Fatalf("run %+v: %v", run, err)
+	}
+}
+
+type slowSource struct{ source }
+
+func (s *slowSource) Snapshot(ctx context.Context, w io.Writer) (plugin.Source, error) {
+	for ctx.Err() == nil {
+		if _, err := w.Write(make([]byte, 1024)); err != nil {
+			return nil, err
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil, ctx.Err()
+}
+
+func TestRestoreRefusesCorruptObject(t *testing.T) {
+	src := &source{data: randomBytes(1 << 20), failAt: -1}
+	d, b := standalone(t, src, "none")
+	run, err := Run(context.Background(), d, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(b.Storage.Path, filepath.FromSlash(run.Object))
+	data, _ := os.ReadFile(path)
+	data[len(data)/2] ^= 0xff
+	os.WriteFile(path, data, 0o644)
+	target := &source{failAt: -1}
+	d.Target = func(*config.Backup, string) (plugin.Target, error) { return target, nil }
+	_, err = Restore(context.Background(), d, b, RestoreOptions{})
+	if err == nil || !strings.Contains(err.Error(), "sha256") {
+		t.Fatalf("restore of a corrupt object: %v", err)
+	}
+	if target.restored.Len() != 0 {
+		t.Fatalf("the target received %d bytes before the check", target.restored.Len())
+	}
+}
+
+func TestStandaloneLockSkips(t *testing.T) {
+	src := &source{data: randomBytes(1024), failAt: -1}
+	d, b := standalone(t, src, "none")
+	lease, err := d.locker(b).Acquire(context.Background(), b.Lock.Key, lockHolder(), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lease.Release(context.Background())
+	run, err := Run(context.Background(), d, b)
+	if err != nil || run.Status != record.Skipped || run.Holder == nil || run.Holder.PID != 4242 {
+		t.Fatalf("run while locked: %+v, %v", run, err)
+	}
+}
+
+func TestVerifiedReader(t *testing.T) {
+	data := randomBytes(10000)
+	good := manifest.Manifest{Size: int64(len(data))}
+	sumReader := newVerifiedReader(bytes.NewReader(data), good.Size, shaHex(data))
+	if _, err := io.ReadAll(sumReader); err != nil {
+		t.Fatalf("good object: %v", err)
+	}
+	for name, r := range map[string]*verifiedReader{
+		"short": newVerifiedReader(bytes.NewReader(data[:9999]), 10000, shaHex(data)),
+		"long":  newVerifiedReader(bytes.NewReader(append(bytes.Clone(data), 1)), 10000, shaHex(data)),
+		"sha":   newVerifiedReader(bytes.NewReader(data), 10000, shaHex(data[1:])),
+	} {
+		if _, err := io.ReadAll(r); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
