@@ -32,12 +32,12 @@ func seedData(t *testing.T, ctx context.Context) {
 	t.Helper()
 	cc, _ := stack.Consul.Client()
 	kv := map[string]string{
-		"service/web/config":       `{"port": 8080, "replicas": 3}`,
-		"service/web/feature<&>":   "html-escaped key",
-		"service/api/config":       "timeout=30s",
-		"service/api/binary":       "\x00\x01\x02\xff",
-		"service/db/empty":         "",
-		"other/not-in-kv-backup":   "x",
+		"service/web/config":     `{"port": 8080, "replicas": 3}`,
+		"service/web/feature<&>": "html-escaped key",
+		"service/api/config":     "timeout=30s",
+		"service/api/binary":     "\x00\x01\x02\xff",
+		"service/db/empty":       "",
+		"other/not-in-kv-backup": "x",
 	}
 	for k, v := range kv {
 		if _, err := cc.KV().Put(&consul.KVPair{Key: k, Value: []byte(v), Flags: 42}, nil); err != nil {

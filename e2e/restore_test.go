@@ -13,8 +13,8 @@ import (
 	"time"
 
 	consul "github.com/hashicorp/consul/api"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"github.com/vigil-backup/vigil/e2e/harness"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 func toolCmd(t *testing.T, name string, env []string, args ...string) (string, error) {

@@ -466,7 +466,6 @@ backup "consul_kv" "kv-retained" {
 	}
 }
 
-
 // TestLockLostMidRun: when the run's Consul session is destroyed during the
 // upload, the run stops, aborts the upload, writes no manifest and fails.
 func TestLockLostMidRun(t *testing.T) {

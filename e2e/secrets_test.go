@@ -88,10 +88,10 @@ backup "consul_kv" "leak-broken" {
 	}
 
 	secrets := map[string]string{
-		"vault token":        tok,
-		"kv access key":      stack.KVAccessKey,
-		"kv secret key":      stack.KVSecretKey,
-		"minio root secret":  "harness-root-password",
+		"vault token":       tok,
+		"kv access key":     stack.KVAccessKey,
+		"kv secret key":     stack.KVSecretKey,
+		"minio root secret": "harness-root-password",
 	}
 	for k, v := range stack.IAM.Issued() {
 		if _, old := before[k]; !old {

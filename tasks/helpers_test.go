@@ -13,4 +13,6 @@ func shaHex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-func lockHolder() lock.Holder { return lock.Holder{Host: "other-host", PID: 4242, StartedAt: time.Now()} }
+func lockHolder() lock.Holder {
+	return lock.Holder{Host: "other-host", PID: 4242, StartedAt: time.Now()}
+}
