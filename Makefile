@@ -20,6 +20,8 @@ test: lint unit e2e
 
 unit:
 	$(GO) test -race -count=1 ./...
+	@# The real-cluster Elasticsearch scenarios run only with ES_URL; say so.
+	@$(GO) test -count=1 -run TestESRealCluster -v ./plugin/ | grep -E '^(--- |\s+elasticsearch_real)' || true
 
 # e2e builds the pinned servers first (cached in $(TOOLS_DIR)).
 e2e: tools
@@ -32,7 +34,8 @@ bench: tools build
 	VIGIL_TOOLS_DIR=$(TOOLS_DIR) $(GO) run ./e2e/cmd/bench
 
 fuzz:
-	$(GO) test ./hcl/parse -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME)
+	$(GO) test ./hcl/parse -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) -fuzzminimizetime 10s
+	$(GO) test ./tasks/manifest -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) -fuzzminimizetime 10s
 
 demo: tools build
 	VIGIL_TOOLS_DIR=$(TOOLS_DIR) $(GO) run ./e2e/cmd/demo

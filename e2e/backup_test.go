@@ -10,8 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -56,12 +54,11 @@ func seedData(t *testing.T, ctx context.Context) {
 	}
 }
 
-// applyExamples registers the example jobs (without elasticsearch) on the
-// harness Nomad and returns the spec directory.
+// applyExamples registers the example jobs on the harness Nomad and
+// returns the spec directory.
 func applyExamples(t *testing.T) string {
 	t.Helper()
 	dir := copyExamples(t)
-	os.Remove(filepath.Join(dir, "elasticsearch.hcl"))
 	args := append(append([]string{"apply", "-auto-approve"}, harnessVars()...), dir)
 	if r := vigil(t, "", args...); r.code != 0 {
 		t.Fatalf("apply: %s", r)
@@ -163,14 +160,14 @@ func TestForcedBackupsThroughNomad(t *testing.T) {
 	ctx := testContext(t, 5*time.Minute)
 	seedData(t, ctx)
 	applyExamples(t)
-	for _, name := range []string{"consul-prod", "consul-kv-services", "etcd-main"} {
+	for _, name := range []string{"consul-prod", "consul-kv-services", "etcd-main", "logs"} {
 		forceBackup(t, ctx, name)
 		m, _ := latestManifest(t, ctx, examplesPrefix, name)
 		r := lastRecord(t, name)
 		if r.Status != record.Succeeded || r.Object != m.Object || r.SHA256 != m.SHA256 || r.Size != m.Size || r.AllocID == "" {
 			t.Errorf("%s: record %+v does not match manifest %+v", name, r, m)
 		}
-		if m.AllocID == "" || m.Version == "" || m.Source["raft_index"] == "" && m.Source["revision"] == "" {
+		if m.AllocID == "" || m.Version == "" || m.Source["raft_index"] == "" && m.Source["revision"] == "" && m.Source["snapshot"] == "" {
 			t.Errorf("%s: manifest lacks provenance: %+v", name, m)
 		}
 	}

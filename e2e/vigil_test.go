@@ -56,6 +56,7 @@ func harnessVarValues() []string {
 		"s3_identity_role=" + harness.OIDCRole,
 		`etcd_endpoints=["` + stack.Etcd.Endpoint + `"]`,
 		"etcd_tls=false",
+		"es_url=" + stack.ES.URL,
 	}
 }
 

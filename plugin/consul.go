@@ -61,7 +61,7 @@ func NewConsulSnapshot(src config.ConsulSource) (*ConsulSnapshot, error) {
 }
 
 // Snapshot streams /v1/snapshot into w. With stale, any server may answer.
-func (t *ConsulSnapshot) Snapshot(ctx context.Context, w io.Writer) (Source, error) {
+func (t *ConsulSnapshot) Snapshot(ctx context.Context, w io.Writer, _ SnapshotOptions) (Source, error) {
 	q := (&consul.QueryOptions{AllowStale: t.src.Stale}).WithContext(ctx)
 	rc, meta, err := t.client.Snapshot().Save(q)
 	if err != nil {

@@ -59,7 +59,7 @@ type kvPair struct {
 // Snapshot streams GET /v1/kv/<prefix>?recurse and rewrites each pair as it
 // arrives, so memory does not grow with the number of keys. One request is
 // one consistent read at one raft index.
-func (t *ConsulKV) Snapshot(ctx context.Context, w io.Writer) (Source, error) {
+func (t *ConsulKV) Snapshot(ctx context.Context, w io.Writer, _ SnapshotOptions) (Source, error) {
 	q := url.Values{"recurse": {"true"}}
 	if t.src.Stale {
 		q.Set("stale", "")

@@ -49,7 +49,7 @@ func (t *Etcd) client() (*clientv3.Client, error) {
 // Snapshot streams the member's snapshot into w and checks the sha256 that
 // etcd appends to it as the bytes pass, the check etcdutl makes on restore.
 // A stream whose trailer does not match fails here, before a manifest.
-func (t *Etcd) Snapshot(ctx context.Context, w io.Writer) (Source, error) {
+func (t *Etcd) Snapshot(ctx context.Context, w io.Writer, _ SnapshotOptions) (Source, error) {
 	c, err := t.client()
 	if err != nil {
 		return nil, err

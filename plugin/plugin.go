@@ -26,8 +26,17 @@ type Source map[string]string
 //     stream was short. It never reads past what it needs.
 //   - Errors read "component: op target: cause" and never carry secrets.
 type Target interface {
-	Snapshot(ctx context.Context, w io.Writer) (Source, error)
+	Snapshot(ctx context.Context, w io.Writer, opts SnapshotOptions) (Source, error)
 	Restore(ctx context.Context, r io.Reader, opts RestoreOptions) error
+}
+
+// SnapshotOptions name the backup being taken.
+type SnapshotOptions struct {
+	// ID is the backup's ID (its manifest's); targets that name snapshots
+	// themselves (Elasticsearch) derive the name from it.
+	ID string
+	// Version is the vigil version, recorded where the target keeps metadata.
+	Version string
 }
 
 // RestoreOptions tune a restore.
@@ -43,9 +52,16 @@ type RestoreOptions struct {
 	DataDir string
 	// Etcdutl is the etcdutl binary; "" looks it up on PATH.
 	Etcdutl string
-	// Out receives what the operator should read (the etcdutl command).
+	// RenamePattern and RenameReplacement rename restored Elasticsearch
+	// indices (regular expression and replacement, as ES takes them).
+	RenamePattern     string
+	RenameReplacement string
+	// Out receives what the operator should read (the etcdutl command, the
+	// restored indices).
 	Out io.Writer
-	Log hclog.Logger
+	// Progress, when set, shows restore progress (a terminal).
+	Progress io.Writer
+	Log      hclog.Logger
 }
 
 // Extension is the data object's file extension for a backup type, before
@@ -58,6 +74,8 @@ func Extension(typ string) string {
 		return ".json"
 	case config.TypeEtcd:
 		return ".db"
+	case config.TypeElasticsearch:
+		return ".es.json"
 	}
 	return ""
 }
@@ -84,6 +102,8 @@ func New(b *config.Backup, to string) (Target, error) {
 			src.Endpoints = []string{to}
 		}
 		return NewEtcd(src), nil
+	case config.TypeElasticsearch:
+		return NewElasticsearch(b.Name, *b.Elasticsearch, to)
 	}
-	return nil, fmt.Errorf("plugin: no streaming target for backup type %q", b.Type)
+	return nil, fmt.Errorf("plugin: no target for backup type %q", b.Type)
 }

@@ -87,14 +87,19 @@ func Run(ctx context.Context, d *Deps, b *config.Backup) (*record.Run, error) {
 	}
 	log.Info("backup started", "store", s.String(), "lock", b.Lock.Key)
 
-	m, err := takeBackup(ctx, d, b, s, run)
+	t, err := d.TargetFor(b, "")
+	if err != nil {
+		return finish(cleanup, book, run, err, log)
+	}
+	m, err := takeBackup(ctx, d, b, t, s, run)
 	if err != nil {
 		return finish(cleanup, book, run, cause(ctx, err), log)
 	}
-	run.Object, run.Size, run.SHA256 = m.Object, m.Size, m.SHA256
+	run.Object, run.Size, run.SHA256, run.Source = m.Object, m.Size, m.SHA256, m.Source
 	log.Info("backup written", "object", m.Object, "bytes", m.Size, "sha256", m.SHA256)
 
-	ret, err := Prune(ctx, s, b, d.Now(), run.StartedAt)
+	repo, _ := t.(plugin.Repository)
+	ret, err := Prune(ctx, s, b, d.Now(), run.StartedAt, repo)
 	run.Retention = ret
 	if err != nil {
 		return finish(cleanup, book, run, cause(ctx, err), log)
@@ -130,13 +135,9 @@ func (d *Deps) closeDeadRun(ctx context.Context, book record.Book, s store.Store
 
 // takeBackup streams the snapshot, checks what the store holds, and writes
 // the manifest last.
-func takeBackup(ctx context.Context, d *Deps, b *config.Backup, s store.Store, run *record.Run) (*manifest.Manifest, error) {
-	t, err := d.target(b, "")
-	if err != nil {
-		return nil, err
-	}
+func takeBackup(ctx context.Context, d *Deps, b *config.Backup, t plugin.Target, s store.Store, run *record.Run) (*manifest.Manifest, error) {
 	key := dataKey(b, run.ID, b.Compression)
-	res, err := stream(ctx, t, s, key, b.Compression == "zstd")
+	res, err := stream(ctx, t, s, key, b.Compression == "zstd", plugin.SnapshotOptions{ID: run.ID, Version: d.Version})
 	if err != nil {
 		return nil, err
 	}

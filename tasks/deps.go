@@ -58,7 +58,8 @@ func NewDeps(cfg *config.Config, log hclog.Logger, version string) (*Deps, error
 	return d, nil
 }
 
-func (d *Deps) target(b *config.Backup, to string) (plugin.Target, error) {
+// TargetFor returns the target of a backup; to replaces its address.
+func (d *Deps) TargetFor(b *config.Backup, to string) (plugin.Target, error) {
 	if d.Target != nil {
 		return d.Target(b, to)
 	}

@@ -39,7 +39,7 @@ func (c *countingHash) Write(p []byte) (int, error) {
 // [zstd] -> sha256+count -> upload. Nothing touches the disk, and memory is
 // bounded by the uploader's part buffers. If either side fails, the other
 // is stopped, and the store discards the partial object.
-func stream(ctx context.Context, t plugin.Target, s store.Store, key string, zstdOn bool) (*streamResult, error) {
+func stream(ctx context.Context, t plugin.Target, s store.Store, key string, zstdOn bool, so plugin.SnapshotOptions) (*streamResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pr, pw := io.Pipe()
@@ -66,7 +66,7 @@ func stream(ctx context.Context, t plugin.Target, s store.Store, key string, zst
 		}
 		sink = enc
 	}
-	src, err := t.Snapshot(ctx, sink)
+	src, err := t.Snapshot(ctx, sink, so)
 	if err == nil && enc != nil {
 		err = enc.Close()
 	}

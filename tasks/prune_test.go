@@ -95,7 +95,7 @@ func TestPruneDeletesManifestFirst(t *testing.T) {
 	}
 	s.Put(ctx, "other/"+ids[5]+manifest.Suffix, strings.NewReader("{}"), 2)
 	b := &config.Backup{Name: "db", Timeout: time.Hour, Retain: config.Retain{Last: 2}}
-	res, err := Prune(ctx, s, b, now0, now0)
+	res, err := Prune(ctx, s, b, now0, now0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

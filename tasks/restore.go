@@ -46,7 +46,7 @@ func Restore(ctx context.Context, d *Deps, b *config.Backup, opts RestoreOptions
 	if err := VerifyObject(ctx, s, m, opts.Progress); err != nil {
 		return nil, fmt.Errorf("restore refused: %w", err)
 	}
-	t, err := d.target(b, opts.To)
+	t, err := d.TargetFor(b, opts.To)
 	if err != nil {
 		return nil, err
 	}

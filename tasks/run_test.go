@@ -30,7 +30,7 @@ type source struct {
 	restored bytes.Buffer
 }
 
-func (s *source) Snapshot(ctx context.Context, w io.Writer) (plugin.Source, error) {
+func (s *source) Snapshot(ctx context.Context, w io.Writer, _ plugin.SnapshotOptions) (plugin.Source, error) {
 	n := len(s.data)
 	if s.failAt >= 0 {
 		n = s.failAt
@@ -137,7 +137,7 @@ func TestTimeoutFailsTheRun(t *testing.T) {
 
 type slowSource struct{ source }
 
-func (s *slowSource) Snapshot(ctx context.Context, w io.Writer) (plugin.Source, error) {
+func (s *slowSource) Snapshot(ctx context.Context, w io.Writer, _ plugin.SnapshotOptions) (plugin.Source, error) {
 	for ctx.Err() == nil {
 		if _, err := w.Write(make([]byte, 1024)); err != nil {
 			return nil, err

@@ -50,5 +50,6 @@ func commands(m *Meta) map[string]cli.CommandFactory {
 		"restore":  func() (cli.Command, error) { return &RestoreCommand{Meta: m}, nil },
 		"list":     func() (cli.Command, error) { return &ListCommand{Meta: m}, nil },
 		"prune":    func() (cli.Command, error) { return &PruneCommand{Meta: m}, nil },
+		"verify":   func() (cli.Command, error) { return &VerifyCommand{Meta: m}, nil },
 	}
 }

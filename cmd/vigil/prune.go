@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-backup/vigil/plugin"
 	"github.com/vigil-backup/vigil/tasks"
 )
 
@@ -53,13 +54,23 @@ func (c *PruneCommand) Run(args []string) int {
 		return exitFail
 	}
 	defer sess.Close(ctx)
+	now := time.Now()
+	// Without the run lock, a snapshot or upload younger than a run's
+	// longest life may belong to a run in progress: leave those alone.
+	abortBefore := now.Add(-tasks.OrphanAge(b))
+	var repo plugin.Repository
+	if t, err := d.TargetFor(b, ""); err == nil {
+		repo, _ = t.(plugin.Repository)
+	}
 	if dry {
-		objs, err := s.List(ctx, b.Name+"/")
+		plan, err := tasks.MakePrunePlan(ctx, s, b, now, abortBefore, repo)
 		if err != nil {
 			c.errorf("vigil: prune %s: %v", b.Name, err)
 			return exitFail
 		}
-		plan := tasks.PlanPrune(b, objs, time.Now())
+		for _, snap := range plan.Snapshots {
+			fmt.Fprintf(c.Stdout, "delete  snapshot %s (%s)\n", snap.Name, snap.State)
+		}
 		for _, e := range plan.Keep {
 			fmt.Fprintf(c.Stdout, "keep    %s\n", e.ID)
 		}
@@ -72,8 +83,7 @@ func (c *PruneCommand) Run(args []string) int {
 		fmt.Fprintf(c.Stdout, "dry run: %d kept, %d would be deleted, %d orphans\n", len(plan.Keep), len(plan.Drop), len(plan.Orphans))
 		return exitOK
 	}
-	now := time.Now()
-	res, err := tasks.Prune(ctx, s, b, now, now.Add(-tasks.OrphanAge(b)))
+	res, err := tasks.Prune(ctx, s, b, now, abortBefore, repo)
 	if err != nil {
 		c.errorf("vigil: prune %s: %v", b.Name, err)
 		return exitFail

@@ -26,6 +26,8 @@ Usage: vigil restore -backup NAME [-id ID | -latest] [-to ADDRESS] [options]
                      backup lacks
     etcd             writes the db file (-out) and prints the etcdutl command;
                      with -data-dir it runs etcdutl snapshot restore itself
+    elasticsearch    POST _snapshot/<repo>/<snapshot>/_restore, then waits for
+                     recovery; -to restores into another cluster
 
 Restore Options:
 
@@ -37,6 +39,10 @@ Restore Options:
   -out FILE    etcd: where to write the db file (default ./<ID>.db).
   -data-dir D  etcd: run etcdutl snapshot restore into D.
   -etcdutl P   etcd: the etcdutl binary (default: found on PATH).
+  -rename-pattern P, -rename-replacement R
+               elasticsearch: rename restored indices (regular expression
+               and replacement, e.g. "(.+)" and "restored-$1"). Restore
+               waits until every shard's recovery is DONE.
 
 ` + runtimeFlagsHelp)
 }
@@ -54,6 +60,8 @@ func (c *RestoreCommand) Run(args []string) int {
 	fs.StringVar(&opts.OutFile, "out", "", "")
 	fs.StringVar(&opts.DataDir, "data-dir", "", "")
 	fs.StringVar(&opts.Etcdutl, "etcdutl", "", "")
+	fs.StringVar(&opts.RenamePattern, "rename-pattern", "", "")
+	fs.StringVar(&opts.RenameReplacement, "rename-replacement", "", "")
 	if err := fs.Parse(args); err != nil {
 		return exitFail
 	}
@@ -76,6 +84,7 @@ func (c *RestoreCommand) Run(args []string) int {
 	opts.Out, opts.Log = c.Stdout, d.Log
 	if p := c.progressOut(); p != nil {
 		opts.Progress = p
+		opts.RestoreOptions.Progress = p
 	}
 	applyMemoryLimit()
 	ctx, stop := signalContext()

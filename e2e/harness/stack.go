@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/vigil-backup/vigil/plugin/esfake"
 )
 
 // Options choose what Start brings up.
@@ -29,6 +31,9 @@ type Stack struct {
 	Nomad  *Nomad
 	// IAM is the stand-in behind Vault's AWS engine; see iam_standin.go.
 	IAM *IAMStandIn
+	// ES is a fake Elasticsearch (plugin/esfake): none can be installed
+	// here. It has indices logs-* and a repository the examples register.
+	ES *esfake.Server
 	// KVAccessKey and KVSecretKey are the MinIO user whose keys sit in
 	// Vault KV at KVPath.
 	KVAccessKey, KVSecretKey string
@@ -75,6 +80,13 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 			return s.Vault.PutKVKeys(ctx, s.KVAccessKey, s.KVSecretKey)
 		}},
 		{"etcd", func() (err error) { s.Etcd, err = StartEtcd(ctx, s.Dir, "etcd", opts.EtcdQuotaBytes); return }},
+		{"elasticsearch (fake)", func() (err error) {
+			if s.ES, err = esfake.Start(); err == nil {
+				s.ES.AddIndex("logs-2026.11.20", 120000, 2)
+				s.ES.AddIndex("logs-2026.11.21", 80000, 1)
+			}
+			return
+		}},
 		{"nomad", func() (err error) { s.Nomad, err = StartNomad(ctx, s.Dir, s.Consul.Addr, s.Vault.URL()); return }},
 		{"vault jwt for nomad", func() error { return s.Vault.ConfigureNomadJWT(ctx, s.Nomad.URL()) }},
 	}
@@ -92,6 +104,9 @@ func (s *Stack) Stop() {
 		return
 	}
 	s.Nomad.Stop()
+	if s.ES != nil {
+		s.ES.Close()
+	}
 	s.Etcd.Stop()
 	s.IAM.Stop()
 	s.MinIO.Stop()

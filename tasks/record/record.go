@@ -30,23 +30,26 @@ const HistoryLimit = 100
 
 // Run is one run of a backup or of a drill.
 type Run struct {
-	Backup      string       `json:"backup"`
-	Kind        string       `json:"kind"`
-	ID          string       `json:"id"`
-	Status      string       `json:"status"`
-	ExitCode    int          `json:"exit_code"`
-	StartedAt   time.Time    `json:"started_at"`
-	FinishedAt  *time.Time   `json:"finished_at,omitempty"`
-	Error       string       `json:"error,omitempty"`
-	Object      string       `json:"object,omitempty"`
-	Size        int64        `json:"size,omitempty"`
-	SHA256      string       `json:"sha256,omitempty"`
-	Compression string       `json:"compression,omitempty"`
-	AllocID     string       `json:"alloc_id,omitempty"`
-	Node        string       `json:"node,omitempty"`
-	Holder      *lock.Holder `json:"holder,omitempty"`
-	Retention   *Retention   `json:"retention,omitempty"`
-	Verify      *Verify      `json:"verify,omitempty"`
+	Backup      string     `json:"backup"`
+	Kind        string     `json:"kind"`
+	ID          string     `json:"id"`
+	Status      string     `json:"status"`
+	ExitCode    int        `json:"exit_code"`
+	StartedAt   time.Time  `json:"started_at"`
+	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+	Error       string     `json:"error,omitempty"`
+	Object      string     `json:"object,omitempty"`
+	Size        int64      `json:"size,omitempty"`
+	SHA256      string     `json:"sha256,omitempty"`
+	Compression string     `json:"compression,omitempty"`
+	// Source identifies what was backed up (raft index, etcd revision,
+	// Elasticsearch snapshot and shards), as in the manifest.
+	Source    map[string]string `json:"source,omitempty"`
+	AllocID   string            `json:"alloc_id,omitempty"`
+	Node      string            `json:"node,omitempty"`
+	Holder    *lock.Holder      `json:"holder,omitempty"`
+	Retention *Retention        `json:"retention,omitempty"`
+	Verify    *Verify           `json:"verify,omitempty"`
 }
 
 // Duration is how long a finished run took.

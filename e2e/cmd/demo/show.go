@@ -25,10 +25,9 @@ type demo struct {
 }
 
 // backups are the example backups the demo runs, and what is not built yet.
-var backups = []string{"consul-prod", "consul-kv-services", "etcd-main"}
+var backups = []string{"consul-prod", "consul-kv-services", "etcd-main", "logs"}
 
 var notYet = []string{
-	"elasticsearch backup (examples/elasticsearch.hcl): not built yet (issue: Elasticsearch target)",
 	"restore drills (verify blocks): not built yet (issue: restore drills)",
 	"Consul health checks and `vigil serve`: not built yet (issue: health)",
 }
@@ -39,7 +38,7 @@ func (d *demo) vars() []string {
 		`datacenters=["dc1"]`, "driver=raw_exec", "vigil_artifact=", "vigil_binary=" + d.bin,
 		"control_consul=" + s.Consul.URL(), "consul_addr=" + s.Consul.URL(), "vault_addr=" + s.Vault.URL(),
 		"s3_endpoint=" + s.MinIO.Endpoint(), "bucket=" + harness.Bucket, "s3_identity_role=" + harness.OIDCRole,
-		`etcd_endpoints=["` + s.Etcd.Endpoint + `"]`, "etcd_tls=false",
+		`etcd_endpoints=["` + s.Etcd.Endpoint + `"]`, "etcd_tls=false", "es_url=" + s.ES.URL,
 	}
 	var out []string
 	for _, v := range kv {
@@ -55,14 +54,14 @@ func (d *demo) show(ctx context.Context) error {
 	}
 	specs := filepath.Join(d.dir, "specs")
 	os.MkdirAll(specs, 0o755)
-	for _, f := range []string{"main.hcl", "consul.hcl", "etcd.hcl"} {
+	for _, f := range []string{"main.hcl", "consul.hcl", "etcd.hcl", "elasticsearch.hcl"} {
 		b, err := os.ReadFile(filepath.Join(harness.RepoRoot(), "examples", f))
 		if err != nil {
 			return err
 		}
 		os.WriteFile(filepath.Join(specs, f), b, 0o644)
 	}
-	fmt.Println("\n==> vigil apply examples/ (without elasticsearch.hcl)")
+	fmt.Println("\n==> vigil apply examples/")
 	if err := d.vigil(append(append([]string{"apply", "-auto-approve"}, d.vars()...), specs)...); err != nil {
 		return err
 	}
@@ -97,8 +96,9 @@ func (d *demo) show(ctx context.Context) error {
     Vault:      %s (root token "root", dev mode)
     MinIO (S3): %s (bucket %q)
     etcd:       %s
+    Elasticsearch (fake, plugin/esfake): %s
     Logs and data: %s
-`, s.Nomad.URL(), s.Consul.URL(), s.Vault.URL(), s.MinIO.Endpoint(), harness.Bucket, s.Etcd.Endpoint, d.dir)
+`, s.Nomad.URL(), s.Consul.URL(), s.Vault.URL(), s.MinIO.Endpoint(), harness.Bucket, s.Etcd.Endpoint, s.ES.URL, d.dir)
 	return nil
 }
 

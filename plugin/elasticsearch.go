@@ -1,0 +1,216 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+	"github.com/vigil-backup/vigil/hcl/config"
+)
+
+// Elasticsearch drives the snapshot API. Elasticsearch writes the snapshot
+// into its own repository; the "object" vigil stores is a small JSON
+// descriptor of the snapshot, so manifests, checksums, listing and restore
+// work as for the other targets. Credentials come from ES_API_KEY, or
+// ES_USERNAME and ES_PASSWORD, never from the spec.
+type Elasticsearch struct {
+	backup string
+	src    config.ElasticsearchSource
+	es     *elasticsearch.Client
+	// Poll and Retry bound the waits; tests shorten them.
+	Poll  Backoff
+	Retry Backoff
+}
+
+var (
+	_ Target     = (*Elasticsearch)(nil)
+	_ Repository = (*Elasticsearch)(nil)
+	_ Verifier   = (*Elasticsearch)(nil)
+)
+
+// Backoff is an exponential wait between First and Max.
+type Backoff struct {
+	First, Max time.Duration
+}
+
+func (b Backoff) next(d time.Duration) time.Duration {
+	if d == 0 {
+		return b.First
+	}
+	return min(2*d, b.Max)
+}
+
+// NewElasticsearch returns the target of backup name; to, when set,
+// replaces the cluster URL.
+func NewElasticsearch(name string, src config.ElasticsearchSource, to string) (*Elasticsearch, error) {
+	if to != "" {
+		src.URL = to
+	}
+	es, err := elasticsearch.NewClient(elasticsearch.Config{
+		Addresses: []string{src.URL},
+		Username:  os.Getenv("ES_USERNAME"),
+		Password:  os.Getenv("ES_PASSWORD"),
+		APIKey:    os.Getenv("ES_API_KEY"),
+		// vigil retries what is worth retrying itself, with its own bounds:
+		// the client's retry of 503 would hide concurrent-snapshot errors.
+		DisableRetry: true,
+		Transport:    &http.Transport{ResponseHeaderTimeout: time.Minute, Proxy: http.ProxyFromEnvironment},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("elasticsearch: client for %s: %w", src.URL, err)
+	}
+	return &Elasticsearch{
+		backup: name, src: src, es: es,
+		Poll:  Backoff{First: 500 * time.Millisecond, Max: 10 * time.Second},
+		Retry: Backoff{First: time.Second, Max: 30 * time.Second},
+	}, nil
+}
+
+// esError is an Elasticsearch error answer.
+type esError struct {
+	Status int
+	Type   string
+	Reason string
+}
+
+func (e *esError) Error() string {
+	if e.Type == "" {
+		return fmt.Sprintf("HTTP %d", e.Status)
+	}
+	return fmt.Sprintf("%s: %s (HTTP %d)", e.Type, e.Reason, e.Status)
+}
+
+func isType(err error, types ...string) bool {
+	var e *esError
+	if !errors.As(err, &e) {
+		return false
+	}
+	for _, t := range types {
+		if e.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+func isStatus(err error, status int) bool {
+	var e *esError
+	return errors.As(err, &e) && e.Status == status
+}
+
+// call performs a request and decodes a 2xx answer into out (which may be
+// nil). It turns transport and error answers into clear errors; privilege
+// names what the operation needs when the cluster says 403.
+func (t *Elasticsearch) call(ctx context.Context, op, privilege string, req esapi.Request, out any) error {
+	res, err := req.Do(ctx, t.es)
+	if err != nil {
+		return t.transportError(op, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("elasticsearch: %s: read answer: %w", op, err)
+	}
+	if res.IsError() {
+		e := &esError{Status: res.StatusCode}
+		var doc struct {
+			Error json.RawMessage `json:"error"`
+		}
+		if json.Unmarshal(body, &doc) == nil && len(doc.Error) > 0 {
+			var detail struct {
+				Type   string `json:"type"`
+				Reason string `json:"reason"`
+			}
+			if json.Unmarshal(doc.Error, &detail) == nil {
+				e.Type, e.Reason = detail.Type, detail.Reason
+			} else {
+				e.Reason = strings.Trim(string(doc.Error), `"`)
+			}
+		}
+		switch res.StatusCode {
+		case http.StatusUnauthorized:
+			return fmt.Errorf("elasticsearch: %s %s: authentication failed (HTTP 401); give vigil credentials with ES_API_KEY, or ES_USERNAME and ES_PASSWORD: %w", op, t.src.URL, e)
+		case http.StatusForbidden:
+			return fmt.Errorf("elasticsearch: %s: permission denied (HTTP 403); the user needs the %s cluster privilege: %w", op, privilege, e)
+		}
+		return fmt.Errorf("elasticsearch: %s: %w", op, e)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("elasticsearch: %s: decode answer: %w", op, err)
+	}
+	return nil
+}
+
+func (t *Elasticsearch) transportError(op string, err error) error {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("elasticsearch: %s: connection refused at %s: is Elasticsearch running and reachable from this node? %w", op, t.src.URL, err)
+	}
+	var nerr net.Error
+	if errors.As(err, &nerr) && nerr.Timeout() {
+		return fmt.Errorf("elasticsearch: %s: %s did not answer in time: %w", op, t.src.URL, err)
+	}
+	return fmt.Errorf("elasticsearch: %s at %s: %w", op, t.src.URL, err)
+}
+
+// clusterInfo is GET /.
+type clusterInfo struct {
+	ClusterName string `json:"cluster_name"`
+	ClusterUUID string `json:"cluster_uuid"`
+	Version     struct {
+		Number string `json:"number"`
+	} `json:"version"`
+}
+
+func (t *Elasticsearch) info(ctx context.Context) (*clusterInfo, error) {
+	var ci clusterInfo
+	if err := t.call(ctx, "cluster info", "monitor", esapi.InfoRequest{}, &ci); err != nil {
+		return nil, err
+	}
+	return &ci, nil
+}
+
+// ensureRepository registers the repository when the spec declares one
+// (idempotent) and verifies it; otherwise it must exist.
+func (t *Elasticsearch) ensureRepository(ctx context.Context) error {
+	repo := t.src.Repository
+	rs := t.src.RepositorySettings
+	if rs == nil {
+		err := t.call(ctx, "get repository "+repo, "monitor_snapshot", esapi.SnapshotGetRepositoryRequest{Repository: []string{repo}}, nil)
+		if isType(err, "repository_missing_exception") || isStatus(err, http.StatusNotFound) {
+			return fmt.Errorf("elasticsearch: snapshot repository %q does not exist on %s; register it, or declare repository_settings in the spec so vigil does: %w", repo, t.src.URL, err)
+		}
+		return err
+	}
+	settings := map[string]any{}
+	switch rs.Type {
+	case "s3":
+		settings["bucket"] = rs.Bucket
+		if rs.BasePath != "" {
+			settings["base_path"] = rs.BasePath
+		}
+		if rs.Client != "" {
+			settings["client"] = rs.Client
+		}
+	case "fs":
+		settings["location"] = rs.Location
+	}
+	body, _ := json.Marshal(map[string]any{"type": rs.Type, "settings": settings})
+	if err := t.call(ctx, "register repository "+repo, "manage", esapi.SnapshotCreateRepositoryRequest{Repository: repo, Body: bytes.NewReader(body)}, nil); err != nil {
+		return err
+	}
+	return t.call(ctx, "verify repository "+repo, "manage", esapi.SnapshotVerifyRepositoryRequest{Repository: repo}, nil)
+}

@@ -1,0 +1,215 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-backup/vigil/hcl/config"
+	"github.com/vigil-backup/vigil/plugin/esfake"
+)
+
+// These tests run against esfake, the documented-API fake of package
+// esfake; elasticsearch_real_test.go runs the shared scenarios against a
+// real cluster when ES_URL is set.
+
+func fakeES(t *testing.T) *esfake.Server {
+	t.Helper()
+	s, err := esfake.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	s.AddIndex("logs-2026.11.20", 1200, 2)
+	s.AddIndex("logs-2026.11.21", 800, 1)
+	s.AddIndex("metrics", 50, 1)
+	return s
+}
+
+func esTarget(t *testing.T, url string, src config.ElasticsearchSource) *Elasticsearch {
+	t.Helper()
+	if src.URL == "" {
+		src.URL = url
+	}
+	if src.Repository == "" {
+		src.Repository = "backups"
+	}
+	if src.SnapshotPrefix == "" {
+		src.SnapshotPrefix = "vigil-logs"
+	}
+	es, err := NewElasticsearch("logs", src, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	es.Poll = Backoff{First: 5 * time.Millisecond, Max: 20 * time.Millisecond}
+	es.Retry = Backoff{First: 5 * time.Millisecond, Max: 20 * time.Millisecond}
+	return es
+}
+
+func esCtx(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func fsRepo() *config.RepositorySettings {
+	return &config.RepositorySettings{Type: "fs", Location: "/mnt/backups"}
+}
+
+func TestESSnapshotSuccess(t *testing.T) {
+	fake := fakeES(t)
+	es := esTarget(t, fake.URL, config.ElasticsearchSource{Indices: []string{"logs-*"}, RepositorySettings: fsRepo()})
+	var buf bytes.Buffer
+	src, err := es.Snapshot(esCtx(t, 10*time.Second), &buf, SnapshotOptions{ID: "20261121T120000.000Z", Version: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src["snapshot"] != "vigil-logs-20261121t120000.000z" || src["state"] != "SUCCESS" || src["shards_total"] != "3" ||
+		src["indices"] != "logs-2026.11.20,logs-2026.11.21" || src["es_version"] != "8.15.0" || src["cluster_uuid"] == "" || src["uuid"] == "" {
+		t.Errorf("source = %v", src)
+	}
+	var d esDescriptor
+	if err := json.Unmarshal(buf.Bytes(), &d); err != nil || d.Snapshot.Snapshot != src["snapshot"] {
+		t.Errorf("descriptor %s: %v", buf.String(), err)
+	}
+	calls := strings.Join(fake.Calls(), "\n")
+	for _, want := range []string{"PUT /_snapshot/backups", "POST /_snapshot/backups/_verify", "PUT /_snapshot/backups/vigil-logs-20261121t120000.000z"} {
+		if !strings.Contains(calls, want) {
+			t.Errorf("no %q call:\n%s", want, calls)
+		}
+	}
+}
+
+func TestESOnlySuccessIsSuccess(t *testing.T) {
+	for _, state := range []string{"PARTIAL", "FAILED"} {
+		fake := fakeES(t)
+		fake.AddRepository("backups", "fs")
+		fake.SetOutcome(state, 3)
+		es := esTarget(t, fake.URL, config.ElasticsearchSource{Indices: []string{"logs-*"}})
+		_, err := es.Snapshot(esCtx(t, 10*time.Second), &bytes.Buffer{}, SnapshotOptions{ID: "20261121T120000.000Z"})
+		if err == nil || !strings.Contains(err.Error(), "ended "+state) || !strings.Contains(err.Error(), "[logs-2026.11.20][0]") {
+			t.Errorf("%s: err = %v", state, err)
+		}
+	}
+}
+
+func TestESConcurrentSnapshotBackoff(t *testing.T) {
+	fake := fakeES(t)
+	fake.AddRepository("backups", "fs")
+	fake.RejectCreates(2)
+	es := esTarget(t, fake.URL, config.ElasticsearchSource{})
+	if _, err := es.Snapshot(esCtx(t, 10*time.Second), &bytes.Buffer{}, SnapshotOptions{ID: "20261121T120000.000Z"}); err != nil {
+		t.Fatalf("two refusals then success: %v", err)
+	}
+	fake.RejectCreates(-1)
+	_, err := es.Snapshot(esCtx(t, 300*time.Millisecond), &bytes.Buffer{}, SnapshotOptions{ID: "20261121T130000.000Z"})
+	if err == nil || !strings.Contains(err.Error(), "could not start before the run's deadline") || !strings.Contains(err.Error(), "concurrent_snapshot_execution_exception") {
+		t.Fatalf("refused forever: %v", err)
+	}
+}
+
+func TestESTimeoutDeletesSnapshot(t *testing.T) {
+	fake := fakeES(t)
+	fake.AddRepository("backups", "fs")
+	fake.SetOutcome("SUCCESS", 1_000_000)
+	es := esTarget(t, fake.URL, config.ElasticsearchSource{})
+	_, err := es.Snapshot(esCtx(t, 200*time.Millisecond), &bytes.Buffer{}, SnapshotOptions{ID: "20261121T120000.000Z"})
+	if err == nil || !strings.Contains(err.Error(), "the unfinished snapshot was deleted") {
+		t.Fatalf("err = %v", err)
+	}
+	if snaps := fake.Snapshots("backups"); len(snaps) != 0 {
+		t.Errorf("snapshots left: %v", snaps)
+	}
+}
+
+func TestESErrors(t *testing.T) {
+	fake := fakeES(t)
+	es := esTarget(t, fake.URL, config.ElasticsearchSource{})
+	_, err := es.Snapshot(esCtx(t, 5*time.Second), &bytes.Buffer{}, SnapshotOptions{ID: "20261121T120000.000Z"})
+	if err == nil || !strings.Contains(err.Error(), `snapshot repository "backups" does not exist`) {
+		t.Errorf("missing repository: %v", err)
+	}
+	fake.AddRepository("backups", "fs")
+	fake.Forbid(true)
+	_, err = es.Snapshot(esCtx(t, 5*time.Second), &bytes.Buffer{}, SnapshotOptions{ID: "20261121T120000.000Z"})
+	if err == nil || !strings.Contains(err.Error(), "403") || !strings.Contains(err.Error(), "monitor_snapshot cluster privilege") {
+		t.Errorf("403: %v", err)
+	}
+	fake.Forbid(false)
+	fake.RequireAuth("elastic", "pw")
+	_, err = es.Snapshot(esCtx(t, 5*time.Second), &bytes.Buffer{}, SnapshotOptions{ID: "20261121T120000.000Z"})
+	if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "ES_USERNAME") {
+		t.Errorf("401: %v", err)
+	}
+	dead := esTarget(t, "http://127.0.0.1:1", config.ElasticsearchSource{})
+	_, err = dead.Snapshot(esCtx(t, 5*time.Second), &bytes.Buffer{}, SnapshotOptions{ID: "20261121T120000.000Z"})
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("refused: %v", err)
+	}
+}
+
+func TestESRestoreAndVerify(t *testing.T) {
+	fake := fakeES(t)
+	fake.AddRepository("backups", "fs")
+	es := esTarget(t, fake.URL, config.ElasticsearchSource{Indices: []string{"logs-*"}})
+	var desc bytes.Buffer
+	if _, err := es.Snapshot(esCtx(t, 10*time.Second), &desc, SnapshotOptions{ID: "20261121T120000.000Z"}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err := es.Restore(esCtx(t, 10*time.Second), bytes.NewReader(desc.Bytes()), RestoreOptions{RenamePattern: "logs-(.+)", RenameReplacement: "restored-$1", Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "restored-2026.11.20, restored-2026.11.21") {
+		t.Errorf("restore report: %q", out.String())
+	}
+	recoveries := 0
+	for _, c := range fake.Calls() {
+		if strings.HasSuffix(c, "/_recovery") {
+			recoveries++
+		}
+	}
+	if recoveries < 3 {
+		t.Errorf("restore returned before recovery was DONE (%d polls)", recoveries)
+	}
+
+	before := len(fake.Indices())
+	check := func(min int64) *VerifyResult {
+		res, err := es.Verify(esCtx(t, 10*time.Second), bytes.NewReader(desc.Bytes()), &config.Verify{Indices: []config.IndexAssertion{{Pattern: "logs-*", MinDocs: min}}}, VerifyOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(fake.Indices()); n != before {
+			t.Errorf("verify left restored indices behind: %v", fake.Indices())
+		}
+		return res
+	}
+	if res := check(500); len(res.Failed()) != 0 || len(res.Checks) != 2 || res.Values["docs.logs-2026.11.20"] != int64(1200) {
+		t.Errorf("min_docs 500 should pass: %+v", res)
+	}
+	if res := check(1000); len(res.Failed()) != 1 || !strings.Contains(res.Failed()[0].Detail, "logs-2026.11.21 has 800 documents, expected ≥ 1000") {
+		t.Errorf("min_docs 1000 should fail on one index: %+v", res)
+	}
+}
+
+func TestESRepositoryListsOnlyItsOwn(t *testing.T) {
+	fake := fakeES(t)
+	fake.AddRepository("backups", "fs")
+	fake.AddSnapshot("backups", "nightly-2026.11.01", "SUCCESS", time.Now().Add(-time.Hour))
+	fake.AddSnapshot("backups", "vigil-logs-by-hand", "SUCCESS", time.Now().Add(-time.Hour)) // our prefix, no metadata
+	es := esTarget(t, fake.URL, config.ElasticsearchSource{})
+	if _, err := es.Snapshot(esCtx(t, 10*time.Second), &bytes.Buffer{}, SnapshotOptions{ID: "20261121T120000.000Z"}); err != nil {
+		t.Fatal(err)
+	}
+	snaps, err := es.Snapshots(esCtx(t, 5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snaps) != 1 || snaps[0].ID != "20261121T120000.000Z" || snaps[0].State != "SUCCESS" {
+		t.Fatalf("snapshots = %+v", snaps)
+	}
+}

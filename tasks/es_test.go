@@ -1,0 +1,92 @@
+package tasks
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/vigil-backup/vigil/hcl/config"
+	"github.com/vigil-backup/vigil/plugin"
+	"github.com/vigil-backup/vigil/plugin/esfake"
+	"github.com/vigil-backup/vigil/tasks/record"
+	"github.com/vigil-backup/vigil/tasks/store"
+)
+
+// esBackup runs an elasticsearch backup against esfake with a local store.
+func esBackup(t *testing.T, fake *esfake.Server, retain config.Retain) (*Deps, *config.Backup) {
+	t.Helper()
+	b := &config.Backup{
+		Type: config.TypeElasticsearch, Name: "logs", Schedule: "0 * * * *", Compression: "none", Retain: retain,
+		Storage:       config.Storage{Kind: config.StorageLocal, Name: "d", Path: t.TempDir()},
+		Lock:          config.Lock{Key: "vigil/locks/logs", TTL: 15 * time.Second},
+		Timeout:       10 * time.Second,
+		Elasticsearch: &config.ElasticsearchSource{URL: fake.URL, Repository: "backups", SnapshotPrefix: "vigil-logs", Indices: []string{"logs-*"}},
+	}
+	d := &Deps{Log: hclog.NewNullLogger(), Version: "test", Now: time.Now,
+		Target: func(b *config.Backup, to string) (plugin.Target, error) {
+			es, err := plugin.NewElasticsearch(b.Name, *b.Elasticsearch, to)
+			if err == nil {
+				es.Poll = plugin.Backoff{First: 5 * time.Millisecond, Max: 20 * time.Millisecond}
+			}
+			return es, err
+		}}
+	return d, b
+}
+
+// TestESRetention: last = 2 over 5 runs deletes exactly the 3 oldest of
+// vigil's snapshots, with their manifests, and no snapshot vigil did not
+// create.
+func TestESRetention(t *testing.T) {
+	fake, err := esfake.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	fake.AddIndex("logs-a", 10, 1)
+	fake.AddRepository("backups", "fs")
+	old := time.Now().Add(-48 * time.Hour)
+	fake.AddSnapshot("backups", "nightly-1", "SUCCESS", old)
+	fake.AddSnapshot("backups", "vigil-logs-manual", "SUCCESS", old)
+	fake.AddSnapshot("backups", "nightly-2", "FAILED", old)
+	d, b := esBackup(t, fake, config.Retain{Last: 2})
+	var names []string
+	for i := 0; i < 5; i++ {
+		run, err := Run(context.Background(), d, b)
+		if err != nil || run.Status != record.Succeeded {
+			t.Fatalf("run %d: %+v %v", i, run, err)
+		}
+		names = append(names, run.Source["snapshot"])
+		time.Sleep(2 * time.Millisecond) // distinct IDs
+	}
+	wantList := []string{names[3], names[4], "nightly-1", "nightly-2", "vigil-logs-manual"}
+	sort.Strings(wantList)
+	want := strings.Join(wantList, ",")
+	if got := strings.Join(fake.Snapshots("backups"), ","); got != want {
+		t.Fatalf("snapshots left:\n got %s\nwant %s", got, want)
+	}
+	s, _ := store.NewLocal(b.Storage.Path)
+	entries, _ := ListBackups(context.Background(), s, "logs")
+	if len(entries) != 2 {
+		t.Fatalf("%d manifests left, want 2", len(entries))
+	}
+}
+
+func TestESFailedRunRecord(t *testing.T) {
+	fake, _ := esfake.Start()
+	defer fake.Close()
+	fake.AddIndex("logs-a", 10, 2)
+	fake.AddRepository("backups", "fs")
+	fake.SetOutcome("PARTIAL", 1)
+	d, b := esBackup(t, fake, config.Retain{})
+	run, err := Run(context.Background(), d, b)
+	if err == nil || run.Status != record.Failed || !strings.Contains(run.Error, "ended PARTIAL: 1 of 2 shards failed: [logs-a][0]") {
+		t.Fatalf("run %+v: %v", run, err)
+	}
+	s, _ := store.NewLocal(b.Storage.Path)
+	if _, err := FindBackup(context.Background(), s, "logs", ""); err == nil {
+		t.Error("a PARTIAL snapshot got a manifest")
+	}
+}
