@@ -66,17 +66,8 @@ func applyExamples(t *testing.T) string {
 	return dir
 }
 
-// forceBackup forces a job and requires its allocation to complete.
-func forceBackup(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	alloc, err := stack.Nomad.ForceRun(ctx, "vigil-"+name, 3*time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if alloc.ClientStatus != "complete" {
-		t.Fatalf("%s: allocation %s %s\n%s", name, alloc.ID, alloc.ClientStatus, stack.Nomad.Explain(alloc))
-	}
-}
+// forceBackup forces a backup's job and requires its allocation to complete.
+func forceBackup(t *testing.T, _ context.Context, name string) { forceJob(t, "vigil-"+name) }
 
 func getObject(t *testing.T, ctx context.Context, key string) []byte {
 	t.Helper()

@@ -105,8 +105,9 @@ func TestRenderedExamplesRunOnNomad(t *testing.T) {
 		}
 	}
 	hclFiles, _ := filepath.Glob(filepath.Join(hclDir, "*.nomad.hcl"))
-	if len(hclFiles) != 4 {
-		t.Fatalf("want 4 rendered jobs, got %v", hclFiles)
+	// Four backups, and drills on a schedule for three of them.
+	if len(hclFiles) != 7 {
+		t.Fatalf("want 7 rendered jobs, got %v", hclFiles)
 	}
 	nc, _ := stack.Nomad.Client()
 	for _, f := range hclFiles {
@@ -144,8 +145,8 @@ func TestRenderedExamplesRunOnNomad(t *testing.T) {
 		}
 	}
 	stubs, _, _ := nc.Jobs().PrefixList("vigil-")
-	if len(stubs) != 4 {
-		t.Errorf("want 4 jobs from the JSON files, got %d", len(stubs))
+	if len(stubs) != 7 {
+		t.Errorf("want 7 jobs from the JSON files, got %d", len(stubs))
 	}
 }
 

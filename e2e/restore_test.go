@@ -157,3 +157,5 @@ func entityToken(t *testing.T, ctx context.Context) string {
 }
 
 func clientv3WithPrefix() []clientv3.OpOption { return []clientv3.OpOption{clientv3.WithPrefix()} }
+
+func kvPair(k, v string) *consul.KVPair { return &consul.KVPair{Key: k, Value: []byte(v)} }

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/vigil-backup/vigil/e2e/harness"
 	"github.com/vigil-backup/vigil/plugin"
+	"github.com/vigil-backup/vigil/plugin/scratch"
 	"github.com/vigil-backup/vigil/tasks/manifest"
 	"github.com/vigil-backup/vigil/tasks/record"
 )
@@ -129,10 +130,10 @@ backup "etcd" "etcd-small" {
 		t.Errorf("snapshot status revision %d, manifest %s", st.Revision, m.Source["revision"])
 	}
 
-	ports, _ := harness.FreePorts(2)
+	ports, _ := scratch.FreePorts(2)
 	data := filepath.Join(work, "restored.etcd")
 	if out, err := toolCmd(t, "etcdutl", os.Environ(), "snapshot", "restore", db, "--data-dir", data, "--name", "restored",
-		"--initial-cluster", "restored="+harness.PeerURL(ports[1]), "--initial-advertise-peer-urls", harness.PeerURL(ports[1])); err != nil {
+		"--initial-cluster", "restored="+scratch.PeerURL(ports[1]), "--initial-advertise-peer-urls", scratch.PeerURL(ports[1])); err != nil {
 		t.Fatalf("etcdutl snapshot restore: %v\n%s", err, out)
 	}
 	member, err := harness.StartEtcdMember(ctx, work, "restored", data, ports[0], ports[1], 0)

@@ -57,6 +57,8 @@ func harnessVarValues() []string {
 		`etcd_endpoints=["` + stack.Etcd.Endpoint + `"]`,
 		"etcd_tls=false",
 		"es_url=" + stack.ES.URL,
+		"scratch_consul=" + tool("consul"),
+		`scratch_etcd=["` + tool("etcd") + `","` + tool("etcdutl") + `"]`,
 	}
 }
 
@@ -84,4 +86,12 @@ func copyExamples(t *testing.T) string {
 		}
 	}
 	return dir
+}
+
+func tool(name string) string {
+	p, err := harness.Tool(name)
+	if err != nil {
+		panic(err)
+	}
+	return p
 }

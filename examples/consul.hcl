@@ -1,3 +1,9 @@
+variable "scratch_consul" {
+  type        = string
+  default     = ""
+  description = "The consul binary drills start a scratch agent with; empty looks it up on PATH."
+}
+
 variable "consul_addr" {
   type        = string
   default     = "http://consul.service.consul:8500"
@@ -35,6 +41,9 @@ backup "consul_snapshot" "consul-prod" {
     max_age      = "36h"
     min_keys     = 1
     key "service/web/config" {}
+    scratch {
+      consul = var.scratch_consul
+    }
   }
 }
 
@@ -58,6 +67,9 @@ backup "consul_kv" "consul-kv-services" {
     after_backup = true
     prefix "service/" {
       min_keys = 1
+    }
+    scratch {
+      consul = var.scratch_consul
     }
   }
 }

@@ -3,6 +3,12 @@ variable "etcd_endpoints" {
   default = ["https://etcd-0.internal:2379", "https://etcd-1.internal:2379", "https://etcd-2.internal:2379"]
 }
 
+variable "scratch_etcd" {
+  type        = list(string)
+  default     = ["", ""]
+  description = "The etcd and etcdutl binaries drills use; empty looks them up on PATH."
+}
+
 variable "etcd_tls" {
   type        = bool
   default     = true
@@ -36,6 +42,10 @@ backup "etcd" "etcd-main" {
   verify {
     schedule = "0 5 * * 0"
     min_keys = 1
+    scratch {
+      etcd    = var.scratch_etcd[0]
+      etcdutl = var.scratch_etcd[1]
+    }
   }
 
   nomad {

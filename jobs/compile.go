@@ -79,16 +79,41 @@ func CompileBackup(cfg *config.Config, name string, opts Options) ([]*api.Job, e
 		return nil, err
 	}
 	job := newJob(BackupPrefix+name, src.Nomad, b, "backup", hash, opts)
-	job.Periodic = &api.PeriodicConfig{
+	job.Periodic = periodic(b.Schedule, b.TimeZone)
+	args := []string{"run", "-config", "${NOMAD_TASK_DIR}/vigil.json", "-backup", name}
+	v := b.Verify
+	afterBackup := v != nil && v.AfterBackup
+	timeout := b.Timeout
+	if afterBackup {
+		args = append(args, "-verify")
+		timeout += v.MaxDuration
+	}
+	tg := group("backup", src.Nomad, cfg.Vault, timeout, data, args)
+	if afterBackup {
+		if err := addScratch(tg, b, src.Nomad); err != nil {
+			return nil, err
+		}
+	}
+	job.TaskGroups = []*api.TaskGroup{tg}
+	out := []*api.Job{job}
+	if v != nil && v.Schedule != "" {
+		vj, err := verifyJob(cfg, b, src.Nomad, data, hash, opts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vj)
+	}
+	return out, nil
+}
+
+func periodic(spec, tz string) *api.PeriodicConfig {
+	return &api.PeriodicConfig{
 		Enabled:         ptr(true),
-		Specs:           []string{b.Schedule},
+		Specs:           []string{spec},
 		SpecType:        ptr(api.PeriodicSpecCron),
 		ProhibitOverlap: ptr(true),
-		TimeZone:        ptr(timeZone(b.TimeZone)),
+		TimeZone:        ptr(timeZone(tz)),
 	}
-	args := []string{"run", "-config", "${NOMAD_TASK_DIR}/vigil.json", "-backup", name}
-	job.TaskGroups = []*api.TaskGroup{group("backup", src.Nomad, cfg.Vault, b.Timeout, data, args)}
-	return []*api.Job{job}, nil
 }
 
 // EmbeddedConfig is the config a job carries: one backup and its storage,

@@ -58,6 +58,10 @@ func writeGroup(gb *hclwrite.Body, tg *api.TaskGroup) {
 	if tg.Count != nil {
 		gb.SetAttributeValue("count", cty.NumberIntVal(int64(*tg.Count)))
 	}
+	for _, n := range tg.Networks {
+		gb.AppendNewline()
+		gb.AppendNewBlock("network", nil).Body().SetAttributeValue("mode", cty.StringVal(n.Mode))
+	}
 	if r := tg.RestartPolicy; r != nil {
 		gb.AppendNewline()
 		rb := gb.AppendNewBlock("restart", nil).Body()
@@ -84,6 +88,12 @@ func writeGroup(gb *hclwrite.Body, tg *api.TaskGroup) {
 func writeTask(tb *hclwrite.Body, t *api.Task) {
 	tb.SetAttributeValue("driver", cty.StringVal(t.Driver))
 	setDuration(tb, "kill_timeout", t.KillTimeout)
+	if l := t.Lifecycle; l != nil {
+		tb.AppendNewline()
+		lb := tb.AppendNewBlock("lifecycle", nil).Body()
+		lb.SetAttributeValue("hook", cty.StringVal(l.Hook))
+		lb.SetAttributeValue("sidecar", cty.BoolVal(l.Sidecar))
+	}
 	tb.AppendNewline()
 	cb := tb.AppendNewBlock("config", nil).Body()
 	for _, k := range sortedKeys(t.Config) {

@@ -35,7 +35,11 @@ func (r *VerifyResult) Failed() []Check {
 
 // VerifyOptions tune a drill.
 type VerifyOptions struct {
-	Log hclog.Logger
+	// Scratch locates the scratch server's binaries (nil: defaults).
+	Scratch *config.Scratch
+	// TempDir holds the drill's scratch data; "" is the system's.
+	TempDir string
+	Log     hclog.Logger
 }
 
 // Verifier restores a backup into a scratch place the drill owns, runs the
@@ -45,4 +49,11 @@ type VerifyOptions struct {
 // restore failed); failed assertions are reported in the result's Checks.
 type Verifier interface {
 	Verify(ctx context.Context, r io.Reader, v *config.Verify, opts VerifyOptions) (*VerifyResult, error)
+}
+
+// Checker is implemented by targets that can check a backup's own
+// integrity offline, before any restore: the Consul snapshot archive's
+// SHA256SUMS, etcd's sha256 trailer.
+type Checker interface {
+	CheckOffline(ctx context.Context, r io.Reader) error
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -20,12 +19,6 @@ import (
 type VerifyOptions struct {
 	// ID picks a backup; "" or "latest" picks the newest.
 	ID string
-}
-
-// Checker is implemented by targets that can check a backup's own
-// integrity offline, before any restore (Consul's SHA256SUMS, etcd's hash).
-type Checker interface {
-	CheckOffline(ctx context.Context, r io.Reader) error
 }
 
 // Verify runs a restore drill: pick the backup (it must have a manifest),
@@ -88,9 +81,9 @@ func drill(ctx context.Context, d *Deps, b *config.Backup, v *config.Verify, s s
 	}
 	// Offline checks first: they are cheap and fail before any restore.
 	if err := VerifyObject(ctx, s, m, nil); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("checksum check failed, no restore attempted: %w", err)
 	}
-	if c, ok := t.(Checker); ok {
+	if c, ok := t.(plugin.Checker); ok {
 		r, closeFn, err := OpenObject(ctx, s, m, nil)
 		if err != nil {
 			return nil, err
@@ -98,7 +91,7 @@ func drill(ctx context.Context, d *Deps, b *config.Backup, v *config.Verify, s s
 		err = c.CheckOffline(ctx, r)
 		closeFn()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("integrity check failed, no restore attempted: %w", err)
 		}
 	}
 	r, closeFn, err := OpenObject(ctx, s, m, nil)
@@ -107,7 +100,7 @@ func drill(ctx context.Context, d *Deps, b *config.Backup, v *config.Verify, s s
 	}
 	defer closeFn()
 	restoreStart := time.Now()
-	res, err := verifier.Verify(ctx, r, v, plugin.VerifyOptions{Log: d.Log})
+	res, err := verifier.Verify(ctx, r, v, plugin.VerifyOptions{Scratch: v.Scratch, Log: d.Log})
 	run.Verify.RestoreTime = time.Since(restoreStart)
 	if err != nil {
 		return nil, err

@@ -28,13 +28,21 @@ Usage: vigil run -backup NAME [options]
   Exit status: 0 when the backup was taken or skipped (another run holds
   the lock), 1 when it failed.
 
+Run Options:
+
+  -verify  After a good backup, run its restore drill (vigil verify) on it;
+           a failed drill fails the run. Jobs of backups with
+           verify { after_backup = true } run with it.
+
 ` + runtimeFlagsHelp)
 }
 
 func (c *RunCommand) Run(args []string) int {
 	var rf runtimeFlags
+	var drill bool
 	fs := c.flagSet("run")
 	rf.register(fs)
+	fs.BoolVar(&drill, "verify", false, "")
 	if err := fs.Parse(args); err != nil {
 		return exitFail
 	}
@@ -62,6 +70,13 @@ func (c *RunCommand) Run(args []string) int {
 		fmt.Fprintf(c.Stdout, "skipped: backup %s is locked by %s\n", b.Name, holder)
 	default:
 		fmt.Fprintf(c.Stdout, "succeeded: backup %s wrote %s (%s, sha256 %s)\n", b.Name, run.Object, humanSize(run.Size), run.SHA256)
+		if drill {
+			if _, err := tasks.Verify(ctx, d, b, tasks.VerifyOptions{ID: run.ID}); err != nil {
+				c.errorf("%v", err)
+				return exitFail
+			}
+			fmt.Fprintf(c.Stdout, "verified: backup %s/%s restored and checked\n", b.Name, run.ID)
+		}
 	}
 	return exitOK
 }

@@ -2,19 +2,15 @@ package harness
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"net/http"
-	"path/filepath"
-	"strings"
 	"time"
 
+	"github.com/vigil-backup/vigil/plugin/scratch"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // Etcd is a single-member etcd on loopback.
 type Etcd struct {
-	Proc     *Proc
+	Proc     *scratch.Proc
 	Endpoint string
 	DataDir  string
 }
@@ -22,48 +18,21 @@ type Etcd struct {
 // StartEtcd starts a member. quotaBytes raises the backend quota (0 keeps
 // etcd's default of 2 GiB), for the big databases of the benchmarks.
 func StartEtcd(ctx context.Context, dir, name string, quotaBytes int64) (*Etcd, error) {
-	ports, err := FreePorts(2)
-	if err != nil {
-		return nil, err
-	}
-	return StartEtcdMember(ctx, dir, name, filepath.Join(dir, name+".etcd"), ports[0], ports[1], quotaBytes)
+	return StartEtcdMember(ctx, dir, name, scratch.DataDir(dir, name), 0, 0, quotaBytes)
 }
 
-// PeerURL is the peer URL StartEtcdMember gives a member on port.
-func PeerURL(port int) string { return fmt.Sprintf("http://127.0.0.1:%d", port) }
-
 // StartEtcdMember starts a member on data (which may hold a restored
-// snapshot) with the given ports.
+// snapshot) with the given ports (0 picks free ones).
 func StartEtcdMember(ctx context.Context, dir, name, data string, clientPort, peerPort int, quotaBytes int64) (*Etcd, error) {
 	bin, err := Tool("etcd")
 	if err != nil {
 		return nil, err
 	}
-	client := fmt.Sprintf("http://127.0.0.1:%d", clientPort)
-	peer := PeerURL(peerPort)
-	args := []string{
-		"--name", name, "--data-dir", data,
-		"--listen-client-urls", client, "--advertise-client-urls", client,
-		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-		"--initial-cluster", name + "=" + peer, "--log-level", "warn",
-	}
-	if quotaBytes > 0 {
-		args = append(args, "--quota-backend-bytes", fmt.Sprint(quotaBytes))
-	}
-	p, err := StartProc(name, dir, serverEnv(), bin, args...)
+	p, endpoint, err := scratch.Etcd(ctx, bin, dir, name, data, clientPort, peerPort, quotaBytes)
 	if err != nil {
 		return nil, err
 	}
-	e := &Etcd{Proc: p, Endpoint: client, DataDir: data}
-	err = WaitHTTP(ctx, p, client+"/health", 30*time.Second, func(r *http.Response) bool {
-		b, _ := io.ReadAll(r.Body)
-		return r.StatusCode == 200 && strings.Contains(string(b), `"health":"true"`)
-	})
-	if err != nil {
-		p.Stop(5 * time.Second)
-		return nil, err
-	}
-	return e, nil
+	return &Etcd{Proc: p, Endpoint: endpoint, DataDir: data}, nil
 }
 
 // Client returns a client for the member.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/vigil-backup/vigil/plugin/scratch"
 	"os"
 	"path/filepath"
 	"time"
@@ -27,11 +28,11 @@ const (
 
 // MinIO is one MinIO server with one bucket.
 type MinIO struct {
-	Proc    *Proc
+	Proc    *scratch.Proc
 	Addr    string
 	DataDir string
 	Bucket  string
-	start   func() (*Proc, error)
+	start   func() (*scratch.Proc, error)
 }
 
 // Endpoint is the S3 base URL.
@@ -44,7 +45,7 @@ func StartMinIO(ctx context.Context, dir, oidcConfigURL string) (*MinIO, error) 
 	if err != nil {
 		return nil, err
 	}
-	ports, err := FreePorts(2)
+	ports, err := scratch.FreePorts(2)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +53,7 @@ func StartMinIO(ctx context.Context, dir, oidcConfigURL string) (*MinIO, error) 
 	if err := os.MkdirAll(m.DataDir, 0o755); err != nil {
 		return nil, err
 	}
-	env := serverEnv(
+	env := scratch.ServerEnv(
 		"MINIO_ROOT_USER="+MinIORootUser,
 		"MINIO_ROOT_PASSWORD="+MinIORootPassword,
 		"MINIO_BROWSER=off",
@@ -67,13 +68,13 @@ func StartMinIO(ctx context.Context, dir, oidcConfigURL string) (*MinIO, error) 
 			"MINIO_IDENTITY_OPENID_CLAIM_NAME=policy",
 		)
 	}
-	m.start = func() (*Proc, error) {
-		p, err := StartProc("minio", dir, env, bin, "server", "--quiet", "--address", m.Addr,
+	m.start = func() (*scratch.Proc, error) {
+		p, err := scratch.StartProc("minio", dir, env, bin, "server", "--quiet", "--address", m.Addr,
 			"--console-address", fmt.Sprintf("127.0.0.1:%d", ports[1]), m.DataDir)
 		if err != nil {
 			return nil, err
 		}
-		if err := WaitHTTP(ctx, p, m.Endpoint()+"/minio/health/live", 60*time.Second, status200); err != nil {
+		if err := scratch.WaitHTTP(ctx, p, m.Endpoint()+"/minio/health/live", 60*time.Second, scratch.Status200); err != nil {
 			p.Stop(5 * time.Second)
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"github.com/vigil-backup/vigil/plugin/scratch"
 	"os"
 	"path/filepath"
 	"time"
@@ -13,7 +14,7 @@ import (
 // Nomad is a dev agent (server and client) with raw_exec, wired to the
 // harness Consul and to Vault through workload identity.
 type Nomad struct {
-	Proc    *Proc
+	Proc    *scratch.Proc
 	Addr    string
 	DataDir string
 }
@@ -28,7 +29,7 @@ func StartNomad(ctx context.Context, dir, consulAddr, vaultURL string) (*Nomad, 
 	if err != nil {
 		return nil, err
 	}
-	ports, err := FreePorts(3)
+	ports, err := scratch.FreePorts(3)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +66,7 @@ ports {
 		return nil, err
 	}
 	static := filepath.Join(RepoRoot(), "nomad", "dev", "agent.hcl")
-	p, err := StartProc("nomad", d, serverEnv(), bin, "agent", "-dev", "-config", static, "-config", genPath)
+	p, err := scratch.StartProc("nomad", d, scratch.ServerEnv(), bin, "agent", "-dev", "-config", static, "-config", genPath)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"github.com/vigil-backup/vigil/plugin/scratch"
 	"io"
 	"os"
 	"strings"
@@ -116,7 +117,7 @@ func (s *Stack) Stop() {
 
 // LogTails returns the last lines of every server's log, for failing tests.
 func (s *Stack) LogTails(n int) string {
-	var procs []*Proc
+	var procs []*scratch.Proc
 	if s.Consul != nil {
 		procs = append(procs, s.Consul.Proc)
 	}

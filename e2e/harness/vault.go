@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"github.com/vigil-backup/vigil/plugin/scratch"
 	"os"
 	"path/filepath"
 	"time"
@@ -42,7 +43,7 @@ path "sys/leases/revoke/aws/*"   { capabilities = ["update"] }
 
 // Vault is a dev server on loopback.
 type Vault struct {
-	Proc *Proc
+	Proc *scratch.Proc
 	Addr string
 }
 
@@ -55,7 +56,7 @@ func StartVault(ctx context.Context, dir string) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := FreePort()
+	port, err := scratch.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -66,13 +67,13 @@ func StartVault(ctx context.Context, dir string) (*Vault, error) {
 	v := &Vault{Addr: fmt.Sprintf("127.0.0.1:%d", port)}
 	// HOME points at the data dir so the dev server's ~/.vault-token write
 	// never touches the operator's file.
-	env := serverEnv("HOME=" + d)
-	v.Proc, err = StartProc("vault", d, env, bin, "server", "-dev",
+	env := scratch.ServerEnv("HOME=" + d)
+	v.Proc, err = scratch.StartProc("vault", d, env, bin, "server", "-dev",
 		"-dev-listen-address="+v.Addr, "-dev-root-token-id="+VaultRootToken, "-log-level=warn")
 	if err != nil {
 		return nil, err
 	}
-	if err := WaitHTTP(ctx, v.Proc, v.URL()+"/v1/sys/health", 30*time.Second, status200); err != nil {
+	if err := scratch.WaitHTTP(ctx, v.Proc, v.URL()+"/v1/sys/health", 30*time.Second, scratch.Status200); err != nil {
 		v.Stop()
 		return nil, err
 	}

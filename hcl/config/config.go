@@ -194,11 +194,26 @@ type Verify struct {
 	MaxDuration time.Duration `json:"max_duration,omitempty"`
 	// MaxAge is how old the last verified-good backup may be before its
 	// health check turns critical.
-	MaxAge   time.Duration     `json:"max_age,omitempty"`
-	MinKeys  int               `json:"min_keys,omitempty"`
+	MaxAge  time.Duration `json:"max_age,omitempty"`
+	MinKeys int           `json:"min_keys,omitempty"`
+	// Scratch says where a drill finds the scratch server's binaries.
+	Scratch  *Scratch          `json:"scratch,omitempty"`
 	Keys     []KeyAssertion    `json:"keys,omitempty"`
 	Prefixes []PrefixAssertion `json:"prefixes,omitempty"`
 	Indices  []IndexAssertion  `json:"indices,omitempty"`
+}
+
+// Scratch locates the binaries of a drill's scratch server (consul, or etcd
+// and etcdutl). Empty paths are looked up in the artifact's folder, then on
+// PATH.
+type Scratch struct {
+	Consul  string `json:"consul,omitempty"`
+	Etcd    string `json:"etcd,omitempty"`
+	Etcdutl string `json:"etcdutl,omitempty"`
+	// Artifact is fetched by Nomad into local/scratch/ (exec, raw_exec).
+	Artifact string `json:"artifact,omitempty"`
+	// Image runs the scratch server as a sidecar task (docker).
+	Image string `json:"image,omitempty"`
 }
 
 // KeyAssertion requires a key to exist, and to hold Value when it is set.

@@ -138,6 +138,16 @@ type rawVerify struct {
 	Keys        []rawKey       `hcl:"key,block"`
 	Prefixes    []rawPrefix    `hcl:"prefix,block"`
 	Indices     []rawIndex     `hcl:"index,block"`
+	Scratch     *rawScratch    `hcl:"scratch,block"`
+}
+
+type rawScratch struct {
+	Consul   string    `hcl:"consul,optional"`
+	Etcd     string    `hcl:"etcd,optional"`
+	Etcdutl  string    `hcl:"etcdutl,optional"`
+	Artifact string    `hcl:"artifact,optional"`
+	Image    string    `hcl:"image,optional"`
+	DefRange hcl.Range `hcl:",def_range"`
 }
 
 type rawKey struct {

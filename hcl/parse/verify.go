@@ -20,6 +20,17 @@ func decodeVerify(e *evaluator, raw *rawVerify, typ string) *config.Verify {
 		MinKeys:     e.nonNegative(raw.MinKeys, 0),
 	}
 	isES := typ == config.TypeElasticsearch
+	if sc := raw.Scratch; sc != nil {
+		v.Scratch = &config.Scratch{Consul: sc.Consul, Etcd: sc.Etcd, Etcdutl: sc.Etcdutl, Artifact: sc.Artifact, Image: sc.Image}
+		if isES {
+			e.errorf(sc.DefRange, "Scratch does not apply",
+				"An elasticsearch drill restores into the configured cluster under a scratch prefix; it starts no scratch server.")
+		}
+		if sc.Consul != "" && typ == config.TypeEtcd || (sc.Etcd != "" || sc.Etcdutl != "") && typ != config.TypeEtcd {
+			e.errorf(sc.DefRange, "Scratch binary does not fit the backup type",
+				"A %s drill needs %s.", typ, map[bool]string{true: "etcd and etcdutl", false: "consul"}[typ == config.TypeEtcd])
+		}
+	}
 	notFor := func(rng hcl.Range, what, types string) {
 		e.errorf(rng, "Assertion does not fit the backup type",
 			"%s applies to %s backups, and this is a %s backup.", what, types, typ)

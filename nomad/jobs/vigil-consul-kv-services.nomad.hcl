@@ -8,7 +8,7 @@ job "vigil-consul-kv-services" {
     vigil_backup    = "consul-kv-services"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "7fda493ca7d5e0088b3543d90f69888982b3e24cabd0d21c2e38694f53f5e08f"
+    vigil_spec_hash = "bb92a7bb2bfdfe0e617c38b7c1430e62da749b071727b7a2bf400d85ac88af81"
     vigil_type      = "consul_kv"
     vigil_version   = "0.1.0-dev"
   }
@@ -29,14 +29,14 @@ job "vigil-consul-kv-services" {
 
     restart {
       attempts = 1
-      interval = "2h0m0s"
+      interval = "2h30m0s"
       delay    = "30s"
       mode     = "fail"
     }
 
     reschedule {
       attempts       = 1
-      interval       = "2h0m0s"
+      interval       = "2h30m0s"
       delay          = "1m0s"
       delay_function = "constant"
       unlimited      = false
@@ -47,7 +47,7 @@ job "vigil-consul-kv-services" {
       kill_timeout = "30s"
 
       config {
-        args    = ["run", "-config", "$${NOMAD_TASK_DIR}/vigil.json", "-backup", "consul-kv-services"]
+        args    = ["run", "-config", "$${NOMAD_TASK_DIR}/vigil.json", "-backup", "consul-kv-services", "-verify"]
         command = "$${NOMAD_TASK_DIR}/vigil"
       }
 
@@ -114,6 +114,7 @@ job "vigil-consul-kv-services" {
       "verify": {
         "after_backup": true,
         "max_duration": 1800000000000,
+        "scratch": {},
         "prefixes": [
           {
             "prefix": "service/",
@@ -137,7 +138,7 @@ EOT
 
       resources {
         cpu    = 200
-        memory = 256
+        memory = 512
       }
     }
   }

@@ -8,7 +8,7 @@ job "vigil-consul-prod" {
     vigil_backup    = "consul-prod"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "b2d658f502b04d43045b9bff3f43f06f6aa05bdaef10e95e191c98ab0cc446a8"
+    vigil_spec_hash = "e6b547dd7fece440fe9ea1f8b49a614675faea2f440cd9636ef98ae4555a9a90"
     vigil_type      = "consul_snapshot"
     vigil_version   = "0.1.0-dev"
   }
@@ -120,6 +120,7 @@ job "vigil-consul-prod" {
         "max_duration": 1800000000000,
         "max_age": 129600000000000,
         "min_keys": 1,
+        "scratch": {},
         "keys": [
           {
             "key": "service/web/config"

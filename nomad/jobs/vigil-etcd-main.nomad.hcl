@@ -8,7 +8,7 @@ job "vigil-etcd-main" {
     vigil_backup    = "etcd-main"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "9478d09ff5ae737a66e8b6f36dd623f0a79994e39f49375c1f26f2739196052d"
+    vigil_spec_hash = "3ca29ffc92829bc5a0bdc53f0d8d60708c0ed87e9d26b8bbcd1a58345bb7d58f"
     vigil_type      = "etcd"
     vigil_version   = "0.1.0-dev"
   }
@@ -123,7 +123,8 @@ job "vigil-etcd-main" {
       "verify": {
         "schedule": "0 5 * * 0",
         "max_duration": 1800000000000,
-        "min_keys": 1
+        "min_keys": 1,
+        "scratch": {}
       },
       "nomad": {}
     }

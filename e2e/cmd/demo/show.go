@@ -28,7 +28,6 @@ type demo struct {
 var backups = []string{"consul-prod", "consul-kv-services", "etcd-main", "logs"}
 
 var notYet = []string{
-	"restore drills (verify blocks): not built yet (issue: restore drills)",
 	"Consul health checks and `vigil serve`: not built yet (issue: health)",
 }
 
@@ -39,6 +38,7 @@ func (d *demo) vars() []string {
 		"control_consul=" + s.Consul.URL(), "consul_addr=" + s.Consul.URL(), "vault_addr=" + s.Vault.URL(),
 		"s3_endpoint=" + s.MinIO.Endpoint(), "bucket=" + harness.Bucket, "s3_identity_role=" + harness.OIDCRole,
 		`etcd_endpoints=["` + s.Etcd.Endpoint + `"]`, "etcd_tls=false", "es_url=" + s.ES.URL,
+		"scratch_consul=" + tool("consul"), `scratch_etcd=["` + tool("etcd") + `","` + tool("etcdutl") + `"]`,
 	}
 	var out []string
 	for _, v := range kv {
@@ -68,6 +68,17 @@ func (d *demo) show(ctx context.Context) error {
 	for _, name := range backups {
 		fmt.Printf("\n==> Forcing vigil-%s (nomad job periodic force) and waiting\n", name)
 		alloc, err := d.stack.Nomad.ForceRun(ctx, "vigil-"+name, 3*time.Minute)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("    allocation %s: %s\n", alloc.ID[:8], alloc.ClientStatus)
+		if alloc.ClientStatus != "complete" {
+			fmt.Println(d.stack.Nomad.Explain(alloc))
+		}
+	}
+	for _, name := range []string{"consul-prod", "etcd-main", "logs"} {
+		fmt.Printf("\n==> Forcing the restore drill vigil-verify-%s and waiting\n", name)
+		alloc, err := d.stack.Nomad.ForceRun(ctx, "vigil-verify-"+name, 3*time.Minute)
 		if err != nil {
 			return err
 		}
@@ -219,4 +230,12 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 		p.mid = !strings.HasSuffix(line, "\n")
 	}
 	return len(b), nil
+}
+
+func tool(name string) string {
+	p, err := harness.Tool(name)
+	if err != nil {
+		return name
+	}
+	return p
 }

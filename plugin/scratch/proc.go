@@ -1,4 +1,7 @@
-package harness
+// Package scratch starts short-lived servers on 127.0.0.1: the scratch
+// Consul agents and etcd members restore drills restore into, and (through
+// e2e/harness) the real servers of the tests and the demo.
+package scratch
 
 import (
 	"bytes"
@@ -23,10 +26,10 @@ type Proc struct {
 	err     error
 }
 
-// serverEnv is the environment for servers: AWS_CA_BUNDLE removed (it stops
+// ServerEnv is the environment for servers: AWS_CA_BUNDLE removed (it stops
 // Nomad's env_aws fingerprinter and breaks Vault's and MinIO's AWS clients),
 // and no client settings leaking in from the operator's shell.
-func serverEnv(extra ...string) []string {
+func ServerEnv(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
@@ -46,7 +49,7 @@ func StartProc(name, dir string, env []string, bin string, args ...string) (*Pro
 	logPath := filepath.Join(dir, name+".log")
 	logf, err := os.Create(logPath)
 	if err != nil {
-		return nil, fmt.Errorf("harness: %s log: %w", name, err)
+		return nil, fmt.Errorf("scratch: %s log: %w", name, err)
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = env
@@ -55,7 +58,7 @@ func StartProc(name, dir string, env []string, bin string, args ...string) (*Pro
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		return nil, fmt.Errorf("harness: start %s: %w", name, err)
+		return nil, fmt.Errorf("scratch: start %s: %w", name, err)
 	}
 	p := &Proc{Name: name, LogPath: logPath, cmd: cmd, done: make(chan struct{})}
 	go func() {
@@ -124,7 +127,7 @@ func (p *Proc) LogTail(n int) string {
 func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, fmt.Errorf("harness: free port: %w", err)
+		return 0, fmt.Errorf("scratch: free port: %w", err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
@@ -142,7 +145,7 @@ func FreePorts(n int) ([]int, error) {
 	for i := 0; i < n; i++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return nil, fmt.Errorf("harness: free port: %w", err)
+			return nil, fmt.Errorf("scratch: free port: %w", err)
 		}
 		ls = append(ls, l)
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
@@ -159,7 +162,7 @@ func WaitHTTP(ctx context.Context, p *Proc, url string, timeout time.Duration, o
 	var last string
 	for {
 		if p != nil && p.Exited() {
-			return fmt.Errorf("harness: %s exited before it was ready (%v); log tail:\n%s", p.Name, p.err, p.LogTail(30))
+			return fmt.Errorf("scratch: %s exited before it was ready (%v); log tail:\n%s", p.Name, p.err, p.LogTail(30))
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		resp, err := client.Do(req)
@@ -180,10 +183,11 @@ func WaitHTTP(ctx context.Context, p *Proc, url string, timeout time.Duration, o
 			if p != nil {
 				name, tail = p.Name, p.LogTail(30)
 			}
-			return fmt.Errorf("harness: %s not ready after %s (last: %s); log tail:\n%s", name, timeout, last, tail)
+			return fmt.Errorf("scratch: %s not ready after %s (last: %s); log tail:\n%s", name, timeout, last, tail)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
 }
 
-func status200(r *http.Response) bool { return r.StatusCode == http.StatusOK }
+// Status200 accepts an HTTP 200.
+func Status200(r *http.Response) bool { return r.StatusCode == http.StatusOK }

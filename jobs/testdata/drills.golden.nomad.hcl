@@ -1,0 +1,374 @@
+job "vigil-k8s" {
+  type        = "batch"
+  datacenters = ["*"]
+
+  meta {
+    vigil_backup    = "k8s"
+    vigil_managed   = "true"
+    vigil_role      = "backup"
+    vigil_spec_hash = "9d2926c53fa4e578301288c39fbebf73a7b0157941a74d065eec537e83f79935"
+    vigil_type      = "etcd"
+    vigil_version   = "0.0.0-test"
+  }
+
+  periodic {
+    crons            = ["0 * * * *"]
+    prohibit_overlap = true
+    time_zone        = "UTC"
+  }
+
+  group "backup" {
+    count = 1
+
+    restart {
+      attempts = 1
+      interval = "2h0m0s"
+      delay    = "30s"
+      mode     = "fail"
+    }
+
+    reschedule {
+      attempts       = 1
+      interval       = "2h0m0s"
+      delay          = "1m0s"
+      delay_function = "constant"
+      unlimited      = false
+    }
+
+    task "vigil" {
+      driver       = "raw_exec"
+      kill_timeout = "30s"
+
+      config {
+        args    = ["run", "-config", "$${NOMAD_TASK_DIR}/vigil.json", "-backup", "k8s"]
+        command = "/usr/local/bin/vigil"
+      }
+
+      env {
+        VIGIL_NODE = "$${node.unique.name}"
+      }
+
+      template {
+        destination     = "local/vigil.json"
+        change_mode     = "noop"
+        left_delimiter  = "[[vigil:"
+        right_delimiter = ":vigil]]"
+        data            = <<EOT
+{
+  "consul": {
+    "enabled": true
+  },
+  "vault": {},
+  "nomad": {},
+  "backups": [
+    {
+      "type": "etcd",
+      "name": "k8s",
+      "schedule": "0 * * * *",
+      "storage": {
+        "kind": "local",
+        "name": "disk",
+        "credentials": {},
+        "path": "/var/lib/vigil/backups"
+      },
+      "retain": {},
+      "lock": {
+        "key": "vigil/locks/k8s",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 3600000000000,
+      "compression": "zstd",
+      "etcd": {
+        "endpoints": [
+          "http://127.0.0.1:2379"
+        ],
+        "dial_timeout": 5000000000
+      },
+      "verify": {
+        "schedule": "30 4 * * *",
+        "max_duration": 1200000000000,
+        "min_keys": 10,
+        "scratch": {
+          "artifact": "https://releases.example.com/etcd-v3.7.3-linux-amd64.tar.gz"
+        },
+        "keys": [
+          {
+            "key": "/registry/namespaces/default"
+          }
+        ]
+      },
+      "nomad": {}
+    }
+  ],
+  "telemetry": {},
+  "serve": {}
+}
+EOT
+      }
+
+      resources {
+        cpu    = 200
+        memory = 256
+      }
+    }
+  }
+}
+job "vigil-kv" {
+  type        = "batch"
+  datacenters = ["*"]
+
+  meta {
+    vigil_backup    = "kv"
+    vigil_managed   = "true"
+    vigil_role      = "backup"
+    vigil_spec_hash = "b36332bd2566ee123a8f297527ca833376c8ab570fe10bc2550822e8e13cfb7c"
+    vigil_type      = "consul_kv"
+    vigil_version   = "0.0.0-test"
+  }
+
+  periodic {
+    crons            = ["*/30 * * * *"]
+    prohibit_overlap = true
+    time_zone        = "UTC"
+  }
+
+  group "backup" {
+    count = 1
+
+    network {
+      mode = "bridge"
+    }
+
+    restart {
+      attempts = 1
+      interval = "2h30m0s"
+      delay    = "30s"
+      mode     = "fail"
+    }
+
+    reschedule {
+      attempts       = 1
+      interval       = "2h30m0s"
+      delay          = "1m0s"
+      delay_function = "constant"
+      unlimited      = false
+    }
+
+    task "vigil" {
+      driver       = "docker"
+      kill_timeout = "30s"
+
+      config {
+        args  = ["run", "-config", "$${NOMAD_TASK_DIR}/vigil.json", "-backup", "kv", "-verify"]
+        image = "registry.internal/vigil:0.1.0"
+      }
+
+      env {
+        VIGIL_NODE                = "$${node.unique.name}"
+        VIGIL_SCRATCH_CONSUL_ADDR = "127.0.0.1:8500"
+      }
+
+      template {
+        destination     = "local/vigil.json"
+        change_mode     = "noop"
+        left_delimiter  = "[[vigil:"
+        right_delimiter = ":vigil]]"
+        data            = <<EOT
+{
+  "consul": {
+    "enabled": true
+  },
+  "vault": {},
+  "nomad": {},
+  "backups": [
+    {
+      "type": "consul_kv",
+      "name": "kv",
+      "schedule": "*/30 * * * *",
+      "storage": {
+        "kind": "local",
+        "name": "disk",
+        "credentials": {},
+        "path": "/var/lib/vigil/backups"
+      },
+      "retain": {},
+      "lock": {
+        "key": "vigil/locks/kv",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 3600000000000,
+      "compression": "zstd",
+      "consul": {
+        "prefix": "app/"
+      },
+      "verify": {
+        "after_backup": true,
+        "max_duration": 1800000000000,
+        "scratch": {
+          "image": "hashicorp/consul:1.21.0"
+        },
+        "prefixes": [
+          {
+            "prefix": "app/",
+            "min_keys": 1
+          }
+        ]
+      },
+      "nomad": {}
+    }
+  ],
+  "telemetry": {},
+  "serve": {}
+}
+EOT
+      }
+
+      resources {
+        cpu    = 200
+        memory = 512
+      }
+    }
+
+    task "scratch" {
+      driver = "docker"
+
+      lifecycle {
+        hook    = "prestart"
+        sidecar = true
+      }
+
+      config {
+        args  = ["agent", "-dev", "-client", "127.0.0.1", "-bind", "127.0.0.1"]
+        image = "hashicorp/consul:1.21.0"
+      }
+
+      resources {
+        cpu    = 200
+        memory = 256
+      }
+    }
+  }
+}
+job "vigil-verify-k8s" {
+  type        = "batch"
+  datacenters = ["*"]
+
+  meta {
+    vigil_backup    = "k8s"
+    vigil_managed   = "true"
+    vigil_role      = "verify"
+    vigil_spec_hash = "9d2926c53fa4e578301288c39fbebf73a7b0157941a74d065eec537e83f79935"
+    vigil_type      = "etcd"
+    vigil_version   = "0.0.0-test"
+  }
+
+  periodic {
+    crons            = ["30 4 * * *"]
+    prohibit_overlap = true
+    time_zone        = "UTC"
+  }
+
+  group "verify" {
+    count = 1
+
+    restart {
+      attempts = 1
+      interval = "1h20m0s"
+      delay    = "30s"
+      mode     = "fail"
+    }
+
+    reschedule {
+      attempts       = 1
+      interval       = "1h20m0s"
+      delay          = "1m0s"
+      delay_function = "constant"
+      unlimited      = false
+    }
+
+    task "vigil" {
+      driver       = "raw_exec"
+      kill_timeout = "30s"
+
+      config {
+        args    = ["verify", "-config", "$${NOMAD_TASK_DIR}/vigil.json", "-backup", "k8s", "-latest"]
+        command = "/usr/local/bin/vigil"
+      }
+
+      env {
+        VIGIL_NODE = "$${node.unique.name}"
+      }
+
+      artifact {
+        source      = "https://releases.example.com/etcd-v3.7.3-linux-amd64.tar.gz"
+        destination = "local/scratch/"
+      }
+
+      template {
+        destination     = "local/vigil.json"
+        change_mode     = "noop"
+        left_delimiter  = "[[vigil:"
+        right_delimiter = ":vigil]]"
+        data            = <<EOT
+{
+  "consul": {
+    "enabled": true
+  },
+  "vault": {},
+  "nomad": {},
+  "backups": [
+    {
+      "type": "etcd",
+      "name": "k8s",
+      "schedule": "0 * * * *",
+      "storage": {
+        "kind": "local",
+        "name": "disk",
+        "credentials": {},
+        "path": "/var/lib/vigil/backups"
+      },
+      "retain": {},
+      "lock": {
+        "key": "vigil/locks/k8s",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 3600000000000,
+      "compression": "zstd",
+      "etcd": {
+        "endpoints": [
+          "http://127.0.0.1:2379"
+        ],
+        "dial_timeout": 5000000000
+      },
+      "verify": {
+        "schedule": "30 4 * * *",
+        "max_duration": 1200000000000,
+        "min_keys": 10,
+        "scratch": {
+          "artifact": "https://releases.example.com/etcd-v3.7.3-linux-amd64.tar.gz"
+        },
+        "keys": [
+          {
+            "key": "/registry/namespaces/default"
+          }
+        ]
+      },
+      "nomad": {}
+    }
+  ],
+  "telemetry": {},
+  "serve": {}
+}
+EOT
+      }
+
+      resources {
+        cpu    = 200
+        memory = 512
+      }
+    }
+  }
+}

@@ -1,0 +1,70 @@
+package jobs
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/nomad/api"
+	"github.com/vigil-backup/vigil/hcl/config"
+)
+
+// scratchMemoryMB is the least memory a drill's task gets: it runs a
+// scratch Consul agent or etcd member beside vigil.
+const scratchMemoryMB = 512
+
+// verifyJob is the periodic restore drill of a backup, vigil-verify-<name>.
+func verifyJob(cfg *config.Config, b *config.Backup, n config.Nomad, data, hash string, opts Options) (*api.Job, error) {
+	job := newJob(VerifyPrefix+b.Name, n, b, "verify", hash, opts)
+	job.Periodic = periodic(b.Verify.Schedule, b.TimeZone)
+	args := []string{"verify", "-config", "${NOMAD_TASK_DIR}/vigil.json", "-backup", b.Name, "-latest"}
+	tg := group("verify", n, cfg.Vault, b.Verify.MaxDuration, data, args)
+	if err := addScratch(tg, b, n); err != nil {
+		return nil, err
+	}
+	job.TaskGroups = []*api.TaskGroup{tg}
+	return job, nil
+}
+
+// addScratch gives a drill's group what its scratch server needs. With the
+// exec and raw_exec drivers the binary is fetched as an artifact into
+// local/scratch/ (or found on the node). With docker, a Consul drill gets a
+// sidecar task running the server image in the group's network namespace;
+// an etcd drill cannot run that way (etcdutl restores into the data dir the
+// member then starts on), so it is refused.
+func addScratch(tg *api.TaskGroup, b *config.Backup, n config.Nomad) error {
+	if b.Type == config.TypeElasticsearch {
+		return nil // restores into the configured cluster
+	}
+	task := tg.Tasks[0]
+	if *task.Resources.MemoryMB < scratchMemoryMB {
+		task.Resources.MemoryMB = ptr(scratchMemoryMB)
+	}
+	sc := config.Scratch{}
+	if b.Verify.Scratch != nil {
+		sc = *b.Verify.Scratch
+	}
+	if n.Driver != config.DriverDocker {
+		if sc.Artifact != "" {
+			task.Artifacts = append(task.Artifacts, &api.TaskArtifact{GetterSource: ptr(sc.Artifact), RelativeDest: ptr("local/scratch/")})
+		}
+		return nil
+	}
+	if b.Type == config.TypeEtcd {
+		return fmt.Errorf("jobs: compile %s: etcd drills need the exec or raw_exec driver", b.Name)
+	}
+	if sc.Image == "" {
+		return fmt.Errorf("jobs: compile %s: a docker drill needs verify { scratch { image = \"hashicorp/consul:...\" } }", b.Name)
+	}
+	tg.Networks = []*api.NetworkResource{{Mode: "bridge"}}
+	task.Env["VIGIL_SCRATCH_CONSUL_ADDR"] = "127.0.0.1:8500"
+	tg.Tasks = append(tg.Tasks, &api.Task{
+		Name:      "scratch",
+		Driver:    config.DriverDocker,
+		Lifecycle: &api.TaskLifecycle{Hook: api.TaskLifecycleHookPrestart, Sidecar: true},
+		Config: map[string]any{
+			"image": sc.Image,
+			"args":  []any{"agent", "-dev", "-client", "127.0.0.1", "-bind", "127.0.0.1"},
+		},
+		Resources: &api.Resources{CPU: ptr(200), MemoryMB: ptr(256)},
+	})
+	return nil
+}
