@@ -80,12 +80,14 @@ func viewOf(t *testing.T, raw []byte) jobView {
 	task := tg.Tasks[0]
 	tpl := task.Templates[0]
 	v := jobView{
-		ID: *j.ID, Type: *j.Type, TimeZone: *j.Periodic.TimeZone, Specs: j.Periodic.Specs,
-		ProhibitOverlap: *j.Periodic.ProhibitOverlap, Meta: j.Meta, Datacenters: j.Datacenters, Constraints: j.Constraints,
+		ID: *j.ID, Type: *j.Type, Meta: j.Meta, Datacenters: j.Datacenters, Constraints: j.Constraints,
 		Restart: tg.RestartPolicy, Reschedule: tg.ReschedulePolicy, Driver: task.Driver, Env: task.Env, Config: task.Config,
 		Template: *tpl.EmbeddedTmpl, Dest: *tpl.DestPath, Left: *tpl.LeftDelim, Right: *tpl.RightDelim,
 		Vault: task.Vault, CPU: *task.Resources.CPU, Memory: *task.Resources.MemoryMB, Artifacts: task.Artifacts,
 		KillTimeout: *task.KillTimeout,
+	}
+	if p := j.Periodic; p != nil {
+		v.TimeZone, v.Specs, v.ProhibitOverlap = *p.TimeZone, p.Specs, *p.ProhibitOverlap
 	}
 	return v
 }
@@ -105,9 +107,9 @@ func TestRenderedExamplesRunOnNomad(t *testing.T) {
 		}
 	}
 	hclFiles, _ := filepath.Glob(filepath.Join(hclDir, "*.nomad.hcl"))
-	// Four backups, and drills on a schedule for three of them.
-	if len(hclFiles) != 7 {
-		t.Fatalf("want 7 rendered jobs, got %v", hclFiles)
+	// Four backups, drills on a schedule for three of them, vigil serve.
+	if len(hclFiles) != 8 {
+		t.Fatalf("want 8 rendered jobs, got %v", hclFiles)
 	}
 	nc, _ := stack.Nomad.Client()
 	for _, f := range hclFiles {
@@ -133,6 +135,12 @@ func TestRenderedExamplesRunOnNomad(t *testing.T) {
 		if err != nil {
 			t.Fatalf("job %s not registered: %v", id, err)
 		}
+		if id == "vigil-serve" {
+			if *job.Type != "service" {
+				t.Errorf("vigil-serve is a %s job", *job.Type)
+			}
+			continue
+		}
 		if *job.Type != "batch" || !job.IsPeriodic() || *job.Status != "running" {
 			t.Errorf("%s: type %s periodic %v status %s", id, *job.Type, job.IsPeriodic(), *job.Status)
 		}
@@ -145,8 +153,8 @@ func TestRenderedExamplesRunOnNomad(t *testing.T) {
 		}
 	}
 	stubs, _, _ := nc.Jobs().PrefixList("vigil-")
-	if len(stubs) != 7 {
-		t.Errorf("want 7 jobs from the JSON files, got %d", len(stubs))
+	if len(stubs) != 8 {
+		t.Errorf("want 8 jobs from the JSON files, got %d", len(stubs))
 	}
 }
 

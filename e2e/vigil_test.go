@@ -95,3 +95,5 @@ func tool(name string) string {
 	}
 	return p
 }
+
+var interrupt = os.Interrupt

@@ -59,6 +59,13 @@ func Compile(cfg *config.Config, opts Options) ([]*api.Job, error) {
 		}
 		out = append(out, js...)
 	}
+	serve, err := CompileServe(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	if serve != nil {
+		out = append(out, serve)
+	}
 	sort.Slice(out, func(i, j int) bool { return *out[i].ID < *out[j].ID })
 	return out, nil
 }

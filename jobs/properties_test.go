@@ -36,6 +36,9 @@ func TestCompileIsDeterministic(t *testing.T) {
 
 func TestBackupJobShape(t *testing.T) {
 	for _, job := range compileFile(t, filepath.Join("testdata", "specs", "docker_kv.hcl")) {
+		if *job.ID == ServeID {
+			continue
+		}
 		if *job.ID != "vigil-app-config" || *job.Type != "batch" {
 			t.Errorf("id/type = %s/%s", *job.ID, *job.Type)
 		}
@@ -109,4 +112,37 @@ func embedded(t *testing.T, data string) *config.Config {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+func TestServeJob(t *testing.T) {
+	var serve, backups int
+	for _, job := range compileFile(t, filepath.Join("..", "examples")) {
+		if *job.ID != ServeID {
+			backups++
+			continue
+		}
+		serve++
+		if *job.Type != "service" || job.Periodic != nil || job.Meta[MetaRole] != "serve" {
+			t.Errorf("serve job: %+v", job)
+		}
+		task := job.TaskGroups[0].Tasks[0]
+		if task.Vault != nil {
+			t.Error("serve needs no Vault identity")
+		}
+		cfg := embedded(t, *task.Templates[0].EmbeddedTmpl)
+		if len(cfg.Backups) != 4 || !cfg.Consul.Enabled {
+			t.Errorf("serve's config holds %d backups", len(cfg.Backups))
+		}
+		if len(job.TaskGroups[0].Networks) != 1 || job.TaskGroups[0].Networks[0].DynamicPorts[0].Label != "http" {
+			t.Errorf("serve has no http port: %+v", job.TaskGroups[0].Networks)
+		}
+	}
+	if serve != 1 || backups != 7 {
+		t.Errorf("%d serve jobs and %d others", serve, backups)
+	}
+	for _, job := range compileFile(t, filepath.Join("testdata", "specs", "raw_exec_local.hcl")) {
+		if *job.ID == ServeID {
+			t.Error("a standalone config (consul disabled) has no serve job")
+		}
+	}
 }

@@ -60,7 +60,13 @@ func writeGroup(gb *hclwrite.Body, tg *api.TaskGroup) {
 	}
 	for _, n := range tg.Networks {
 		gb.AppendNewline()
-		gb.AppendNewBlock("network", nil).Body().SetAttributeValue("mode", cty.StringVal(n.Mode))
+		nb := gb.AppendNewBlock("network", nil).Body()
+		if n.Mode != "" {
+			nb.SetAttributeValue("mode", cty.StringVal(n.Mode))
+		}
+		for _, p := range n.DynamicPorts {
+			nb.AppendNewBlock("port", []string{p.Label})
+		}
 	}
 	if r := tg.RestartPolicy; r != nil {
 		gb.AppendNewline()

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/vigil-backup/vigil/hcl/config"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
@@ -55,7 +56,12 @@ func (t *Etcd) Snapshot(ctx context.Context, w io.Writer, _ SnapshotOptions) (So
 		return nil, err
 	}
 	defer c.Close()
-	before, err := c.Status(ctx, t.src.Endpoints[0])
+	// The client dials lazily and gRPC waits for a connection: bound the
+	// first call so an unreachable cluster fails fast instead of hanging
+	// until the run's timeout.
+	sctx, cancel := context.WithTimeout(ctx, max(t.src.DialTimeout, time.Second))
+	before, err := c.Status(sctx, t.src.Endpoints[0])
+	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("etcd: status %s: %w", t.src.Endpoints[0], err)
 	}

@@ -57,7 +57,14 @@ func (c *RunCommand) Run(args []string) int {
 	applyMemoryLimit()
 	ctx, stop := signalContext()
 	defer stop()
+	tel, terr := tasks.NewTelemetry(cfg.Telemetry, false)
+	if terr != nil {
+		c.errorf("vigil: %v", terr)
+		return exitFail
+	}
+	defer tel.Close()
 	run, err := tasks.Run(ctx, d, b)
+	tel.RunFinished(run)
 	switch {
 	case err != nil:
 		c.errorf("vigil: backup %s failed: %v", b.Name, err)
@@ -71,7 +78,9 @@ func (c *RunCommand) Run(args []string) int {
 	default:
 		fmt.Fprintf(c.Stdout, "succeeded: backup %s wrote %s (%s, sha256 %s)\n", b.Name, run.Object, humanSize(run.Size), run.SHA256)
 		if drill {
-			if _, err := tasks.Verify(ctx, d, b, tasks.VerifyOptions{ID: run.ID}); err != nil {
+			vrun, err := tasks.Verify(ctx, d, b, tasks.VerifyOptions{ID: run.ID})
+			tel.RunFinished(vrun)
+			if err != nil {
 				c.errorf("%v", err)
 				return exitFail
 			}

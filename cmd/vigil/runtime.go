@@ -74,15 +74,8 @@ func (m *Meta) load(r *runtimeFlags) (*config.Config, *config.Backup, bool) {
 		m.errorf("-backup NAME is required")
 		return nil, nil, false
 	}
-	path := r.configPath()
-	var cfg *config.Config
-	if strings.HasSuffix(path, ".json") {
-		var err error
-		if cfg, err = config.ReadJSONFile(path); err != nil {
-			m.errorf("%v", err)
-			return nil, nil, false
-		}
-	} else if cfg = m.loadSpec(path, r.spec); cfg == nil {
+	cfg, ok := m.loadAll(r)
+	if !ok {
 		return nil, nil, false
 	}
 	b, err := cfg.Backup(r.backup)
@@ -91,6 +84,22 @@ func (m *Meta) load(r *runtimeFlags) (*config.Config, *config.Backup, bool) {
 		return nil, nil, false
 	}
 	return cfg, b, true
+}
+
+// loadAll reads the whole config (JSON or HCL), for commands that act on
+// every backup.
+func (m *Meta) loadAll(r *runtimeFlags) (*config.Config, bool) {
+	path := r.configPath()
+	if strings.HasSuffix(path, ".json") {
+		cfg, err := config.ReadJSONFile(path)
+		if err != nil {
+			m.errorf("%v", err)
+			return nil, false
+		}
+		return cfg, true
+	}
+	cfg := m.loadSpec(path, r.spec)
+	return cfg, cfg != nil
 }
 
 func (m *Meta) logger(r *runtimeFlags) hclog.Logger {

@@ -63,7 +63,14 @@ func (c *VerifyCommand) Run(args []string) int {
 	applyMemoryLimit()
 	ctx, stop := signalContext()
 	defer stop()
+	tel, terr := tasks.NewTelemetry(cfg.Telemetry, false)
+	if terr != nil {
+		c.errorf("vigil: %v", terr)
+		return exitFail
+	}
+	defer tel.Close()
 	run, err := tasks.Verify(ctx, d, b, opts)
+	tel.RunFinished(run)
 	if err != nil {
 		c.errorf("%v", err)
 		return exitFail

@@ -112,14 +112,17 @@ func (c Credentials) UsesVault() bool {
 // Backup is one backup, fully resolved: its storage is copied in and its
 // Nomad settings are the defaults merged with its own overrides.
 type Backup struct {
-	Type        string        `json:"type"`
-	Name        string        `json:"name"`
-	Schedule    string        `json:"schedule"`
-	TimeZone    string        `json:"time_zone,omitempty"`
-	Storage     Storage       `json:"storage"`
-	Retain      Retain        `json:"retain"`
-	Lock        Lock          `json:"lock"`
-	Timeout     time.Duration `json:"timeout"`
+	Type     string        `json:"type"`
+	Name     string        `json:"name"`
+	Schedule string        `json:"schedule"`
+	TimeZone string        `json:"time_zone,omitempty"`
+	Storage  Storage       `json:"storage"`
+	Retain   Retain        `json:"retain"`
+	Lock     Lock          `json:"lock"`
+	Timeout  time.Duration `json:"timeout"`
+	// Grace is how long past its expected time a run may be missing
+	// before the backup counts as overdue; zero means twice the timeout.
+	Grace       time.Duration `json:"grace,omitempty"`
 	Compression string        `json:"compression"`
 
 	Consul        *ConsulSource        `json:"consul,omitempty"`
@@ -277,9 +280,22 @@ type Telemetry struct {
 	PrometheusRetentionTime time.Duration `json:"prometheus_retention_time,omitempty"`
 }
 
-// Serve configures `vigil serve`.
+// Serve configures `vigil serve` and its Nomad service job.
 type Serve struct {
 	Address string `json:"address,omitempty"`
+	// Count is how many vigil serve allocations run; one leader writes the
+	// Consul checks, all serve HTTP.
+	Count int `json:"count,omitempty"`
+	// Node is the external catalog node the checks are registered on.
+	Node string `json:"node,omitempty"`
+}
+
+// OverdueGrace is the backup's grace, defaulted.
+func (b *Backup) OverdueGrace() time.Duration {
+	if b.Grace > 0 {
+		return b.Grace
+	}
+	return 2 * b.Timeout
 }
 
 // Backup returns the named backup.

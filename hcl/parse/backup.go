@@ -66,6 +66,7 @@ func decodeBackup(e *evaluator, blk *hcl.Block, typ, name string, storages *stor
 		TimeZone: e.timeZone(raw.TimeZone),
 		Timeout:  e.duration(raw.Timeout, DefaultTimeout),
 	}
+	b.Grace = e.duration(raw.Grace, 0)
 	if raw.Timeout != nil && b.Timeout == 0 {
 		e.errorf(raw.Timeout.Expr.Range(), "Invalid timeout", "timeout must be greater than zero.")
 	}

@@ -139,10 +139,20 @@ func load(p fileParser, files []string, opts Options) (*config.Config, hcl.Diagn
 	}
 	defaults := decodeNomadLayer(e, single(e, blocks["nomad"]))
 	cfg.Telemetry = decodeTelemetry(e, single(e, blocks["telemetry"]))
+	cfg.Serve = config.Serve{Count: 1, Node: "vigil"}
 	if b := single(e, blocks["serve"]); b != nil {
 		var raw rawServe
 		e.decode(b.Body, &raw)
 		cfg.Serve.Address = raw.Address
+		if raw.Count != nil {
+			if *raw.Count < 1 {
+				e.errorf(b.DefRange, "Invalid serve count", "count must be at least 1.")
+			}
+			cfg.Serve.Count = *raw.Count
+		}
+		if raw.Node != "" {
+			cfg.Serve.Node = raw.Node
+		}
 	}
 	cfg.Nomad = defaults.resolve(e, nil, nil)
 

@@ -66,6 +66,7 @@ type rawBackup struct {
 	TimeZone      *hcl.Attribute    `hcl:"time_zone,optional"`
 	Storage       *hcl.Attribute    `hcl:"storage"`
 	Timeout       *hcl.Attribute    `hcl:"timeout,optional"`
+	Grace         *hcl.Attribute    `hcl:"grace,optional"`
 	Compression   *hcl.Attribute    `hcl:"compression,optional"`
 	Retain        *rawRetain        `hcl:"retain,block"`
 	Lock          *rawLock          `hcl:"lock,block"`
@@ -209,4 +210,6 @@ type rawTelemetry struct {
 
 type rawServe struct {
 	Address string `hcl:"address,optional"`
+	Count   *int   `hcl:"count,optional"`
+	Node    string `hcl:"node,optional"`
 }

@@ -116,3 +116,108 @@ EOT
     }
   }
 }
+job "vigil-serve" {
+  type        = "service"
+  region      = "eu"
+  namespace   = "platform"
+  datacenters = ["eu-west-1a", "eu-west-1b"]
+
+  meta {
+    vigil_managed   = "true"
+    vigil_role      = "serve"
+    vigil_spec_hash = "8d9ce3fa254c72bfdc7738740035a0f526872f9644179c7cf8656dff0bb8861d"
+    vigil_version   = "0.0.0-test"
+  }
+
+  group "serve" {
+    count = 1
+
+    network {
+      port "http" {
+      }
+    }
+
+    restart {
+      attempts = 3
+      interval = "30m0s"
+      delay    = "15s"
+      mode     = "delay"
+    }
+
+    task "vigil" {
+      driver       = "docker"
+      kill_timeout = "30s"
+
+      config {
+        args  = ["serve", "-config", "$${NOMAD_TASK_DIR}/vigil.json", "-addr", "$${NOMAD_ADDR_http}"]
+        image = "registry.internal/vigil:0.1.0"
+      }
+
+      env {
+        VIGIL_NODE = "$${node.unique.name}"
+      }
+
+      template {
+        destination     = "local/vigil.json"
+        change_mode     = "noop"
+        left_delimiter  = "[[vigil:"
+        right_delimiter = ":vigil]]"
+        data            = <<EOT
+{
+  "consul": {
+    "enabled": true,
+    "address": "http://consul.service.consul:8500"
+  },
+  "vault": {},
+  "nomad": {},
+  "backups": [
+    {
+      "type": "consul_kv",
+      "name": "app-config",
+      "schedule": "*/10 * * * *",
+      "time_zone": "Europe/Berlin",
+      "storage": {
+        "kind": "s3",
+        "name": "offsite",
+        "bucket": "backups",
+        "region": "eu-west-1",
+        "credentials": {
+          "source": "vault_aws_path",
+          "vault_path": "aws/sts/vigil"
+        }
+      },
+      "retain": {
+        "daily": 7
+      },
+      "lock": {
+        "key": "vigil/locks/app-config",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 3600000000000,
+      "compression": "zstd",
+      "consul": {
+        "prefix": "app/"
+      },
+      "nomad": {}
+    }
+  ],
+  "telemetry": {},
+  "serve": {
+    "count": 1,
+    "node": "vigil"
+  }
+}
+EOT
+      }
+
+      consul {
+      }
+
+      resources {
+        cpu    = 200
+        memory = 256
+      }
+    }
+  }
+}

@@ -251,6 +251,150 @@ EOT
     }
   }
 }
+job "vigil-serve" {
+  type        = "service"
+  datacenters = ["*"]
+
+  meta {
+    vigil_managed   = "true"
+    vigil_role      = "serve"
+    vigil_spec_hash = "96ce66c41ffcff4ab41284b22b48a0dfc6784c882fee1c3360dfef485012454b"
+    vigil_version   = "0.0.0-test"
+  }
+
+  group "serve" {
+    count = 1
+
+    network {
+      port "http" {
+      }
+    }
+
+    restart {
+      attempts = 3
+      interval = "30m0s"
+      delay    = "15s"
+      mode     = "delay"
+    }
+
+    task "vigil" {
+      driver       = "raw_exec"
+      kill_timeout = "30s"
+
+      config {
+        args    = ["serve", "-config", "$${NOMAD_TASK_DIR}/vigil.json", "-addr", "$${NOMAD_ADDR_http}"]
+        command = "/usr/local/bin/vigil"
+      }
+
+      env {
+        VIGIL_NODE = "$${node.unique.name}"
+      }
+
+      template {
+        destination     = "local/vigil.json"
+        change_mode     = "noop"
+        left_delimiter  = "[[vigil:"
+        right_delimiter = ":vigil]]"
+        data            = <<EOT
+{
+  "consul": {
+    "enabled": true
+  },
+  "vault": {},
+  "nomad": {},
+  "backups": [
+    {
+      "type": "etcd",
+      "name": "k8s",
+      "schedule": "0 * * * *",
+      "storage": {
+        "kind": "local",
+        "name": "disk",
+        "credentials": {},
+        "path": "/var/lib/vigil/backups"
+      },
+      "retain": {},
+      "lock": {
+        "key": "vigil/locks/k8s",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 3600000000000,
+      "compression": "zstd",
+      "etcd": {
+        "endpoints": [
+          "http://127.0.0.1:2379"
+        ],
+        "dial_timeout": 5000000000
+      },
+      "verify": {
+        "schedule": "30 4 * * *",
+        "max_duration": 1200000000000,
+        "min_keys": 10,
+        "scratch": {
+          "artifact": "https://releases.example.com/etcd-v3.7.3-linux-amd64.tar.gz"
+        },
+        "keys": [
+          {
+            "key": "/registry/namespaces/default"
+          }
+        ]
+      },
+      "nomad": {}
+    },
+    {
+      "type": "consul_kv",
+      "name": "kv",
+      "schedule": "*/30 * * * *",
+      "storage": {
+        "kind": "local",
+        "name": "disk",
+        "credentials": {},
+        "path": "/var/lib/vigil/backups"
+      },
+      "retain": {},
+      "lock": {
+        "key": "vigil/locks/kv",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 3600000000000,
+      "compression": "zstd",
+      "consul": {
+        "prefix": "app/"
+      },
+      "verify": {
+        "after_backup": true,
+        "max_duration": 1800000000000,
+        "scratch": {
+          "image": "hashicorp/consul:1.21.0"
+        },
+        "prefixes": [
+          {
+            "prefix": "app/",
+            "min_keys": 1
+          }
+        ]
+      },
+      "nomad": {}
+    }
+  ],
+  "telemetry": {},
+  "serve": {
+    "count": 1,
+    "node": "vigil"
+  }
+}
+EOT
+      }
+
+      resources {
+        cpu    = 200
+        memory = 256
+      }
+    }
+  }
+}
 job "vigil-verify-k8s" {
   type        = "batch"
   datacenters = ["*"]

@@ -125,6 +125,151 @@ EOT
     }
   }
 }
+job "vigil-serve" {
+  type        = "service"
+  datacenters = ["*"]
+  priority    = 80
+
+  meta {
+    vigil_managed   = "true"
+    vigil_role      = "serve"
+    vigil_spec_hash = "05ca43b9a7288c49201a13dc1721a31c9638669e7ab374a46707a0f6e2fa4443"
+    vigil_version   = "0.0.0-test"
+  }
+
+  constraint {
+    attribute = "$${node.class}"
+    value     = "backup"
+  }
+
+  group "serve" {
+    count = 1
+
+    network {
+      port "http" {
+      }
+    }
+
+    restart {
+      attempts = 3
+      interval = "30m0s"
+      delay    = "15s"
+      mode     = "delay"
+    }
+
+    task "vigil" {
+      driver       = "exec"
+      kill_timeout = "30s"
+
+      config {
+        args    = ["serve", "-config", "$${NOMAD_TASK_DIR}/vigil.json", "-addr", "$${NOMAD_ADDR_http}"]
+        command = "$${NOMAD_TASK_DIR}/vigil"
+      }
+
+      env {
+        VIGIL_NODE = "$${node.unique.name}"
+      }
+
+      artifact {
+        source      = "https://releases.example.com/vigil.tar.gz"
+        destination = "local/"
+      }
+
+      template {
+        destination     = "local/vigil.json"
+        change_mode     = "noop"
+        left_delimiter  = "[[vigil:"
+        right_delimiter = ":vigil]]"
+        data            = <<EOT
+{
+  "consul": {
+    "enabled": true
+  },
+  "vault": {},
+  "nomad": {},
+  "backups": [
+    {
+      "type": "consul_snapshot",
+      "name": "snap",
+      "schedule": "@hourly",
+      "storage": {
+        "kind": "s3",
+        "name": "minio",
+        "bucket": "b",
+        "region": "us-east-1",
+        "endpoint": "http://minio.service.consul:9000",
+        "path_style": true,
+        "credentials": {
+          "source": "vault_identity_sts",
+          "identity_role": "minio",
+          "duration": 3600000000000
+        }
+      },
+      "retain": {},
+      "lock": {
+        "key": "vigil/locks/snap",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 3600000000000,
+      "compression": "zstd",
+      "consul": {
+        "stale": true
+      },
+      "nomad": {}
+    },
+    {
+      "type": "elasticsearch",
+      "name": "logs",
+      "schedule": "0 1 * * *",
+      "storage": {
+        "kind": "s3",
+        "name": "minio",
+        "bucket": "b",
+        "region": "us-east-1",
+        "endpoint": "http://minio.service.consul:9000",
+        "path_style": true,
+        "credentials": {
+          "source": "vault_identity_sts",
+          "identity_role": "minio",
+          "duration": 3600000000000
+        }
+      },
+      "retain": {},
+      "lock": {
+        "key": "vigil/locks/logs",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 3600000000000,
+      "compression": "none",
+      "elasticsearch": {
+        "url": "http://es.service.consul:9200",
+        "repository": "backups",
+        "indices": [
+          "logs-*"
+        ],
+        "snapshot_prefix": "vigil-logs"
+      },
+      "nomad": {}
+    }
+  ],
+  "telemetry": {},
+  "serve": {
+    "count": 1,
+    "node": "vigil"
+  }
+}
+EOT
+      }
+
+      resources {
+        cpu    = 200
+        memory = 256
+      }
+    }
+  }
+}
 job "vigil-snap" {
   type        = "batch"
   datacenters = ["*"]

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/vigil-backup/vigil/plugin"
+	"github.com/vigil-backup/vigil/tasks"
+	"github.com/vigil-backup/vigil/tasks/health"
+)
+
+// ServeCommand keeps the Consul checks and serves backup status.
+type ServeCommand struct{ *Meta }
+
+func (c *ServeCommand) Synopsis() string {
+	return "Keep Consul checks of every backup and serve their status"
+}
+
+func (c *ServeCommand) Help() string {
+	return strings.TrimSpace(`
+Usage: vigil serve [-config PATH] [-addr HOST:PORT] [options]
+
+  Watches the run records on the control Consul (blocking queries) and,
+  for every backup, keeps a Consul check: passing after a good run,
+  critical after a failed one, critical when overdue (the run the cron
+  expected, plus the backup's grace, did not happen). Backups with a
+  verify block get a second check: "last verified-good backup younger
+  than max_age". When several allocations run, one leader (a Consul lock)
+  writes the checks; all serve HTTP:
+
+    GET /v1/status          every backup (503 if any is failing or overdue)
+    GET /v1/status/<name>   one backup (503 if failing or overdue)
+    GET /metrics            Prometheus text
+
+  The compiled vigil-serve job runs this command.
+
+Serve Options:
+
+  -addr HOST:PORT  Where to listen (default: the spec's serve { address },
+                   else 127.0.0.1:8080).
+  -config PATH     As for the other commands; every backup of it is watched.
+  -log-level, -log-json, -var, -var-file as for vigil run.
+`)
+}
+
+func (c *ServeCommand) Run(args []string) int {
+	var rf runtimeFlags
+	var addr string
+	fs := c.flagSet("serve")
+	rf.register(fs)
+	fs.StringVar(&addr, "addr", "", "")
+	if err := fs.Parse(args); err != nil {
+		return exitFail
+	}
+	cfg, ok := c.loadAll(&rf)
+	if !ok {
+		return exitFail
+	}
+	if !cfg.Consul.Enabled {
+		c.errorf("serve: the checks and run records live on the control Consul; this config runs standalone (consul { enabled = false })")
+		return exitFail
+	}
+	if addr == "" {
+		addr = cfg.Serve.Address
+	}
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	client, err := plugin.ConsulClient(cfg.Consul.Address, cfg.Consul.Datacenter, cfg.Consul.Namespace)
+	if err != nil {
+		c.errorf("serve: %v", err)
+		return exitFail
+	}
+	tel, err := tasks.NewTelemetry(cfg.Telemetry, true)
+	if err != nil {
+		c.errorf("serve: %v", err)
+		return exitFail
+	}
+	defer tel.Close()
+	ctx, stop := signalContext()
+	defer stop()
+	err = health.Serve(ctx, health.ServeOptions{
+		Config: cfg, Consul: client, Addr: addr, Log: c.logger(&rf),
+		Metrics: tel.Handler(), Published: tel.Statuses,
+	})
+	if err != nil {
+		c.errorf("%v", err)
+		return exitFail
+	}
+	return exitOK
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	consul "github.com/hashicorp/consul/api"
+	"github.com/vigil-backup/vigil/hcl/config"
+	"github.com/vigil-backup/vigil/plugin"
+	"github.com/vigil-backup/vigil/tasks/health"
+	"github.com/vigil-backup/vigil/tasks/record"
+)
+
+// StatusCommand prints every backup's health.
+type StatusCommand struct{ *Meta }
+
+func (c *StatusCommand) Synopsis() string {
+	return "Show each backup's last run, next run and check state"
+}
+
+func (c *StatusCommand) Help() string {
+	return strings.TrimSpace(`
+Usage: vigil status [-json] [-config PATH] [NAME]
+
+  Prints, in the style of "nomad job status", each backup with its last
+  run, result, age, next expected run, the age of its last verified-good
+  backup and its Consul check state, read from the run records on the
+  control Consul.
+
+  Exit status: 0 when every backup is healthy, 2 when any is failing or
+  overdue, 1 on errors.
+
+Status Options:
+
+  -json  Print the statuses as JSON.
+`)
+}
+
+func (c *StatusCommand) Run(args []string) int {
+	var rf runtimeFlags
+	var asJSON bool
+	fs := c.flagSet("status")
+	rf.register(fs)
+	fs.BoolVar(&asJSON, "json", false, "")
+	if err := fs.Parse(args); err != nil {
+		return exitFail
+	}
+	cfg, ok := c.loadAll(&rf)
+	if !ok {
+		return exitFail
+	}
+	if fs.NArg() > 1 {
+		c.errorf("status: at most one backup NAME")
+		return exitFail
+	}
+	backups := cfg.Backups
+	if fs.NArg() == 1 {
+		b, err := cfg.Backup(fs.Arg(0))
+		if err != nil {
+			c.errorf("status: %v", err)
+			return exitFail
+		}
+		backups = []config.Backup{*b}
+	}
+	if !cfg.Consul.Enabled {
+		c.errorf("status: the run records live on the control Consul; this config runs standalone (use vigil list)")
+		return exitFail
+	}
+	client, err := plugin.ConsulClient(cfg.Consul.Address, cfg.Consul.Datacenter, cfg.Consul.Namespace)
+	if err != nil {
+		c.errorf("status: %v", err)
+		return exitFail
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	book := &record.Consul{Client: client}
+	now := time.Now()
+	var statuses []health.Status
+	for i := range backups {
+		rec, err := health.Load(ctx, book, backups[i].Name)
+		if err != nil {
+			c.errorf("status: %v", err)
+			return exitFail
+		}
+		statuses = append(statuses, health.Evaluate(&backups[i], rec, now, now))
+	}
+	checks := checkStates(client, cfg.Serve.Node)
+	if asJSON {
+		if err := writeJSON(c.Stdout, statuses); err != nil {
+			return exitFail
+		}
+	} else {
+		printStatus(c.Stdout, statuses, checks, now)
+	}
+	for _, s := range statuses {
+		if !s.Healthy {
+			return 2
+		}
+	}
+	return exitOK
+}
+
+// checkStates reads the Consul check states vigil serve keeps; empty when
+// none are registered (no vigil serve runs).
+func checkStates(c *consul.Client, node string) map[string]string {
+	out := map[string]string{}
+	checks, _, err := c.Health().Node(node, nil)
+	if err != nil {
+		return out
+	}
+	for _, ch := range checks {
+		out[ch.CheckID] = ch.Status
+	}
+	return out
+}
+
+func printStatus(w interface{ Write([]byte) (int, error) }, statuses []health.Status, checks map[string]string, now time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "Name\tType\tLast Run\tResult\tAge\tNext Run\tVerified\tCheck")
+	for _, s := range statuses {
+		last, result, age := "-", "never", "-"
+		if s.Last != nil {
+			last = s.Last.StartedAt.UTC().Format("2006-01-02T15:04:05Z")
+			result = s.Last.Status
+			age = ago(now.Sub(s.Last.StartedAt))
+		}
+		if s.Overdue {
+			result += " (overdue)"
+		}
+		if s.Running != nil {
+			result += " (running)"
+		}
+		verified := "-"
+		if s.Verify != nil {
+			verified = "never"
+			if s.Verify.LastGood != nil {
+				verified = ago(now.Sub(*s.Verify.LastGood))
+			}
+		}
+		check := checks[health.CheckID(s.Backup)]
+		if check == "" {
+			check = "(no vigil serve)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Backup, s.Type, last, result, age,
+			s.NextExpected.UTC().Format("2006-01-02T15:04:05Z"), verified, check)
+	}
+	tw.Flush()
+}
+
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%dm ago", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+}

@@ -1,0 +1,49 @@
+package jobs
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+	"github.com/vigil-backup/vigil/hcl/config"
+)
+
+// ServeID is the ID of the `vigil serve` service job.
+const ServeID = "vigil-serve"
+
+// CompileServe returns the long-running `vigil serve` service job: it keeps
+// the Consul checks of every backup and serves their status. It needs the
+// control Consul; nil means there is none (standalone configurations).
+func CompileServe(cfg *config.Config, opts Options) (*api.Job, error) {
+	if !cfg.Consul.Enabled || len(cfg.Backups) == 0 {
+		return nil, nil
+	}
+	embedded := *cfg
+	embedded.Nomad, embedded.Storages = config.Nomad{}, nil
+	embedded.Backups = append([]config.Backup(nil), cfg.Backups...)
+	for i := range embedded.Backups {
+		embedded.Backups[i].Nomad = config.Nomad{}
+	}
+	var buf bytes.Buffer
+	if err := embedded.Encode(&buf); err != nil {
+		return nil, fmt.Errorf("jobs: compile %s: %w", ServeID, err)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	n := cfg.Nomad
+	job := newJob(ServeID, n, &config.Backup{}, "serve", hex.EncodeToString(sum[:]), opts)
+	job.Type = ptr(api.JobTypeService)
+	delete(job.Meta, MetaBackup)
+	delete(job.Meta, MetaType)
+	args := []string{"serve", "-config", "${NOMAD_TASK_DIR}/vigil.json", "-addr", "${NOMAD_ADDR_http}"}
+	n.VaultEnabled = false // serve reads records; it needs no storage credentials
+	tg := group("serve", n, cfg.Vault, time.Hour, buf.String(), args)
+	tg.Count = ptr(cfg.Serve.Count)
+	tg.Networks = []*api.NetworkResource{{DynamicPorts: []api.Port{{Label: "http"}}}}
+	tg.RestartPolicy = &api.RestartPolicy{Attempts: ptr(3), Interval: ptr(30 * time.Minute), Delay: ptr(15 * time.Second), Mode: ptr("delay")}
+	tg.ReschedulePolicy = nil
+	job.TaskGroups = []*api.TaskGroup{tg}
+	return job, nil
+}

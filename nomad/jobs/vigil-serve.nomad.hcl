@@ -1,0 +1,286 @@
+job "vigil-serve" {
+  type        = "service"
+  datacenters = ["dc1"]
+  node_pool   = "default"
+  priority    = 60
+
+  meta {
+    vigil_managed   = "true"
+    vigil_role      = "serve"
+    vigil_spec_hash = "4ffde819c7e2555ccf4ba4f1267bcdab5588eb06abe04df9a8a6ba5a2e40487a"
+    vigil_version   = "0.1.0-dev"
+  }
+
+  constraint {
+    attribute = "$${attr.kernel.name}"
+    value     = "linux"
+  }
+
+  group "serve" {
+    count = 1
+
+    network {
+      port "http" {
+      }
+    }
+
+    restart {
+      attempts = 3
+      interval = "30m0s"
+      delay    = "15s"
+      mode     = "delay"
+    }
+
+    task "vigil" {
+      driver       = "exec"
+      kill_timeout = "30s"
+
+      config {
+        args    = ["serve", "-config", "$${NOMAD_TASK_DIR}/vigil.json", "-addr", "$${NOMAD_ADDR_http}"]
+        command = "$${NOMAD_TASK_DIR}/vigil"
+      }
+
+      env {
+        VIGIL_NODE = "$${node.unique.name}"
+      }
+
+      artifact {
+        source      = "https://releases.example.com/vigil/v0.1.0/vigil_linux_amd64.tar.gz"
+        destination = "local/"
+      }
+
+      template {
+        destination     = "local/vigil.json"
+        change_mode     = "noop"
+        left_delimiter  = "[[vigil:"
+        right_delimiter = ":vigil]]"
+        data            = <<EOT
+{
+  "consul": {
+    "enabled": true,
+    "address": "http://127.0.0.1:8500",
+    "datacenter": "dc1"
+  },
+  "vault": {
+    "address": "https://vault.service.consul:8200"
+  },
+  "nomad": {},
+  "backups": [
+    {
+      "type": "consul_snapshot",
+      "name": "consul-prod",
+      "schedule": "17 * * * *",
+      "time_zone": "UTC",
+      "storage": {
+        "kind": "s3",
+        "name": "primary",
+        "bucket": "platform-backups",
+        "prefix": "vigil/",
+        "region": "eu-central-1",
+        "endpoint": "https://s3.eu-central-1.amazonaws.com",
+        "path_style": true,
+        "sse": "AES256",
+        "credentials": {
+          "source": "vault_identity_sts",
+          "identity_role": "s3-backup"
+        }
+      },
+      "retain": {
+        "last": 24,
+        "daily": 7,
+        "weekly": 4,
+        "monthly": 6
+      },
+      "lock": {
+        "key": "vigil/locks/consul-prod",
+        "ttl": 30000000000,
+        "wait": 0
+      },
+      "timeout": 1200000000000,
+      "compression": "zstd",
+      "consul": {
+        "address": "http://consul.service.consul:8500",
+        "datacenter": "dc1",
+        "stale": true
+      },
+      "verify": {
+        "schedule": "30 4 * * *",
+        "max_duration": 1800000000000,
+        "max_age": 129600000000000,
+        "min_keys": 1,
+        "scratch": {},
+        "keys": [
+          {
+            "key": "service/web/config"
+          }
+        ]
+      },
+      "nomad": {}
+    },
+    {
+      "type": "consul_kv",
+      "name": "consul-kv-services",
+      "schedule": "*/15 * * * *",
+      "storage": {
+        "kind": "s3",
+        "name": "primary",
+        "bucket": "platform-backups",
+        "prefix": "vigil/",
+        "region": "eu-central-1",
+        "endpoint": "https://s3.eu-central-1.amazonaws.com",
+        "path_style": true,
+        "sse": "AES256",
+        "credentials": {
+          "source": "vault_identity_sts",
+          "identity_role": "s3-backup"
+        }
+      },
+      "retain": {
+        "last": 96,
+        "max_age": 2592000000000000
+      },
+      "lock": {
+        "key": "vigil/locks/consul-kv-services",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 3600000000000,
+      "compression": "zstd",
+      "consul": {
+        "address": "http://consul.service.consul:8500",
+        "prefix": "service/"
+      },
+      "verify": {
+        "after_backup": true,
+        "max_duration": 1800000000000,
+        "scratch": {},
+        "prefixes": [
+          {
+            "prefix": "service/",
+            "min_keys": 1
+          }
+        ]
+      },
+      "nomad": {}
+    },
+    {
+      "type": "elasticsearch",
+      "name": "logs",
+      "schedule": "0 2 * * *",
+      "storage": {
+        "kind": "s3",
+        "name": "primary",
+        "bucket": "platform-backups",
+        "prefix": "vigil/",
+        "region": "eu-central-1",
+        "endpoint": "https://s3.eu-central-1.amazonaws.com",
+        "path_style": true,
+        "sse": "AES256",
+        "credentials": {
+          "source": "vault_identity_sts",
+          "identity_role": "s3-backup"
+        }
+      },
+      "retain": {
+        "last": 14
+      },
+      "lock": {
+        "key": "vigil/locks/logs",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 7200000000000,
+      "compression": "none",
+      "elasticsearch": {
+        "url": "https://elasticsearch.service.consul:9200",
+        "repository": "s3-logs",
+        "repository_settings": {
+          "type": "s3",
+          "bucket": "platform-es-snapshots",
+          "base_path": "logs",
+          "client": "default"
+        },
+        "indices": [
+          "logs-*"
+        ],
+        "snapshot_prefix": "vigil-logs"
+      },
+      "verify": {
+        "schedule": "0 6 * * *",
+        "max_duration": 1800000000000,
+        "indices": [
+          {
+            "pattern": "logs-*",
+            "min_docs": 1
+          }
+        ]
+      },
+      "nomad": {}
+    },
+    {
+      "type": "etcd",
+      "name": "etcd-main",
+      "schedule": "0 */6 * * *",
+      "storage": {
+        "kind": "s3",
+        "name": "primary",
+        "bucket": "platform-backups",
+        "prefix": "vigil/",
+        "region": "eu-central-1",
+        "endpoint": "https://s3.eu-central-1.amazonaws.com",
+        "path_style": true,
+        "sse": "AES256",
+        "credentials": {
+          "source": "vault_identity_sts",
+          "identity_role": "s3-backup"
+        }
+      },
+      "retain": {
+        "last": 8,
+        "daily": 14
+      },
+      "lock": {
+        "key": "vigil/locks/etcd-main",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 2700000000000,
+      "compression": "zstd",
+      "etcd": {
+        "endpoints": [
+          "https://etcd-0.internal:2379",
+          "https://etcd-1.internal:2379",
+          "https://etcd-2.internal:2379"
+        ],
+        "dial_timeout": 5000000000,
+        "tls": {
+          "ca_file": "/etc/etcd/pki/ca.pem",
+          "cert_file": "/etc/etcd/pki/vigil.pem",
+          "key_file": "/etc/etcd/pki/vigil-key.pem"
+        }
+      },
+      "verify": {
+        "schedule": "0 5 * * 0",
+        "max_duration": 1800000000000,
+        "min_keys": 1,
+        "scratch": {}
+      },
+      "nomad": {}
+    }
+  ],
+  "telemetry": {},
+  "serve": {
+    "count": 1,
+    "node": "vigil"
+  }
+}
+EOT
+      }
+
+      resources {
+        cpu    = 200
+        memory = 256
+      }
+    }
+  }
+}

@@ -1,0 +1,77 @@
+package health
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-backup/vigil/hcl/config"
+	"github.com/vigil-backup/vigil/tasks/record"
+)
+
+var noon = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+
+func backup() *config.Backup {
+	return &config.Backup{Name: "kv", Type: "consul_kv", Schedule: "0 * * * *", Timeout: 10 * time.Minute}
+}
+
+func finished(status string, start time.Time) *record.Run {
+	end := start.Add(time.Minute)
+	return &record.Run{Backup: "kv", Kind: record.KindBackup, Status: status, StartedAt: start, FinishedAt: &end,
+		Object: "kv/x.json.zst", Size: 2048, Error: map[bool]string{true: "consul: kv export: connection refused\nmore"}[status == record.Failed]}
+}
+
+func TestEvaluate(t *testing.T) {
+	b := backup()
+	// Hourly, grace 20m: a 11:00 run is good until 12:20.
+	s := Evaluate(b, Records{Last: finished(record.Succeeded, noon.Add(-time.Hour))}, noon.Add(-2*time.Hour), noon.Add(10*time.Minute))
+	if s.State != Passing || !s.Healthy || s.Overdue || !strings.Contains(s.Output, "succeeded at 2026-11-21T11:01:00Z, 2.0 KiB, kv/x.json.zst") {
+		t.Errorf("good run: %+v", s)
+	}
+	if !s.NextExpected.Equal(noon) || !s.Deadline.Equal(noon.Add(20*time.Minute)) {
+		t.Errorf("next %s deadline %s", s.NextExpected, s.Deadline)
+	}
+	s = Evaluate(b, Records{Last: finished(record.Succeeded, noon.Add(-time.Hour))}, noon, noon.Add(21*time.Minute))
+	if s.State != Critical || s.Healthy || !s.Overdue || !strings.HasPrefix(s.Output, "overdue") {
+		t.Errorf("overdue: %+v", s)
+	}
+	s = Evaluate(b, Records{Last: finished(record.Failed, noon.Add(-time.Hour))}, noon, noon)
+	if s.State != Critical || s.Healthy || s.Output != "failed at 2026-11-21T11:01:00Z: consul: kv export: connection refused" {
+		t.Errorf("failed: %+v", s)
+	}
+	s = Evaluate(b, Records{}, noon, noon.Add(5*time.Minute))
+	if s.State != Warning || !s.Healthy {
+		t.Errorf("never ran, not yet due: %+v", s)
+	}
+	// A run in progress that started after the expected time is not overdue.
+	running := &record.Run{Kind: record.KindBackup, Status: record.Running, StartedAt: noon.Add(time.Minute)}
+	s = Evaluate(b, Records{Last: finished(record.Succeeded, noon.Add(-time.Hour)), Current: running}, noon, noon.Add(25*time.Minute))
+	if s.Overdue || s.Running == nil {
+		t.Errorf("running: %+v", s)
+	}
+}
+
+func TestEvaluateVerify(t *testing.T) {
+	b := backup()
+	b.Verify = &config.Verify{MaxAge: 24 * time.Hour}
+	good := record.Run{Kind: record.KindVerify, Status: record.Succeeded, StartedAt: noon, FinishedAt: ptr(noon.Add(time.Minute)),
+		Verify: &record.Verify{BackupTime: noon.Add(-time.Hour), RestoreTime: 30 * time.Second, BackupAge: time.Hour}}
+	s := Evaluate(b, Records{History: []record.Run{good}}, noon, noon.Add(2*time.Hour))
+	if s.Verify == nil || s.Verify.State != Passing || s.Verify.RTO != 30*time.Second {
+		t.Errorf("verified: %+v", s.Verify)
+	}
+	s = Evaluate(b, Records{History: []record.Run{good}}, noon, noon.Add(30*time.Hour))
+	if s.Verify.State != Critical {
+		t.Errorf("too old: %+v", s.Verify)
+	}
+	s = Evaluate(b, Records{}, noon, noon.Add(48*time.Hour))
+	if s.Verify.State != Critical {
+		t.Errorf("never verified: %+v", s.Verify)
+	}
+	b.Verify = &config.Verify{Schedule: "0 4 * * *"}
+	if got := verifyMaxAge(b); got != 72*time.Hour {
+		t.Errorf("default max age of a daily drill = %s", got)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,53 @@
+package health
+
+import (
+	"context"
+	"time"
+
+	consul "github.com/hashicorp/consul/api"
+	"github.com/hashicorp/go-hclog"
+)
+
+// LeaderKey is the lock the vigil serve allocations elect a leader with;
+// only the leader writes the Consul checks, so several allocations never
+// fight over them.
+const LeaderKey = "vigil/serve/leader"
+
+// Lead runs work while this process holds the leader lock, and contends
+// again when it loses it, until ctx ends. work's context ends when the
+// leadership does.
+func Lead(ctx context.Context, c *consul.Client, holder string, log hclog.Logger, work func(context.Context)) {
+	for ctx.Err() == nil {
+		lock, err := c.LockOpts(&consul.LockOptions{
+			Key: LeaderKey, Value: []byte(holder), SessionName: "vigil serve leader",
+			SessionTTL: "15s", MonitorRetries: 5,
+		})
+		if err != nil {
+			log.Error("leader lock", "error", err)
+			sleep(ctx, 5*time.Second)
+			continue
+		}
+		lost, err := lock.Lock(ctx.Done())
+		if err != nil {
+			log.Warn("leader election failed; retrying", "error", err)
+			sleep(ctx, 2*time.Second)
+			continue
+		}
+		if lost == nil {
+			return // ctx ended
+		}
+		log.Info("leading: this allocation writes the Consul checks")
+		lctx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-lost:
+			case <-lctx.Done():
+			}
+			cancel()
+		}()
+		work(lctx)
+		cancel()
+		_ = lock.Unlock()
+		log.Info("no longer leading")
+	}
+}

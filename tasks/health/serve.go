@@ -1,0 +1,97 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	consul "github.com/hashicorp/consul/api"
+	"github.com/hashicorp/go-hclog"
+	"github.com/vigil-backup/vigil/hcl/config"
+	"github.com/vigil-backup/vigil/tasks/record"
+)
+
+// ServeOptions configure Serve.
+type ServeOptions struct {
+	Config  *config.Config
+	Consul  *consul.Client
+	Addr    string
+	Log     hclog.Logger
+	Metrics http.Handler
+	// Published, when set, receives every refreshed view (metrics).
+	Published func([]Status)
+}
+
+// Serve runs `vigil serve`: it keeps every backup's health current from
+// the run records, serves it over HTTP, and, while it leads the serve
+// allocations, writes the Consul checks. It returns when ctx ends.
+func Serve(ctx context.Context, o ServeOptions) error {
+	w := &Watcher{Backups: o.Config.Backups, Book: &record.Consul{Client: o.Consul}, KV: o.Consul.KV(), Since: time.Now(), Log: o.Log}
+	if err := w.Refresh(ctx); err != nil {
+		o.Log.Warn("first read of the run records failed; retrying", "error", err)
+	}
+	l, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return fmt.Errorf("serve: listen %s: %w", o.Addr, err)
+	}
+	host, portText, _ := net.SplitHostPort(l.Addr().String())
+	port, _ := strconv.Atoi(portText)
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	srv := Server(o.Addr, Handler(w, o.Metrics))
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			o.Log.Error("http server stopped", "error", err)
+		}
+	}()
+	o.Log.Info("serving backup status", "addr", l.Addr().String(), "backups", len(o.Config.Backups))
+
+	latest := make(chan []Status, 1)
+	go w.Watch(ctx, func(st []Status) {
+		if o.Published != nil {
+			o.Published(st)
+		}
+		select {
+		case <-latest:
+		default:
+		}
+		latest <- st
+	})
+	node := o.Config.Serve.Node
+	holder, _ := os.Hostname()
+	Lead(ctx, o.Consul, fmt.Sprintf("%s %s", holder, os.Getenv("NOMAD_ALLOC_ID")), o.Log, func(lctx context.Context) {
+		sync := func(st []Status) {
+			if err := SyncChecks(lctx, o.Consul.Catalog(), node, host, port, st); err != nil {
+				o.Log.Error("writing the Consul checks failed", "error", err)
+				return
+			}
+			if err := RemoveStale(lctx, o.Consul.Catalog(), o.Consul.Health(), node, st); err != nil {
+				o.Log.Warn("removing stale checks failed", "error", err)
+			}
+		}
+		if w.Ready() {
+			sync(w.Statuses())
+		}
+		for {
+			select {
+			case <-lctx.Done():
+				return
+			case st := <-latest:
+				sync(st)
+			}
+		}
+	})
+	return nil
+}
