@@ -223,6 +223,16 @@ backup "etcd" "health-bad" {
 		}
 	}
 
+	// The Consul UI shows it: each backup's check by name, in its state.
+	checks := consulUIChecks(t, node, []string{"backup health-good", "backup health-bad"}, artifact("consul-ui-checks.png"))
+	states := map[string]string{}
+	for _, c := range checks {
+		states[c.Name] = c.State
+	}
+	if states["backup health-good"] != "passing" || states["backup health-bad"] != "critical" {
+		t.Errorf("the Consul UI shows %v", checks)
+	}
+
 	r = vigil(t, "", "status", "-config", dir)
 	if r.code != 2 || !strings.Contains(r.stdout, "health-bad") || !strings.Contains(r.stdout, "critical") {
 		t.Errorf("vigil status: %s", r)

@@ -120,3 +120,19 @@ func fillEtcd(ctx context.Context, e *harness.Etcd, total int) error {
 	close(errs)
 	return <-errs
 }
+
+func readSpec(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "spec.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func writeSpec(t *testing.T, dir, src string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -63,7 +63,7 @@ func (t *Etcd) Snapshot(ctx context.Context, w io.Writer, _ SnapshotOptions) (So
 	before, err := c.Status(sctx, t.src.Endpoints[0])
 	cancel()
 	if err != nil {
-		return nil, fmt.Errorf("etcd: status %s: %w", t.src.Endpoints[0], err)
+		return nil, fmt.Errorf("etcd: no answer from %s within %s: %w", t.src.Endpoints[0], max(t.src.DialTimeout, time.Second), err)
 	}
 	resp, err := c.SnapshotWithVersion(ctx)
 	if err != nil {

@@ -79,11 +79,38 @@ build_one() {
   echo "tools: $name $version: built in $((SECONDS - start))s -> $bin"
 }
 
+# Headless Chromium drives the Consul UI check in the e2e suite. It comes
+# from Debian's packages, not the Go proxy.
+ensure_chromium() {
+  if command -v chromium >/dev/null 2>&1; then
+    echo "tools: chromium: present at $(command -v chromium)"
+    return 0
+  fi
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "tools: chromium: not installed and no apt-get; install Debian's chromium package by hand" >&2
+    return 1
+  fi
+  local start=$SECONDS
+  echo "tools: chromium: installing Debian's chromium package"
+  if $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null; then
+    echo "tools: chromium: installed in $((SECONDS - start))s"
+  else
+    echo "tools: chromium: apt-get install chromium failed" >&2
+    return 1
+  fi
+}
+
 while read -r name module version extra; do
   case "$name" in ''|'#'*) continue ;; esac
   selected "$name" || continue
   # shellcheck disable=SC2086
   build_one "$name" "$module" "$version" $extra || status=1
 done < "$versions"
+
+if selected chromium; then
+  ensure_chromium || status=1
+fi
 
 exit $status

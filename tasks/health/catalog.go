@@ -16,7 +16,9 @@ import (
 // the serve leader writes their states, as consul-esm does for external
 // services.
 const (
-	ServiceID   = "vigil"
+	ServiceID = "vigil"
+	// checkType tells the Consul UI these are not agent (serf) checks.
+	checkType   = "vigil"
 	checkPrefix = "vigil:"
 	verifyCheck = "vigil-verify:"
 )
@@ -48,12 +50,12 @@ func SyncChecks(ctx context.Context, cat Catalog, node, address string, port int
 	var checks consul.HealthChecks
 	for _, s := range statuses {
 		checks = append(checks, &consul.HealthCheck{
-			Node: node, CheckID: CheckID(s.Backup), Name: "backup " + s.Backup, Status: s.State, Output: s.Output,
+			Node: node, CheckID: CheckID(s.Backup), Name: "backup " + s.Backup, Status: s.State, Output: s.Output, Type: checkType,
 			ServiceID: ServiceID, Notes: fmt.Sprintf("%s backup, schedule %q", s.Type, s.Schedule),
 		})
 		if s.Verify != nil {
 			checks = append(checks, &consul.HealthCheck{
-				Node: node, CheckID: VerifyCheckID(s.Backup), Name: "verify " + s.Backup, Status: s.Verify.State, Output: s.Verify.Output,
+				Node: node, CheckID: VerifyCheckID(s.Backup), Name: "verify " + s.Backup, Status: s.Verify.State, Output: s.Verify.Output, Type: checkType,
 				ServiceID: ServiceID, Notes: "restore drills: last verified-good backup younger than " + s.Verify.MaxAge.String(),
 			})
 		}

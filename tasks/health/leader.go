@@ -8,18 +8,18 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// LeaderKey is the lock the vigil serve allocations elect a leader with;
-// only the leader writes the Consul checks, so several allocations never
-// fight over them.
-const LeaderKey = "vigil/serve/leader"
+// LeaderKey is the lock the vigil serve allocations of one check node
+// elect a leader with; only the leader writes the Consul checks, so several
+// allocations never fight over them.
+func LeaderKey(node string) string { return "vigil/serve/" + node + "/leader" }
 
 // Lead runs work while this process holds the leader lock, and contends
 // again when it loses it, until ctx ends. work's context ends when the
 // leadership does.
-func Lead(ctx context.Context, c *consul.Client, holder string, log hclog.Logger, work func(context.Context)) {
+func Lead(ctx context.Context, c *consul.Client, key, holder string, log hclog.Logger, work func(context.Context)) {
 	for ctx.Err() == nil {
 		lock, err := c.LockOpts(&consul.LockOptions{
-			Key: LeaderKey, Value: []byte(holder), SessionName: "vigil serve leader",
+			Key: key, Value: []byte(holder), SessionName: "vigil serve leader",
 			SessionTTL: "15s", MonitorRetries: 5,
 		})
 		if err != nil {

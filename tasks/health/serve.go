@@ -71,7 +71,7 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	})
 	node := o.Config.Serve.Node
 	holder, _ := os.Hostname()
-	Lead(ctx, o.Consul, fmt.Sprintf("%s %s", holder, os.Getenv("NOMAD_ALLOC_ID")), o.Log, func(lctx context.Context) {
+	Lead(ctx, o.Consul, LeaderKey(node), fmt.Sprintf("%s %s", holder, os.Getenv("NOMAD_ALLOC_ID")), o.Log, func(lctx context.Context) {
 		sync := func(st []Status) {
 			if err := SyncChecks(lctx, o.Consul.Catalog(), node, host, port, st); err != nil {
 				o.Log.Error("writing the Consul checks failed", "error", err)

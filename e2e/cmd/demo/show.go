@@ -27,9 +27,6 @@ type demo struct {
 // backups are the example backups the demo runs, and what is not built yet.
 var backups = []string{"consul-prod", "consul-kv-services", "etcd-main", "logs"}
 
-var notYet = []string{
-	"Consul health checks and `vigil serve`: not built yet (issue: health)",
-}
 
 func (d *demo) vars() []string {
 	s := d.stack
@@ -95,21 +92,22 @@ func (d *demo) show(ctx context.Context) error {
 	if err := d.jobs(); err != nil {
 		return err
 	}
-	fmt.Println("\n==> Not shown yet")
-	for _, s := range notYet {
-		fmt.Println("    - " + s)
-	}
+	fmt.Println("\n==> vigil status (the run records on Consul; the checks vigil serve keeps)")
+	serveURL := d.serveURL(ctx)
+	time.Sleep(6 * time.Second) // one refresh of vigil serve
+	_ = d.vigil(append(append([]string{"status"}, d.vars()...), "-config", specs)...)
 	s := d.stack
 	fmt.Printf(`
 ==> Servers (all on 127.0.0.1)
     Nomad UI:   %s/ui/jobs
-    Consul UI:  %s/ui/
+    Consul UI:  %s/ui/dc1/services/vigil/instances/vigil/vigil/health-checks
+    vigil serve: %s/v1/status
     Vault:      %s (root token "root", dev mode)
     MinIO (S3): %s (bucket %q)
     etcd:       %s
     Elasticsearch (fake, plugin/esfake): %s
     Logs and data: %s
-`, s.Nomad.URL(), s.Consul.URL(), s.Vault.URL(), s.MinIO.Endpoint(), harness.Bucket, s.Etcd.Endpoint, s.ES.URL, d.dir)
+`, s.Nomad.URL(), s.Consul.URL(), serveURL, s.Vault.URL(), s.MinIO.Endpoint(), harness.Bucket, s.Etcd.Endpoint, s.ES.URL, d.dir)
 	return nil
 }
 
@@ -238,4 +236,35 @@ func tool(name string) string {
 		return name
 	}
 	return p
+}
+
+// serveURL finds where the vigil-serve allocation listens.
+func (d *demo) serveURL(ctx context.Context) string {
+	nc, err := d.stack.Nomad.Client()
+	if err != nil {
+		return "(unknown)"
+	}
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		allocs, _, err := nc.Jobs().Allocations("vigil-serve", false, nil)
+		if err != nil {
+			continue
+		}
+		for _, a := range allocs {
+			if a.ClientStatus != "running" {
+				continue
+			}
+			full, _, err := nc.Allocations().Info(a.ID, nil)
+			if err != nil || full.AllocatedResources == nil {
+				continue
+			}
+			for _, n := range full.AllocatedResources.Shared.Networks {
+				for _, p := range n.DynamicPorts {
+					if p.Label == "http" {
+						return fmt.Sprintf("http://%s:%d", n.IP, p.Value)
+					}
+				}
+			}
+		}
+	}
+	return "(vigil-serve is not running)"
 }

@@ -1,0 +1,98 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/vigil-backup/vigil/e2e/harness"
+)
+
+// uiCheck is one health check as the Consul UI renders it.
+type uiCheck struct {
+	Name  string
+	State string
+}
+
+// consulUIChecks opens the Consul UI's health-check page of vigil's
+// service on node in headless Chromium, waits until every name is shown,
+// saves a screenshot to shot, and returns the checks with their states
+// (read from the classes the UI puts on each check).
+func consulUIChecks(t *testing.T, node string, names []string, shot string) []uiCheck {
+	t.Helper()
+	bin, err := exec.LookPath("chromium")
+	if err != nil {
+		if inCI() {
+			t.Fatal("chromium is not installed; `make tools` installs it")
+		}
+		t.Skip("chromium is not installed; `make tools` installs it")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.WindowSize(1280, 900),
+		chromedp.UserDataDir(t.TempDir()))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	url := stack.Consul.URL() + "/ui/dc1/services/vigil/instances/" + node + "/vigil/health-checks"
+	if _, err := chromedp.Run(ctx, chromedp.Navigate(url)); err != nil {
+		t.Fatalf("open %s: %v", url, err)
+	}
+	var items []string
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		items, err = chromedp.Run(ctx, chromedp.Evaluate[[]string](
+			`Array.from(document.querySelectorAll(".health-check-output")).map(e => e.className + "\t" + e.innerText.split("\n")[0])`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if all := strings.Join(items, "\n"); containsAll(all, names) {
+			break
+		}
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Dir(shot), 0o755)
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Consul UI screenshot: %s", shot)
+	var out []uiCheck
+	for _, it := range items {
+		class, name, _ := strings.Cut(it, "\t")
+		c := uiCheck{Name: strings.TrimSpace(name)}
+		for _, s := range []string{"passing", "warning", "critical"} {
+			if strings.Contains(" "+class+" ", " "+s+" ") {
+				c.State = s
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func containsAll(s string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// artifact is where e2e tests keep files worth looking at after a run.
+func artifact(name string) string {
+	return filepath.Join(harness.RepoRoot(), ".work", "artifacts", name)
+}
