@@ -216,15 +216,15 @@ func waitVigil(cmd *exec.Cmd, out, errb *bytes.Buffer) childRun {
 	return childRun{result: result{code, out.String(), errb.String()}, maxRSSKiB: peak >> 10}
 }
 
-// TestConcurrentRunsOneWins: 20 runs of one backup at once, over a 512 MiB
-// etcd so they overlap: exactly one writes a backup, 19 exit 0 as skipped
-// and name the holder. It also reports the winner's peak RSS.
-func TestConcurrentRunsOneWins(t *testing.T) {
+// TestFaultLockContention: 50 runs of one backup at once, over a 512 MiB
+// etcd so they overlap: exactly one writes a backup, 49 exit 0 as skipped
+// and record the holder. It also reports the winner's peak RSS.
+func TestFaultLockContention(t *testing.T) {
 	needStack(t)
 	ctx := testContext(t, 10*time.Minute)
 	dir, prefix := bigEtcdSpec(t, "etcd-contended", "kv")
 	tok := entityToken(t, ctx)
-	const n = 20
+	const n = 50
 	runs := make([]childRun, n)
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
@@ -270,7 +270,7 @@ func TestConcurrentRunsOneWins(t *testing.T) {
 // TestKill9MidUpload: a run killed during its upload leaves no manifest and
 // no listed backup; once the session TTL has passed, the next run is green
 // and aborts the dead run's multipart upload.
-func TestKill9MidUpload(t *testing.T) {
+func TestFaultKill9MidUpload(t *testing.T) {
 	needStack(t)
 	ctx := testContext(t, 10*time.Minute)
 	dir, prefix := bigEtcdSpec(t, "etcd-killed", "sts")
@@ -469,7 +469,7 @@ backup "consul_kv" "kv-retained" {
 
 // TestLockLostMidRun: when the run's Consul session is destroyed during the
 // upload, the run stops, aborts the upload, writes no manifest and fails.
-func TestLockLostMidRun(t *testing.T) {
+func TestFaultLockLostMidRun(t *testing.T) {
 	needStack(t)
 	ctx := testContext(t, 10*time.Minute)
 	dir, prefix := bigEtcdSpec(t, "etcd-lost", "sts")

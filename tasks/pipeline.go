@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -22,6 +23,9 @@ type streamResult struct {
 	Size   int64
 	SHA256 string
 }
+
+// errUploadStopped is what the snapshot side sees when the upload fails.
+var errUploadStopped = errors.New("upload stopped")
 
 // countingHash hashes and counts the bytes that go to the store.
 type countingHash struct {
@@ -47,7 +51,7 @@ func stream(ctx context.Context, t plugin.Target, s store.Store, key string, zst
 	go func() {
 		err := s.Put(ctx, key, pr, -1)
 		// Unblock the snapshot side if the upload stopped reading.
-		pr.CloseWithError(fmt.Errorf("upload stopped: %v", err))
+		pr.CloseWithError(fmt.Errorf("%w: %v", errUploadStopped, err))
 		upDone <- err
 	}()
 
@@ -73,7 +77,11 @@ func stream(ctx context.Context, t plugin.Target, s store.Store, key string, zst
 	if err != nil {
 		pw.CloseWithError(err)
 		cancel()
-		<-upDone
+		// When the upload failed first, the snapshot only saw a closed
+		// pipe: the upload's error is the cause worth reporting.
+		if uerr := <-upDone; uerr != nil && errors.Is(err, errUploadStopped) {
+			return nil, uerr
+		}
 		return nil, err
 	}
 	pw.Close()

@@ -49,3 +49,40 @@ func (c *Consul) Stop() {
 		c.Proc.Stop(10 * time.Second)
 	}
 }
+
+// ConsulServer is a one-server Consul cluster keeping its state on disk,
+// for tests that restart the leader.
+type ConsulServer struct {
+	Consul
+	ports []int
+	bin   string
+}
+
+// StartConsulServer starts it on free ports.
+func StartConsulServer(ctx context.Context, dir, name string) (*ConsulServer, error) {
+	bin, err := Tool("consul")
+	if err != nil {
+		return nil, err
+	}
+	ports, err := scratch.FreePorts(4)
+	if err != nil {
+		return nil, err
+	}
+	s := &ConsulServer{Consul: Consul{Dir: filepath.Join(dir, name)}, ports: ports, bin: bin}
+	return s, s.start(ctx, name)
+}
+
+func (s *ConsulServer) start(ctx context.Context, name string) error {
+	p, addr, err := scratch.ConsulOn(ctx, s.bin, s.Dir, name, s.ports, true)
+	if err != nil {
+		return err
+	}
+	s.Proc, s.Addr = p, addr
+	return nil
+}
+
+// Restart stops the server and starts it again on the same ports and data.
+func (s *ConsulServer) Restart(ctx context.Context) error {
+	s.Stop()
+	return s.start(ctx, s.Proc.Name)
+}

@@ -14,17 +14,28 @@ import (
 // Consul starts `consul agent -dev` on free loopback ports, in memory, and
 // waits until it has a leader. It returns the process and the HTTP address.
 func Consul(ctx context.Context, bin, dir, name string) (*Proc, string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, "", err
-	}
 	ports, err := FreePorts(4)
 	if err != nil {
 		return nil, "", err
 	}
+	return ConsulOn(ctx, bin, dir, name, ports, false)
+}
+
+// ConsulOn starts a Consul agent on the given ports (http, serf_lan,
+// serf_wan, server): in memory with -dev, or else a one-server cluster
+// keeping its state in dir, so it can be restarted and keep its data.
+func ConsulOn(ctx context.Context, bin, dir, name string, ports []int, persistent bool) (*Proc, string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, "", err
+	}
 	hcl := fmt.Sprintf(`ports { http = %d, dns = -1, grpc = -1, grpc_tls = -1, serf_lan = %d, serf_wan = %d, server = %d }`,
 		ports[0], ports[1], ports[2], ports[3])
-	p, err := StartProc(name, dir, ServerEnv(), bin, "agent", "-dev", "-bind", "127.0.0.1", "-client", "127.0.0.1",
-		"-node", name, "-hcl", hcl, "-log-level", "warn")
+	args := []string{"agent", "-dev"}
+	if persistent {
+		args = []string{"agent", "-server", "-bootstrap-expect=1", "-data-dir", filepath.Join(dir, "data")}
+	}
+	args = append(args, "-bind", "127.0.0.1", "-client", "127.0.0.1", "-node", name, "-hcl", hcl, "-log-level", "warn")
+	p, err := StartProc(name, dir, ServerEnv(), bin, args...)
 	if err != nil {
 		return nil, "", err
 	}
