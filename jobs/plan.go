@@ -3,6 +3,7 @@ package jobs
 import (
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/hashicorp/nomad/api"
 )
@@ -17,6 +18,9 @@ type Cluster interface {
 }
 
 var _ Cluster = (*api.Jobs)(nil)
+
+// planConcurrency is how many plan requests MakePlan keeps in flight.
+const planConcurrency = 8
 
 // JobPlan is Nomad's answer for one compiled job.
 type JobPlan struct {
@@ -57,17 +61,37 @@ func (p *Plan) Changed() bool {
 // MakePlan asks Nomad to plan every job and lists orphans in the namespaces
 // the jobs use (and the client's default namespace).
 func MakePlan(c Cluster, compiled []*api.Job) (*Plan, error) {
-	p := &Plan{}
+	p := &Plan{Jobs: make([]JobPlan, len(compiled))}
 	declared := map[string]bool{}
 	namespaces := map[string]bool{"": true}
 	for _, job := range compiled {
-		resp, _, err := c.Plan(job, true, writeOpts(job))
-		if err != nil {
-			return nil, fmt.Errorf("jobs: plan %s: %w", *job.ID, err)
-		}
-		p.Jobs = append(p.Jobs, JobPlan{Job: job, Diff: resp.Diff, ModifyIndex: resp.JobModifyIndex, Warnings: resp.Warnings})
 		declared[*job.ID] = true
 		namespaces[deref(job.Namespace)] = true
+	}
+	// Plans are independent reads: a few in flight keep 1,000 backups
+	// quick without loading the servers.
+	errs := make([]error, len(compiled))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, planConcurrency)
+	for i, job := range compiled {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			resp, _, err := c.Plan(job, true, writeOpts(job))
+			if err != nil {
+				errs[i] = fmt.Errorf("jobs: plan %s: %w", *job.ID, err)
+				return
+			}
+			p.Jobs[i] = JobPlan{Job: job, Diff: resp.Diff, ModifyIndex: resp.JobModifyIndex, Warnings: resp.Warnings}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err // the first is enough: the rest usually repeat it
+		}
 	}
 	for ns := range namespaces {
 		stubs, _, err := c.ListOptions(&api.JobListOptions{Fields: &api.JobListFields{Meta: true}},

@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"crypto/sha256"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -150,6 +151,7 @@ func (s *slowSource) Snapshot(ctx context.Context, w io.Writer, _ plugin.Snapsho
 func TestRestoreRefusesCorruptObject(t *testing.T) {
 	src := &source{data: randomBytes(1 << 20), failAt: -1}
 	d, b := standalone(t, src, "none")
+	b.Type = config.TypeConsulKV // restored over the network: checked first
 	run, err := Run(context.Background(), d, b)
 	if err != nil {
 		t.Fatal(err)
@@ -198,5 +200,33 @@ func TestVerifiedReader(t *testing.T) {
 		if _, err := io.ReadAll(r); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// An etcd restore writes the db file in one pass; a corrupt object fails
+// the read that reaches its end, and no file is left for etcdutl.
+func TestEtcdRestoreOfCorruptObjectLeavesNoFile(t *testing.T) {
+	db := append(randomBytes(512*8), make([]byte, 32)...)
+	sum := sha256.Sum256(db[:512*8])
+	copy(db[512*8:], sum[:])
+	src := &source{data: db, failAt: -1}
+	d, b := standalone(t, src, "zstd")
+	run, err := Run(context.Background(), d, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(b.Storage.Path, filepath.FromSlash(run.Object))
+	data, _ := os.ReadFile(path)
+	data[len(data)-20] ^= 0xff
+	os.WriteFile(path, data, 0o644)
+	d.Target = nil // the real etcd target: it only writes a file here
+	b.Etcd = &config.EtcdSource{Endpoints: []string{"http://127.0.0.1:1"}}
+	out := filepath.Join(t.TempDir(), "restored.db")
+	_, err = Restore(context.Background(), d, b, RestoreOptions{RestoreOptions: plugin.RestoreOptions{OutFile: out}})
+	if err == nil {
+		t.Fatal("a corrupt etcd backup was restored")
+	}
+	if _, serr := os.Stat(out); serr == nil {
+		t.Errorf("the db file of a corrupt backup was left behind (%v)", err)
 	}
 }
