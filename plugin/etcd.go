@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"os/exec"
@@ -17,6 +16,8 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/experimental"
 )
 
 // Etcd backs up an etcd cluster through Maintenance.Snapshot.
@@ -30,7 +31,11 @@ var _ Target = (*Etcd)(nil)
 func NewEtcd(src config.EtcdSource) *Etcd { return &Etcd{src: src} }
 
 func (t *Etcd) client() (*clientv3.Client, error) {
-	cfg := clientv3.Config{Endpoints: t.src.Endpoints, DialTimeout: t.src.DialTimeout, Logger: zap.NewNop()}
+	cfg := clientv3.Config{Endpoints: t.src.Endpoints, DialTimeout: t.src.DialTimeout, Logger: zap.NewNop(),
+		DialOptions: []grpc.DialOption{
+			experimental.WithBufferPool(snapshotPool),
+			grpc.WithDefaultCallOptions(grpc.ForceCodecV2(newSnapshotCodec())),
+		}}
 	if tc := t.src.TLS; tc != nil {
 		info := transport.TLSInfo{CertFile: tc.CertFile, KeyFile: tc.KeyFile, TrustedCAFile: tc.CAFile}
 		var err error
@@ -50,7 +55,7 @@ func (t *Etcd) client() (*clientv3.Client, error) {
 // Snapshot streams the member's snapshot into w and checks the sha256 that
 // etcd appends to it as the bytes pass, the check etcdutl makes on restore.
 // A stream whose trailer does not match fails here, before a manifest.
-func (t *Etcd) Snapshot(ctx context.Context, w io.Writer, _ SnapshotOptions) (Source, error) {
+func (t *Etcd) Snapshot(ctx context.Context, w io.Writer, opts SnapshotOptions) (Source, error) {
 	c, err := t.client()
 	if err != nil {
 		return nil, err
@@ -70,8 +75,14 @@ func (t *Etcd) Snapshot(ctx context.Context, w io.Writer, _ SnapshotOptions) (So
 		return nil, fmt.Errorf("etcd: snapshot %s: %w", strings.Join(t.src.Endpoints, ","), err)
 	}
 	defer resp.Snapshot.Close()
-	check := newTrailerCheck()
-	if _, err := io.Copy(w, io.TeeReader(resp.Snapshot, check)); err != nil {
+	var check trailer = newTrailerCheck()
+	var r io.Reader = resp.Snapshot
+	if opts.Digest != nil {
+		check = digestTrailer{opts.Digest} // the pipeline hashes these bytes already
+	} else {
+		r = io.TeeReader(r, check.(*trailerCheck))
+	}
+	if _, err := io.Copy(w, r); err != nil {
 		return nil, fmt.Errorf("etcd: snapshot stream: %w", err)
 	}
 	if err := check.verify(); err != nil {
@@ -79,7 +90,7 @@ func (t *Etcd) Snapshot(ctx context.Context, w io.Writer, _ SnapshotOptions) (So
 	}
 	src := Source{
 		"etcd_version": resp.Version,
-		"db_size":      fmt.Sprint(check.n - sha256.Size),
+		"db_size":      fmt.Sprint(check.size() - sha256.Size),
 		"cluster_id":   fmt.Sprintf("%x", before.Header.ClusterId),
 		"member_id":    fmt.Sprintf("%x", before.Header.MemberId),
 	}
@@ -94,39 +105,39 @@ func (t *Etcd) Snapshot(ctx context.Context, w io.Writer, _ SnapshotOptions) (So
 	return src, nil
 }
 
-// trailerCheck hashes everything but the last 32 bytes written to it, and
-// compares the hash with those bytes at the end. It holds 32 bytes at most.
-type trailerCheck struct {
-	h    hash.Hash
-	tail []byte
-	n    int64
+// trailerCheck checks etcd's trailer when nobody else hashes the stream.
+type trailerCheck struct{ *Digest }
+
+func newTrailerCheck() *trailerCheck { return &trailerCheck{NewDigest()} }
+
+func (c *trailerCheck) verify() error { return digestTrailer{c.Digest}.verify() }
+
+func (c *trailerCheck) size() int64 { return c.Written() }
+
+// trailer checks etcd's trailing sha256 once the stream has been read.
+type trailer interface {
+	verify() error
+	size() int64
 }
 
-func newTrailerCheck() *trailerCheck {
-	return &trailerCheck{h: sha256.New(), tail: make([]byte, 0, 2*sha256.Size)}
+// digestTrailer checks the trailer with the pipeline's running digest.
+type digestTrailer struct{ d StreamDigest }
+
+func (t digestTrailer) verify() error {
+	sum, tail := t.d.SumExcept(sha256.Size)
+	return verifyTrailer(t.d.Written(), sum, tail)
 }
 
-func (c *trailerCheck) Write(p []byte) (int, error) {
-	c.n += int64(len(p))
-	if len(p) >= sha256.Size {
-		c.h.Write(c.tail)
-		c.h.Write(p[:len(p)-sha256.Size])
-		c.tail = append(c.tail[:0], p[len(p)-sha256.Size:]...)
-		return len(p), nil
-	}
-	c.tail = append(c.tail, p...)
-	if extra := len(c.tail) - sha256.Size; extra > 0 {
-		c.h.Write(c.tail[:extra])
-		c.tail = append(c.tail[:0], c.tail[extra:]...)
-	}
-	return len(p), nil
-}
+func (t digestTrailer) size() int64 { return t.d.Written() }
 
-func (c *trailerCheck) verify() error {
-	if c.n < sha256.Size || (c.n-sha256.Size)%512 != 0 {
-		return fmt.Errorf("%d bytes is not a db plus a sha256 trailer (size %% 512 != 32): the stream is incomplete", c.n)
+func verifyTrailer(n int64, sum, tail []byte) error {
+	if len(tail) != sha256.Size {
+		return fmt.Errorf("%d bytes is too short for an etcd snapshot", n)
 	}
-	if sum := c.h.Sum(nil); string(sum) != string(c.tail) {
+	if n < sha256.Size || (n-sha256.Size)%512 != 0 {
+		return fmt.Errorf("%d bytes is not a db plus a sha256 trailer (size %% 512 != 32): the stream is incomplete", n)
+	}
+	if string(sum) != string(tail) {
 		return fmt.Errorf("sha256 trailer mismatch: the snapshot is corrupt")
 	}
 	return nil
@@ -164,7 +175,7 @@ func (t *Etcd) Restore(ctx context.Context, r io.Reader, opts RestoreOptions) er
 	args := []string{"snapshot", "restore", abs, "--data-dir", dataDir}
 	if opts.Out != nil {
 		fmt.Fprintf(opts.Out, "Wrote %s (%d bytes, sha256 trailer verified).\nRestore it with:\n\n  etcdutl %s\n\nthen start a member with --data-dir %s (add --name, --initial-cluster and --initial-advertise-peer-urls for your cluster).\n",
-			abs, check.n, strings.Join(args, " "), dataDir)
+			abs, check.Written(), strings.Join(args, " "), dataDir)
 	}
 	if opts.DataDir == "" {
 		return nil

@@ -39,3 +39,33 @@ func TestTrailerCheck(t *testing.T) {
 		t.Error("a truncated stream passed")
 	}
 }
+
+func TestDigestSums(t *testing.T) {
+	data := etcdStream(4096)
+	for _, chunk := range []int{1, 5, 32, 100, len(data)} {
+		d := NewDigest()
+		for i := 0; i < len(data); i += chunk {
+			d.Write(data[i:min(i+chunk, len(data))])
+		}
+		all := sha256.Sum256(data)
+		prefix := sha256.Sum256(data[:len(data)-32])
+		sum, tail := d.SumExcept(32)
+		if !bytes.Equal(d.Sum(), all[:]) || !bytes.Equal(sum, prefix[:]) || !bytes.Equal(tail, data[len(data)-32:]) || d.Written() != int64(len(data)) {
+			t.Fatalf("chunk %d: sums differ", chunk)
+		}
+		if !bytes.Equal(d.Sum(), all[:]) {
+			t.Fatal("Sum changed the running state")
+		}
+	}
+}
+
+func TestDirtyPool(t *testing.T) {
+	p := &dirtyPool{}
+	for _, n := range []int{0, 1, 255, 256, 257, 16384, 1 << 20, 3 << 20} {
+		b := p.Get(n)
+		if len(*b) != n || cap(*b) < n {
+			t.Fatalf("Get(%d): len %d cap %d", n, len(*b), cap(*b))
+		}
+		p.Put(b)
+	}
+}

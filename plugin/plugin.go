@@ -30,8 +30,22 @@ type Target interface {
 	Restore(ctx context.Context, r io.Reader, opts RestoreOptions) error
 }
 
+// StreamDigest is a running sha256 of exactly the bytes a target writes to
+// its stream, which the pipeline computes anyway for the manifest. A
+// target whose format ends in its own checksum (etcd's trailing sha256)
+// can check it from here instead of hashing every byte a second time.
+type StreamDigest interface {
+	// Written is the number of bytes written so far.
+	Written() int64
+	// SumExcept returns the sha256 of all bytes written but the last n
+	// (n at most 32), and those last n bytes.
+	SumExcept(n int) (sum, tail []byte)
+}
+
 // SnapshotOptions name the backup being taken.
 type SnapshotOptions struct {
+	// Digest, when set, hashes what the target writes (see StreamDigest).
+	Digest StreamDigest
 	// ID is the backup's ID (its manifest's); targets that name snapshots
 	// themselves (Elasticsearch) derive the name from it.
 	ID string

@@ -27,18 +27,6 @@ type streamResult struct {
 // errUploadStopped is what the snapshot side sees when the upload fails.
 var errUploadStopped = errors.New("upload stopped")
 
-// countingHash hashes and counts the bytes that go to the store.
-type countingHash struct {
-	h hash.Hash
-	n int64
-}
-
-func (c *countingHash) Write(p []byte) (int, error) {
-	c.h.Write(p)
-	c.n += int64(len(p))
-	return len(p), nil
-}
-
 // stream runs target.Snapshot into store.Put through a pipe: snapshot ->
 // [zstd] -> sha256+count -> upload. Nothing touches the disk, and memory is
 // bounded by the uploader's part buffers. If either side fails, the other
@@ -55,8 +43,12 @@ func stream(ctx context.Context, t plugin.Target, s store.Store, key string, zst
 		upDone <- err
 	}()
 
-	sum := &countingHash{h: sha256.New()}
+	sum := plugin.NewDigest()
 	var sink io.Writer = io.MultiWriter(pw, sum)
+	if !zstdOn {
+		// The stored bytes are the target's own: let it reuse the digest.
+		so.Digest = sum
+	}
 	var enc *zstd.Encoder
 	if zstdOn {
 		var err error
@@ -88,7 +80,7 @@ func stream(ctx context.Context, t plugin.Target, s store.Store, key string, zst
 	if err := <-upDone; err != nil {
 		return nil, err
 	}
-	return &streamResult{Source: src, Size: sum.n, SHA256: hex.EncodeToString(sum.h.Sum(nil))}, nil
+	return &streamResult{Source: src, Size: sum.Written(), SHA256: hex.EncodeToString(sum.Sum())}, nil
 }
 
 // verifiedReader checks size and sha256 as bytes pass, and fails the read

@@ -1,10 +1,10 @@
 package tasks
 
 import (
-	"crypto/sha256"
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"os"

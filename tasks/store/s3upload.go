@@ -3,14 +3,18 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
@@ -86,7 +90,7 @@ func (s *S3) putStream(ctx context.Context, key string, r io.Reader, size int64)
 		_, err := s.Client.PutObject(ctx, in)
 		return err
 	}
-	create := &s3.CreateMultipartUploadInput{Bucket: aws.String(s.Bucket), Key: k}
+	create := &s3.CreateMultipartUploadInput{Bucket: aws.String(s.Bucket), Key: k, ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c}
 	s.sse(&create.ServerSideEncryption)
 	out, err := s.Client.CreateMultipartUpload(ctx, create)
 	if err != nil {
@@ -165,19 +169,27 @@ func (u *upload) run(ctx context.Context, r io.Reader, first []byte, base int64,
 	return err
 }
 
+// send uploads one part. The payload is not hashed for the SigV4
+// signature (over HTTPS the SDK skips that anyway): each part carries a
+// CRC32C instead, which the server checks, at a fraction of the CPU of a
+// second sha256 pass. The whole object's sha256 is vigil's own.
 func (u *upload) send(ctx context.Context, part int, data []byte) error {
+	sum := crc32.Checksum(data, castagnoli)
+	crc := base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, sum))
 	out, err := u.s.Client.UploadPart(ctx, &s3.UploadPartInput{
-		Bucket: aws.String(u.s.Bucket), Key: u.key, UploadId: u.id,
+		Bucket: aws.String(u.s.Bucket), Key: u.key, UploadId: u.id, ChecksumCRC32C: aws.String(crc),
 		PartNumber: aws.Int32(int32(part)), Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),
-	})
+	}, s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware))
 	if err != nil {
 		return fmt.Errorf("part %d: %w", part, err)
 	}
 	u.mu.Lock()
-	u.parts = append(u.parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(int32(part))})
+	u.parts = append(u.parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(int32(part)), ChecksumCRC32C: aws.String(crc)})
 	u.mu.Unlock()
 	return nil
 }
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // acquire returns a buffer of size, reusing a released one of that size.
 func (u *upload) acquire(size int64) []byte {

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/vigil-backup/vigil/e2e/harness"
+	"github.com/vigil-backup/vigil/tasks/store"
+)
+
+// child runs one upload or download in its own process, so its memory
+// and disk writes are measured apart from the bench driver:
+//
+//	-child-upload ENDPOINT FILE KEY
+//	-child-download ENDPOINT KEY FILE
+func child(args []string) int {
+	if len(args) != 4 {
+		fmt.Fprintln(os.Stderr, "bench child: bad arguments")
+		return 2
+	}
+	s3c := store.NewS3Client(store.S3Endpoint{Endpoint: args[1], Region: "us-east-1", PathStyle: true},
+		credentials.NewStaticCredentialsProvider(harness.MinIORootUser, harness.MinIORootPassword, ""))
+	ctx := context.Background()
+	var err error
+	switch args[0] {
+	case "-child-upload":
+		var f *os.File
+		if f, err = os.Open(args[2]); err == nil {
+			defer f.Close()
+			st, _ := f.Stat()
+			// The same store and client settings vigil uses.
+			err = (&store.S3{Client: s3c, Bucket: harness.Bucket}).Put(ctx, args[3], f, st.Size())
+		}
+	case "-child-download":
+		var out *s3.GetObjectOutput
+		if out, err = s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(harness.Bucket), Key: aws.String(args[2])}); err == nil {
+			var f *os.File
+			if f, err = os.Create(args[3]); err == nil {
+				_, err = io.Copy(f, out.Body)
+				f.Close()
+			}
+			out.Body.Close()
+		}
+	default:
+		err = fmt.Errorf("unknown child %s", args[0])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench child:", err)
+		return 1
+	}
+	return 0
+}
+
+// measure runs a command and returns its wall time, peak RSS (VmHWM) and
+// the bytes it wrote to disk (rusage output blocks).
+func measure(env []string, name string, args ...string) (sample, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return sample{}, err
+	}
+	peak, err := harness.PeakRSS(cmd)
+	s := sample{d: time.Since(start), peakRSS: peak}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		s.written = ru.Oublock * 512
+	}
+	if err != nil {
+		return s, fmt.Errorf("%s %v: %w\n%s", name, args, err, stderr.String())
+	}
+	return s, nil
+}
+
+// self is this binary, for the child processes.
+func self() string {
+	p, err := os.Executable()
+	if err != nil {
+		return os.Args[0]
+	}
+	return p
+}

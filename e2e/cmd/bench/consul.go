@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	consul "github.com/hashicorp/consul/api"
+	"github.com/vigil-backup/vigil/e2e/harness"
+)
+
+func (b *bench) startConsul(ctx context.Context, name string) (*harness.Consul, *consul.Client, error) {
+	c, err := harness.StartConsul(ctx, b.dir, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	cc, err := c.Client()
+	return c, cc, err
+}
+
+// consulSnapshot: vigil's consul_snapshot against `consul snapshot save`
+// plus upload, over a Consul holding consul-mib MiB of KV data.
+func (b *bench) consulSnapshot(ctx context.Context) error {
+	fmt.Printf("== consul_snapshot %d MiB: filling\n", *snapMiB)
+	c, cc, err := b.startConsul(ctx, "consul-snap")
+	if err != nil {
+		return err
+	}
+	defer c.Stop()
+	rng := rand.New(rand.NewSource(1))
+	val := make([]byte, 512<<10)
+	for i := 0; i < *snapMiB*2; i++ {
+		rng.Read(val)
+		if _, err := cc.KV().Put(&consul.KVPair{Key: fmt.Sprintf("bench/%05d", i), Value: val}, nil); err != nil {
+			return err
+		}
+	}
+	spec, err := b.spec("consul-snap", fmt.Sprintf(`
+backup "consul_snapshot" "snap" {
+  schedule    = "0 * * * *"
+  storage     = storage.s3.minio
+  compression = "none"
+  consul { address = %q }
+  retain { last = 1 }
+}
+`, c.URL()))
+	if err != nil {
+		return err
+	}
+	bin, _ := harness.Tool("consul")
+	file := filepath.Join(b.dir, "consul.snap")
+	env := append(b.env(), "CONSUL_HTTP_ADDR="+c.Addr)
+	save := func() (sample, error) { return measure(env, bin, "snapshot", "save", file) }
+	if _, err := save(); err != nil {
+		return err
+	}
+	st, _ := os.Stat(file)
+	res, err := compare([]variant{
+		{"a", func() (sample, error) { return b.upload(file, "bench/raw-consul.snap") }},
+		{"b", func() (sample, error) {
+			return twoStep(save, func() (sample, error) { return b.upload(file, "bench/two-step-consul.snap") })
+		}},
+		{"c", func() (sample, error) { return measure(b.env(), b.vigil, "run", "-config", spec, "-backup", "snap") }},
+	})
+	if err != nil {
+		return err
+	}
+	b.addRow(fmt.Sprintf("consul_snapshot (%s)", mib(st.Size())), *snapMiB, res)
+	return nil
+}
+
+// consulKV: vigil's consul_kv against `consul kv export > FILE` plus
+// upload, over kv-keys keys.
+func (b *bench) consulKV(ctx context.Context) error {
+	fmt.Printf("== consul_kv %d keys: filling\n", *kvKeys)
+	c, cc, err := b.startConsul(ctx, "consul-kv")
+	if err != nil {
+		return err
+	}
+	defer c.Stop()
+	start := time.Now()
+	var ops consul.TxnOps
+	for i := 0; i < *kvKeys; i++ {
+		ops = append(ops, &consul.TxnOp{KV: &consul.KVTxnOp{Verb: consul.KVSet, Key: fmt.Sprintf("app/%03d/key-%06d", i%500, i), Value: []byte(strings.Repeat("v", 64))}})
+		if len(ops) == 64 || i == *kvKeys-1 {
+			if ok, _, _, err := cc.Txn().Txn(ops, nil); err != nil || !ok {
+				return fmt.Errorf("fill: %v", err)
+			}
+			ops = ops[:0]
+		}
+	}
+	fmt.Printf("   filled in %.1fs\n", time.Since(start).Seconds())
+	spec, err := b.spec("consul-kv", fmt.Sprintf(`
+backup "consul_kv" "kv" {
+  schedule    = "0 * * * *"
+  storage     = storage.s3.minio
+  compression = "none"
+  consul { address = %q }
+  retain { last = 1 }
+}
+`, c.URL()))
+	if err != nil {
+		return err
+	}
+	bin, _ := harness.Tool("consul")
+	file := filepath.Join(b.dir, "consul-kv.json")
+	export := func() (sample, error) {
+		f, err := os.Create(file)
+		if err != nil {
+			return sample{}, err
+		}
+		defer f.Close()
+		cmd := exec.Command(bin, "kv", "export")
+		cmd.Env, cmd.Stdout = append(b.env(), "CONSUL_HTTP_ADDR="+c.Addr), f
+		start := time.Now()
+		if err := cmd.Start(); err != nil {
+			return sample{}, err
+		}
+		peak, err := harness.PeakRSS(cmd)
+		st, _ := f.Stat()
+		return sample{d: time.Since(start), peakRSS: peak, written: st.Size()}, err
+	}
+	if _, err := export(); err != nil {
+		return err
+	}
+	res, err := compare([]variant{
+		{"a", func() (sample, error) { return b.upload(file, "bench/raw-kv.json") }},
+		{"b", func() (sample, error) {
+			return twoStep(export, func() (sample, error) { return b.upload(file, "bench/two-step-kv.json") })
+		}},
+		{"c", func() (sample, error) { return measure(b.env(), b.vigil, "run", "-config", spec, "-backup", "kv") }},
+	})
+	if err != nil {
+		return err
+	}
+	st, _ := os.Stat(file)
+	b.addRow(fmt.Sprintf("consul_kv (%dk keys, %s)", *kvKeys/1000, mib(st.Size())), 0, res)
+	return nil
+}

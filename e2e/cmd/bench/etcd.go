@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigil-backup/vigil/e2e/harness"
+)
+
+// env is what vigil and the helpers run with: MinIO's keys through the
+// standard AWS chain (credentials { environment = true }).
+func (b *bench) env() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "AWS_ACCESS_KEY_ID=") || strings.HasPrefix(kv, "AWS_SECRET_ACCESS_KEY=") || strings.HasPrefix(kv, "AWS_SESSION_TOKEN=") || strings.HasPrefix(kv, "AWS_PROFILE=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "AWS_ACCESS_KEY_ID="+harness.MinIORootUser, "AWS_SECRET_ACCESS_KEY="+harness.MinIORootPassword, "AWS_REGION=us-east-1")
+}
+
+// spec writes a standalone spec (no control Consul) with the backups.
+func (b *bench) spec(name, backups string) (string, error) {
+	dir := filepath.Join(b.dir, "spec-"+name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	src := fmt.Sprintf(`
+consul {
+  enabled = false
+}
+
+storage "s3" "minio" {
+  bucket     = %q
+  endpoint   = %q
+  path_style = true
+  credentials {
+    environment = true
+  }
+}
+`, harness.Bucket, b.minio.Endpoint()) + backups
+	return dir, os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(src), 0o644)
+}
+
+func fillEtcd(ctx context.Context, e *harness.Etcd, mib int) error {
+	c, err := e.Client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(int64(w)))
+			val := make([]byte, 1<<20)
+			for i := w; i < mib; i += 4 {
+				rng.Read(val)
+				if _, err := c.Put(ctx, fmt.Sprintf("/bench/%06d", i), string(val)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// variant is one way of getting the same data into S3.
+type variant struct {
+	name string
+	run  func() (sample, error)
+}
+
+// compare runs the variants in rotating order, *runs times (up to twice as
+// many when a variant's spread exceeds 25%), and returns their series.
+func compare(vs []variant) (map[string]series, error) {
+	out := map[string]series{}
+	for round := 0; round < 2**runs; round++ {
+		if round >= *runs {
+			wide := false
+			for _, s := range out {
+				wide = wide || s.spread() > 0.25
+			}
+			if !wide {
+				break
+			}
+		}
+		for i := range vs {
+			v := vs[(round+i)%len(vs)]
+			s, err := v.run()
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", v.name, err)
+			}
+			out[v.name] = append(out[v.name], s)
+		}
+	}
+	return out, nil
+}
+
+// twoStep sums a save and an upload, keeping the larger process's RSS.
+func twoStep(save func() (sample, error), upload func() (sample, error)) (sample, error) {
+	s1, err := save()
+	if err != nil {
+		return s1, err
+	}
+	s2, err := upload()
+	return sample{d: s1.d + s2.d, peakRSS: max(s1.peakRSS, s2.peakRSS), written: s1.written + s2.written}, err
+}
+
+func (b *bench) upload(file, key string) (sample, error) {
+	return measure(b.env(), self(), "-child-upload", b.minio.Endpoint(), file, key)
+}
+
+func (b *bench) etcd(ctx context.Context, size int) error {
+	name := fmt.Sprintf("etcd-%d", size)
+	fmt.Printf("== etcd %d MiB: filling\n", size)
+	start := time.Now()
+	e, err := harness.StartEtcd(ctx, b.dir, name, 16<<30)
+	if err != nil {
+		return err
+	}
+	defer e.Stop()
+	if err := fillEtcd(ctx, e, size); err != nil {
+		return err
+	}
+	fmt.Printf("   filled in %.1fs\n", time.Since(start).Seconds())
+	spec, err := b.spec(name, fmt.Sprintf(`
+backup "etcd" "plain" {
+  schedule    = "0 * * * *"
+  storage     = storage.s3.minio
+  compression = "none"
+  etcd { endpoints = [%q] }
+  retain { last = 1 }
+}
+
+backup "etcd" "zstd" {
+  schedule = "0 * * * *"
+  storage  = storage.s3.minio
+  etcd { endpoints = [%q] }
+  retain { last = 1 }
+}
+`, e.Endpoint, e.Endpoint))
+	if err != nil {
+		return err
+	}
+	etcdctl, err := harness.Tool("etcdctl")
+	if err != nil {
+		return err
+	}
+	file := filepath.Join(b.dir, name+".db")
+	save := func() (sample, error) {
+		os.Remove(file)
+		return measure(b.env(), etcdctl, "--endpoints", e.Endpoint, "snapshot", "save", file)
+	}
+	if _, err := save(); err != nil { // the file the raw upload sends
+		return err
+	}
+	st, _ := os.Stat(file)
+	vigil := func(backup string) func() (sample, error) {
+		return func() (sample, error) { return measure(b.env(), b.vigil, "run", "-config", spec, "-backup", backup) }
+	}
+	res, err := compare([]variant{
+		{"a", func() (sample, error) { return b.upload(file, "bench/raw-"+name) }},
+		{"b", func() (sample, error) {
+			return twoStep(save, func() (sample, error) { return b.upload(file, "bench/two-step-"+name) })
+		}},
+		{"c", vigil("plain")},
+		{"z", vigil("zstd")},
+	})
+	if err != nil {
+		return err
+	}
+	b.addRow(fmt.Sprintf("etcd (db %s)", mib(st.Size())), size, res)
+	b.table.add("  same, vigil with zstd", fmt.Sprint(size), "", "", secs(res["z"].median()),
+		ratio(res["z"].median(), res["a"].median()), ratio(res["z"].median(), res["b"].median()),
+		mib(res["z"].maxRSS()), mib(res["z"].maxWritten()), res["z"].minMax())
+	if want("restore") && size >= 1024 {
+		return b.restore(spec, name)
+	}
+	return nil
+}
+
+func (b *bench) addRow(scenario string, size int, res map[string]series) {
+	a, bb, c := res["a"].median(), res["b"].median(), res["c"].median()
+	b.table.add(scenario, fmt.Sprint(size), secs(a), secs(bb), secs(c), ratio(c, a), ratio(c, bb),
+		mib(res["c"].maxRSS()), mib(res["c"].maxWritten()),
+		fmt.Sprintf("a %s, b %s, c %s", res["a"].minMax(), res["b"].minMax(), res["c"].minMax()))
+	b.table.note("%s: two-step's largest process peaked at %s; runs per variant: %d", scenario, mib(res["b"].maxRSS()), len(res["c"]))
+}
+
+// restore compares `vigil restore` of the plain etcd backup (download,
+// sha256 check, db file) with a raw download of the same object.
+func (b *bench) restore(spec, name string) error {
+	fmt.Printf("== restore %s\n", name)
+	key, err := b.latestObject("plain/")
+	if err != nil {
+		return err
+	}
+	out := filepath.Join(b.dir, "restored.db")
+	res, err := compare([]variant{
+		{"a", func() (sample, error) {
+			defer os.Remove(out)
+			return measure(b.env(), self(), "-child-download", b.minio.Endpoint(), key, out)
+		}},
+		{"c", func() (sample, error) {
+			defer os.Remove(out)
+			return measure(b.env(), b.vigil, "restore", "-config", spec, "-backup", "plain", "-out", out)
+		}},
+	})
+	if err != nil {
+		return err
+	}
+	a, c := res["a"].median(), res["c"].median()
+	b.table.add("restore etcd (raw download as a)", "1024", secs(a), "", secs(c), ratio(c, a), "",
+		mib(res["c"].maxRSS()), "(writes the db)", fmt.Sprintf("a %s, c %s", res["a"].minMax(), res["c"].minMax()))
+	b.table.note("restore speed vs raw download: %.2fx", float64(a)/float64(c))
+	return nil
+}
+
+func (b *bench) latestObject(prefix string) (string, error) {
+	objs, err := b.minio.List(context.Background(), prefix)
+	if err != nil {
+		return "", err
+	}
+	latest := ""
+	for _, o := range objs {
+		if strings.HasSuffix(o.Key, ".db") && o.Key > latest {
+			latest = o.Key
+		}
+	}
+	if latest == "" {
+		return "", fmt.Errorf("no object under %s", prefix)
+	}
+	return latest, nil
+}

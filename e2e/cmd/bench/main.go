@@ -1,0 +1,117 @@
+// Command bench measures vigil's streaming backup against the physical
+// limit (a raw upload of a file of the same size) and against the two-step
+// pipeline every other tool uses (save the snapshot to a file, then upload
+// it), on the harness's real etcd, Consul and MinIO. It prints a table of
+// medians, the ratios, vigil's peak RSS and the bytes it wrote to disk.
+//
+// usage: go run ./e2e/cmd/bench [-sizes 256,1024] [-runs 3]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-backup/vigil/e2e/harness"
+)
+
+var (
+	sizes    = flag.String("sizes", "256,1024", "etcd database sizes in MiB")
+	runs     = flag.Int("runs", 3, "runs of each variant (more are added when the spread is wide)")
+	kvKeys   = flag.Int("kv-keys", 100000, "keys in the consul_kv benchmark")
+	snapMiB  = flag.Int("consul-mib", 256, "MiB of KV data in the consul_snapshot benchmark")
+	specs    = flag.Int("compile-backups", 10000, "backups in the compile benchmark")
+	planJobs = flag.Int("plan-backups", 1000, "backups in the plan benchmark")
+	only     = flag.String("only", "", "comma list of benchmarks to run: etcd,consul_snapshot,consul_kv,restore,compile,plan")
+)
+
+func main() {
+	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "-child-") {
+		os.Exit(child(os.Args[1:]))
+	}
+	flag.Parse()
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func want(name string) bool {
+	if *only == "" {
+		return true
+	}
+	for _, n := range strings.Split(*only, ",") {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+type bench struct {
+	dir   string
+	vigil string
+	minio *harness.MinIO
+	table *table
+}
+
+func run() error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "vigil-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	vigil, err := filepath.Abs(filepath.Join(harness.RepoRoot(), "bin", "vigil"))
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(vigil); err != nil {
+		return fmt.Errorf("%s missing; run `make build` (make bench does)", vigil)
+	}
+	m, err := harness.StartMinIO(ctx, dir, "")
+	if err != nil {
+		return err
+	}
+	defer m.Stop()
+	b := &bench{dir: dir, vigil: vigil, minio: m, table: &table{}}
+	fmt.Printf("vigil bench, %s, %d CPUs; MinIO, etcd and Consul on 127.0.0.1 share them with vigil\n\n", time.Now().UTC().Format(time.RFC3339), numCPU())
+	if want("etcd") || want("restore") {
+		for _, s := range strings.Split(*sizes, ",") {
+			mib, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil {
+				return fmt.Errorf("bad size %q", s)
+			}
+			if err := b.etcd(ctx, mib); err != nil {
+				return err
+			}
+		}
+	}
+	if want("consul_snapshot") {
+		if err := b.consulSnapshot(ctx); err != nil {
+			return err
+		}
+	}
+	if want("consul_kv") {
+		if err := b.consulKV(ctx); err != nil {
+			return err
+		}
+	}
+	if want("compile") {
+		if err := b.compile(); err != nil {
+			return err
+		}
+	}
+	if want("plan") {
+		if err := b.plan(ctx); err != nil {
+			return err
+		}
+	}
+	b.table.print(os.Stdout)
+	return nil
+}

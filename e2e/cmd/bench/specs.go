@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/vigil-backup/vigil/e2e/harness"
+)
+
+// manySpecs writes n consul_kv backups into a spec directory.
+func (b *bench) manySpecs(name string, n int, header string) (string, error) {
+	dir := filepath.Join(b.dir, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	var sb strings.Builder
+	sb.WriteString(header)
+	sb.WriteString(`
+storage "local" "disk" {
+  path = "/var/lib/vigil/backups"
+}
+`)
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&sb, `
+backup "consul_kv" "kv-%05d" {
+  schedule = "%d * * * *"
+  storage  = storage.local.disk
+  consul {
+    prefix = "app/%d/"
+  }
+  retain {
+    last = 24
+  }
+}
+`, i, i%60, i)
+	}
+	return dir, os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(sb.String()), 0o644)
+}
+
+// compile times `vigil validate` (evaluate and compile) of many backups.
+func (b *bench) compile() error {
+	fmt.Printf("== compile %d backups\n", *specs)
+	dir, err := b.manySpecs("compile", *specs, "consul {\n  enabled = false\n}\n")
+	if err != nil {
+		return err
+	}
+	var s series
+	for i := 0; i < *runs; i++ {
+		x, err := measure(b.env(), b.vigil, "validate", dir)
+		if err != nil {
+			return err
+		}
+		s = append(s, x)
+	}
+	b.table.add(fmt.Sprintf("compile %d backups (vigil validate)", *specs), "", "", "", secs(s.median()), "", "", mib(s.maxRSS()), "", s.minMax())
+	return nil
+}
+
+// plan times `vigil plan` of many backups against a real Nomad.
+func (b *bench) plan(ctx context.Context) error {
+	fmt.Printf("== plan %d backups against Nomad\n", *planJobs)
+	n, err := harness.StartNomad(ctx, b.dir, "", "")
+	if err != nil {
+		return err
+	}
+	defer n.Stop()
+	dir, err := b.manySpecs("plan", *planJobs, "consul {\n  enabled = false\n}\nnomad {\n  driver = \"raw_exec\"\n  binary = \"/usr/local/bin/vigil\"\n}\n")
+	if err != nil {
+		return err
+	}
+	var s series
+	for i := 0; i < *runs; i++ {
+		x, err := measure(b.env(), b.vigil, "plan", "-address", n.URL(), dir)
+		if err != nil && !strings.Contains(err.Error(), "exit status 1") {
+			return err
+		}
+		s = append(s, x)
+	}
+	b.table.add(fmt.Sprintf("plan %d backups (vigil plan)", *planJobs), "", "", "", secs(s.median()), "", "", mib(s.maxRSS()), "", s.minMax())
+	return nil
+}
