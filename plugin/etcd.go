@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigil-backup/vigil/hcl/config"
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
@@ -34,6 +35,11 @@ func (t *Etcd) client() (*clientv3.Client, error) {
 	cfg := clientv3.Config{Endpoints: t.src.Endpoints, DialTimeout: t.src.DialTimeout, Logger: zap.NewNop(),
 		DialOptions: []grpc.DialOption{
 			experimental.WithBufferPool(snapshotPool),
+			// A fixed 1 MiB flow-control window (instead of gRPC's
+			// BDP-driven one, up to 16 MiB) bounds what etcd can send ahead
+			// of the upload, so memory stays flat whatever the db size.
+			grpc.WithInitialWindowSize(1 << 20),
+			grpc.WithInitialConnWindowSize(1 << 20),
 			grpc.WithDefaultCallOptions(grpc.ForceCodecV2(newSnapshotCodec())),
 		}}
 	if tc := t.src.TLS; tc != nil {
@@ -70,26 +76,41 @@ func (t *Etcd) Snapshot(ctx context.Context, w io.Writer, opts SnapshotOptions) 
 	if err != nil {
 		return nil, fmt.Errorf("etcd: no answer from %s within %s: %w", t.src.Endpoints[0], max(t.src.DialTimeout, time.Second), err)
 	}
-	resp, err := c.SnapshotWithVersion(ctx)
+	// The raw Maintenance stream, not clientv3's Snapshot helper: the
+	// helper copies every chunk through a pipe of its own; here each chunk
+	// goes from the decoded message straight to w.
+	stream, err := pb.NewMaintenanceClient(c.ActiveConnection()).Snapshot(ctx, &pb.SnapshotRequest{})
 	if err != nil {
 		return nil, fmt.Errorf("etcd: snapshot %s: %w", strings.Join(t.src.Endpoints, ","), err)
 	}
-	defer resp.Snapshot.Close()
 	var check trailer = newTrailerCheck()
-	var r io.Reader = resp.Snapshot
+	sink := w
 	if opts.Digest != nil {
 		check = digestTrailer{opts.Digest} // the pipeline hashes these bytes already
 	} else {
-		r = io.TeeReader(r, check.(*trailerCheck))
+		sink = io.MultiWriter(w, check.(*trailerCheck))
 	}
-	if _, err := io.Copy(w, r); err != nil {
-		return nil, fmt.Errorf("etcd: snapshot stream: %w", err)
+	var version string
+	for {
+		resp, err := stream.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("etcd: snapshot stream: %w", err)
+		}
+		if version == "" {
+			version = resp.GetVersion()
+		}
+		if _, err := sink.Write(resp.GetBlob()); err != nil {
+			return nil, fmt.Errorf("etcd: snapshot stream: %w", err)
+		}
 	}
 	if err := check.verify(); err != nil {
 		return nil, fmt.Errorf("etcd: snapshot stream: %w", err)
 	}
 	src := Source{
-		"etcd_version": resp.Version,
+		"etcd_version": version,
 		"db_size":      fmt.Sprint(check.size() - sha256.Size),
 		"cluster_id":   fmt.Sprintf("%x", before.Header.ClusterId),
 		"member_id":    fmt.Sprintf("%x", before.Header.MemberId),
@@ -155,8 +176,14 @@ func (t *Etcd) Restore(ctx context.Context, r io.Reader, opts RestoreOptions) er
 	if err != nil {
 		return fmt.Errorf("etcd: restore: %w", err)
 	}
-	check := newTrailerCheck()
-	_, err = io.Copy(io.MultiWriter(f, check), r)
+	var check trailer = newTrailerCheck()
+	var dst io.Writer = f
+	if opts.Digest != nil {
+		check = digestTrailer{opts.Digest} // the reader hashes these bytes already
+	} else {
+		dst = io.MultiWriter(f, check.(*trailerCheck))
+	}
+	_, err = io.Copy(dst, r)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -175,7 +202,7 @@ func (t *Etcd) Restore(ctx context.Context, r io.Reader, opts RestoreOptions) er
 	args := []string{"snapshot", "restore", abs, "--data-dir", dataDir}
 	if opts.Out != nil {
 		fmt.Fprintf(opts.Out, "Wrote %s (%d bytes, sha256 trailer verified).\nRestore it with:\n\n  etcdutl %s\n\nthen start a member with --data-dir %s (add --name, --initial-cluster and --initial-advertise-peer-urls for your cluster).\n",
-			abs, check.Written(), strings.Join(args, " "), dataDir)
+			abs, check.size(), strings.Join(args, " "), dataDir)
 	}
 	if opts.DataDir == "" {
 		return nil

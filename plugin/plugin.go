@@ -66,6 +66,9 @@ type RestoreOptions struct {
 	DataDir string
 	// Etcdutl is the etcdutl binary; "" looks it up on PATH.
 	Etcdutl string
+	// Digest, when set, is a running sha256 of exactly the bytes the
+	// restore reads (see StreamDigest).
+	Digest StreamDigest
 	// RenamePattern and RenameReplacement rename restored Elasticsearch
 	// indices (regular expression and replacement, as ES takes them).
 	RenamePattern     string

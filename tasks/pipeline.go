@@ -5,11 +5,9 @@ package tasks
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 
 	"github.com/klauspost/compress/zstd"
@@ -85,24 +83,23 @@ func stream(ctx context.Context, t plugin.Target, s store.Store, key string, zst
 
 // verifiedReader checks size and sha256 as bytes pass, and fails the read
 // that reaches the end if either is wrong, so a restore never consumes the
-// last byte of a bad object as if it were good.
+// last byte of a bad object as if it were good. Its digest is a
+// plugin.StreamDigest a target may reuse (etcd's trailer check).
 type verifiedReader struct {
 	r      io.Reader
-	h      hash.Hash
-	n      int64
+	d      *plugin.Digest
 	size   int64
 	sha256 string
 }
 
 func newVerifiedReader(r io.Reader, size int64, sha string) *verifiedReader {
-	return &verifiedReader{r: r, h: sha256.New(), size: size, sha256: sha}
+	return &verifiedReader{r: r, d: plugin.NewDigest(), size: size, sha256: sha}
 }
 
 func (v *verifiedReader) Read(p []byte) (int, error) {
 	n, err := v.r.Read(p)
-	v.h.Write(p[:n])
-	v.n += int64(n)
-	if v.n > v.size {
+	v.d.Write(p[:n])
+	if v.d.Written() > v.size {
 		return n, fmt.Errorf("object is longer than the manifest's %d bytes", v.size)
 	}
 	if err == io.EOF {
@@ -114,10 +111,10 @@ func (v *verifiedReader) Read(p []byte) (int, error) {
 }
 
 func (v *verifiedReader) check() error {
-	if v.n != v.size {
-		return fmt.Errorf("object has %d bytes, the manifest says %d", v.n, v.size)
+	if v.d.Written() != v.size {
+		return fmt.Errorf("object has %d bytes, the manifest says %d", v.d.Written(), v.size)
 	}
-	if got := hex.EncodeToString(v.h.Sum(nil)); got != v.sha256 {
+	if got := hex.EncodeToString(v.d.Sum()); got != v.sha256 {
 		return fmt.Errorf("object sha256 %s does not match the manifest's %s", got, v.sha256)
 	}
 	return nil

@@ -62,7 +62,11 @@ func Restore(ctx context.Context, d *Deps, b *config.Backup, opts RestoreOptions
 		return nil, err
 	}
 	defer closeFn()
-	if err := t.Restore(ctx, r, opts.RestoreOptions); err != nil {
+	ro := opts.RestoreOptions
+	if vr, ok := r.(*verifiedReader); ok {
+		ro.Digest = vr.d // uncompressed: the target sees the stored bytes
+	}
+	if err := t.Restore(ctx, r, ro); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -90,8 +94,11 @@ func OpenObject(ctx context.Context, s store.Store, m *manifest.Manifest, progre
 	if err != nil {
 		return nil, nil, err
 	}
-	var r io.Reader = newVerifiedReader(withProgress(rc, progress, "restore", m.Size), m.Size, m.SHA256)
-	closeFn := func() { rc.Close() }
+	// Reading ahead lets the download go on while the bytes already
+	// received are hashed and written.
+	ahead := newReadAhead(withProgress(rc, progress, "restore", m.Size))
+	var r io.Reader = newVerifiedReader(ahead, m.Size, m.SHA256)
+	closeFn := func() { ahead.Close(); rc.Close() }
 	if m.Compression == "zstd" {
 		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
 		if err != nil {
@@ -99,7 +106,7 @@ func OpenObject(ctx context.Context, s store.Store, m *manifest.Manifest, progre
 			return nil, nil, fmt.Errorf("tasks: zstd: %w", err)
 		}
 		r = zr.IOReadCloser()
-		closeFn = func() { zr.Close(); rc.Close() }
+		closeFn = func() { zr.Close(); ahead.Close(); rc.Close() }
 	}
 	return r, closeFn, nil
 }

@@ -126,7 +126,7 @@ func (m *Meta) deps(cfg *config.Config, r *runtimeFlags) (*tasks.Deps, bool) {
 // (etcd's client decodes every chunk into a new buffer), and with Go's
 // default GC the heap would grow to twice the live set; the limit makes the
 // GC run sooner instead. GOMEMLIMIT overrides it.
-const defaultMemoryLimit = 40 << 20
+const defaultMemoryLimit = 36 << 20
 
 func applyMemoryLimit() {
 	if os.Getenv("GOMEMLIMIT") == "" {
