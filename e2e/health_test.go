@@ -282,4 +282,3 @@ backup "consul_kv" "health-late" {
 	}
 	t.Logf("overdue %s after the deadline (refresh every 5s)", turned.Sub(deadline).Round(100*time.Millisecond))
 }
-

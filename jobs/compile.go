@@ -53,7 +53,7 @@ type Options struct {
 func Compile(cfg *config.Config, opts Options) ([]*api.Job, error) {
 	var out []*api.Job
 	for i := range cfg.Backups {
-		js, err := CompileBackup(cfg, cfg.Backups[i].Name, opts)
+		js, err := compileBackup(cfg, &cfg.Backups[i], opts)
 		if err != nil {
 			return nil, err
 		}
@@ -70,20 +70,23 @@ func Compile(cfg *config.Config, opts Options) ([]*api.Job, error) {
 	return out, nil
 }
 
-// CompileBackup returns the periodic backup job of one backup.
+// CompileBackup returns the jobs of one backup: its periodic backup job
+// and, when it has a drill schedule, its vigil-verify job.
 func CompileBackup(cfg *config.Config, name string, opts Options) ([]*api.Job, error) {
-	embedded, err := EmbeddedConfig(cfg, name)
+	src, err := cfg.Backup(name)
 	if err != nil {
 		return nil, err
 	}
+	return compileBackup(cfg, src, opts)
+}
+
+func compileBackup(cfg *config.Config, src *config.Backup, opts Options) ([]*api.Job, error) {
+	name := src.Name
+	embedded := embeddedConfig(cfg, src)
 	b := &embedded.Backups[0]
 	data, hash, err := encodeEmbedded(embedded)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: compile %s: %w", name, err)
-	}
-	src, err := cfg.Backup(name)
-	if err != nil {
-		return nil, err
 	}
 	job := newJob(BackupPrefix+name, src.Nomad, b, "backup", hash, opts)
 	job.Periodic = periodic(b.Schedule, b.TimeZone)
@@ -123,17 +126,14 @@ func periodic(spec, tz string) *api.PeriodicConfig {
 	}
 }
 
-// EmbeddedConfig is the config a job carries: one backup and its storage,
-// without the Nomad placement the run does not need.
-func EmbeddedConfig(cfg *config.Config, name string) (*config.Config, error) {
-	one, err := cfg.Single(name)
-	if err != nil {
-		return nil, fmt.Errorf("jobs: compile %s: %w", name, err)
-	}
+// embeddedConfig is the config a job carries: one backup (which holds its
+// storage), without the Nomad placement the run does not need.
+func embeddedConfig(cfg *config.Config, b *config.Backup) *config.Config {
+	one := cfg.SingleOf(b)
 	one.Nomad = config.Nomad{}
 	one.Backups[0].Nomad = config.Nomad{}
 	one.Serve = config.Serve{}
-	return one, nil
+	return one
 }
 
 func encodeEmbedded(c *config.Config) (string, string, error) {

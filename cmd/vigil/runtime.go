@@ -129,6 +129,9 @@ func (m *Meta) deps(cfg *config.Config, r *runtimeFlags) (*tasks.Deps, bool) {
 const defaultMemoryLimit = 36 << 20
 
 func applyMemoryLimit() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(100)
+	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}

@@ -313,16 +313,10 @@ func (c *Config) Backup(name string) (*Backup, error) {
 	return nil, fmt.Errorf("config: no backup %q (have: %v)", name, names)
 }
 
-// Single returns a copy of c that holds only the named backup (which carries
-// its storage): what a compiled job embeds.
-func (c *Config) Single(name string) (*Config, error) {
-	b, err := c.Backup(name)
-	if err != nil {
-		return nil, err
-	}
-	out := &Config{Consul: c.Consul, Vault: c.Vault, Telemetry: c.Telemetry, Serve: c.Serve, Nomad: b.Nomad}
-	out.Backups = []Backup{*b}
-	return out, nil
+// SingleOf returns a copy of c that holds only backup b (which carries its
+// storage): what a compiled job embeds.
+func (c *Config) SingleOf(b *Backup) *Config {
+	return &Config{Consul: c.Consul, Vault: c.Vault, Telemetry: c.Telemetry, Serve: c.Serve, Nomad: b.Nomad, Backups: []Backup{*b}}
 }
 
 // Encode writes c as indented JSON; the bytes depend only on c.

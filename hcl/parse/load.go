@@ -10,11 +10,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -91,11 +94,52 @@ func specFiles(path string) ([]string, hcl.Diagnostics) {
 // blockSet gathers the root blocks of every file by type.
 type blockSet map[string][]*hcl.Block
 
+type parsed struct {
+	f     *hcl.File
+	diags hcl.Diagnostics
+}
+
+// parseAll parses the files concurrently (a directory may hold hundreds),
+// and registers them with p in order, so diagnostics can quote them.
+func parseAll(p fileParser, files []string) []parsed {
+	out := make([]parsed, len(files))
+	hp, ok := p.(*hclparse.Parser)
+	if !ok || len(files) < 4 {
+		for i, name := range files {
+			out[i].f, out[i].diags = p.ParseHCLFile(name)
+		}
+		return out
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, name := range files {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			src, err := os.ReadFile(name)
+			if err != nil {
+				out[i].diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Failed to read file", Detail: err.Error()}}
+				return
+			}
+			out[i].f, out[i].diags = hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+		}()
+	}
+	wg.Wait()
+	for i, name := range files {
+		if out[i].f != nil {
+			hp.AddFile(name, out[i].f)
+		}
+	}
+	return out
+}
+
 func load(p fileParser, files []string, opts Options) (*config.Config, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	blocks := blockSet{}
-	for _, name := range files {
-		f, d := p.ParseHCLFile(name)
+	for _, pf := range parseAll(p, files) {
+		f, d := pf.f, pf.diags
 		diags = append(diags, d...)
 		if f == nil {
 			continue

@@ -10,19 +10,22 @@ import (
 	"github.com/vigil-backup/vigil/e2e/harness"
 )
 
-// manySpecs writes n consul_kv backups into a spec directory.
+// manySpecs writes n consul_kv backups into a spec directory, 100 to a
+// file, as a team with many backups would keep them.
 func (b *bench) manySpecs(name string, n int, header string) (string, error) {
 	dir := filepath.Join(b.dir, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	var sb strings.Builder
-	sb.WriteString(header)
-	sb.WriteString(`
+	main := header + `
 storage "local" "disk" {
   path = "/var/lib/vigil/backups"
 }
-`)
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(main), 0o644); err != nil {
+		return "", err
+	}
+	var sb strings.Builder
 	for i := 0; i < n; i++ {
 		fmt.Fprintf(&sb, `
 backup "consul_kv" "kv-%05d" {
@@ -36,8 +39,14 @@ backup "consul_kv" "kv-%05d" {
   }
 }
 `, i, i%60, i)
+		if (i+1)%100 == 0 || i == n-1 {
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("backups-%03d.hcl", i/100)), []byte(sb.String()), 0o644); err != nil {
+				return "", err
+			}
+			sb.Reset()
+		}
 	}
-	return dir, os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(sb.String()), 0o644)
+	return dir, nil
 }
 
 // compile times `vigil validate` (evaluate and compile) of many backups.

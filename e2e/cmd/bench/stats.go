@@ -89,7 +89,9 @@ func (t *table) add(scenario string, cells ...string) {
 	t.rows = append(t.rows, row{scenario, cells})
 }
 
-func (t *table) note(format string, args ...any) { t.notes = append(t.notes, fmt.Sprintf(format, args...)) }
+func (t *table) note(format string, args ...any) {
+	t.notes = append(t.notes, fmt.Sprintf(format, args...))
+}
 
 func (t *table) print(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

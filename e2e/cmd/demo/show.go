@@ -27,7 +27,6 @@ type demo struct {
 // backups are the example backups the demo runs, and what is not built yet.
 var backups = []string{"consul-prod", "consul-kv-services", "etcd-main", "logs"}
 
-
 func (d *demo) vars() []string {
 	s := d.stack
 	kv := []string{
