@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,16 +84,7 @@ backup "consul_kv" %q {
 // where the test can check that nothing outlives it.
 func vigilTmp(t *testing.T, tok, tmp string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(vigilBin, args...)
-	cmd.Env = append(stack.Env(tok), "TMPDIR="+tmp)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	}
-	return result{code, out.String(), errb.String()}
+	return vigilEnv(t, append(stack.Env(tok), "TMPDIR="+tmp), args...)
 }
 
 // assertNothingLeft checks that no scratch process or folder survives.

@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,43 +81,13 @@ func largeEtcd(t *testing.T) *harness.Etcd {
 		if bigEtcdErr != nil {
 			return
 		}
-		bigEtcdErr = fillEtcd(ctx, bigEtcd, BigEtcdBytes)
+		bigEtcdErr = bigEtcd.Fill(ctx, BigEtcdBytes>>20)
 		fmt.Fprintf(os.Stderr, "e2e: filled etcd-big with %d MiB in %.1fs\n", BigEtcdBytes>>20, time.Since(start).Seconds())
 	})
 	if bigEtcdErr != nil {
 		t.Fatal(bigEtcdErr)
 	}
 	return bigEtcd
-}
-
-func fillEtcd(ctx context.Context, e *harness.Etcd, total int) error {
-	c, err := e.Client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	const valueSize = 1 << 20
-	n := total / valueSize
-	var wg sync.WaitGroup
-	errs := make(chan error, 4)
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			rng := rand.New(rand.NewSource(int64(w)))
-			val := make([]byte, valueSize)
-			for i := w; i < n; i += 4 {
-				rng.Read(val)
-				if _, err := c.Put(ctx, fmt.Sprintf("/big/%05d", i), string(val)); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}(w)
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
 }
 
 func readSpec(t *testing.T, dir string) string {

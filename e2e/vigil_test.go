@@ -26,8 +26,14 @@ func (r result) String() string {
 // vigil runs the binary with the stack's environment and the given Vault token.
 func vigil(t *testing.T, vaultToken string, args ...string) result {
 	t.Helper()
+	return vigilEnv(t, stack.Env(vaultToken), args...)
+}
+
+// vigilEnv runs the binary with env.
+func vigilEnv(t *testing.T, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(vigilBin, args...)
-	cmd.Env = stack.Env(vaultToken)
+	cmd.Env = env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -10,8 +10,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
@@ -51,13 +53,33 @@ type Options struct {
 
 // Compile turns every backup into its Nomad jobs, sorted by job ID.
 func Compile(cfg *config.Config, opts Options) ([]*api.Job, error) {
-	var out []*api.Job
+	// Backups compile independently (most of the time goes to encoding
+	// and hashing each embedded config): spread them over the CPUs, and
+	// keep the result in the spec's order.
+	per := make([][]*api.Job, len(cfg.Backups))
+	errs := make([]error, len(cfg.Backups))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				per[i], errs[i] = compileBackup(cfg, &cfg.Backups[i], opts)
+			}
+		}()
+	}
 	for i := range cfg.Backups {
-		js, err := compileBackup(cfg, &cfg.Backups[i], opts)
-		if err != nil {
-			return nil, err
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var out []*api.Job
+	for i := range per {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		out = append(out, js...)
+		out = append(out, per[i]...)
 	}
 	serve, err := CompileServe(cfg, opts)
 	if err != nil {

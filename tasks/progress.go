@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"fmt"
+	"github.com/vigil-backup/vigil/tasks/record"
 	"io"
 	"strings"
 	"time"
@@ -45,18 +46,5 @@ func (p *progressReader) draw() {
 		frac = min(float64(p.n)/float64(p.total), 1)
 	}
 	bar := strings.Repeat("=", int(frac*width)) + strings.Repeat(" ", width-int(frac*width))
-	fmt.Fprintf(p.w, "\r%s [%s] %3.0f%% %s / %s", p.label, bar, frac*100, humanBytes(p.n), humanBytes(p.total))
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	fmt.Fprintf(p.w, "\r%s [%s] %3.0f%% %s / %s", p.label, bar, frac*100, record.HumanBytes(p.n), record.HumanBytes(p.total))
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vigil-backup/vigil/tasks"
 	"github.com/vigil-backup/vigil/tasks/manifest"
+	"github.com/vigil-backup/vigil/tasks/record"
 )
 
 // ListCommand lists the complete backups of a backup and their manifests.
@@ -35,22 +36,14 @@ func (c *ListCommand) Run(args []string) int {
 	fs := c.flagSet("list")
 	rf.register(fs)
 	fs.BoolVar(&asJSON, "json", false, "")
-	if err := fs.Parse(args); err != nil {
-		return exitFail
-	}
-	cfg, b, ok := c.load(&rf)
-	if !ok {
-		return exitFail
-	}
-	d, ok := c.deps(cfg, &rf)
+	_, b, d, ok := c.prepare(fs, &rf, args)
 	if !ok {
 		return exitFail
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	s, sess, err := d.OpenStore(ctx, b)
-	if err != nil {
-		c.errorf("vigil: list %s: %v", b.Name, err)
+	s, sess, ok := c.openStore(ctx, d, b, "list")
+	if !ok {
 		return exitFail
 	}
 	defer sess.Close(ctx)
@@ -78,7 +71,7 @@ func (c *ListCommand) Run(args []string) int {
 	fmt.Fprintln(tw, "ID\tFinished\tSize\tCompression\tSHA256\tObject")
 	for _, m := range ms {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.FinishedAt.UTC().Format("2006-01-02T15:04:05Z"),
-			humanSize(m.Size), m.Compression, short(m.SHA256), m.Object)
+			record.HumanBytes(m.Size), m.Compression, short(m.SHA256), m.Object)
 	}
 	tw.Flush()
 	return exitOK

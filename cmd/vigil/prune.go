@@ -35,22 +35,14 @@ func (c *PruneCommand) Run(args []string) int {
 	fs := c.flagSet("prune")
 	rf.register(fs)
 	fs.BoolVar(&dry, "dry-run", false, "")
-	if err := fs.Parse(args); err != nil {
-		return exitFail
-	}
-	cfg, b, ok := c.load(&rf)
-	if !ok {
-		return exitFail
-	}
-	d, ok := c.deps(cfg, &rf)
+	_, b, d, ok := c.prepare(fs, &rf, args)
 	if !ok {
 		return exitFail
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	s, sess, err := d.OpenStore(ctx, b)
-	if err != nil {
-		c.errorf("vigil: prune %s: %v", b.Name, err)
+	s, sess, ok := c.openStore(ctx, d, b, "prune")
+	if !ok {
 		return exitFail
 	}
 	defer sess.Close(ctx)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/vigil-backup/vigil/tasks"
+	"github.com/vigil-backup/vigil/tasks/record"
 )
 
 // RestoreCommand restores a backup into its target or another one.
@@ -62,7 +63,8 @@ func (c *RestoreCommand) Run(args []string) int {
 	fs.StringVar(&opts.Etcdutl, "etcdutl", "", "")
 	fs.StringVar(&opts.RenamePattern, "rename-pattern", "", "")
 	fs.StringVar(&opts.RenameReplacement, "rename-replacement", "", "")
-	if err := fs.Parse(args); err != nil {
+	_, b, d, ok := c.prepare(fs, &rf, args)
+	if !ok {
 		return exitFail
 	}
 	if latest && opts.ID != "" {
@@ -71,14 +73,6 @@ func (c *RestoreCommand) Run(args []string) int {
 	}
 	if opts.Mode != "merge" && opts.Mode != "replace" {
 		c.errorf("restore: -mode must be merge or replace, got %q", opts.Mode)
-		return exitFail
-	}
-	cfg, b, ok := c.load(&rf)
-	if !ok {
-		return exitFail
-	}
-	d, ok := c.deps(cfg, &rf)
-	if !ok {
 		return exitFail
 	}
 	opts.Out, opts.Log = c.Stdout, d.Log
@@ -94,6 +88,6 @@ func (c *RestoreCommand) Run(args []string) int {
 		c.errorf("vigil: restore %s: %v", b.Name, err)
 		return exitFail
 	}
-	fmt.Fprintf(c.Stdout, "restored %s backup %s (%s, sha256 verified)\n", b.Name, m.ID, humanSize(m.Size))
+	fmt.Fprintf(c.Stdout, "restored %s backup %s (%s, sha256 verified)\n", b.Name, m.ID, record.HumanBytes(m.Size))
 	return exitOK
 }

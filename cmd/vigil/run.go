@@ -43,14 +43,7 @@ func (c *RunCommand) Run(args []string) int {
 	fs := c.flagSet("run")
 	rf.register(fs)
 	fs.BoolVar(&drill, "verify", false, "")
-	if err := fs.Parse(args); err != nil {
-		return exitFail
-	}
-	cfg, b, ok := c.load(&rf)
-	if !ok {
-		return exitFail
-	}
-	d, ok := c.deps(cfg, &rf)
+	cfg, b, d, ok := c.prepare(fs, &rf, args)
 	if !ok {
 		return exitFail
 	}
@@ -76,7 +69,7 @@ func (c *RunCommand) Run(args []string) int {
 		}
 		fmt.Fprintf(c.Stdout, "skipped: backup %s is locked by %s\n", b.Name, holder)
 	default:
-		fmt.Fprintf(c.Stdout, "succeeded: backup %s wrote %s (%s, sha256 %s)\n", b.Name, run.Object, humanSize(run.Size), run.SHA256)
+		fmt.Fprintf(c.Stdout, "succeeded: backup %s wrote %s (%s, sha256 %s)\n", b.Name, run.Object, record.HumanBytes(run.Size), run.SHA256)
 		if drill {
 			vrun, err := tasks.Verify(ctx, d, b, tasks.VerifyOptions{ID: run.ID})
 			tel.RunFinished(vrun)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/tasks"
+	"github.com/vigil-backup/vigil/tasks/creds"
+	"github.com/vigil-backup/vigil/tasks/store"
 )
 
 // runtimeFlags are shared by the commands that act on backups (run,
@@ -111,6 +112,30 @@ func (m *Meta) logger(r *runtimeFlags) hclog.Logger {
 	})
 }
 
+// prepare parses a backup command's flags, loads its config and connects
+// its clients; it prints what goes wrong.
+func (m *Meta) prepare(fs *flag.FlagSet, rf *runtimeFlags, args []string) (*config.Config, *config.Backup, *tasks.Deps, bool) {
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, nil, false
+	}
+	cfg, b, ok := m.load(rf)
+	if !ok {
+		return nil, nil, nil, false
+	}
+	d, ok := m.deps(cfg, rf)
+	return cfg, b, d, ok
+}
+
+// openStore opens a backup's store for a command; close the session after.
+func (m *Meta) openStore(ctx context.Context, d *tasks.Deps, b *config.Backup, cmd string) (store.Store, *creds.Session, bool) {
+	s, sess, err := d.OpenStore(ctx, b)
+	if err != nil {
+		m.errorf("vigil: %s %s: %v", cmd, b.Name, err)
+		return nil, nil, false
+	}
+	return s, sess, true
+}
+
 // deps connects to the control Consul and Vault.
 func (m *Meta) deps(cfg *config.Config, r *runtimeFlags) (*tasks.Deps, bool) {
 	d, err := tasks.NewDeps(cfg, m.logger(r), version)
@@ -149,17 +174,4 @@ func (m *Meta) progressOut() *os.File {
 		return f
 	}
 	return nil
-}
-
-func humanSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for v := n / unit; v >= unit; v /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -45,19 +45,12 @@ func (c *VerifyCommand) Run(args []string) int {
 	rf.register(fs)
 	fs.StringVar(&opts.ID, "id", "", "")
 	fs.BoolVar(&latest, "latest", false, "")
-	if err := fs.Parse(args); err != nil {
+	cfg, b, d, ok := c.prepare(fs, &rf, args)
+	if !ok {
 		return exitFail
 	}
 	if latest && opts.ID != "" {
 		c.errorf("verify: -id and -latest exclude each other")
-		return exitFail
-	}
-	cfg, b, ok := c.load(&rf)
-	if !ok {
-		return exitFail
-	}
-	d, ok := c.deps(cfg, &rf)
-	if !ok {
 		return exitFail
 	}
 	applyMemoryLimit()

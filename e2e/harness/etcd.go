@@ -2,6 +2,9 @@ package harness
 
 import (
 	"context"
+	"fmt"
+	"math/rand"
+	"sync"
 	"time"
 
 	"github.com/vigil-backup/vigil/plugin/scratch"
@@ -45,4 +48,34 @@ func (e *Etcd) Stop() {
 	if e != nil {
 		e.Proc.Stop(10 * time.Second)
 	}
+}
+
+// Fill writes about mib MiB of incompressible 1 MiB values under /fill/,
+// four writers at a time: big databases for long uploads and benchmarks.
+func (e *Etcd) Fill(ctx context.Context, mib int) error {
+	c, err := e.Client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(int64(w)))
+			val := make([]byte, 1<<20)
+			for i := w; i < mib; i += 4 {
+				rng.Read(val)
+				if _, err := c.Put(ctx, fmt.Sprintf("/fill/%06d", i), string(val)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
 }

@@ -2,6 +2,8 @@ package parse
 
 import (
 	"net/url"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -19,7 +21,7 @@ const (
 )
 
 func decodeBackups(e *evaluator, blocks []*hcl.Block, storages *storageSet, defaults *nomadLayer) []config.Backup {
-	var out []config.Backup
+	var todo []*hcl.Block
 	seen := map[string]hcl.Range{}
 	for _, blk := range blocks {
 		typ, name := blk.Labels[0], blk.Labels[1]
@@ -36,8 +38,40 @@ func decodeBackups(e *evaluator, blocks []*hcl.Block, storages *storageSet, defa
 			continue
 		}
 		seen[name] = blk.DefRange
-		if b, ok := decodeBackup(e, blk, typ, name, storages, defaults); ok {
-			out = append(out, b)
+		todo = append(todo, blk)
+	}
+	// Each backup decodes on its own evaluator (the context is only read),
+	// spread over the CPUs; results and diagnostics keep the files' order.
+	type result struct {
+		b     config.Backup
+		ok    bool
+		diags hcl.Diagnostics
+	}
+	results := make([]result, len(todo))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				own := &evaluator{ctx: e.ctx}
+				blk := todo[i]
+				results[i].b, results[i].ok = decodeBackup(own, blk, blk.Labels[0], blk.Labels[1], storages, defaults)
+				results[i].diags = own.diags
+			}
+		}()
+	}
+	for i := range todo {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var out []config.Backup
+	for _, r := range results {
+		e.diags = append(e.diags, r.diags...)
+		if r.ok {
+			out = append(out, r.b)
 		}
 	}
 	return out

@@ -193,7 +193,7 @@ func summary(r *record.Run) string {
 	if r.Status == record.Failed {
 		return fmt.Sprintf("at %s: %s", at, firstLine(r.Error))
 	}
-	return fmt.Sprintf("at %s, %s, %s", at, humanBytes(r.Size), r.Object)
+	return fmt.Sprintf("at %s, %s, %s", at, record.HumanBytes(r.Size), r.Object)
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
@@ -204,17 +204,4 @@ func firstLine(s string) string {
 		s = s[:300] + "…"
 	}
 	return s
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

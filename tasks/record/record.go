@@ -5,6 +5,7 @@ package record
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"time"
 
@@ -116,4 +117,18 @@ func shortID(r Run) string {
 
 func sortRuns(rs []Run) {
 	sort.SliceStable(rs, func(i, j int) bool { return rs[i].StartedAt.Before(rs[j].StartedAt) })
+}
+
+// HumanBytes writes a size as 1.5 MiB.
+func HumanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vigil-backup/vigil/e2e/harness"
@@ -47,34 +45,6 @@ storage "s3" "minio" {
 }
 `, harness.Bucket, b.minio.Endpoint()) + backups
 	return dir, os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(src), 0o644)
-}
-
-func fillEtcd(ctx context.Context, e *harness.Etcd, mib int) error {
-	c, err := e.Client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	var wg sync.WaitGroup
-	errs := make(chan error, 4)
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			rng := rand.New(rand.NewSource(int64(w)))
-			val := make([]byte, 1<<20)
-			for i := w; i < mib; i += 4 {
-				rng.Read(val)
-				if _, err := c.Put(ctx, fmt.Sprintf("/bench/%06d", i), string(val)); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}(w)
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
 }
 
 // variant is one way of getting the same data into S3.
@@ -132,7 +102,7 @@ func (b *bench) etcd(ctx context.Context, size int) error {
 		return err
 	}
 	defer e.Stop()
-	if err := fillEtcd(ctx, e, size); err != nil {
+	if err := e.Fill(ctx, size); err != nil {
 		return err
 	}
 	fmt.Printf("   filled in %.1fs\n", time.Since(start).Seconds())
