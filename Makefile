@@ -28,7 +28,7 @@ e2e: tools
 	VIGIL_TOOLS_DIR=$(TOOLS_DIR) $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) ./e2e/...
 
 faults: tools
-	VIGIL_TOOLS_DIR=$(TOOLS_DIR) VIGIL_FAULTS_LONG=1 $(GO) test -tags e2e -count=1 -timeout 90m -run 'Fault' -v ./e2e/...
+	VIGIL_TOOLS_DIR=$(TOOLS_DIR) VIGIL_FAULTS_LONG=1 $(GO) test -tags e2e -count=1 -timeout 90m -run 'Fault' -v ./e2e/
 
 bench: tools build
 	VIGIL_TOOLS_DIR=$(TOOLS_DIR) $(GO) run ./e2e/cmd/bench

@@ -216,15 +216,19 @@ func waitVigil(cmd *exec.Cmd, out, errb *bytes.Buffer) childRun {
 	return childRun{result: result{code, out.String(), errb.String()}, maxRSSKiB: peak >> 10}
 }
 
-// TestFaultLockContention: 50 runs of one backup at once, over a 512 MiB
-// etcd so they overlap: exactly one writes a backup, 49 exit 0 as skipped
-// and record the holder. It also reports the winner's peak RSS.
+// TestFaultLockContention: 50 runs of one backup at once (100 under `make
+// faults`), over a 512 MiB etcd so they overlap: exactly one writes a
+// backup, the rest exit 0 as skipped and record the holder. It also reports
+// the winner's peak RSS.
 func TestFaultLockContention(t *testing.T) {
 	needStack(t)
 	ctx := testContext(t, 10*time.Minute)
 	dir, prefix := bigEtcdSpec(t, "etcd-contended", "kv")
 	tok := entityToken(t, ctx)
-	const n = 50
+	n := 50
+	if os.Getenv("VIGIL_FAULTS_LONG") != "" {
+		n = 100
+	}
 	runs := make([]childRun, n)
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
