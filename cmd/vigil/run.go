@@ -47,15 +47,11 @@ func (c *RunCommand) Run(args []string) int {
 	if !ok {
 		return exitFail
 	}
-	applyMemoryLimit()
-	ctx, stop := signalContext()
-	defer stop()
-	tel, terr := tasks.NewTelemetry(cfg.Telemetry, false)
-	if terr != nil {
-		c.errorf("vigil: %v", terr)
+	ctx, tel, done, ok := c.startRun(cfg)
+	if !ok {
 		return exitFail
 	}
-	defer tel.Close()
+	defer done()
 	run, err := tasks.Run(ctx, d, b)
 	tel.RunFinished(run)
 	switch {

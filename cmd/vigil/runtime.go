@@ -168,6 +168,21 @@ func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
+// startRun is the prologue of the commands that stream a backup and leave
+// a record (run, verify): the memory limit, a context that ends on a
+// signal, and the telemetry sink each finished run is reported to. The
+// returned func releases both.
+func (m *Meta) startRun(cfg *config.Config) (context.Context, *tasks.Telemetry, func(), bool) {
+	applyMemoryLimit()
+	tel, err := tasks.NewTelemetry(cfg.Telemetry, false)
+	if err != nil {
+		m.errorf("vigil: %v", err)
+		return nil, nil, nil, false
+	}
+	ctx, stop := signalContext()
+	return ctx, tel, func() { stop(); tel.Close() }, true
+}
+
 // progressOut is stderr when it is a terminal and vigil is not under Nomad.
 func (m *Meta) progressOut() *os.File {
 	if f, ok := m.Stderr.(*os.File); ok && !inNomad() && isatty.IsTerminal(f.Fd()) {

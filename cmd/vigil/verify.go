@@ -53,15 +53,11 @@ func (c *VerifyCommand) Run(args []string) int {
 		c.errorf("verify: -id and -latest exclude each other")
 		return exitFail
 	}
-	applyMemoryLimit()
-	ctx, stop := signalContext()
-	defer stop()
-	tel, terr := tasks.NewTelemetry(cfg.Telemetry, false)
-	if terr != nil {
-		c.errorf("vigil: %v", terr)
+	ctx, tel, done, ok := c.startRun(cfg)
+	if !ok {
 		return exitFail
 	}
-	defer tel.Close()
+	defer done()
 	run, err := tasks.Verify(ctx, d, b, opts)
 	tel.RunFinished(run)
 	if err != nil {

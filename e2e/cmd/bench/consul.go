@@ -40,15 +40,7 @@ func (b *bench) consulSnapshot(ctx context.Context) error {
 			return err
 		}
 	}
-	spec, err := b.spec("consul-snap", fmt.Sprintf(`
-backup "consul_snapshot" "snap" {
-  schedule    = "0 * * * *"
-  storage     = storage.s3.minio
-  compression = "none"
-  consul { address = %q }
-  retain { last = 1 }
-}
-`, c.URL()))
+	spec, err := b.spec("consul-snap", consulBackup("consul_snapshot", "snap", c.URL()))
 	if err != nil {
 		return err
 	}
@@ -95,15 +87,7 @@ func (b *bench) consulKV(ctx context.Context) error {
 		}
 	}
 	fmt.Printf("   filled in %.1fs\n", time.Since(start).Seconds())
-	spec, err := b.spec("consul-kv", fmt.Sprintf(`
-backup "consul_kv" "kv" {
-  schedule    = "0 * * * *"
-  storage     = storage.s3.minio
-  compression = "none"
-  consul { address = %q }
-  retain { last = 1 }
-}
-`, c.URL()))
+	spec, err := b.spec("consul-kv", consulBackup("consul_kv", "kv", c.URL()))
 	if err != nil {
 		return err
 	}
@@ -141,4 +125,18 @@ backup "consul_kv" "kv" {
 	st, _ := os.Stat(file)
 	b.addRow(fmt.Sprintf("consul_kv (%dk keys, %s)", *kvKeys/1000, mib(st.Size())), 0, res)
 	return nil
+}
+
+// consulBackup is the spec of a bench backup of the Consul at url, stored
+// uncompressed so that every variant moves the same bytes.
+func consulBackup(typ, name, url string) string {
+	return fmt.Sprintf(`
+backup %q %q {
+  schedule    = "0 * * * *"
+  storage     = storage.s3.minio
+  compression = "none"
+  consul { address = %q }
+  retain { last = 1 }
+}
+`, typ, name, url)
 }
