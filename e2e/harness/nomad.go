@@ -126,20 +126,44 @@ func (n *Nomad) Stop() {
 
 // ForceRun forces a periodic launch and waits until the child job's
 // allocation reaches a terminal state. It returns that allocation.
+//
+// Nomad names a child after its launch second, so a force within the same
+// second as the previous one re-registers that finished child and runs
+// nothing. ForceRun retries in the next second until it gets a new child.
 func (n *Nomad) ForceRun(ctx context.Context, jobID string, timeout time.Duration) (*nomad.Allocation, error) {
 	c, err := n.Client()
 	if err != nil {
 		return nil, err
 	}
-	evalID, _, err := c.Jobs().PeriodicForce(jobID, nil)
+	stubs, _, err := c.Jobs().PrefixList(jobID + "/periodic-")
 	if err != nil {
-		return nil, fmt.Errorf("harness: force %s: %w", jobID, err)
+		return nil, fmt.Errorf("harness: list children of %s: %w", jobID, err)
 	}
-	ev, _, err := c.Evaluations().Info(evalID, nil)
-	if err != nil {
-		return nil, fmt.Errorf("harness: eval %s: %w", evalID, err)
+	seen := map[string]bool{}
+	for _, s := range stubs {
+		seen[s.ID] = true
 	}
-	return n.WaitJob(ctx, ev.JobID, timeout)
+	for attempt := 0; ; attempt++ {
+		evalID, _, err := c.Jobs().PeriodicForce(jobID, nil)
+		if err != nil {
+			return nil, fmt.Errorf("harness: force %s: %w", jobID, err)
+		}
+		ev, _, err := c.Evaluations().Info(evalID, nil)
+		if err != nil {
+			return nil, fmt.Errorf("harness: eval %s: %w", evalID, err)
+		}
+		if !seen[ev.JobID] {
+			return n.WaitJob(ctx, ev.JobID, timeout)
+		}
+		if attempt == 5 {
+			return nil, fmt.Errorf("harness: force %s: Nomad keeps reusing child %s", jobID, ev.JobID)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 50*time.Millisecond))):
+		}
+	}
 }
 
 // WaitJob waits for the first allocation of jobID to finish.
