@@ -115,3 +115,40 @@ func TestCredsAWSLeaseRevoked(t *testing.T) {
 		t.Error("IAM keys still work after the lease was revoked")
 	}
 }
+
+// TestCredsAWSSTS: aws/sts/ROLE yields MinIO's temporary keys (through the
+// stand-in's AssumeRole). They carry a session token and work; closing the
+// session revokes the lease. Such keys cannot be revoked early, on AWS or
+// here: they die at their TTL, which is why vigil asks for the shortest.
+func TestCredsAWSSTS(t *testing.T) {
+	needStack(t)
+	t.Parallel()
+	ctx := testContext(t, time.Minute)
+	sess := openCreds(t, ctx, config.Credentials{Source: config.CredVaultAWS, VaultPath: "aws/sts/" + harness.AWSSTSRole}, "vigil-e2e-aws-sts")
+	v, err := sess.Provider.Retrieve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.SessionToken == "" || v.SessionToken != stack.IAM.SessionToken(v.AccessKeyID) {
+		t.Fatalf("want the session token MinIO issued for %s", v.AccessKeyID)
+	}
+	if err := putWith(ctx, sess.Provider, "e2e/creds/aws-sts"); err != nil {
+		t.Fatalf("STS keys refused: %v", err)
+	}
+	if err := putWith(ctx, credentials.NewStaticCredentialsProvider(v.AccessKeyID, v.SecretAccessKey, ""), "e2e/creds/aws-sts-no-token"); err == nil {
+		t.Error("the keys work without their session token: they are not temporary")
+	}
+	if d := time.Until(sess.Expires); d <= harness.AWSSTSTTL-time.Minute || d > harness.AWSSTSTTL+5*time.Second {
+		t.Errorf("keys expire in %s, want about %s", d, harness.AWSSTSTTL)
+	}
+	if sess.LeaseID == "" {
+		t.Fatal("no lease")
+	}
+	if err := sess.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	root, _ := stack.Vault.Root()
+	if _, err := root.Sys().Lookup(sess.LeaseID); err == nil {
+		t.Errorf("lease %s still exists after Close", sess.LeaseID)
+	}
+}

@@ -22,7 +22,7 @@ func TestNoCredentialLeaks(t *testing.T) {
 	defer purgeVigilJobs(t)
 	ctx := testContext(t, 10*time.Minute)
 	body := ""
-	for _, st := range []string{"sts", "kv", "aws"} {
+	for _, st := range []string{"sts", "kv", "aws", "awssts"} {
 		body += fmt.Sprintf(`
 backup "consul_kv" "leak-%s" {
   schedule = "0 * * * *"
@@ -47,7 +47,7 @@ backup "consul_kv" "leak-broken" {
 	before := stack.IAM.Issued()
 
 	var written []string
-	for _, name := range []string{"leak-sts", "leak-kv", "leak-aws", "leak-broken"} {
+	for _, name := range []string{"leak-sts", "leak-kv", "leak-aws", "leak-awssts", "leak-broken"} {
 		r := vigil(t, tok, "run", "-log-level", "trace", "-config", dir, "-backup", name)
 		if (r.code == 0) == (name == "leak-broken") {
 			t.Fatalf("%s: %s", name, r)
@@ -61,7 +61,7 @@ backup "consul_kv" "leak-broken" {
 	if r := vigil(t, "", "apply", "-auto-approve", dir); r.code != 0 {
 		t.Fatalf("apply: %s", r)
 	}
-	for _, name := range []string{"leak-sts", "leak-kv", "leak-aws"} {
+	for _, name := range []string{"leak-sts", "leak-kv", "leak-aws", "leak-awssts"} {
 		alloc, err := stack.Nomad.ForceRun(ctx, "vigil-"+name, 3*time.Minute)
 		if err != nil {
 			t.Fatal(err)
@@ -80,10 +80,10 @@ backup "consul_kv" "leak-broken" {
 		written = append(written, p.Key+"="+string(p.Value))
 	}
 	var runs []record.Run
-	for _, name := range []string{"leak-sts", "leak-kv", "leak-aws", "leak-broken"} {
+	for _, name := range []string{"leak-sts", "leak-kv", "leak-aws", "leak-awssts", "leak-broken"} {
 		runs = append(runs, history(t, name)...)
 	}
-	if len(runs) < 7 {
+	if len(runs) < 9 {
 		t.Fatalf("expected records of every run, found %d", len(runs))
 	}
 
@@ -97,6 +97,7 @@ backup "consul_kv" "leak-broken" {
 		if _, old := before[k]; !old {
 			secrets["iam access key "+k] = k
 			secrets["iam secret key of "+k] = v
+			secrets["sts session token of "+k] = stack.IAM.SessionToken(k)
 		}
 	}
 	all := strings.Join(written, "\n")

@@ -52,6 +52,7 @@ nomad {
 	src += storage("sts", `vault_identity_sts { role = "`+harness.OIDCRole+`" }`)
 	src += storage("kv", `vault_kv_path = "`+harness.KVPath+`"`)
 	src += storage("aws", `vault_aws_path = "aws/creds/`+harness.AWSRole+`"`)
+	src += storage("awssts", `vault_aws_path = "aws/sts/`+harness.AWSSTSRole+`"`)
 	src += backups
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(src), 0o644); err != nil {

@@ -35,6 +35,8 @@ type IAMStandIn struct {
 	policies map[string][]string // user -> inline policy names
 	calls    []string
 	issued   map[string]string // every access key ever issued -> its secret
+	tokens   map[string]string // access key -> session token, for AssumeRole keys
+	parent   [2]string         // the MinIO user AssumeRole is signed with
 }
 
 // StartIAMStandIn serves on a free loopback port.
@@ -43,7 +45,7 @@ func StartIAMStandIn(m *MinIO) (*IAMStandIn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("harness: iam stand-in: %w", err)
 	}
-	s := &IAMStandIn{minio: m, URL: "http://" + l.Addr().String(), users: map[string][]string{}, policies: map[string][]string{}, issued: map[string]string{}}
+	s := &IAMStandIn{minio: m, URL: "http://" + l.Addr().String(), users: map[string][]string{}, policies: map[string][]string{}, issued: map[string]string{}, tokens: map[string]string{}}
 	s.srv = &http.Server{Handler: http.HandlerFunc(s.handle), ReadHeaderTimeout: 5 * time.Second}
 	go s.srv.Serve(l)
 	return s, nil
@@ -72,6 +74,13 @@ func (s *IAMStandIn) Issued() map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// SessionToken is the session token issued with an AssumeRole access key.
+func (s *IAMStandIn) SessionToken(access string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokens[access]
 }
 
 // LiveKeys lists the access keys that exist now.
@@ -161,6 +170,8 @@ func (s *IAMStandIn) handle(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, action, iamNS, el("AttachedPolicies", "")+el("IsTruncated", "false"))
 	case "ListGroupsForUser":
 		s.reply(w, action, iamNS, el("Groups", "")+el("IsTruncated", "false"))
+	case "AssumeRole":
+		s.assumeRole(w, r)
 	case "DeleteUser":
 		s.mu.Lock()
 		keys := s.users[user]

@@ -23,6 +23,10 @@ const (
 	KVPath = "secret/data/vigil/s3"
 	// AWSRole issues IAM-user keys through the stand-in (vault_aws_path).
 	AWSRole = "backup"
+	// AWSSTSRole issues MinIO's temporary keys through the stand-in's
+	// AssumeRole (vault_aws_path = "aws/sts/..."); they live AWSSTSTTL.
+	AWSSTSRole = "backup-sts"
+	AWSSTSTTL  = 15 * time.Minute
 	// RunPolicy is what a backup run may read; the Nomad JWT role and the
 	// token role both carry it.
 	RunPolicy = "vigil-run"
@@ -144,6 +148,9 @@ func (v *Vault) Configure(ctx context.Context, iamEndpoint string) error {
 		{"aws/config/lease", map[string]any{"lease": "10m", "lease_max": "1h"}},
 		{"aws/roles/" + AWSRole, map[string]any{"credential_type": "iam_user",
 			"policy_document": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`}},
+		{"aws/roles/" + AWSSTSRole, map[string]any{"credential_type": "assumed_role",
+			"role_arns":       []string{"arn:aws:iam::000000000000:role/vigil-backup"},
+			"default_sts_ttl": int(AWSSTSTTL.Seconds()), "max_sts_ttl": int(AWSSTSTTL.Seconds())}},
 	}
 	for _, s := range aws {
 		if _, err := c.Logical().WriteWithContext(ctx, s.path, s.data); err != nil {
