@@ -1,14 +1,17 @@
 package harness
 
 import (
+	"bufio"
 	"context"
 	"fmt"
-	"github.com/vigil-backup/vigil/plugin/scratch"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"time"
 
 	nomad "github.com/hashicorp/nomad/api"
+	"github.com/vigil-backup/vigil/plugin/scratch"
 )
 
 // Nomad is a dev agent (server and client) with raw_exec, wired to the
@@ -117,11 +120,36 @@ func (n *Nomad) Client() (*nomad.Client, error) {
 	return nomad.NewClient(cfg)
 }
 
-// Stop ends the agent and the tasks it started.
+// Stop ends the agent and the tasks it started. A Nomad client keeps its
+// allocations' secrets/ and private/ tmpfs mounts across a shutdown (it
+// expects to restore them), which would leave the temp dir undeletable; the
+// harness unmounts them.
 func (n *Nomad) Stop() {
-	if n != nil {
-		n.Proc.Stop(20 * time.Second)
+	if n == nil {
+		return
 	}
+	n.Proc.Stop(20 * time.Second)
+	for _, m := range mountsUnder(n.DataDir) {
+		_ = syscall.Unmount(m, syscall.MNT_DETACH)
+	}
+}
+
+// mountsUnder lists the mount points below dir, deepest first.
+func mountsUnder(dir string) []string {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// Field 5 is the mount point, with spaces escaped as \040.
+		if fields := strings.Fields(sc.Text()); len(fields) > 4 && strings.HasPrefix(fields[4], dir+"/") {
+			out = append([]string{fields[4]}, out...)
+		}
+	}
+	return out
 }
 
 // ForceRun forces a periodic launch and waits until the child job's
