@@ -43,6 +43,22 @@ func openCreds(t *testing.T, ctx context.Context, c config.Credentials, alias st
 	return sess
 }
 
+// closeRevokes closes a session that holds a Vault lease and checks that
+// the lease is gone.
+func closeRevokes(t *testing.T, ctx context.Context, sess *creds.Session) {
+	t.Helper()
+	if sess.LeaseID == "" {
+		t.Fatal("no lease")
+	}
+	if err := sess.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	root, _ := stack.Vault.Root()
+	if _, err := root.Sys().Lookup(sess.LeaseID); err == nil {
+		t.Errorf("lease %s still exists after Close", sess.LeaseID)
+	}
+}
+
 func frozen(t *testing.T, ctx context.Context, p aws.CredentialsProvider) aws.CredentialsProvider {
 	t.Helper()
 	v, err := p.Retrieve(ctx)
@@ -101,16 +117,7 @@ func TestCredsAWSLeaseRevoked(t *testing.T) {
 	if err := putWith(ctx, keys, "e2e/creds/aws"); err != nil {
 		t.Fatalf("IAM keys refused: %v", err)
 	}
-	if sess.LeaseID == "" {
-		t.Fatal("no lease")
-	}
-	if err := sess.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	root, _ := stack.Vault.Root()
-	if _, err := root.Sys().Lookup(sess.LeaseID); err == nil {
-		t.Errorf("lease %s still exists after Close", sess.LeaseID)
-	}
+	closeRevokes(t, ctx, sess)
 	if err := putWith(ctx, keys, "e2e/creds/aws-late"); err == nil {
 		t.Error("IAM keys still work after the lease was revoked")
 	}
@@ -119,7 +126,7 @@ func TestCredsAWSLeaseRevoked(t *testing.T) {
 // TestCredsAWSSTS: aws/sts/ROLE yields MinIO's temporary keys (through the
 // stand-in's AssumeRole). They carry a session token and work; closing the
 // session revokes the lease. Such keys cannot be revoked early, on AWS or
-// here: they die at their TTL, which is why vigil asks for the shortest.
+// here: they die at their TTL, the Vault role's default_sts_ttl.
 func TestCredsAWSSTS(t *testing.T) {
 	needStack(t)
 	t.Parallel()
@@ -141,14 +148,5 @@ func TestCredsAWSSTS(t *testing.T) {
 	if d := time.Until(sess.Expires); d <= harness.AWSSTSTTL-time.Minute || d > harness.AWSSTSTTL+5*time.Second {
 		t.Errorf("keys expire in %s, want about %s", d, harness.AWSSTSTTL)
 	}
-	if sess.LeaseID == "" {
-		t.Fatal("no lease")
-	}
-	if err := sess.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	root, _ := stack.Vault.Root()
-	if _, err := root.Sys().Lookup(sess.LeaseID); err == nil {
-		t.Errorf("lease %s still exists after Close", sess.LeaseID)
-	}
+	closeRevokes(t, ctx, sess)
 }
