@@ -66,6 +66,10 @@ func (t *Elasticsearch) Snapshot(ctx context.Context, w io.Writer, opts Snapshot
 	}
 	name := SnapshotName(t.src.SnapshotPrefix, opts.ID)
 	if err := t.create(ctx, name, opts); err != nil {
+		if ctx.Err() != nil {
+			// A create cut off on the wire may still have started it.
+			t.abandon(ctx, name)
+		}
 		return nil, err
 	}
 	snap, err := t.wait(ctx, name)
@@ -101,6 +105,10 @@ func (t *Elasticsearch) create(ctx context.Context, name string, opts SnapshotOp
 		"metadata":             map[string]string{"vigil_backup": t.backup, "vigil_id": opts.ID, "vigil_version": opts.Version},
 	})
 	var delay time.Duration
+	var busy error // the last refusal because another snapshot runs
+	deadline := func(attempts int) error {
+		return fmt.Errorf("elasticsearch: snapshot %s could not start before the run's deadline: another snapshot kept running through %d attempts: %w", name, attempts, busy)
+	}
 	for attempt := 1; ; attempt++ {
 		err := t.call(ctx, "create snapshot "+name, "create_snapshot", esapi.SnapshotCreateRequest{
 			Repository: t.src.Repository, Snapshot: name, Body: bytes.NewReader(body), WaitForCompletion: esapi.BoolPtr(false),
@@ -112,12 +120,18 @@ func (t *Elasticsearch) create(ctx context.Context, name string, opts SnapshotOp
 			return fmt.Errorf("elasticsearch: snapshot repository %q is missing: %w", t.src.Repository, err)
 		}
 		if !isType(err, "concurrent_snapshot_execution_exception", "snapshot_in_progress_exception") {
+			if busy != nil && ctx.Err() != nil {
+				// The deadline fell during a retry: the cause is still the
+				// snapshot that kept running, not a slow cluster.
+				return deadline(attempt - 1)
+			}
 			return err
 		}
+		busy = err
 		delay = t.Retry.next(delay)
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("elasticsearch: snapshot %s could not start before the run's deadline: another snapshot kept running through %d attempts: %w", name, attempt, err)
+			return deadline(attempt)
 		case <-time.After(delay):
 		}
 	}

@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -108,6 +112,40 @@ func TestESConcurrentSnapshotBackoff(t *testing.T) {
 	_, err := es.Snapshot(esCtx(t, 300*time.Millisecond), &bytes.Buffer{}, SnapshotOptions{ID: "20261121T130000.000Z"})
 	if err == nil || !strings.Contains(err.Error(), "could not start before the run's deadline") || !strings.Contains(err.Error(), "concurrent_snapshot_execution_exception") {
 		t.Fatalf("refused forever: %v", err)
+	}
+}
+
+// TestESConcurrentDeadlineMidCall: when the run's deadline falls while a
+// retried create is on the wire, the error still names the snapshot that
+// kept running, not a slow cluster.
+func TestESConcurrentDeadlineMidCall(t *testing.T) {
+	fake := fakeES(t)
+	fake.AddRepository("backups", "fs")
+	fake.RejectCreates(-1)
+	var creates atomic.Int32
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/vigil-logs-") && creates.Add(1) > 1 {
+			io.Copy(io.Discard, r.Body) // so the server notices the client leave
+			select {                    // the second create does not answer within the run
+			case <-r.Context().Done():
+			case <-time.After(2 * time.Second):
+			}
+			return
+		}
+		fake.ServeHTTP(w, r)
+	}))
+	defer slow.Close()
+	es := esTarget(t, slow.URL, config.ElasticsearchSource{})
+	_, err := es.Snapshot(esCtx(t, 300*time.Millisecond), &bytes.Buffer{}, SnapshotOptions{ID: "20261121T140000.000Z"})
+	if creates.Load() != 2 {
+		t.Fatalf("want the deadline to fall during the second create, saw %d creates (err %v)", creates.Load(), err)
+	}
+	if err == nil || !strings.Contains(err.Error(), "could not start before the run's deadline") || !strings.Contains(err.Error(), "through 1 attempts") {
+		t.Fatalf("deadline during a retry: %v", err)
+	}
+	// The cut-off create may have reached the cluster: vigil deletes the name.
+	if calls := strings.Join(fake.Calls(), "\n"); !strings.Contains(calls, "DELETE /_snapshot/backups/vigil-logs-20261121t140000.000z") {
+		t.Errorf("no delete of the snapshot whose create was cut off:\n%s", calls)
 	}
 }
 
