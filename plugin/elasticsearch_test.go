@@ -109,7 +109,7 @@ func TestESConcurrentSnapshotBackoff(t *testing.T) {
 		t.Fatalf("two refusals then success: %v", err)
 	}
 	fake.RejectCreates(-1)
-	_, err := es.Snapshot(esCtx(t, 300*time.Millisecond), &bytes.Buffer{}, SnapshotOptions{ID: "20261121T130000.000Z"})
+	_, err := es.Snapshot(esCtx(t, time.Second), &bytes.Buffer{}, SnapshotOptions{ID: "20261121T130000.000Z"})
 	if err == nil || !strings.Contains(err.Error(), "could not start before the run's deadline") || !strings.Contains(err.Error(), "concurrent_snapshot_execution_exception") {
 		t.Fatalf("refused forever: %v", err)
 	}
@@ -128,7 +128,7 @@ func TestESConcurrentDeadlineMidCall(t *testing.T) {
 			io.Copy(io.Discard, r.Body) // so the server notices the client leave
 			select {                    // the second create does not answer within the run
 			case <-r.Context().Done():
-			case <-time.After(2 * time.Second):
+			case <-time.After(10 * time.Second):
 			}
 			return
 		}
@@ -136,7 +136,7 @@ func TestESConcurrentDeadlineMidCall(t *testing.T) {
 	}))
 	defer slow.Close()
 	es := esTarget(t, slow.URL, config.ElasticsearchSource{})
-	_, err := es.Snapshot(esCtx(t, 300*time.Millisecond), &bytes.Buffer{}, SnapshotOptions{ID: "20261121T140000.000Z"})
+	_, err := es.Snapshot(esCtx(t, 2*time.Second), &bytes.Buffer{}, SnapshotOptions{ID: "20261121T140000.000Z"})
 	if creates.Load() != 2 {
 		t.Fatalf("want the deadline to fall during the second create, saw %d creates (err %v)", creates.Load(), err)
 	}
@@ -154,7 +154,7 @@ func TestESTimeoutDeletesSnapshot(t *testing.T) {
 	fake.AddRepository("backups", "fs")
 	fake.SetOutcome("SUCCESS", 1_000_000)
 	es := esTarget(t, fake.URL, config.ElasticsearchSource{})
-	_, err := es.Snapshot(esCtx(t, 200*time.Millisecond), &bytes.Buffer{}, SnapshotOptions{ID: "20261121T120000.000Z"})
+	_, err := es.Snapshot(esCtx(t, time.Second), &bytes.Buffer{}, SnapshotOptions{ID: "20261121T120000.000Z"})
 	if err == nil || !strings.Contains(err.Error(), "the unfinished snapshot was deleted") {
 		t.Fatalf("err = %v", err)
 	}
