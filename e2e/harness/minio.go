@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
+	awscred "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/minio/madmin-go/v3"
@@ -102,7 +102,7 @@ func (m *MinIO) Restart() error {
 
 // RootClient is an S3 client with the root credentials.
 func (m *MinIO) RootClient() *s3.Client {
-	return m.Client(credentials.NewStaticCredentialsProvider(MinIORootUser, MinIORootPassword, ""))
+	return m.Client(awscred.NewStaticCredentialsProvider(MinIORootUser, MinIORootPassword, ""))
 }
 
 // Client is an S3 client with the given credentials, built the way vigil

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
+	awscred "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/vigil-backup/vigil/hcl/config"
 )
 
@@ -45,7 +45,7 @@ func openAWS(ctx context.Context, c config.Credentials, o Options) (*Session, er
 		err := fmt.Errorf("creds: vault_aws_path read %s: the secret has no access_key/secret_key", c.VaultPath)
 		return nil, joinClose(ctx, sess, err)
 	}
-	sess.Provider = credentials.NewStaticCredentialsProvider(access, secret, token)
+	sess.Provider = awscred.NewStaticCredentialsProvider(access, secret, token)
 	if s.LeaseDuration > 0 {
 		sess.Expires = time.Now().Add(time.Duration(s.LeaseDuration) * time.Second)
 	}

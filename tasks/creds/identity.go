@@ -6,7 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	stscred "github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/vigil-backup/vigil/hcl/config"
 )
@@ -29,8 +29,8 @@ func openIdentitySTS(ctx context.Context, c config.Credentials, o Options) (*Ses
 	}
 	stsc := sts.New(opts)
 	arn := orDefault(c.RoleARN, placeholderRoleARN)
-	provider := stscreds.NewWebIdentityRoleProvider(stsc, arn, identityToken{ctx: ctx, vault: o.Vault, role: c.IdentityRole},
-		func(w *stscreds.WebIdentityRoleOptions) {
+	provider := stscred.NewWebIdentityRoleProvider(stsc, arn, identityToken{ctx: ctx, vault: o.Vault, role: c.IdentityRole},
+		func(w *stscred.WebIdentityRoleOptions) {
 			w.RoleSessionName = orDefault(o.SessionName, "vigil")
 			if c.Duration > 0 {
 				w.Duration = c.Duration

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/credentials"
+	awscred "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/vigil-backup/vigil/hcl/config"
 )
 
@@ -28,5 +28,5 @@ func openKV(ctx context.Context, c config.Credentials, o Options) (*Session, err
 	if access == "" || secret == "" {
 		return nil, fmt.Errorf("creds: vault_kv_path read %s: the secret needs access_key_id and secret_access_key", c.VaultPath)
 	}
-	return &Session{Provider: credentials.NewStaticCredentialsProvider(access, secret, token)}, nil
+	return &Session{Provider: awscred.NewStaticCredentialsProvider(access, secret, token)}, nil
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	s3type "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // S3 is a Store in an S3 bucket under a prefix.
@@ -43,7 +43,7 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64) error
 func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	out, err := s.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Prefix + key)})
 	if err != nil {
-		var nsk *types.NoSuchKey
+		var nsk *s3type.NoSuchKey
 		if errors.As(err, &nsk) {
 			return nil, fmt.Errorf("store: get s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, ErrNotFound)
 		}

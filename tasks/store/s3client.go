@@ -3,7 +3,7 @@ package store
 import (
 	"net/http"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
+	awsv2 "github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
@@ -23,7 +23,7 @@ type S3Endpoint struct {
 // only computed when an operation requires them, because MinIO over plain
 // HTTP rejects the SDK's default trailing checksums on streamed parts; vigil
 // computes its own sha256 of the whole object anyway.
-func NewS3Client(ep S3Endpoint, creds aws.CredentialsProvider) *s3.Client {
+func NewS3Client(ep S3Endpoint, creds awsv2.CredentialsProvider) *s3.Client {
 	region := ep.Region
 	if region == "" {
 		region = "us-east-1"
@@ -34,8 +34,8 @@ func NewS3Client(ep S3Endpoint, creds aws.CredentialsProvider) *s3.Client {
 		UsePathStyle:               ep.PathStyle,
 		BaseEndpoint:               nonEmpty(ep.Endpoint),
 		HTTPClient:                 httpClient,
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+		RequestChecksumCalculation: awsv2.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation: awsv2.ResponseChecksumValidationWhenRequired,
 	})
 }
 

@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	s3type "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // Multipart upload tuning. Memory is (Concurrency+1) part buffers, reused
@@ -43,7 +43,7 @@ type upload struct {
 	key    *string
 	id     *string
 	mu     sync.Mutex
-	parts  []types.CompletedPart
+	parts  []s3type.CompletedPart
 	err    error
 	buffer chan []byte
 }
@@ -90,7 +90,7 @@ func (s *S3) putStream(ctx context.Context, key string, r io.Reader, size int64)
 		_, err := s.Client.PutObject(ctx, in)
 		return err
 	}
-	create := &s3.CreateMultipartUploadInput{Bucket: aws.String(s.Bucket), Key: k, ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c}
+	create := &s3.CreateMultipartUploadInput{Bucket: aws.String(s.Bucket), Key: k, ChecksumAlgorithm: s3type.ChecksumAlgorithmCrc32c}
 	s.sse(&create.ServerSideEncryption)
 	out, err := s.Client.CreateMultipartUpload(ctx, create)
 	if err != nil {
@@ -104,9 +104,9 @@ func (s *S3) putStream(ctx context.Context, key string, r io.Reader, size int64)
 	return nil
 }
 
-func (s *S3) sse(dst *types.ServerSideEncryption) {
+func (s *S3) sse(dst *s3type.ServerSideEncryption) {
 	if s.SSE != "" {
-		*dst = types.ServerSideEncryption(s.SSE)
+		*dst = s3type.ServerSideEncryption(s.SSE)
 	}
 }
 
@@ -164,7 +164,7 @@ func (u *upload) run(ctx context.Context, r io.Reader, first []byte, base int64,
 	sort.Slice(u.parts, func(i, j int) bool { return *u.parts[i].PartNumber < *u.parts[j].PartNumber })
 	_, err := u.s.Client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
 		Bucket: aws.String(u.s.Bucket), Key: u.key, UploadId: u.id,
-		MultipartUpload: &types.CompletedMultipartUpload{Parts: u.parts},
+		MultipartUpload: &s3type.CompletedMultipartUpload{Parts: u.parts},
 	})
 	return err
 }
@@ -184,7 +184,7 @@ func (u *upload) send(ctx context.Context, part int, data []byte) error {
 		return fmt.Errorf("part %d: %w", part, err)
 	}
 	u.mu.Lock()
-	u.parts = append(u.parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(int32(part)), ChecksumCRC32C: aws.String(crc)})
+	u.parts = append(u.parts, s3type.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(int32(part)), ChecksumCRC32C: aws.String(crc)})
 	u.mu.Unlock()
 	return nil
 }
@@ -234,7 +234,7 @@ func (u *upload) abort(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	_, err := u.s.Client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(u.s.Bucket), Key: u.key, UploadId: u.id})
-	var nsu *types.NoSuchUpload
+	var nsu *s3type.NoSuchUpload
 	if err != nil && !errors.As(err, &nsu) {
 		// Left for the next run's Janitor pass (AbortUploads).
 		_ = err

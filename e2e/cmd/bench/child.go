@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
+	awscred "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/vigil-backup/vigil/e2e/harness"
 	"github.com/vigil-backup/vigil/tasks/store"
@@ -28,7 +28,7 @@ func child(args []string) int {
 		return 2
 	}
 	s3c := store.NewS3Client(store.S3Endpoint{Endpoint: args[1], Region: "us-east-1", PathStyle: true},
-		credentials.NewStaticCredentialsProvider(harness.MinIORootUser, harness.MinIORootPassword, ""))
+		awscred.NewStaticCredentialsProvider(harness.MinIORootUser, harness.MinIORootPassword, ""))
 	ctx := context.Background()
 	var err error
 	switch args[0] {
