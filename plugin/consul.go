@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -60,18 +61,30 @@ func NewConsulSnapshot(src config.ConsulSource) (*ConsulSnapshot, error) {
 	return &ConsulSnapshot{src: src, client: c}, nil
 }
 
-// Snapshot streams /v1/snapshot into w. With stale, any server may answer.
-func (t *ConsulSnapshot) Snapshot(ctx context.Context, w io.Writer, _ SnapshotOptions) (Source, error) {
+// Snapshot streams /v1/snapshot into w and proves the archive whole as
+// the bytes pass (readRaftArchive), as `consul snapshot save` does before
+// it keeps a file: an answer that ends early, even cleanly, fails here,
+// before any manifest. With stale, any server may answer.
+func (t *ConsulSnapshot) Snapshot(ctx context.Context, w io.Writer, opts SnapshotOptions) (Source, error) {
 	q := (&consul.QueryOptions{AllowStale: t.src.Stale}).WithContext(ctx)
 	rc, meta, err := t.client.Snapshot().Save(q)
 	if err != nil {
 		return nil, fmt.Errorf("consul: snapshot save: %w", err)
 	}
 	defer rc.Close()
-	if _, err := io.Copy(w, rc); err != nil {
+	check := newArchiveTee()
+	_, err = io.Copy(io.MultiWriter(w, check), rc)
+	a, cerr := check.finish(err)
+	if cerr != nil && (err == nil || errors.Is(err, ErrIncomplete)) {
+		return nil, fmt.Errorf("consul: snapshot save: %w", cerr)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("consul: snapshot save: stream: %w", err)
 	}
-	src := Source{"raft_index": fmt.Sprint(meta.LastIndex)}
+	if a.StateSize == 0 && !opts.AllowEmpty {
+		return nil, fmt.Errorf("consul: snapshot save: %w: state.bin is empty", ErrEmpty)
+	}
+	src := Source{"raft_index": fmt.Sprint(meta.LastIndex), "raft_term": fmt.Sprint(a.Meta.Term), "state_bytes": fmt.Sprint(a.StateSize)}
 	if dc := t.datacenter(ctx); dc != "" {
 		src["datacenter"] = dc
 	}
@@ -124,4 +137,16 @@ func consulGet(ctx context.Context, cfg *consul.Config, path string, query url.V
 		req.Header.Set("X-Consul-Token", cfg.Token)
 	}
 	return hc.Do(req)
+}
+
+// consulRefusal turns a Consul answer that is not a success into an error.
+// A 403 names the permission the token lacks (need), so an operator knows
+// which rule to add instead of reading a bare "Permission denied".
+func consulRefusal(resp *http.Response, need string) error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	msg := strings.TrimSpace(string(body))
+	if resp.StatusCode == http.StatusForbidden {
+		return fmt.Errorf("token lacks %s (403): %s", need, msg)
+	}
+	return fmt.Errorf("%s: %s", resp.Status, msg)
 }

@@ -59,8 +59,63 @@ type kvPair struct {
 // Snapshot streams GET /v1/kv/<prefix>?recurse and rewrites each pair as it
 // arrives, so memory does not grow with the number of keys. One request is
 // one consistent read at one raft index.
-func (t *ConsulKV) Snapshot(ctx context.Context, w io.Writer, _ SnapshotOptions) (Source, error) {
-	q := url.Values{"recurse": {"true"}}
+//
+// The export is proven whole before it counts: the answer must be complete
+// JSON, Consul must not have filtered it by ACLs (a token that may read
+// only part of the prefix would otherwise give a "good" backup of part of
+// it), and its key count must match a listing of the prefix's keys taken
+// at the same raft index.
+func (t *ConsulKV) Snapshot(ctx context.Context, w io.Writer, opts SnapshotOptions) (Source, error) {
+	before, err := t.listKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := t.get(ctx, url.Values{"recurse": {"true"}})
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	index := resp.Header.Get("X-Consul-Index")
+	src := Source{"prefix": t.src.Prefix, "raft_index": index}
+	if t.src.Datacenter != "" {
+		src["datacenter"] = t.src.Datacenter
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	n := 0
+	if resp.StatusCode == http.StatusNotFound { // no key under the prefix
+		_, err = io.WriteString(bw, "[]\n")
+	} else {
+		n, err = rewriteExport(resp.Body, bw)
+		if err != nil {
+			err = fmt.Errorf("%w: the answer is not complete JSON after %d keys: %v", ErrIncomplete, n, err)
+		}
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("consul: kv export %q: %w", t.src.Prefix, err)
+	}
+	src["keys"] = strconv.Itoa(n)
+	if err := t.confirmCount(ctx, n, index, before, src); err != nil {
+		return nil, err
+	}
+	if n == 0 && !opts.AllowEmpty {
+		return nil, fmt.Errorf("consul: kv export %q: %w: no key under the prefix", t.src.Prefix, ErrEmpty)
+	}
+	return src, nil
+}
+
+// keyListing is GET /v1/kv/<prefix>?keys: how many keys, at which index.
+type keyListing struct {
+	n     int
+	index string
+}
+
+// get makes a KV read of the prefix and turns what is not a whole answer
+// into an error: a refusal, or results Consul filtered by ACLs (it says so
+// only in a header, and answers 200).
+func (t *ConsulKV) get(ctx context.Context, q url.Values) (*http.Response, error) {
 	if t.src.Stale {
 		q.Set("stale", "")
 	}
@@ -68,35 +123,63 @@ func (t *ConsulKV) Snapshot(ctx context.Context, w io.Writer, _ SnapshotOptions)
 	if err != nil {
 		return nil, fmt.Errorf("consul: kv export %q: %w", t.src.Prefix, err)
 	}
-	defer resp.Body.Close()
-	src := Source{"prefix": t.src.Prefix, "raft_index": resp.Header.Get("X-Consul-Index")}
-	if t.src.Datacenter != "" {
-		src["datacenter"] = t.src.Datacenter
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNotFound {
+		defer resp.Body.Close()
+		return nil, fmt.Errorf("consul: kv export %q: %w", t.src.Prefix, consulRefusal(resp, fmt.Sprintf("key_prefix %q read", t.src.Prefix)))
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	switch resp.StatusCode {
-	case http.StatusNotFound: // no key under the prefix
-		if _, err := io.WriteString(bw, "[]\n"); err != nil {
-			return nil, fmt.Errorf("consul: kv export %q: %w", t.src.Prefix, err)
-		}
-		src["keys"] = "0"
-		return src, flush(bw, t.src.Prefix)
-	case http.StatusOK:
-	default:
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return nil, fmt.Errorf("consul: kv export %q: %s: %s", t.src.Prefix, resp.Status, body)
+	if resp.Header.Get("X-Consul-Results-Filtered-By-ACLs") == "true" {
+		resp.Body.Close()
+		return nil, fmt.Errorf("consul: kv export %q: %w: keys under the prefix were hidden from the token by ACLs (X-Consul-Results-Filtered-By-ACLs); the token needs key_prefix %q read", t.src.Prefix, ErrIncomplete, t.src.Prefix)
 	}
-	n, err := rewriteExport(resp.Body, bw)
-	if err != nil {
-		return nil, fmt.Errorf("consul: kv export %q: %w", t.src.Prefix, err)
-	}
-	src["keys"] = strconv.Itoa(n)
-	return src, flush(bw, t.src.Prefix)
+	return resp, nil
 }
 
-func flush(bw *bufio.Writer, prefix string) error {
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("consul: kv export %q: %w", prefix, err)
+func (t *ConsulKV) listKeys(ctx context.Context) (keyListing, error) {
+	resp, err := t.get(ctx, url.Values{"keys": {"true"}})
+	if err != nil {
+		return keyListing{}, err
+	}
+	defer resp.Body.Close()
+	l := keyListing{index: resp.Header.Get("X-Consul-Index")}
+	if resp.StatusCode == http.StatusNotFound {
+		return l, nil
+	}
+	dec := json.NewDecoder(resp.Body)
+	err = expectDelim(dec, '[')
+	for err == nil && dec.More() {
+		var k string
+		if err = dec.Decode(&k); err == nil {
+			l.n++
+		}
+	}
+	if err == nil {
+		err = expectDelim(dec, ']')
+	}
+	if err != nil {
+		return l, fmt.Errorf("consul: kv export %q: list keys: %w: %v", t.src.Prefix, ErrIncomplete, err)
+	}
+	return l, nil
+}
+
+// confirmCount checks the export's key count against a key listing at the
+// same raft index: the listing before the export, or else one after it.
+// When writes under the prefix moved the index both times, the export is
+// still one consistent read; the manifest then says the count could not be
+// cross-checked.
+func (t *ConsulKV) confirmCount(ctx context.Context, n int, index string, before keyListing, src Source) error {
+	l := before
+	if l.index != index {
+		var err error
+		if l, err = t.listKeys(ctx); err != nil {
+			return err
+		}
+	}
+	if l.index != index {
+		src["key_count_check"] = "skipped: keys under the prefix changed during the export"
+		return nil
+	}
+	if l.n != n {
+		return fmt.Errorf("consul: kv export %q: %w: the export has %d keys, the key listing at the same index %s has %d", t.src.Prefix, ErrIncomplete, n, index, l.n)
 	}
 	return nil
 }

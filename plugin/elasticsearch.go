@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"syscall"
@@ -57,6 +58,9 @@ func NewElasticsearch(name string, src config.ElasticsearchSource, to string) (*
 	if to != "" {
 		src.URL = to
 	}
+	if u, err := url.Parse(src.URL); err == nil && u.User != nil {
+		return nil, fmt.Errorf("elasticsearch: %s carries user info: credentials never go in a URL; give them with ES_API_KEY, or ES_USERNAME and ES_PASSWORD", RedactURL(src.URL))
+	}
 	es, err := elasticsearch.NewClient(elasticsearch.Config{
 		Addresses: []string{src.URL},
 		Username:  os.Getenv("ES_USERNAME"),
@@ -65,10 +69,10 @@ func NewElasticsearch(name string, src config.ElasticsearchSource, to string) (*
 		// vigil retries what is worth retrying itself, with its own bounds:
 		// the client's retry of 503 would hide concurrent-snapshot errors.
 		DisableRetry: true,
-		Transport:    &http.Transport{ResponseHeaderTimeout: time.Minute, Proxy: http.ProxyFromEnvironment},
+		Transport:    &http.Transport{Proxy: http.ProxyFromEnvironment},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("elasticsearch: client for %s: %w", src.URL, err)
+		return nil, fmt.Errorf("elasticsearch: client for %s: %w", RedactURL(src.URL), err)
 	}
 	return &Elasticsearch{
 		backup: name, src: src, es: es,
@@ -109,10 +113,27 @@ func isStatus(err error, status int) bool {
 	return errors.As(err, &e) && e.Status == status
 }
 
+// callTimeout bounds one request that should answer at once; a cluster
+// that hangs must not hold a run until its own deadline.
+const callTimeout = time.Minute
+
 // call performs a request and decodes a 2xx answer into out (which may be
 // nil). It turns transport and error answers into clear errors; privilege
-// names what the operation needs when the cluster says 403.
+// names what the operation needs when the cluster says 403. The request
+// gets callTimeout to answer.
 func (t *Elasticsearch) call(ctx context.Context, op, privilege string, req esapi.Request, out any) error {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	err := t.callWait(cctx, op, privilege, req, out)
+	if err != nil && ctx.Err() == nil && cctx.Err() != nil {
+		return fmt.Errorf("elasticsearch: %s: %s did not answer within %s: %w", op, t.url(), callTimeout, err)
+	}
+	return err
+}
+
+// callWait is call for requests that wait on the cluster (a restore with
+// wait_for_completion): only ctx bounds them.
+func (t *Elasticsearch) callWait(ctx context.Context, op, privilege string, req esapi.Request, out any) error {
 	res, err := req.Do(ctx, t.es)
 	if err != nil {
 		return t.transportError(op, err)
@@ -140,7 +161,7 @@ func (t *Elasticsearch) call(ctx context.Context, op, privilege string, req esap
 		}
 		switch res.StatusCode {
 		case http.StatusUnauthorized:
-			return fmt.Errorf("elasticsearch: %s %s: authentication failed (HTTP 401); give vigil credentials with ES_API_KEY, or ES_USERNAME and ES_PASSWORD: %w", op, t.src.URL, e)
+			return fmt.Errorf("elasticsearch: %s %s: authentication failed (HTTP 401); give vigil credentials with ES_API_KEY, or ES_USERNAME and ES_PASSWORD: %w", op, t.url(), e)
 		case http.StatusForbidden:
 			return fmt.Errorf("elasticsearch: %s: permission denied (HTTP 403); the user needs the %s cluster privilege: %w", op, privilege, e)
 		}
@@ -155,15 +176,29 @@ func (t *Elasticsearch) call(ctx context.Context, op, privilege string, req esap
 	return nil
 }
 
+// url is the cluster's URL for messages, with any password masked.
+func (t *Elasticsearch) url() string { return RedactURL(t.src.URL) }
+
+// RedactURL masks the password of a URL's user info ("user:xxxxx@"), so a
+// URL can appear in errors, logs and records. Specs refuse user info in
+// URLs; this guards what arrives by flags or environment.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
+}
+
 func (t *Elasticsearch) transportError(op string, err error) error {
 	if errors.Is(err, syscall.ECONNREFUSED) {
-		return fmt.Errorf("elasticsearch: %s: connection refused at %s: is Elasticsearch running and reachable from this node? %w", op, t.src.URL, err)
+		return fmt.Errorf("elasticsearch: %s: connection refused at %s: is Elasticsearch running and reachable from this node? %w", op, t.url(), err)
 	}
 	var nerr net.Error
-	if errors.As(err, &nerr) && nerr.Timeout() {
-		return fmt.Errorf("elasticsearch: %s: %s did not answer in time: %w", op, t.src.URL, err)
+	if errors.As(err, &nerr) && nerr.Timeout() || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("elasticsearch: %s: %s did not answer in time: %w", op, t.url(), err)
 	}
-	return fmt.Errorf("elasticsearch: %s at %s: %w", op, t.src.URL, err)
+	return fmt.Errorf("elasticsearch: %s at %s: %w", op, t.url(), err)
 }
 
 // clusterInfo is GET /.
@@ -191,7 +226,7 @@ func (t *Elasticsearch) ensureRepository(ctx context.Context) error {
 	if rs == nil {
 		err := t.call(ctx, "get repository "+repo, "monitor_snapshot", esapi.SnapshotGetRepositoryRequest{Repository: []string{repo}}, nil)
 		if isType(err, "repository_missing_exception") || isStatus(err, http.StatusNotFound) {
-			return fmt.Errorf("elasticsearch: snapshot repository %q does not exist on %s; register it, or declare repository_settings in the spec so vigil does: %w", repo, t.src.URL, err)
+			return fmt.Errorf("elasticsearch: snapshot repository %q does not exist on %s; register it, or declare repository_settings in the spec so vigil does: %w", repo, t.url(), err)
 		}
 		return err
 	}

@@ -58,8 +58,7 @@ func TestESRealCluster(t *testing.T) {
 	if err := es.Restore(esCtx(t, 10*time.Minute), bytes.NewReader(desc.Bytes()), RestoreOptions{RenamePattern: "(.+)", RenameReplacement: "vigil-realtest-$1", Out: &out}); err != nil {
 		t.Fatal(err)
 	}
-	restored := strings.Split(strings.TrimSpace(strings.SplitN(out.String(), "indices ", 2)[1]), ", ")
-	es.deleteIndices(esCtx(t, time.Minute), restored)
+	es.deleteScratch(esCtx(t, time.Minute), "vigil-realtest-")
 
 	missing := src
 	missing.Repository = "vigil-no-such-repository"

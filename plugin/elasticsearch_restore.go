@@ -49,31 +49,49 @@ func (t *Elasticsearch) Restore(ctx context.Context, r io.Reader, opts RestoreOp
 	return nil
 }
 
+// restore asks Elasticsearch to restore the snapshot and waits for it
+// (wait_for_completion=true, bounded only by ctx: a restore's deadline).
+// The names of the restored indices are the ones Elasticsearch answers
+// with, never computed here: the rename follows Elasticsearch's (Java's)
+// replacement syntax, which Go's differs from ("$1_x" is group 1 and "_x"
+// in Java, an unknown group "1_x" in Go).
 func (t *Elasticsearch) restore(ctx context.Context, d *esDescriptor, pattern, replacement string, progress io.Writer) ([]string, error) {
 	if _, err := t.info(ctx); err != nil {
 		return nil, err
 	}
-	restored := append([]string(nil), d.Snapshot.Indices...)
 	req := map[string]any{
 		"indices":              strings.Join(d.Snapshot.Indices, ","),
 		"include_global_state": false,
 	}
 	if pattern != "" {
-		re, err := regexp.Compile(pattern)
-		if err != nil {
-			return nil, fmt.Errorf("elasticsearch: rename pattern %q: %w", pattern, err)
-		}
-		for i, ix := range restored {
-			restored[i] = re.ReplaceAllString(ix, replacement)
-		}
 		req["rename_pattern"], req["rename_replacement"] = pattern, replacement
 	}
 	body, _ := json.Marshal(req)
 	name := d.Snapshot.Snapshot
-	if err := t.call(ctx, "restore snapshot "+name, "manage", esapi.SnapshotRestoreRequest{
-		Repository: t.src.Repository, Snapshot: name, Body: bytes.NewReader(body), WaitForCompletion: esapi.BoolPtr(false),
-	}, nil); err != nil {
+	if progress != nil {
+		fmt.Fprintf(progress, "restoring snapshot %s (Elasticsearch recovers the primary shards)...\n", name)
+	}
+	var out struct {
+		Snapshot struct {
+			Indices []string `json:"indices"`
+			Shards  struct {
+				Total  int `json:"total"`
+				Failed int `json:"failed"`
+			} `json:"shards"`
+		} `json:"snapshot"`
+	}
+	if err := t.callWait(ctx, "restore snapshot "+name, "manage", esapi.SnapshotRestoreRequest{
+		Repository: t.src.Repository, Snapshot: name, Body: bytes.NewReader(body), WaitForCompletion: esapi.BoolPtr(true),
+	}, &out); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("elasticsearch: restore snapshot %s not done before the restore's deadline: %w", name, context.Cause(ctx))
+		}
 		return nil, err
+	}
+	restored := out.Snapshot.Indices
+	sort.Strings(restored)
+	if out.Snapshot.Shards.Failed > 0 {
+		return restored, fmt.Errorf("elasticsearch: restore snapshot %s: %d of %d shards failed to restore", name, out.Snapshot.Shards.Failed, out.Snapshot.Shards.Total)
 	}
 	return restored, t.waitRecovery(ctx, restored, progress)
 }
@@ -136,7 +154,7 @@ func (t *Elasticsearch) Verify(ctx context.Context, r io.Reader, v *config.Verif
 	_, _ = rand.Read(rnd[:])
 	prefix := "vigil-verify-" + hex.EncodeToString(rnd[:]) + "-"
 	restored, err := t.restore(ctx, d, "(.+)", prefix+"$1", nil)
-	defer t.deleteIndices(ctx, restored)
+	defer t.deleteScratch(ctx, prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -180,15 +198,28 @@ func (t *Elasticsearch) checkDocs(ctx context.Context, prefix string, restored [
 	return checks
 }
 
-// deleteIndices removes the drill's restored indices by name (wildcard
-// deletes are refused by default), with a context of its own.
-func (t *Elasticsearch) deleteIndices(ctx context.Context, indices []string) {
-	if len(indices) == 0 {
-		return
-	}
+// deleteScratch removes every index under the drill's scratch prefix,
+// those a failed restore left too. Wildcard deletes are refused by default,
+// so it lists them first and deletes by name, with a context of its own.
+func (t *Elasticsearch) deleteScratch(ctx context.Context, prefix string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	_ = t.call(ctx, "delete indices", "manage", esapi.IndicesDeleteRequest{Index: indices, IgnoreUnavailable: esapi.BoolPtr(true)}, nil)
+	var rows []struct {
+		Index string `json:"index"`
+	}
+	if err := t.call(ctx, "list scratch indices", "monitor", esapi.CatIndicesRequest{Index: []string{prefix + "*"}, Format: "json", H: []string{"index"}}, &rows); err != nil {
+		return
+	}
+	var names []string
+	for _, r := range rows {
+		if strings.HasPrefix(r.Index, prefix) {
+			names = append(names, r.Index)
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	_ = t.call(ctx, "delete indices", "manage", esapi.IndicesDeleteRequest{Index: names, IgnoreUnavailable: esapi.BoolPtr(true)}, nil)
 }
 
 // wildcard turns an index pattern with * into a regular expression.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -53,9 +54,12 @@ type esDescriptor struct {
 func SnapshotName(prefix, id string) string { return prefix + "-" + strings.ToLower(id) }
 
 // Snapshot creates the snapshot with wait_for_completion=false, polls it
-// until it ends, and writes the descriptor to w. Only SUCCESS succeeds.
-// On the run's deadline the unfinished snapshot is deleted (which aborts
-// it), so no half snapshot is left behind.
+// until it ends, and writes the descriptor to w. Only SUCCESS succeeds, and
+// a snapshot of no shard fails as empty unless allowed. Once a create may
+// have reached the cluster, every failure deletes that snapshot (which
+// aborts it when it still runs), so no half snapshot is left behind; a
+// SUCCESS snapshot whose manifest is never written is an orphan that
+// retention removes.
 func (t *Elasticsearch) Snapshot(ctx context.Context, w io.Writer, opts SnapshotOptions) (Source, error) {
 	ci, err := t.info(ctx)
 	if err != nil {
@@ -66,15 +70,39 @@ func (t *Elasticsearch) Snapshot(ctx context.Context, w io.Writer, opts Snapshot
 	}
 	name := SnapshotName(t.src.SnapshotPrefix, opts.ID)
 	if err := t.create(ctx, name, opts); err != nil {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || mayHaveStarted(err) {
 			// A create cut off on the wire may still have started it.
 			t.abandon(ctx, name)
 		}
 		return nil, err
 	}
+	src, err := t.finishSnapshot(ctx, ci, name, w, opts)
+	if err != nil {
+		t.abandon(ctx, name)
+		return nil, err
+	}
+	return src, nil
+}
+
+// mayHaveStarted reports whether a failed create may still have started
+// the snapshot: anything but a definite refusal (a 4xx answer, or a
+// refusal because another snapshot runs) may have.
+func mayHaveStarted(err error) bool {
+	var e *esError
+	if errors.As(err, &e) {
+		busy := isType(err, "concurrent_snapshot_execution_exception", "snapshot_in_progress_exception")
+		return !busy && e.Status >= 500
+	}
+	return true
+}
+
+func (t *Elasticsearch) finishSnapshot(ctx context.Context, ci *clusterInfo, name string, w io.Writer, opts SnapshotOptions) (Source, error) {
 	snap, err := t.wait(ctx, name)
 	if err != nil {
 		return nil, err
+	}
+	if snap.Shards.Total == 0 && !opts.AllowEmpty {
+		return nil, fmt.Errorf("elasticsearch: snapshot %s: %w: no index matched %q; the snapshot was deleted", name, ErrEmpty, strings.Join(t.src.Indices, ","))
 	}
 	desc := esDescriptor{Format: 1, Cluster: ci.ClusterName, ClusterUUID: ci.ClusterUUID, ESVersion: ci.Version.Number, Snapshot: *snap}
 	b, _ := json.MarshalIndent(desc, "", "  ")
@@ -148,12 +176,11 @@ func (t *Elasticsearch) wait(ctx context.Context, name string) (*esSnapshot, err
 		case err == nil && snap.State == "SUCCESS":
 			return snap, nil
 		case err == nil && snap.State != "IN_PROGRESS" && snap.State != "STARTED" && snap.State != "INIT":
-			return nil, fmt.Errorf("elasticsearch: snapshot %s ended %s: %s", name, snap.State, shardFailures(snap))
+			return nil, fmt.Errorf("elasticsearch: snapshot %s ended %s: %s; the snapshot was deleted", name, snap.State, shardFailures(snap))
 		}
 		delay = t.Poll.next(delay)
 		select {
 		case <-ctx.Done():
-			t.abandon(ctx, name)
 			return nil, fmt.Errorf("elasticsearch: snapshot %s did not finish before the run's deadline; the unfinished snapshot was deleted: %w", name, context.Cause(ctx))
 		case <-time.After(delay):
 		}
@@ -212,24 +239,43 @@ type Repository interface {
 	DeleteSnapshot(ctx context.Context, name string) error
 }
 
-// Snapshots implements Repository.
+// snapshotPage is how many snapshots one listing request asks for: with
+// index names left out, a page stays small however many indices each
+// snapshot holds.
+const snapshotPage = 200
+
+// Snapshots implements Repository. The listing is paginated (size and
+// after, without index names), so a repository with hundreds of snapshots
+// of thousands of indices never meets a body cap.
 func (t *Elasticsearch) Snapshots(ctx context.Context) ([]RepoSnapshot, error) {
-	var out struct {
-		Snapshots []esSnapshot `json:"snapshots"`
-	}
-	err := t.call(ctx, "list snapshots", "monitor_snapshot", esapi.SnapshotGetRequest{
-		Repository: t.src.Repository, Snapshot: []string{t.src.SnapshotPrefix + "-*"}, IgnoreUnavailable: esapi.BoolPtr(true),
-	}, &out)
-	if err != nil {
-		return nil, err
-	}
 	var list []RepoSnapshot
-	for _, s := range out.Snapshots {
-		if !strings.HasPrefix(s.Snapshot, t.src.SnapshotPrefix+"-") || s.Metadata["vigil_backup"] != t.backup {
-			continue
+	after := ""
+	for page := 0; ; page++ {
+		var out struct {
+			Snapshots []esSnapshot `json:"snapshots"`
+			Next      string       `json:"next"`
 		}
-		id, _ := s.Metadata["vigil_id"].(string)
-		list = append(list, RepoSnapshot{Name: s.Snapshot, ID: id, Time: time.UnixMilli(s.StartMs).UTC(), State: s.State})
+		err := t.call(ctx, "list snapshots", "monitor_snapshot", esapi.SnapshotGetRequest{
+			Repository: t.src.Repository, Snapshot: []string{t.src.SnapshotPrefix + "-*"}, IgnoreUnavailable: esapi.BoolPtr(true),
+			Size: esapi.IntPtr(snapshotPage), After: after, Sort: "start_time", IndexNames: esapi.BoolPtr(false),
+		}, &out)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range out.Snapshots {
+			if !strings.HasPrefix(s.Snapshot, t.src.SnapshotPrefix+"-") || s.Metadata["vigil_backup"] != t.backup {
+				continue
+			}
+			id, _ := s.Metadata["vigil_id"].(string)
+			list = append(list, RepoSnapshot{Name: s.Snapshot, ID: id, Time: time.UnixMilli(s.StartMs).UTC(), State: s.State})
+		}
+		if out.Next == "" || len(out.Snapshots) == 0 {
+			break
+		}
+		if page > 10000 {
+			return nil, fmt.Errorf("elasticsearch: list snapshots: more than %d pages; the listing does not end", page)
+		}
+		after = out.Next
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Time.After(list[j].Time) })
 	return list, nil

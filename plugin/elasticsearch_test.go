@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -249,5 +250,113 @@ func TestESRepositoryListsOnlyItsOwn(t *testing.T) {
 	}
 	if len(snaps) != 1 || snaps[0].ID != "20261121T120000.000Z" || snaps[0].State != "SUCCESS" {
 		t.Fatalf("snapshots = %+v", snaps)
+	}
+}
+
+// TestESEveryFailureDeletesTheSnapshot: once a create may have reached the
+// cluster, every way the run fails deletes that snapshot, not only the
+// deadline: a get that errors, a PARTIAL end, an empty snapshot.
+func TestESEveryFailureDeletesTheSnapshot(t *testing.T) {
+	for _, tc := range []struct {
+		name, want string
+		setup      func(*esfake.Server)
+		indices    []string
+	}{
+		{"get fails", "master_not_discovered_exception", func(f *esfake.Server) { f.FailGets(1) }, nil},
+		{"partial", "ended PARTIAL", func(f *esfake.Server) { f.SetOutcome("PARTIAL", 1) }, nil},
+		{"empty", "the backup is empty", func(*esfake.Server) {}, []string{"nothing-matches-*"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := fakeES(t)
+			fake.AddRepository("backups", "fs")
+			tc.setup(fake)
+			es := esTarget(t, fake.URL, config.ElasticsearchSource{Indices: tc.indices})
+			_, err := es.Snapshot(esCtx(t, 10*time.Second), &bytes.Buffer{}, SnapshotOptions{ID: "20261121T120000.000Z"})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v", err)
+			}
+			if snaps := fake.Snapshots("backups"); len(snaps) != 0 {
+				t.Fatalf("snapshots left after the run failed: %v", snaps)
+			}
+		})
+	}
+	// allow_empty keeps the empty one.
+	fake := fakeES(t)
+	fake.AddRepository("backups", "fs")
+	es := esTarget(t, fake.URL, config.ElasticsearchSource{Indices: []string{"nothing-matches-*"}})
+	if _, err := es.Snapshot(esCtx(t, 10*time.Second), &bytes.Buffer{}, SnapshotOptions{ID: "20261121T120000.000Z", AllowEmpty: true}); err != nil {
+		t.Fatalf("allow_empty: %v", err)
+	}
+}
+
+// TestESListingIsPaginated: hundreds of snapshots are listed page by page,
+// each answer within the page size, and none is lost between pages.
+func TestESListingIsPaginated(t *testing.T) {
+	fake := fakeES(t)
+	fake.AddRepository("backups", "fs")
+	start := time.Now().Add(-1000 * time.Hour)
+	for i := 0; i < 450; i++ {
+		fake.AddSnapshotWithMetadata("backups", fmt.Sprintf("vigil-logs-%04d", i), "SUCCESS", start.Add(time.Duration(i)*time.Minute),
+			map[string]any{"vigil_backup": "logs", "vigil_id": fmt.Sprintf("id-%04d", i)})
+	}
+	es := esTarget(t, fake.URL, config.ElasticsearchSource{})
+	snaps, err := es.Snapshots(esCtx(t, 10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snaps) != 450 || snaps[0].ID != "id-0449" || snaps[449].ID != "id-0000" {
+		t.Fatalf("%d snapshots, first %+v", len(snaps), snaps[0])
+	}
+	pages := fake.Listed()
+	if len(pages) < 3 {
+		t.Fatalf("one answer held them all: %v", pages)
+	}
+	for _, n := range pages {
+		if n > snapshotPage {
+			t.Fatalf("an answer held %d snapshots, over the page size %d", n, snapshotPage)
+		}
+	}
+	for _, c := range fake.Calls() {
+		if strings.Contains(c, "_snapshot/backups/vigil-logs-*") && !strings.Contains(c, "index_names=false") {
+			t.Fatalf("a listing asked for index names: %s", c)
+		}
+	}
+}
+
+// TestESRenameFollowsJavaSyntax: "$1_copy" is group 1 then "_copy" in
+// Elasticsearch; the restored names come back from it, not from Go's reading
+// of the replacement (a group named "1_copy").
+func TestESRenameFollowsJavaSyntax(t *testing.T) {
+	fake := fakeES(t)
+	fake.AddRepository("backups", "fs")
+	es := esTarget(t, fake.URL, config.ElasticsearchSource{Indices: []string{"logs-*"}})
+	var desc bytes.Buffer
+	if _, err := es.Snapshot(esCtx(t, 10*time.Second), &desc, SnapshotOptions{ID: "20261121T120000.000Z"}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := es.Restore(esCtx(t, 10*time.Second), bytes.NewReader(desc.Bytes()), RestoreOptions{RenamePattern: "(.+)", RenameReplacement: "$1_copy", Out: &out}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "logs-2026.11.20_copy, logs-2026.11.21_copy") {
+		t.Fatalf("restore report: %q; indices %v", out.String(), fake.Indices())
+	}
+}
+
+// TestESRestoreHasADeadline: a restore that does not end fails when its
+// deadline passes, saying so.
+func TestESRestoreHasADeadline(t *testing.T) {
+	fake := fakeES(t)
+	fake.AddRepository("backups", "fs")
+	es := esTarget(t, fake.URL, config.ElasticsearchSource{Indices: []string{"logs-*"}})
+	var desc bytes.Buffer
+	if _, err := es.Snapshot(esCtx(t, 10*time.Second), &desc, SnapshotOptions{ID: "20261121T120000.000Z"}); err != nil {
+		t.Fatal(err)
+	}
+	fake.HoldRestores(time.Minute)
+	start := time.Now()
+	err := es.Restore(esCtx(t, 500*time.Millisecond), bytes.NewReader(desc.Bytes()), RestoreOptions{RenamePattern: "(.+)", RenameReplacement: "r-$1"})
+	if err == nil || !strings.Contains(err.Error(), "not done before the restore's deadline") || time.Since(start) > 10*time.Second {
+		t.Fatalf("err = %v after %s", err, time.Since(start))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -31,8 +32,8 @@ var _ Target = (*Etcd)(nil)
 // NewEtcd returns the target for src; it connects on use.
 func NewEtcd(src config.EtcdSource) *Etcd { return &Etcd{src: src} }
 
-func (t *Etcd) client() (*clientv3.Client, error) {
-	cfg := clientv3.Config{Endpoints: t.src.Endpoints, DialTimeout: t.src.DialTimeout, Logger: zap.NewNop(),
+func (t *Etcd) client(endpoints []string) (*clientv3.Client, error) {
+	cfg := clientv3.Config{Endpoints: endpoints, DialTimeout: t.src.DialTimeout, Logger: zap.NewNop(),
 		DialOptions: []grpc.DialOption{
 			experimental.WithBufferPool(snapshotPool),
 			// A fixed 1 MiB flow-control window (instead of gRPC's
@@ -53,35 +54,100 @@ func (t *Etcd) client() (*clientv3.Client, error) {
 	}
 	c, err := clientv3.New(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("etcd: connect %s: %w", strings.Join(t.src.Endpoints, ","), err)
+		return nil, fmt.Errorf("etcd: connect %s: %w", strings.Join(endpoints, ","), err)
 	}
 	return c, nil
 }
 
-// Snapshot streams the member's snapshot into w and checks the sha256 that
+// leader finds the cluster's leader through Status and returns a client
+// connected to it alone, its endpoint and its status. Every call of a
+// snapshot (status before, the stream, status after) then goes to that one
+// member, so the manifest's member, revision and data agree.
+func (t *Etcd) leader(ctx context.Context) (*clientv3.Client, string, *clientv3.StatusResponse, error) {
+	wait := max(t.src.DialTimeout, time.Second)
+	var errs []error
+	var leaderID uint64
+	for _, ep := range t.src.Endpoints {
+		c, err := t.client([]string{ep})
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		// The client dials lazily and gRPC waits for a connection: bound
+		// the call so an unreachable member fails fast.
+		sctx, cancel := context.WithTimeout(ctx, wait)
+		st, err := c.Status(sctx, ep)
+		cancel()
+		if err != nil {
+			c.Close()
+			errs = append(errs, fmt.Errorf("no answer from %s within %s: %w", ep, wait, err))
+			continue
+		}
+		if st.Header.MemberId == st.Leader {
+			return c, ep, st, nil
+		}
+		leaderID = st.Leader
+		// A follower knows who leads: reach the leader at its advertised
+		// client URL when the spec does not list it.
+		if ml, err := c.MemberList(ctx); err == nil && !listed(t.src.Endpoints, ml.Members, leaderID) {
+			for _, m := range ml.Members {
+				if m.ID == leaderID && len(m.ClientURLs) > 0 {
+					c.Close()
+					lc, err := t.client(m.ClientURLs[:1])
+					if err != nil {
+						return nil, "", nil, err
+					}
+					sctx, cancel := context.WithTimeout(ctx, wait)
+					st, err := lc.Status(sctx, m.ClientURLs[0])
+					cancel()
+					if err == nil && st.Header.MemberId == st.Leader {
+						return lc, m.ClientURLs[0], st, nil
+					}
+					lc.Close()
+					return nil, "", nil, fmt.Errorf("etcd: the leader %x at %s did not answer as leader: %v", leaderID, m.ClientURLs[0], err)
+				}
+			}
+		}
+		c.Close()
+	}
+	if leaderID != 0 {
+		errs = append(errs, fmt.Errorf("no endpoint answered as the leader (member %x)", leaderID))
+	}
+	return nil, "", nil, fmt.Errorf("etcd: find the leader among %s: %w", strings.Join(t.src.Endpoints, ","), errors.Join(errs...))
+}
+
+// listed reports whether the member id has a client URL among endpoints.
+func listed(endpoints []string, members []*pb.Member, id uint64) bool {
+	for _, m := range members {
+		if m.ID != id {
+			continue
+		}
+		for _, u := range m.ClientURLs {
+			for _, ep := range endpoints {
+				if strings.TrimSuffix(u, "/") == strings.TrimSuffix(ep, "/") {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// Snapshot streams the leader's snapshot into w and checks the sha256 that
 // etcd appends to it as the bytes pass, the check etcdutl makes on restore.
 // A stream whose trailer does not match fails here, before a manifest.
 func (t *Etcd) Snapshot(ctx context.Context, w io.Writer, opts SnapshotOptions) (Source, error) {
-	c, err := t.client()
+	c, endpoint, before, err := t.leader(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	// The client dials lazily and gRPC waits for a connection: bound the
-	// first call so an unreachable cluster fails fast instead of hanging
-	// until the run's timeout.
-	sctx, cancel := context.WithTimeout(ctx, max(t.src.DialTimeout, time.Second))
-	before, err := c.Status(sctx, t.src.Endpoints[0])
-	cancel()
-	if err != nil {
-		return nil, fmt.Errorf("etcd: no answer from %s within %s: %w", t.src.Endpoints[0], max(t.src.DialTimeout, time.Second), err)
-	}
 	// The raw Maintenance stream, not clientv3's Snapshot helper: the
 	// helper copies every chunk through a pipe of its own; here each chunk
 	// goes from the decoded message straight to w.
 	stream, err := pb.NewMaintenanceClient(c.ActiveConnection()).Snapshot(ctx, &pb.SnapshotRequest{})
 	if err != nil {
-		return nil, fmt.Errorf("etcd: snapshot %s: %w", strings.Join(t.src.Endpoints, ","), err)
+		return nil, fmt.Errorf("etcd: snapshot %s: %w", endpoint, err)
 	}
 	var check trailer = newTrailerCheck()
 	sink := w
@@ -97,7 +163,7 @@ func (t *Etcd) Snapshot(ctx context.Context, w io.Writer, opts SnapshotOptions) 
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("etcd: snapshot stream: %w", err)
+			return nil, fmt.Errorf("etcd: snapshot stream from %s: %w", endpoint, err)
 		}
 		if version == "" {
 			version = resp.GetVersion()
@@ -107,21 +173,31 @@ func (t *Etcd) Snapshot(ctx context.Context, w io.Writer, opts SnapshotOptions) 
 		}
 	}
 	if err := check.verify(); err != nil {
-		return nil, fmt.Errorf("etcd: snapshot stream: %w", err)
+		return nil, fmt.Errorf("etcd: snapshot stream from %s: %w: %v", endpoint, ErrIncomplete, err)
 	}
 	src := Source{
 		"etcd_version": version,
 		"db_size":      fmt.Sprint(check.size() - sha256.Size),
 		"cluster_id":   fmt.Sprintf("%x", before.Header.ClusterId),
 		"member_id":    fmt.Sprintf("%x", before.Header.MemberId),
+		"endpoint":     endpoint,
 	}
 	// The snapshot stream carries no header, so the revision comes from
-	// Status calls around it: exact when nothing was written meanwhile.
-	after, err := c.Status(ctx, t.src.Endpoints[0])
+	// Status calls around it, on the same member: exact when nothing was
+	// written meanwhile.
+	after, err := c.Status(ctx, endpoint)
 	if err == nil && after.Header.Revision == before.Header.Revision {
 		src["revision"] = fmt.Sprint(before.Header.Revision)
 	} else {
 		src["revision_min"] = fmt.Sprint(before.Header.Revision)
+	}
+	keys, err := c.Get(ctx, "\x00", clientv3.WithFromKey(), clientv3.WithCountOnly(), clientv3.WithRev(before.Header.Revision))
+	if err != nil {
+		return nil, fmt.Errorf("etcd: count keys on %s: %w", endpoint, err)
+	}
+	src["keys"] = fmt.Sprint(keys.Count)
+	if keys.Count == 0 && !opts.AllowEmpty {
+		return nil, fmt.Errorf("etcd: snapshot of %s: %w: the cluster holds no key at revision %d", endpoint, ErrEmpty, before.Header.Revision)
 	}
 	return src, nil
 }

@@ -52,9 +52,12 @@ func (t *Etcd) Verify(ctx context.Context, r io.Reader, v *config.Verify, o Veri
 		return nil, fmt.Errorf("drill: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	db := filepath.Join(dir, "snapshot.db")
-	if err := (&Etcd{}).Restore(ctx, r, RestoreOptions{OutFile: db}); err != nil {
-		return nil, err
+	db := o.Path // the drill's checked copy: its trailer passed already
+	if db == "" {
+		db = filepath.Join(dir, "snapshot.db")
+		if err := (&Etcd{}).Restore(ctx, r, RestoreOptions{OutFile: db}); err != nil {
+			return nil, err
+		}
 	}
 	if out, err := exec.CommandContext(ctx, etcdutl, "snapshot", "status", db, "-w", "json").CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("drill: etcdutl snapshot status: %w: %s", err, strings.TrimSpace(string(out)))

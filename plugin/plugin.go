@@ -4,6 +4,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -15,12 +16,21 @@ import (
 // Consul's datacenter and raft index, etcd's cluster, member and revision.
 type Source map[string]string
 
+// ErrEmpty marks a backup that holds nothing (0 keys, 0 shards): most
+// likely a mistyped prefix or index pattern, which would otherwise be green
+// forever. A spec allows it with allow_empty = true.
+var ErrEmpty = errors.New("the backup is empty (allow_empty = true accepts that)")
+
 // Target is one system vigil backs up.
 //
 // Error contract:
 //   - Snapshot writes one complete, consistent snapshot to w and returns
-//     nil only once the whole stream has been written and checked. On error
-//     w may have received a prefix, which the caller must discard.
+//     nil only once the whole stream has been written and proven whole in
+//     the target's own format (a checksum trailer, an archive's sums, a
+//     closing bracket and a key count). A stream that is not whole fails
+//     with an error wrapping ErrIncomplete; one that holds nothing fails
+//     with ErrEmpty unless opts.AllowEmpty. On error w may have received a
+//     prefix, which the caller must discard.
 //   - Restore reads a complete snapshot as Snapshot wrote it (after
 //     decompression) and returns an error when the target refused it or the
 //     stream was short. It never reads past what it needs.
@@ -51,6 +61,8 @@ type SnapshotOptions struct {
 	ID string
 	// Version is the vigil version, recorded where the target keeps metadata.
 	Version string
+	// AllowEmpty accepts a backup that holds nothing (allow_empty = true).
+	AllowEmpty bool
 }
 
 // RestoreOptions tune a restore.

@@ -39,7 +39,11 @@ type VerifyOptions struct {
 	Scratch *config.Scratch
 	// TempDir holds the drill's scratch data; "" is the system's.
 	TempDir string
-	Log     hclog.Logger
+	// Path, when set, is a local copy of the bytes r gives, already
+	// checked: a target that restores from a file uses it instead of
+	// copying r again.
+	Path string
+	Log  hclog.Logger
 }
 
 // Verifier restores a backup into a scratch place the drill owns, runs the

@@ -43,6 +43,9 @@ type Server struct {
 	repos       map[string]*repo
 	indices     map[string]*index
 	calls       []string
+	listed      []int // snapshots in each get-snapshots answer
+	failGets    int   // get-snapshot calls of one named snapshot to answer 500
+	holdRestore time.Duration
 }
 
 type repo struct {
@@ -148,6 +151,39 @@ func (s *Server) AddSnapshot(repoName, name, state string, start time.Time) {
 		Docs: map[string]int64{}, Shards: map[string]int{}}
 }
 
+// AddSnapshotWithMetadata seeds a finished snapshot carrying metadata, as
+// vigil writes it (vigil_backup, vigil_id).
+func (s *Server) AddSnapshotWithMetadata(repoName, name, state string, start time.Time, md map[string]any) {
+	s.AddSnapshot(repoName, name, state, start)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.repos[repoName].snapshots[name].Metadata = md
+}
+
+// Listed gives, for every get-snapshots answer so far, how many snapshots
+// it held.
+func (s *Server) Listed() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int(nil), s.listed...)
+}
+
+// FailGets makes the next n gets of a named snapshot answer 500, as a
+// master that fails over mid-snapshot does.
+func (s *Server) FailGets(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failGets = n
+}
+
+// HoldRestores delays every restore's answer by d, as a big restore with
+// wait_for_completion does.
+func (s *Server) HoldRestores(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.holdRestore = d
+}
+
 // Snapshots lists the snapshot names of a repository, sorted.
 func (s *Server) Snapshots(repoName string) []string {
 	s.mu.Lock()
@@ -174,7 +210,7 @@ func (s *Server) Indices() []string {
 	return out
 }
 
-// Calls lists "METHOD path" of every request so far.
+// Calls lists "METHOD path?query" of every request so far.
 func (s *Server) Calls() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,12 +1,14 @@
 package esfake
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -18,7 +20,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Elastic-Product", "Elasticsearch")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls = append(s.calls, r.Method+" "+r.URL.Path)
+	s.calls = append(s.calls, r.Method+" "+r.URL.RequestURI())
 	if s.username != "" {
 		if u, p, ok := r.BasicAuth(); !ok || u != s.username || p != s.password {
 			w.Header().Set("WWW-Authenticate", `Basic realm="security" charset="UTF-8"`)
@@ -76,10 +78,25 @@ func (s *Server) snapshotAPI(w http.ResponseWriter, r *http.Request, parts []str
 	case len(parts) == 2 && (r.Method == http.MethodPut || r.Method == http.MethodPost):
 		s.createSnapshot(w, r, repoName, parts[1])
 	case len(parts) == 2 && r.Method == http.MethodGet:
+		if s.failGets > 0 && !strings.ContainsAny(parts[1], "*,") {
+			s.failGets--
+			fail(w, 500, "master_not_discovered_exception", "no master node is elected")
+			return
+		}
 		s.getSnapshots(w, r, repoName, parts[1])
 	case len(parts) == 2 && r.Method == http.MethodDelete:
 		s.deleteSnapshot(w, repoName, parts[1])
 	case len(parts) == 3 && parts[2] == "_restore" && r.Method == http.MethodPost:
+		if hold := s.holdRestore; hold > 0 {
+			// Wait without the lock, as a cluster working on a restore
+			// still answers other calls.
+			s.mu.Unlock()
+			select {
+			case <-time.After(hold):
+			case <-r.Context().Done():
+			}
+			s.mu.Lock()
+		}
 		s.restore(w, r, repoName, parts[1])
 	default:
 		fail(w, 400, "illegal_argument_exception", "the fake does not implement "+r.Method+" "+r.URL.Path)
@@ -269,8 +286,11 @@ func orEmpty(s []string) []string {
 }
 
 // getSnapshots: GET _snapshot/<repo>/<names or patterns> ->
-// {"snapshots": [...], "total", "remaining"}; a missing named snapshot is
-// snapshot_missing_exception (404) unless ignore_unavailable
+// {"snapshots": [...], "total", "remaining", "next"}; a missing named
+// snapshot is snapshot_missing_exception (404) unless ignore_unavailable.
+// sort=start_time|name orders the matches, size pages them and answers
+// with "next", an opaque token (base64 of "<sort value>,<repo>,<name>")
+// that after= resumes from; index_names=false leaves the indices out
 // (https://www.elastic.co/guide/en/elasticsearch/reference/8.15/get-snapshot-api.html).
 // Each get of an IN_PROGRESS snapshot moves it one poll closer to its end.
 func (s *Server) getSnapshots(w http.ResponseWriter, r *http.Request, repoName, expr string) {
@@ -278,8 +298,9 @@ func (s *Server) getSnapshots(w http.ResponseWriter, r *http.Request, repoName, 
 	if rp == nil {
 		return
 	}
-	ignore := r.URL.Query().Get("ignore_unavailable") == "true"
-	var list []map[string]any
+	q := r.URL.Query()
+	ignore := q.Get("ignore_unavailable") == "true"
+	var matched []*snapshot
 	seen := map[string]bool{}
 	for _, part := range strings.Split(expr, ",") {
 		if part == "_all" {
@@ -287,35 +308,68 @@ func (s *Server) getSnapshots(w http.ResponseWriter, r *http.Request, repoName, 
 		}
 		re := wildcard(part)
 		found := false
-		var names []string
-		for n := range rp.snapshots {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			if !re.MatchString(n) || seen[n] {
-				continue
+		for n, sn := range rp.snapshots {
+			if re.MatchString(n) && !seen[n] {
+				found, seen[n] = true, true
+				matched = append(matched, sn)
 			}
-			found, seen[n] = true, true
-			sn := rp.snapshots[n]
-			if sn.State == "IN_PROGRESS" {
-				if sn.PollsLeft <= 0 {
-					sn.finish()
-				} else {
-					sn.PollsLeft--
-				}
-			}
-			list = append(list, sn.doc(repoName))
 		}
 		if !found && !strings.Contains(part, "*") && !ignore {
 			fail(w, 404, "snapshot_missing_exception", "["+repoName+":"+part+"] is missing")
 			return
 		}
 	}
-	if list == nil {
-		list = []map[string]any{}
+	key := func(sn *snapshot) string { return sn.Name }
+	if q.Get("sort") == "start_time" {
+		key = func(sn *snapshot) string { return fmt.Sprintf("%020d", sn.Start.UnixMilli()) }
 	}
-	writeJSON(w, 200, map[string]any{"snapshots": list, "total": len(list), "remaining": 0})
+	sort.Slice(matched, func(i, j int) bool {
+		ki, kj := key(matched[i]), key(matched[j])
+		return ki < kj || ki == kj && matched[i].Name < matched[j].Name
+	})
+	if after := q.Get("after"); after != "" {
+		raw, err := base64.URLEncoding.DecodeString(after)
+		f := strings.SplitN(string(raw), ",", 3)
+		if err != nil || len(f) != 3 {
+			fail(w, 400, "illegal_argument_exception", "invalid after parameter ["+after+"]")
+			return
+		}
+		var rest []*snapshot
+		for _, sn := range matched {
+			if k := key(sn); k > f[0] || k == f[0] && sn.Name > f[2] {
+				rest = append(rest, sn)
+			}
+		}
+		matched = rest
+	}
+	total := len(matched)
+	next := ""
+	if size, err := strconv.Atoi(q.Get("size")); err == nil && size > 0 && size < len(matched) {
+		matched = matched[:size]
+		last := matched[size-1]
+		next = base64.URLEncoding.EncodeToString([]byte(key(last) + "," + repoName + "," + last.Name))
+	}
+	list := []map[string]any{}
+	for _, sn := range matched {
+		if sn.State == "IN_PROGRESS" {
+			if sn.PollsLeft <= 0 {
+				sn.finish()
+			} else {
+				sn.PollsLeft--
+			}
+		}
+		d := sn.doc(repoName)
+		if q.Get("index_names") == "false" {
+			delete(d, "indices")
+		}
+		list = append(list, d)
+	}
+	s.listed = append(s.listed, len(list))
+	out := map[string]any{"snapshots": list, "total": total, "remaining": total - len(list)}
+	if next != "" {
+		out["next"] = next
+	}
+	writeJSON(w, 200, out)
 }
 
 // deleteSnapshot: DELETE _snapshot/<repo>/<snapshot> -> {"acknowledged": true};

@@ -43,21 +43,39 @@ func (s *Server) restore(w http.ResponseWriter, r *http.Request, repoName, name 
 			return
 		}
 	}
-	var targets []string
+	var targets, sources []string
 	for _, ix := range sn.Indices {
 		if body.Indices != "" && !matchesAny(ix, body.Indices) {
 			continue
 		}
 		dst := ix
 		if re != nil {
-			dst = re.ReplaceAllString(ix, body.RenameReplacement)
+			var err error
+			if dst, err = javaReplaceAll(re, ix, body.RenameReplacement); err != nil {
+				fail(w, 400, "illegal_argument_exception", "invalid rename_replacement ["+body.RenameReplacement+"]: "+err.Error())
+				return
+			}
 		}
 		if _, exists := s.indices[dst]; exists {
 			fail(w, 500, "snapshot_restore_exception", "["+repoName+":"+name+"] cannot restore index ["+dst+"] because an open index with same name already exists in the cluster")
 			return
 		}
-		targets = append(targets, dst)
-		s.indices[dst] = &index{Docs: sn.Docs[ix], Shards: sn.Shards[ix], Restoring: true}
+		targets, sources = append(targets, dst), append(sources, ix)
+	}
+	shards := 0
+	for i, dst := range targets {
+		src := sources[i]
+		s.indices[dst] = &index{Docs: sn.Docs[src], Shards: sn.Shards[src], Restoring: true}
+		shards += sn.Shards[src]
+	}
+	if r.URL.Query().Get("wait_for_completion") == "true" {
+		// The primaries are recovered when the answer comes; replicas (and
+		// the fake's recovery stages) may still be on their way.
+		writeJSON(w, 200, map[string]any{"snapshot": map[string]any{
+			"snapshot": name, "indices": orEmpty(targets),
+			"shards": map[string]int{"total": shards, "failed": 0, "successful": shards},
+		}})
+		return
 	}
 	writeJSON(w, 200, map[string]any{"accepted": true})
 }
