@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
 	"strings"
 	"time"
 
@@ -20,17 +19,32 @@ import (
 
 var (
 	errTimeout  = errors.New("the run exceeded its timeout")
-	errLockLost = errors.New("the Consul lock was lost (session invalidated); the run stopped")
+	errLockLost = errors.New("the lock was lost; the run stopped")
 )
 
 // cleanupTimeout bounds the work done after a run ends (record, release,
 // revoke), on a context of its own so a cancelled run still cleans up.
 const cleanupTimeout = 30 * time.Second
 
-// Run performs one backup run: lock, credentials, stream, manifest,
-// retention, record. It returns the run's record. The error is non-nil
-// exactly when the run failed; a skipped run is not an error.
-func Run(ctx context.Context, d *Deps, b *config.Backup) (*record.Run, error) {
+// RunOptions tune a backup run.
+type RunOptions struct {
+	// Drill makes the run drill the backup it wrote (vigil run -verify;
+	// jobs of backups with verify { after_backup = true }).
+	Drill bool
+}
+
+// Run performs one backup run: the lock, credentials, the snapshot
+// streamed and proven whole, the manifest. Then come the stages after the
+// backup, in this order: the drill (with o.Drill), and retention, which
+// runs only when there was no drill or it passed, so history is never
+// thinned for copies of a state that failed its drill.
+//
+// The error is non-nil exactly when the backup failed. A skipped run is
+// not an error; neither is a failed drill or retention pass after a
+// written backup: the run is recorded as DrillFailed or RetentionFailed
+// with that stage's error, and exits well, so Nomad never takes the backup
+// again for a stage after it.
+func Run(ctx context.Context, d *Deps, b *config.Backup, o RunOptions) (*record.Run, error) {
 	start := d.Now().UTC()
 	me := lock.Me(start)
 	run := &record.Run{
@@ -40,17 +54,36 @@ func Run(ctx context.Context, d *Deps, b *config.Backup) (*record.Run, error) {
 	log := d.Log.With("backup", b.Name, "run", run.ID)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	ctx, cancelTimeout := context.WithTimeoutCause(ctx, b.Timeout, errTimeout)
-	defer cancelTimeout()
 	cleanup, cancelCleanup := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancelCleanup()
+	// The backup itself (lock wait, credentials, stream, manifest) has the
+	// backup's timeout; the stages after it have their own.
+	bctx, cancelTimeout := context.WithTimeoutCause(ctx, b.Timeout, errTimeout)
+	defer cancelTimeout()
 
-	lease, err := d.locker(b).Acquire(ctx, b.Lock.Key, me, b.Lock.TTL, b.Lock.Wait)
+	// Standalone against S3 the lock lives in the store, so the store
+	// opens first; with a control Consul the lock comes first, so a
+	// skipped run takes no credentials.
+	var s store.Store
+	var sess *creds.Session
+	defer func() { closeSession(cleanup, sess, log) }()
+	storeFirst := d.Locker == nil && b.Storage.Kind == config.StorageS3
+	if storeFirst {
+		var err error
+		if s, sess, err = d.OpenStore(bctx, b); err != nil {
+			return failEarly(cleanup, d, run, err, log)
+		}
+	}
+	locker, err := d.locker(b, s)
+	if err != nil {
+		return failEarly(cleanup, d, run, err, log)
+	}
+	lease, err := locker.Acquire(bctx, b.Lock.Key, me, b.Lock.TTL, b.Lock.Wait)
 	if held, ok := lock.IsHeld(err); ok {
 		run.Status, run.Holder = record.Skipped, held.Holder
 		run.Error = held.Error()
 		log.Info("skipped: another run holds the lock", "lock", b.Lock.Key, "holder", fmt.Sprint(held.Holder))
-		d.recordSkip(cleanup, ctx, b, run, log)
+		d.recordSkip(cleanup, bctx, b, s, run, log)
 		return run, nil
 	}
 	if err != nil {
@@ -58,7 +91,7 @@ func Run(ctx context.Context, d *Deps, b *config.Backup) (*record.Run, error) {
 	}
 	defer func() {
 		if err := lease.Release(cleanup); err != nil {
-			log.Warn("releasing the lock failed; it frees when the session TTL ends", "error", err)
+			log.Warn("releasing the lock failed; it frees when its TTL ends", "error", err)
 		}
 	}()
 	// A run starts when it holds the lock: its interval never overlaps
@@ -69,65 +102,105 @@ func Run(ctx context.Context, d *Deps, b *config.Backup) (*record.Run, error) {
 	go func() {
 		select {
 		case <-lease.Lost():
-			cancel(errLockLost)
+			cancel(fmt.Errorf("%w: %v", errLockLost, lease.Why()))
 		case <-ctx.Done():
 		}
 	}()
 
-	s, sess, err := d.OpenStore(ctx, b)
-	defer closeSession(cleanup, sess, log)
-	if err != nil {
+	if !storeFirst {
+		if s, sess, err = d.OpenStore(bctx, b); err != nil {
+			return failEarly(cleanup, d, run, err, log)
+		}
+	}
+	until := run.StartedAt.Add(b.Timeout)
+	if o.Drill && b.Verify != nil {
+		until = until.Add(b.Verify.MaxDuration)
+	}
+	if err := sess.CheckLasts(until); err != nil {
 		return failEarly(cleanup, d, run, err, log)
 	}
 	book := d.book(s)
-	d.closeDeadRun(ctx, book, s, b, run.StartedAt, log)
+	d.closeDeadRun(bctx, book, s, b, run.StartedAt, log)
 	run.Status = record.Running
-	if err := book.Start(ctx, *run); err != nil {
-		return finish(cleanup, book, run, err, log)
+	if err := book.Start(bctx, *run); err != nil {
+		return d.finish(cleanup, book, run, err, log)
 	}
 	log.Info("backup started", "store", s.String(), "lock", b.Lock.Key)
 
 	t, err := d.TargetFor(b, "")
 	if err != nil {
-		return finish(cleanup, book, run, err, log)
+		return d.finish(cleanup, book, run, err, log)
 	}
-	m, err := takeBackup(ctx, d, b, t, s, run)
+	m, err := takeBackup(bctx, d, b, t, s, run)
 	if err != nil {
-		return finish(cleanup, book, run, cause(ctx, err), log)
+		return d.finish(cleanup, book, run, cause(bctx, err), log)
 	}
+	cancelTimeout()
 	run.Object, run.Size, run.SHA256, run.Source = m.Object, m.Size, m.SHA256, m.Source
 	log.Info("backup written", "object", m.Object, "bytes", m.Size, "sha256", m.SHA256)
+	d.afterBackup(ctx, b, t, s, book, run, o, log)
+	return d.finish(cleanup, book, run, nil, log)
+}
 
+// retentionTimeout bounds a retention pass after a backup.
+const retentionTimeout = 15 * time.Minute
+
+// afterBackup runs the stages after a written backup: the drill, then
+// retention when the drill passed. A failure sets the run's status to
+// what failed; the backup stands either way.
+func (d *Deps) afterBackup(ctx context.Context, b *config.Backup, t plugin.Target, s store.Store, book record.Book, run *record.Run, o RunOptions, log hclog.Logger) {
+	if o.Drill {
+		vrun, err := d.verifyIn(ctx, b, s, book, VerifyOptions{ID: run.ID})
+		run.Drill = &record.Drill{RunID: vrun.ID, Passed: err == nil}
+		if err != nil {
+			run.Drill.Error = err.Error()
+			run.Status, run.Error = record.DrillFailed, "the backup was written, but its drill failed: "+err.Error()
+			log.Error("the drill of this backup failed; retention is skipped so no history is thinned for it", "error", err)
+			return
+		}
+	}
+	rctx, cancel := context.WithTimeout(ctx, retentionTimeout)
+	defer cancel()
 	repo, _ := t.(plugin.Repository)
-	ret, err := Prune(ctx, s, b, d.Now(), run.StartedAt, repo)
+	ret, err := Prune(rctx, s, b, d.Now(), run.StartedAt, repo)
 	run.Retention = ret
 	if err != nil {
-		return finish(cleanup, book, run, cause(ctx, err), log)
+		run.Status, run.Error = record.RetentionFailed, "the backup was written, but retention failed: "+cause(ctx, err).Error()
+		log.Warn("retention failed", "error", err)
+		return
 	}
 	if len(ret.Deleted) > 0 {
 		log.Info("retention deleted old backups", "deleted", strings.Join(ret.Deleted, ","), "kept", ret.Kept)
 	}
-	return finish(cleanup, book, run, nil, log)
 }
 
 // closeDeadRun finishes the record of a run that died while holding the
 // lock (kill -9, a lost node): it is still "running", but this run holds
-// the lock now, so it is dead. Its record turns failed, and its incomplete
-// upload, whose key the record gives, is aborted.
+// the lock now, so it is not running. If it wrote its manifest, it
+// succeeded and only its record was lost; otherwise it failed, and its
+// incomplete upload, whose key the record gives, is aborted.
 func (d *Deps) closeDeadRun(ctx context.Context, book record.Book, s store.Store, b *config.Backup, lockedAt time.Time, log hclog.Logger) {
-	prev, err := book.Current(ctx, b.Name)
-	if err != nil || prev == nil || prev.Status != record.Running || prev.Kind != record.KindBackup {
+	prev, err := book.Current(ctx, b.Name, record.KindBackup)
+	if err != nil || prev == nil || prev.Status != record.Running {
 		return
 	}
-	log.Warn("an earlier run died without finishing; recording it as failed", "dead_run", prev.ID, "alloc", prev.AllocID)
-	if j, ok := s.(store.Janitor); ok {
-		if err := j.AbortUploads(ctx, dataKey(b, prev.ID, prev.Compression), lockedAt); err != nil {
-			log.Warn("aborting the dead run's upload failed", "error", err)
+	// It ended before this run got the lock; when exactly is unknown.
+	prev.FinishedAt = &lockedAt
+	if m, err := FindBackup(ctx, s, b.Name, prev.ID); err == nil && m.ID == prev.ID {
+		log.Warn("an earlier run wrote its backup but not its record; recording it as succeeded", "run", prev.ID)
+		prev.Status, prev.ExitCode = record.Succeeded, 0
+		prev.Object, prev.Size, prev.SHA256, prev.Source = m.Object, m.Size, m.SHA256, m.Source
+		prev.Error = "the run's own record was not written; its manifest shows the backup completed"
+	} else {
+		log.Warn("an earlier run died without finishing; recording it as failed", "dead_run", prev.ID, "alloc", prev.AllocID)
+		if j, ok := s.(store.Janitor); ok {
+			if err := j.AbortUploads(ctx, dataKey(b, prev.ID, prev.Compression), lockedAt); err != nil {
+				log.Warn("aborting the dead run's upload failed", "error", err)
+			}
 		}
+		prev.Status, prev.ExitCode = record.Failed, 1
+		prev.Error = "the run died without finishing (killed, or its node was lost); its upload was aborted and it wrote no manifest"
 	}
-	// It died before this run got the lock; when exactly is unknown.
-	prev.Status, prev.ExitCode, prev.FinishedAt = record.Failed, 1, &lockedAt
-	prev.Error = "the run died without finishing (killed, or its node was lost); its upload was aborted and it wrote no manifest"
 	if err := book.Finish(ctx, *prev); err != nil {
 		log.Warn("recording the dead run failed", "error", err)
 	}
@@ -137,7 +210,7 @@ func (d *Deps) closeDeadRun(ctx context.Context, book record.Book, s store.Store
 // the manifest last.
 func takeBackup(ctx context.Context, d *Deps, b *config.Backup, t plugin.Target, s store.Store, run *record.Run) (*manifest.Manifest, error) {
 	key := dataKey(b, run.ID, b.Compression)
-	res, err := stream(ctx, t, s, key, b.Compression == "zstd", plugin.SnapshotOptions{ID: run.ID, Version: d.Version})
+	res, err := stream(ctx, t, s, key, b.Compression == "zstd", plugin.SnapshotOptions{ID: run.ID, Version: d.Version, AllowEmpty: b.AllowEmpty})
 	if err != nil {
 		return nil, err
 	}
@@ -193,22 +266,31 @@ func cause(ctx context.Context, err error) error {
 	return err
 }
 
-func finish(ctx context.Context, book record.Book, run *record.Run, err error, log hclog.Logger) (*record.Run, error) {
+// finish ends a run: a failure when err is set, else the status the run
+// has (Succeeded unless a stage after the backup set another). It writes
+// the record; a record that cannot be written is reported, and never
+// changes the run's outcome: a backup with a manifest stays a backup.
+func (d *Deps) finish(ctx context.Context, book record.Book, run *record.Run, err error, log hclog.Logger) (*record.Run, error) {
 	now := time.Now().UTC()
 	run.FinishedAt = &now
-	if err != nil {
+	what := run.Kind
+	switch {
+	case err != nil:
 		run.Status, run.ExitCode, run.Error = record.Failed, 1, err.Error()
-		log.Error("backup failed", "error", err)
-	} else {
+		log.Error(what+" failed", "error", err)
+	case run.Status == record.Running:
 		run.Status = record.Succeeded
-		log.Info("backup succeeded", "duration", now.Sub(run.StartedAt).Round(time.Millisecond))
+		log.Info(what+" succeeded", "duration", now.Sub(run.StartedAt).Round(time.Millisecond))
+	default:
+		log.Warn(what+" written; a stage after it failed", "status", run.Status, "error", run.Error)
 	}
-	if rerr := book.Finish(ctx, *run); rerr != nil {
-		log.Error("writing the run record failed", "error", rerr)
-		if err == nil {
-			err = rerr
-			run.Status, run.ExitCode, run.Error = record.Failed, 1, rerr.Error()
+	if book != nil {
+		if rerr := book.Finish(ctx, *run); rerr != nil {
+			log.Error("writing the run record failed; the run's outcome stands", "status", run.Status, "error", rerr)
 		}
+	}
+	if d.Finished != nil {
+		d.Finished(run)
 	}
 	return run, err
 }
@@ -217,25 +299,28 @@ func finish(ctx context.Context, book record.Book, run *record.Run, err error, l
 // the control Consul if there is one; in standalone mode the store is out
 // of reach, so the error is only returned.
 func failEarly(ctx context.Context, d *Deps, run *record.Run, err error, log hclog.Logger) (*record.Run, error) {
-	if d.Book != nil {
-		return finish(ctx, d.Book, run, err, log)
-	}
-	now := time.Now().UTC()
-	run.FinishedAt, run.Status, run.ExitCode, run.Error = &now, record.Failed, 1, err.Error()
-	log.Error("backup failed", "error", err)
-	return run, err
+	return d.finish(ctx, d.Book, run, err, log)
 }
 
-func (d *Deps) recordSkip(cleanup, ctx context.Context, b *config.Backup, run *record.Run, log hclog.Logger) {
+func (d *Deps) recordSkip(cleanup, ctx context.Context, b *config.Backup, s store.Store, run *record.Run, log hclog.Logger) {
 	now := time.Now().UTC()
 	run.FinishedAt = &now
+	defer func() {
+		if d.Finished != nil {
+			d.Finished(run)
+		}
+	}()
 	book := d.Book
 	if book == nil {
-		s, sess, err := d.OpenStore(ctx, b)
-		defer closeSession(cleanup, sess, log)
-		if err != nil {
-			log.Warn("could not record the skip", "error", err)
-			return
+		if s == nil {
+			var sess *creds.Session
+			var err error
+			s, sess, err = d.OpenStore(ctx, b)
+			defer closeSession(cleanup, sess, log)
+			if err != nil {
+				log.Warn("could not record the skip", "error", err)
+				return
+			}
 		}
 		book = d.book(s)
 	}

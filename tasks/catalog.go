@@ -21,19 +21,64 @@ import (
 //	<backup>/runs/...             run records in standalone mode
 var entryKey = regexp.MustCompile(`^([A-Za-z0-9_-]+)/(\d{8}T\d{6}\.\d{3}Z)(\.[a-z0-9.]+)$`)
 
-// Entry is one backup in the store: a manifest and the objects of its ID.
+// Entry is one manifest in the store and the objects of its ID.
 type Entry struct {
 	ID          string
 	Time        time.Time
 	ManifestKey string
 	DataKeys    []string
+	// Manifest is the parsed manifest; nil when it could not be parsed.
+	Manifest *manifest.Manifest
+	// Problem says why the entry is not a good backup; "" when it is.
+	Problem string
 }
 
-// Catalog sorts a backup's objects into complete backups (newest first) and
-// orphan data objects, which have no manifest. Keys outside "<backup>/" or
-// not named like a backup are ignored, so nothing else is ever touched.
-func Catalog(backup string, objs []store.Object) (entries []Entry, orphans []store.Object) {
+// Good reports whether the entry is a backup that can be restored.
+func (e Entry) Good() bool { return e.Problem == "" }
+
+// Catalog is a backup's folder sorted out: the good backups, the manifests
+// that are not good backups, and the data objects without a manifest.
+type Catalog struct {
+	// Good are the restorable backups, newest first.
+	Good []Entry
+	// Broken are manifests that are not good backups (Problem says why),
+	// newest first: never listed as backups, never restored, never counted
+	// by retention.
+	Broken []Entry
+	// Orphans are data objects without a manifest: failed or running runs.
+	Orphans []store.Object
+}
+
+// Judge decides whether a manifest in the store is a good backup, the one
+// place that decides it: the manifest parses, names this backup and its
+// own ID, and the data object it names is in the store with exactly the
+// manifest's size. It returns "" for a good backup, or why it is not.
+func Judge(backup, id string, m *manifest.Manifest, objects map[string]store.Object) string {
+	switch {
+	case m == nil:
+		return "the manifest cannot be read"
+	case m.Backup != backup || m.ID != id:
+		return fmt.Sprintf("the manifest names backup %s/%s", m.Backup, m.ID)
+	case m.Object == "":
+		return "the manifest names no data object"
+	}
+	o, ok := objects[m.Object]
+	if !ok {
+		return fmt.Sprintf("its data object %s is missing", m.Object)
+	}
+	if o.Size != m.Size {
+		return fmt.Sprintf("its data object %s has %d bytes, the manifest says %d", m.Object, o.Size, m.Size)
+	}
+	return ""
+}
+
+// MakeCatalog sorts a backup's listed objects with their parsed manifests
+// (by manifest key; a missing entry means it did not parse). Keys outside
+// "<backup>/" or not named like a backup are ignored, so nothing else is
+// ever touched.
+func MakeCatalog(backup string, objs []store.Object, manifests map[string]*manifest.Manifest) Catalog {
 	byID := map[string]*Entry{}
+	objects := map[string]store.Object{}
 	var data []store.Object
 	for _, o := range objs {
 		m := entryKey.FindStringSubmatch(o.Key)
@@ -48,32 +93,73 @@ func Catalog(backup string, objs []store.Object) (entries []Entry, orphans []sto
 			byID[m[2]] = &Entry{ID: m[2], Time: t, ManifestKey: o.Key}
 			continue
 		}
+		objects[o.Key] = o
 		data = append(data, o)
 	}
+	var c Catalog
 	for _, o := range data {
 		id := entryKey.FindStringSubmatch(o.Key)[2]
 		if e, ok := byID[id]; ok {
 			e.DataKeys = append(e.DataKeys, o.Key)
 		} else {
-			orphans = append(orphans, o)
+			c.Orphans = append(c.Orphans, o)
 		}
 	}
 	for _, e := range byID {
-		entries = append(entries, *e)
+		e.Manifest = manifests[e.ManifestKey]
+		e.Problem = Judge(backup, e.ID, e.Manifest, objects)
+		if e.Good() {
+			c.Good = append(c.Good, *e)
+		} else {
+			c.Broken = append(c.Broken, *e)
+		}
 	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].ID > entries[j].ID })
-	return entries, orphans
+	newestFirst := func(es []Entry) {
+		sort.Slice(es, func(i, j int) bool { return es[i].ID > es[j].ID })
+	}
+	newestFirst(c.Good)
+	newestFirst(c.Broken)
+	return c
 }
 
-// ListBackups lists the complete backups of a backup, newest first.
-func ListBackups(ctx context.Context, s store.Store, backup string) ([]Entry, error) {
+// ReadCatalog lists a backup's folder, reads its manifests and sorts it
+// out (MakeCatalog). A manifest that does not parse makes a broken entry; a
+// manifest that cannot be fetched is an error, so a passing fault never
+// makes a good backup look broken.
+func ReadCatalog(ctx context.Context, s store.Store, backup string) (Catalog, error) {
 	objs, err := s.List(ctx, backup+"/")
 	if err != nil {
-		return nil, err
+		return Catalog{}, err
 	}
-	entries, _ := Catalog(backup, objs)
-	return entries, nil
+	manifests := map[string]*manifest.Manifest{}
+	for _, o := range objs {
+		if !strings.HasSuffix(o.Key, manifest.Suffix) {
+			continue
+		}
+		m, err := ReadManifest(ctx, s, o.Key)
+		var perr *manifestError
+		switch {
+		case errors.As(err, &perr):
+			continue // broken: Judge says so
+		case err != nil:
+			return Catalog{}, err
+		}
+		manifests[o.Key] = m
+	}
+	return MakeCatalog(backup, objs, manifests), nil
 }
+
+// ListBackups lists the good backups of a backup, newest first.
+func ListBackups(ctx context.Context, s store.Store, backup string) ([]Entry, error) {
+	c, err := ReadCatalog(ctx, s, backup)
+	return c.Good, err
+}
+
+// manifestError is a manifest that was read but does not parse.
+type manifestError struct{ err error }
+
+func (e *manifestError) Error() string { return e.err.Error() }
+func (e *manifestError) Unwrap() error { return e.err }
 
 // ReadManifest fetches and checks a manifest.
 func ReadManifest(ctx context.Context, s store.Store, key string) (*manifest.Manifest, error) {
@@ -88,7 +174,7 @@ func ReadManifest(ctx context.Context, s store.Store, key string) (*manifest.Man
 	}
 	m, err := manifest.Parse(b)
 	if err != nil {
-		return nil, fmt.Errorf("tasks: %s: %w", key, err)
+		return nil, &manifestError{fmt.Errorf("tasks: %s: %w", key, err)}
 	}
 	return m, nil
 }
@@ -96,27 +182,51 @@ func ReadManifest(ctx context.Context, s store.Store, key string) (*manifest.Man
 // ErrNoBackup is returned when no backup matches.
 var ErrNoBackup = errors.New("no such backup")
 
-// FindBackup returns the manifest of backup id, or of the newest backup
-// when id is "" or "latest".
+// FindBackup returns the manifest of a good backup: the one whose ID is id
+// or starts with it, or the newest when id is "" or "latest". A prefix that
+// fits more than one backup is an error naming them; a manifest that is not
+// a good backup is never returned (-latest skips it, -id explains it).
 func FindBackup(ctx context.Context, s store.Store, backup, id string) (*manifest.Manifest, error) {
-	entries, err := ListBackups(ctx, s, backup)
+	c, err := ReadCatalog(ctx, s, backup)
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range entries {
-		if id == "" || id == "latest" || e.ID == id || strings.HasPrefix(e.ID, id) {
-			m, err := ReadManifest(ctx, s, e.ManifestKey)
-			if err != nil {
-				return nil, err
-			}
-			if m.Backup != backup || m.ID != e.ID {
-				return nil, fmt.Errorf("tasks: %s names backup %s/%s, not %s/%s", e.ManifestKey, m.Backup, m.ID, backup, e.ID)
-			}
-			return m, nil
+	if id == "" || id == "latest" {
+		if len(c.Good) == 0 {
+			return nil, fmt.Errorf("tasks: %s has no complete backup in %s%s: %w", backup, s, brokenNote(c.Broken), ErrNoBackup)
+		}
+		return c.Good[0].Manifest, nil
+	}
+	var match []Entry
+	for _, e := range c.Good {
+		if e.ID == id {
+			return e.Manifest, nil
+		}
+		if strings.HasPrefix(e.ID, id) {
+			match = append(match, e)
 		}
 	}
-	if id == "" || id == "latest" {
-		return nil, fmt.Errorf("tasks: %s has no complete backup in %s: %w", backup, s, ErrNoBackup)
+	switch len(match) {
+	case 1:
+		return match[0].Manifest, nil
+	case 0:
+		for _, e := range c.Broken {
+			if strings.HasPrefix(e.ID, id) {
+				return nil, fmt.Errorf("tasks: %s/%s is not a good backup: %s: %w", backup, e.ID, e.Problem, ErrNoBackup)
+			}
+		}
+		return nil, fmt.Errorf("tasks: %s has no backup %s in %s: %w", backup, id, s, ErrNoBackup)
 	}
-	return nil, fmt.Errorf("tasks: %s has no backup %s in %s: %w", backup, id, s, ErrNoBackup)
+	ids := make([]string, len(match))
+	for i, e := range match {
+		ids[i] = e.ID
+	}
+	return nil, fmt.Errorf("tasks: -id %s fits %d backups of %s: %s; give more of the ID", id, len(match), backup, strings.Join(ids, ", "))
+}
+
+func brokenNote(broken []Entry) string {
+	if len(broken) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d manifests are not good backups; the newest, %s: %s)", len(broken), broken[0].ID, broken[0].Problem)
 }

@@ -33,6 +33,11 @@ type Deps struct {
 	Vault creds.Vault
 	// Target returns the system a backup reads; nil means plugin.New.
 	Target func(b *config.Backup, to string) (plugin.Target, error)
+	// Store, when set, is the store of every backup (tests).
+	Store store.Store
+	// Finished, when set, hears of every run that ends (backups, drills,
+	// skips): telemetry.
+	Finished func(*record.Run)
 }
 
 // NewDeps connects to the control Consul (unless the config is
@@ -66,21 +71,30 @@ func (d *Deps) TargetFor(b *config.Backup, to string) (plugin.Target, error) {
 	return plugin.New(b, to)
 }
 
-// locker is the control Consul's, or a file lock beside the store.
-func (d *Deps) locker(b *config.Backup) lock.Locker {
+// locker is the control Consul's; standalone, a file lock in a local
+// store's folder, or a lock object in an S3 store (conditional writes),
+// which s, the open store, must support: a lock elsewhere would exclude
+// nothing across hosts.
+func (d *Deps) locker(b *config.Backup, s store.Store) (lock.Locker, error) {
 	if d.Locker != nil {
-		return d.Locker
+		return d.Locker, nil
 	}
-	dir := filepath.Join(os.TempDir(), "vigil-locks")
 	if b.Storage.Kind == config.StorageLocal {
-		dir = filepath.Join(b.Storage.Path, ".vigil-locks")
+		return &lock.File{Dir: filepath.Join(b.Storage.Path, ".vigil-locks")}, nil
 	}
-	return &lock.File{Dir: dir}
+	c, ok := s.(store.Conditional)
+	if !ok {
+		return nil, fmt.Errorf("lock: %s cannot hold a lock (no conditional writes); give the spec a control Consul", s)
+	}
+	return &lock.Store{S: c, Now: d.Now}, nil
 }
 
 // OpenStore opens the backup's store with fresh credentials. The session
 // must be closed when the run ends: it revokes what Vault issued.
 func (d *Deps) OpenStore(ctx context.Context, b *config.Backup) (store.Store, *creds.Session, error) {
+	if d.Store != nil {
+		return d.Store, nil, nil
+	}
 	st := b.Storage
 	if st.Kind == config.StorageLocal {
 		s, err := store.NewLocal(st.Path)

@@ -54,7 +54,7 @@ func TestESRetention(t *testing.T) {
 	d, b := esBackup(t, fake, config.Retain{Last: 2})
 	var names []string
 	for i := 0; i < 5; i++ {
-		run, err := Run(context.Background(), d, b)
+		run, err := Run(context.Background(), d, b, RunOptions{})
 		if err != nil || run.Status != record.Succeeded {
 			t.Fatalf("run %d: %+v %v", i, run, err)
 		}
@@ -81,12 +81,56 @@ func TestESFailedRunRecord(t *testing.T) {
 	fake.AddRepository("backups", "fs")
 	fake.SetOutcome("PARTIAL", 1)
 	d, b := esBackup(t, fake, config.Retain{})
-	run, err := Run(context.Background(), d, b)
+	run, err := Run(context.Background(), d, b, RunOptions{})
 	if err == nil || run.Status != record.Failed || !strings.Contains(run.Error, "ended PARTIAL: 1 of 2 shards failed: [logs-a][0]") {
 		t.Fatalf("run %+v: %v", run, err)
 	}
 	s, _ := store.NewLocal(b.Storage.Path)
 	if _, err := FindBackup(context.Background(), s, "logs", ""); err == nil {
 		t.Error("a PARTIAL snapshot got a manifest")
+	}
+}
+
+// TestESRetentionCountsOnlyManifested: a SUCCESS snapshot whose run wrote
+// no manifest (it failed after the snapshot) never takes a retention slot;
+// with last = 1 the newest restorable snapshot stays, and the orphan goes
+// once past the orphan age.
+func TestESRetentionCountsOnlyManifested(t *testing.T) {
+	fake, _ := esfake.Start()
+	defer fake.Close()
+	fake.AddIndex("logs-a", 10, 1)
+	fake.AddRepository("backups", "fs")
+	d, b := esBackup(t, fake, config.Retain{})
+	var names []string
+	for i := 0; i < 2; i++ {
+		run, err := Run(context.Background(), d, b, RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, run.Source["snapshot"])
+		time.Sleep(2 * time.Millisecond)
+	}
+	orphan := "vigil-logs-20991231t235959.999z"
+	fake.AddSnapshotWithMetadata("backups", orphan, "SUCCESS", time.Now(), map[string]any{"vigil_backup": "logs", "vigil_id": "20991231T235959.999Z"})
+	b.Retain = config.Retain{Last: 1}
+	s, _ := store.NewLocal(b.Storage.Path)
+	es, _ := d.TargetFor(b, "")
+	repo := es.(plugin.Repository)
+	if _, err := Prune(context.Background(), s, b, time.Now(), time.Now(), repo); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join([]string{names[1], orphan}, ",")
+	if got := strings.Join(fake.Snapshots("backups"), ","); got != want {
+		t.Fatalf("within the orphan age: snapshots left %s, want %s", got, want)
+	}
+	later := time.Now().Add(2 * time.Hour)
+	if _, err := Prune(context.Background(), s, b, later, later, repo); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(fake.Snapshots("backups"), ","); got != names[1] {
+		t.Fatalf("past the orphan age: snapshots left %s, want %s", got, names[1])
+	}
+	if good, _ := ListBackups(context.Background(), s, "logs"); len(good) != 1 {
+		t.Fatalf("%d good backups left, want 1", len(good))
 	}
 }

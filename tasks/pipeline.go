@@ -96,11 +96,17 @@ func newVerifiedReader(r io.Reader, size int64, sha string) *verifiedReader {
 	return &verifiedReader{r: r, d: plugin.NewDigest(), size: size, sha256: sha}
 }
 
+// checksumError is an object whose bytes are not the ones its manifest
+// describes.
+type checksumError struct{ msg string }
+
+func (e *checksumError) Error() string { return e.msg }
+
 func (v *verifiedReader) Read(p []byte) (int, error) {
 	n, err := v.r.Read(p)
 	v.d.Write(p[:n])
 	if v.d.Written() > v.size {
-		return n, fmt.Errorf("object is longer than the manifest's %d bytes", v.size)
+		return n, &checksumError{fmt.Sprintf("object is longer than the manifest's %d bytes", v.size)}
 	}
 	if err == io.EOF {
 		if verr := v.check(); verr != nil {
@@ -112,10 +118,10 @@ func (v *verifiedReader) Read(p []byte) (int, error) {
 
 func (v *verifiedReader) check() error {
 	if v.d.Written() != v.size {
-		return fmt.Errorf("object has %d bytes, the manifest says %d", v.d.Written(), v.size)
+		return &checksumError{fmt.Sprintf("object has %d bytes, the manifest says %d", v.d.Written(), v.size)}
 	}
 	if got := hex.EncodeToString(v.d.Sum()); got != v.sha256 {
-		return fmt.Errorf("object sha256 %s does not match the manifest's %s", got, v.sha256)
+		return &checksumError{fmt.Sprintf("object sha256 %s does not match the manifest's %s", got, v.sha256)}
 	}
 	return nil
 }

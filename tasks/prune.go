@@ -16,7 +16,9 @@ import (
 // PrunePlan is what retention would do to one backup's folder, and to its
 // snapshots when the target keeps them in its own repository.
 type PrunePlan struct {
-	Keep    []Entry
+	Keep []Entry
+	// Drop are good backups the policy lets go, and broken manifests past
+	// the orphan age; each goes with its data objects.
 	Drop    []Entry
 	Orphans []store.Object
 	// Snapshots are repository snapshots to delete (Elasticsearch).
@@ -30,90 +32,126 @@ func OrphanAge(b *config.Backup) time.Duration {
 	return max(2*b.Timeout, time.Hour)
 }
 
-// MakePrunePlan lists the store (and the repository, if any) and plans.
+// MakePrunePlan reads the catalog (and the repository, if any) and plans.
 func MakePrunePlan(ctx context.Context, s store.Store, b *config.Backup, now, abortBefore time.Time, repo plugin.Repository) (PrunePlan, error) {
-	objs, err := s.List(ctx, b.Name+"/")
+	cat, err := ReadCatalog(ctx, s, b.Name)
 	if err != nil {
 		return PrunePlan{}, err
 	}
 	if repo == nil {
-		return PlanPrune(b, objs, now), nil
+		return PlanPrune(b, cat, now), nil
 	}
 	snaps, err := repo.Snapshots(ctx)
 	if err != nil {
 		return PrunePlan{}, err
 	}
-	return PlanRepositoryPrune(b, objs, snaps, now, abortBefore), nil
+	return PlanRepositoryPrune(b, cat, snaps, now, abortBefore), nil
 }
 
-// PlanPrune applies b.Retain to the backup's folder.
-func PlanPrune(b *config.Backup, objs []store.Object, now time.Time) PrunePlan {
-	entries, orphans := Catalog(b.Name, objs)
-	items := make([]retention.Item, len(entries))
-	byID := map[string]Entry{}
-	for i, e := range entries {
-		items[i] = retention.Item{ID: e.ID, Time: e.Time}
-		byID[e.ID] = e
-	}
-	keep, drop := retention.Select(items, b.Retain, now, location(b))
+// MayDelete decides whether retention may delete what is not a kept good
+// backup, the one place that decides it: a data object without a manifest,
+// a broken manifest, or a repository snapshot without a good manifest may
+// go once it is older than the orphan age, so it is never the work of a run
+// still going.
+func MayDelete(b *config.Backup, modified, now time.Time) bool {
+	return now.Sub(modified) > OrphanAge(b)
+}
+
+// PlanPrune applies b.Retain to the backup's good backups. Broken manifests
+// and orphan data objects past the orphan age go too.
+func PlanPrune(b *config.Backup, cat Catalog, now time.Time) PrunePlan {
 	var p PrunePlan
-	for _, it := range keep {
-		p.Keep = append(p.Keep, byID[it.ID])
-	}
-	for _, it := range drop {
-		p.Drop = append(p.Drop, byID[it.ID])
-	}
-	for _, o := range orphans {
-		if now.Sub(o.Modified) > OrphanAge(b) {
-			p.Orphans = append(p.Orphans, o)
-		}
-	}
+	p.Keep, p.Drop = selectRetained(b, cat.Good, now)
+	p.Drop = append(p.Drop, oldBroken(b, cat.Broken, now)...)
+	p.Orphans = oldOrphans(b, cat.Orphans, now)
 	return p
 }
 
+// selectRetained splits good backups by the policy.
+func selectRetained(b *config.Backup, good []Entry, now time.Time) (keep, drop []Entry) {
+	items := make([]retention.Item, len(good))
+	byID := map[string]Entry{}
+	for i, e := range good {
+		items[i] = retention.Item{ID: e.ID, Time: e.Time}
+		byID[e.ID] = e
+	}
+	k, d := retention.Select(items, b.Retain, now, location(b))
+	for _, it := range k {
+		keep = append(keep, byID[it.ID])
+	}
+	for _, it := range d {
+		drop = append(drop, byID[it.ID])
+	}
+	return keep, drop
+}
+
+func oldBroken(b *config.Backup, broken []Entry, now time.Time) []Entry {
+	var out []Entry
+	for _, e := range broken {
+		if MayDelete(b, e.Time, now) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func oldOrphans(b *config.Backup, orphans []store.Object, now time.Time) []store.Object {
+	var out []store.Object
+	for _, o := range orphans {
+		if MayDelete(b, o.Modified, now) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 // PlanRepositoryPrune applies b.Retain to the snapshots a target keeps in
-// its own repository (Elasticsearch): SUCCESS snapshots by the policy; the
-// ones that did not succeed, and started before abortBefore, all go. Each
-// dropped snapshot takes its manifest and descriptor with it, and so does a
-// manifest whose snapshot is gone.
-func PlanRepositoryPrune(b *config.Backup, objs []store.Object, snaps []plugin.RepoSnapshot, now, abortBefore time.Time) PrunePlan {
-	entries, orphans := Catalog(b.Name, objs)
-	var items []retention.Item
-	byName := map[string]plugin.RepoSnapshot{}
+// its own repository (Elasticsearch). Only a SUCCESS snapshot with a good
+// manifest is a backup and takes a retention slot. A SUCCESS snapshot
+// without one (its run failed after the snapshot) is an orphan, deleted
+// past the orphan age; a snapshot that did not succeed goes once it
+// started before abortBefore. Each dropped snapshot takes its manifest and
+// descriptor with it, and so does a manifest whose snapshot is gone.
+func PlanRepositoryPrune(b *config.Backup, cat Catalog, snaps []plugin.RepoSnapshot, now, abortBefore time.Time) PrunePlan {
 	var p PrunePlan
+	byID := map[string]plugin.RepoSnapshot{}
 	for _, s := range snaps {
-		byName[s.Name] = s
+		byID[s.ID] = s
+	}
+	var backups []Entry
+	hasManifest := map[string]bool{}
+	for _, e := range cat.Good {
+		if s, ok := byID[e.ID]; ok && s.State == "SUCCESS" {
+			backups = append(backups, e)
+			hasManifest[e.ID] = true
+		} else {
+			e.Problem = "its snapshot is gone from the repository or did not succeed"
+			cat.Broken = append(cat.Broken, e)
+		}
+	}
+	var drop []Entry
+	p.Keep, drop = selectRetained(b, backups, now)
+	for _, e := range drop {
+		p.Snapshots = append(p.Snapshots, byID[e.ID])
+	}
+	p.Drop = drop
+	for _, s := range snaps {
 		switch {
-		case s.State == "SUCCESS":
-			items = append(items, retention.Item{ID: s.Name, Time: s.Time})
-		case s.Time.Before(abortBefore):
+		case hasManifest[s.ID]:
+		case s.State == "SUCCESS" && MayDelete(b, s.Time, now):
+			p.Snapshots = append(p.Snapshots, s) // orphan: its run wrote no manifest
+		case s.State != "SUCCESS" && s.Time.Before(abortBefore):
 			p.Snapshots = append(p.Snapshots, s)
 		}
 	}
-	_, drop := retention.Select(items, b.Retain, now, location(b))
-	gone := map[string]bool{}
-	for _, it := range drop {
-		p.Snapshots = append(p.Snapshots, byName[it.ID])
-	}
-	for _, s := range p.Snapshots {
-		gone[s.ID] = true
-	}
-	live := map[string]bool{}
-	for _, s := range snaps {
-		live[s.ID] = !gone[s.ID]
-	}
-	for _, e := range entries {
-		if live[e.ID] {
-			p.Keep = append(p.Keep, e)
-		} else {
+	// A manifest whose snapshot is gone names nothing restorable: it goes
+	// at once; a broken one whose snapshot is still there waits like any.
+	for _, e := range cat.Broken {
+		if _, live := byID[e.ID]; !live || MayDelete(b, e.Time, now) {
 			p.Drop = append(p.Drop, e)
 		}
 	}
-	for _, o := range orphans {
-		if now.Sub(o.Modified) > OrphanAge(b) {
-			p.Orphans = append(p.Orphans, o)
-		}
-	}
+	p.Orphans = oldOrphans(b, cat.Orphans, now)
 	return p
 }
 
@@ -179,6 +217,13 @@ func Prune(ctx context.Context, s store.Store, b *config.Backup, now, abortBefor
 	}
 	if j, ok := s.(store.Janitor); ok {
 		if err := j.AbortUploads(ctx, b.Name+"/", abortBefore); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if tc, ok := s.(store.TempCleaner); ok {
+		// Another command (a drill's record) may be writing without the
+		// lock: only temp files past the orphan age are surely dead.
+		if err := tc.RemoveTemp(ctx, b.Name+"/", now.Add(-OrphanAge(b))); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -17,19 +17,32 @@ import (
 var now0 = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 
 // randomHistory lists the objects of a backup folder after random good and
-// failed runs, with foreign keys mixed in: other backups, records, names
-// that merely look like backups.
-func randomHistory(rng *rand.Rand) (objs []store.Object, newestGood string) {
+// failed runs, with their parsed manifests, and foreign keys mixed in:
+// other backups, records, names that merely look like backups. Some
+// manifests are broken: their data object is gone, or shorter than they
+// say.
+func randomHistory(rng *rand.Rand) (objs []store.Object, manifests map[string]*manifest.Manifest, newestGood string) {
+	manifests = map[string]*manifest.Manifest{}
 	n := rng.Intn(40)
 	for i := 0; i < n; i++ {
 		ts := now0.Add(-time.Duration(rng.Int63n(int64(120 * 24 * time.Hour))))
 		id := manifest.NewID(ts)
-		data := store.Object{Key: "db/" + id + ".db.zst", Modified: ts}
-		switch rng.Intn(4) {
+		data := store.Object{Key: "db/" + id + ".db.zst", Size: 100, Modified: ts}
+		mkey := "db/" + id + manifest.Suffix
+		m := &manifest.Manifest{ID: id, Backup: "db", Object: data.Key, Size: 100}
+		switch rng.Intn(6) {
 		case 0: // failed run: data without manifest (an orphan)
 			objs = append(objs, data)
+		case 1: // broken: the manifest's data object is gone
+			objs = append(objs, store.Object{Key: mkey, Modified: ts})
+			manifests[mkey] = m
+		case 2: // broken: the data object is shorter than the manifest says
+			data.Size = 99
+			objs = append(objs, data, store.Object{Key: mkey, Modified: ts})
+			manifests[mkey] = m
 		default:
-			objs = append(objs, data, store.Object{Key: "db/" + id + manifest.Suffix, Modified: ts})
+			objs = append(objs, data, store.Object{Key: mkey, Modified: ts})
+			manifests[mkey] = m
 			if id > newestGood {
 				newestGood = id
 			}
@@ -42,23 +55,24 @@ func randomHistory(rng *rand.Rand) (objs []store.Object, newestGood string) {
 		}
 	}
 	sort.Slice(objs, func(i, j int) bool { return objs[i].Key < objs[j].Key })
-	return objs, newestGood
+	return objs, manifests, newestGood
 }
 
 // TestPrunePlanProperties runs 10,000 random histories under random
-// policies: the newest good backup is never dropped, and nothing outside
-// the backup's own backup objects is ever planned for deletion.
+// policies: the newest good backup is never dropped, a broken manifest is
+// never kept as a backup, and nothing outside the backup's own backup
+// objects is ever planned for deletion.
 func TestPrunePlanProperties(t *testing.T) {
 	rng := rand.New(rand.NewSource(7))
 	for iter := 0; iter < 10000; iter++ {
-		objs, newest := randomHistory(rng)
+		objs, manifests, newest := randomHistory(rng)
 		b := &config.Backup{Name: "db", Timeout: time.Hour, Retain: config.Retain{
 			Last: rng.Intn(4), Daily: rng.Intn(4), Weekly: rng.Intn(3), Monthly: rng.Intn(3),
 		}}
 		if rng.Intn(3) == 0 {
 			b.Retain.MaxAge = time.Duration(rng.Int63n(int64(30 * 24 * time.Hour)))
 		}
-		plan := PlanPrune(b, objs, now0)
+		plan := PlanPrune(b, MakeCatalog("db", objs, manifests), now0)
 		var deleted []string
 		for _, e := range plan.Drop {
 			if e.ID == newest {
@@ -66,6 +80,11 @@ func TestPrunePlanProperties(t *testing.T) {
 			}
 			deleted = append(deleted, e.ManifestKey)
 			deleted = append(deleted, e.DataKeys...)
+		}
+		for _, e := range plan.Keep {
+			if !e.Good() {
+				t.Fatalf("iter %d: kept a broken manifest as a backup: %s (%s)", iter, e.ID, e.Problem)
+			}
 		}
 		for _, o := range plan.Orphans {
 			deleted = append(deleted, o.Key)
@@ -90,8 +109,7 @@ func TestPruneDeletesManifestFirst(t *testing.T) {
 	for i := 0; i < 6; i++ {
 		id := manifest.NewID(now0.Add(-time.Duration(i) * time.Hour))
 		ids = append(ids, id)
-		s.Put(ctx, "db/"+id+".db", strings.NewReader("data"), 4)
-		s.Put(ctx, "db/"+id+manifest.Suffix, strings.NewReader("{}"), 2)
+		putTestBackup(t, s, "db", id, "data")
 	}
 	s.Put(ctx, "other/"+ids[5]+manifest.Suffix, strings.NewReader("{}"), 2)
 	b := &config.Backup{Name: "db", Timeout: time.Hour, Retain: config.Retain{Last: 2}}

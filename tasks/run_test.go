@@ -74,7 +74,7 @@ func TestRunWritesObjectThenManifest(t *testing.T) {
 	for _, comp := range []string{"zstd", "none"} {
 		src := &source{data: randomBytes(3 << 20), failAt: -1}
 		d, b := standalone(t, src, comp)
-		run, err := Run(context.Background(), d, b)
+		run, err := Run(context.Background(), d, b, RunOptions{})
 		if err != nil || run.Status != record.Succeeded {
 			t.Fatalf("%s: run %+v: %v", comp, run, err)
 		}
@@ -105,7 +105,7 @@ func TestRunWritesObjectThenManifest(t *testing.T) {
 func TestFailedSnapshotLeavesNoBackup(t *testing.T) {
 	src := &source{data: randomBytes(2 << 20), failAt: 1 << 20}
 	d, b := standalone(t, src, "zstd")
-	run, err := Run(context.Background(), d, b)
+	run, err := Run(context.Background(), d, b, RunOptions{})
 	if err == nil || run.Status != record.Failed || !strings.Contains(run.Error, "connection reset") {
 		t.Fatalf("run %+v: %v", run, err)
 	}
@@ -130,7 +130,7 @@ func TestTimeoutFailsTheRun(t *testing.T) {
 	d, b := standalone(t, &source{}, "none")
 	d.Target = func(*config.Backup, string) (plugin.Target, error) { return src, nil }
 	b.Timeout = 200 * time.Millisecond
-	run, err := Run(context.Background(), d, b)
+	run, err := Run(context.Background(), d, b, RunOptions{})
 	if err == nil || !strings.Contains(run.Error, "timeout") {
 		t.Fatalf("run %+v: %v", run, err)
 	}
@@ -152,7 +152,7 @@ func TestRestoreRefusesCorruptObject(t *testing.T) {
 	src := &source{data: randomBytes(1 << 20), failAt: -1}
 	d, b := standalone(t, src, "none")
 	b.Type = config.TypeConsulKV // restored over the network: checked first
-	run, err := Run(context.Background(), d, b)
+	run, err := Run(context.Background(), d, b, RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,12 +174,16 @@ func TestRestoreRefusesCorruptObject(t *testing.T) {
 func TestStandaloneLockSkips(t *testing.T) {
 	src := &source{data: randomBytes(1024), failAt: -1}
 	d, b := standalone(t, src, "none")
-	lease, err := d.locker(b).Acquire(context.Background(), b.Lock.Key, lockHolder(), 0, 0)
+	locker, err := d.locker(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease, err := locker.Acquire(context.Background(), b.Lock.Key, lockHolder(), 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer lease.Release(context.Background())
-	run, err := Run(context.Background(), d, b)
+	run, err := Run(context.Background(), d, b, RunOptions{})
 	if err != nil || run.Status != record.Skipped || run.Holder == nil || run.Holder.PID != 4242 {
 		t.Fatalf("run while locked: %+v, %v", run, err)
 	}
@@ -211,7 +215,7 @@ func TestEtcdRestoreOfCorruptObjectLeavesNoFile(t *testing.T) {
 	copy(db[512*8:], sum[:])
 	src := &source{data: db, failAt: -1}
 	d, b := standalone(t, src, "zstd")
-	run, err := Run(context.Background(), d, b)
+	run, err := Run(context.Background(), d, b, RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

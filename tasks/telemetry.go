@@ -101,7 +101,7 @@ func (t *Telemetry) RunFinished(r *record.Run) {
 	t.m.SetGaugeWithLabels([]string{r.Kind, "duration_seconds"}, float32(r.Duration().Seconds()), labels)
 	if r.Kind == record.KindBackup {
 		t.m.SetGaugeWithLabels([]string{"backup", "bytes"}, float32(r.Size), labels)
-		if r.Status == record.Succeeded && r.FinishedAt != nil {
+		if r.BackupWritten() && r.FinishedAt != nil {
 			t.m.SetGaugeWithLabels([]string{"backup", "last_success_timestamp"}, float32(r.FinishedAt.Unix()), labels)
 		}
 	}

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/plugin"
 	"github.com/vigil-backup/vigil/tasks/lock"
@@ -19,22 +23,42 @@ import (
 type VerifyOptions struct {
 	// ID picks a backup; "" or "latest" picks the newest.
 	ID string
+	// TempDir holds the drill's scratch copy and servers; "" is the
+	// system's.
+	TempDir string
 }
 
-// Verify runs a restore drill: pick the backup (it must have a manifest),
-// check its size and sha256 and its own internal checksums, restore it into
-// a scratch place the target owns, run the spec's assertions, and record
-// the result with the restore duration (RTO) and the backup's age (RPO).
-// The error is non-nil exactly when the drill failed.
+// Verify runs a restore drill: pick the backup (it must be good), fetch it
+// once into a scratch copy while checking its size and sha256 and its own
+// internal checksums, restore that copy into a scratch place the target
+// owns, run the spec's assertions, and record the result with the restore
+// time (RTO: fetch and restore) and the backup's age (RPO). The error is
+// non-nil exactly when the drill failed.
 func Verify(ctx context.Context, d *Deps, b *config.Backup, opts VerifyOptions) (*record.Run, error) {
+	cleanup, cancelCleanup := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancelCleanup()
+	s, sess, err := d.OpenStore(ctx, b)
+	defer closeSession(cleanup, sess, d.Log)
+	if err != nil {
+		run := newDrillRun(d, b)
+		return failEarly(cleanup, d, run, fmt.Errorf("verify %s: %w", b.Name, err), d.Log.With("backup", b.Name, "drill", run.ID))
+	}
+	return d.verifyIn(ctx, b, s, d.book(s), opts)
+}
+
+func newDrillRun(d *Deps, b *config.Backup) *record.Run {
+	start := d.Now().UTC()
+	me := lock.Me(start)
+	return &record.Run{Backup: b.Name, Kind: record.KindVerify, ID: manifest.NewID(start), StartedAt: start, AllocID: me.AllocID, Node: me.Node}
+}
+
+// verifyIn runs a drill against an open store and records it in book.
+func (d *Deps) verifyIn(ctx context.Context, b *config.Backup, s store.Store, book record.Book, opts VerifyOptions) (*record.Run, error) {
 	v := b.Verify
 	if v == nil {
 		v = &config.Verify{}
 	}
-	start := d.Now().UTC()
-	run := &record.Run{Backup: b.Name, Kind: record.KindVerify, ID: manifest.NewID(start), StartedAt: start}
-	me := lock.Me(start)
-	run.AllocID, run.Node = me.AllocID, me.Node
+	run := newDrillRun(d, b)
 	log := d.Log.With("backup", b.Name, "drill", run.ID)
 	if v.MaxDuration > 0 {
 		var cancel context.CancelFunc
@@ -43,16 +67,9 @@ func Verify(ctx context.Context, d *Deps, b *config.Backup, opts VerifyOptions) 
 	}
 	cleanup, cancelCleanup := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancelCleanup()
-
-	s, sess, err := d.OpenStore(ctx, b)
-	defer closeSession(cleanup, sess, log)
-	if err != nil {
-		return failEarly(cleanup, d, run, fmt.Errorf("verify %s: %w", b.Name, err), log)
-	}
-	book := d.book(s)
 	run.Status = record.Running
 	if err := book.Start(ctx, *run); err != nil {
-		return finish(cleanup, book, run, err, log)
+		return d.finish(cleanup, book, run, err, log)
 	}
 	result, err := drill(ctx, d, b, v, s, opts, run)
 	if err == nil && len(result.Failed()) > 0 {
@@ -61,7 +78,7 @@ func Verify(ctx context.Context, d *Deps, b *config.Backup, opts VerifyOptions) 
 	if err != nil && !strings.HasPrefix(err.Error(), "verify "+b.Name) {
 		err = fmt.Errorf("verify %s: %w", b.Name, cause(ctx, err))
 	}
-	return finish(cleanup, book, run, err, log)
+	return d.finish(cleanup, book, run, err, log)
 }
 
 func drill(ctx context.Context, d *Deps, b *config.Backup, v *config.Verify, s store.Store, opts VerifyOptions, run *record.Run) (*plugin.VerifyResult, error) {
@@ -79,28 +96,23 @@ func drill(ctx context.Context, d *Deps, b *config.Backup, v *config.Verify, s s
 	if !ok {
 		return nil, fmt.Errorf("no restore drill for %s backups", b.Type)
 	}
-	// Offline checks first: they are cheap and fail before any restore.
-	if err := VerifyObject(ctx, s, m, nil); err != nil {
-		return nil, fmt.Errorf("checksum check failed, no restore attempted: %w", err)
-	}
-	if c, ok := t.(plugin.Checker); ok {
-		r, closeFn, err := OpenObject(ctx, s, m, nil)
-		if err != nil {
-			return nil, err
-		}
-		err = c.CheckOffline(ctx, r)
-		closeFn()
-		if err != nil {
-			return nil, fmt.Errorf("integrity check failed, no restore attempted: %w", err)
-		}
-	}
-	r, closeFn, err := OpenObject(ctx, s, m, nil)
+	dir, err := os.MkdirTemp(opts.TempDir, "vigil-drill-")
 	if err != nil {
+		return nil, fmt.Errorf("drill: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	restoreStart := time.Now()
+	checker, _ := t.(plugin.Checker)
+	path := filepath.Join(dir, "backup"+plugin.Extension(b.Type))
+	if err := fetchChecked(ctx, s, m, checker, path); err != nil {
 		return nil, err
 	}
-	defer closeFn()
-	restoreStart := time.Now()
-	res, err := verifier.Verify(ctx, r, v, plugin.VerifyOptions{Scratch: v.Scratch, Log: d.Log})
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("drill: %w", err)
+	}
+	defer f.Close()
+	res, err := verifier.Verify(ctx, f, v, plugin.VerifyOptions{Scratch: v.Scratch, TempDir: dir, Path: path, Log: d.Log})
 	run.Verify.RestoreTime = time.Since(restoreStart)
 	if err != nil {
 		return nil, err
@@ -110,6 +122,104 @@ func drill(ctx context.Context, d *Deps, b *config.Backup, v *config.Verify, s s
 		run.Verify.Checks = append(run.Verify.Checks, record.Check{Name: c.Name, Passed: c.Passed, Detail: c.Detail})
 	}
 	return res, nil
+}
+
+// fetchChecked reads the object once from the store into path: its size
+// and sha256 are checked against the manifest, and (when the target has
+// one) the target's own integrity check runs on the decompressed bytes,
+// all in that one pass and before any scratch server starts. A bad object
+// is reported by what is wrong with the stored bytes first: a flipped byte
+// may also break the decompression, but the checksum is the cause.
+func fetchChecked(ctx context.Context, s store.Store, m *manifest.Manifest, checker plugin.Checker, path string) error {
+	rc, err := s.Get(ctx, m.Object)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	ahead := newReadAhead(rc)
+	defer ahead.Close()
+	raw := newVerifiedReader(ahead, m.Size, m.SHA256)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("drill: %w", err)
+	}
+	defer f.Close()
+
+	// The stored bytes flow through raw (hashed) into a pipe; the other
+	// end decompresses, checks and writes the scratch copy.
+	pr, pw := io.Pipe()
+	unpacked := make(chan error, 1)
+	go func() {
+		err := unpack(ctx, pr, m.Compression, f, checker)
+		pr.CloseWithError(err)
+		unpacked <- err
+	}()
+	src := &readErrors{r: raw}
+	if _, err := io.Copy(pw, src); err != nil && src.err == nil {
+		// The unpacking side stopped early: read the rest, so the checksum
+		// can say whether the stored bytes are what the manifest says.
+		_, src.err = io.Copy(io.Discard, raw)
+	}
+	pw.CloseWithError(src.err)
+	unpackErr := <-unpacked
+	var bad *checksumError
+	switch {
+	case errors.As(src.err, &bad):
+		return fmt.Errorf("checksum check failed, no restore attempted: %w", src.err)
+	case src.err != nil:
+		return fmt.Errorf("drill: read %s: %w", m.Object, src.err)
+	case unpackErr != nil:
+		return fmt.Errorf("integrity check failed, no restore attempted: %w", unpackErr)
+	}
+	return f.Close()
+}
+
+// readErrors remembers the error its reader gave, so a copy's error can be
+// told apart from its writer's.
+type readErrors struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErrors) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
+}
+
+// unpack decompresses r into w and runs the target's integrity check on the
+// same bytes.
+func unpack(ctx context.Context, r io.Reader, compression string, w io.Writer, checker plugin.Checker) error {
+	if compression == "zstd" {
+		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		if err != nil {
+			return fmt.Errorf("zstd: %w", err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	if checker == nil {
+		_, err := io.Copy(w, r)
+		return err
+	}
+	cr, cw := io.Pipe()
+	checked := make(chan error, 1)
+	go func() {
+		err := checker.CheckOffline(ctx, cr)
+		if err == nil {
+			_, err = io.Copy(io.Discard, cr)
+		}
+		cr.CloseWithError(err)
+		checked <- err
+	}()
+	_, err := io.Copy(io.MultiWriter(w, cw), r)
+	cw.CloseWithError(err)
+	if cerr := <-checked; cerr != nil {
+		return cerr
+	}
+	return err
 }
 
 // failureLine is a failed drill's reason in one line, e.g.

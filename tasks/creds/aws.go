@@ -50,6 +50,7 @@ func openAWS(ctx context.Context, c config.Credentials, o Options) (*Session, er
 		sess.Expires = time.Now().Add(time.Duration(s.LeaseDuration) * time.Second)
 	}
 	if s.Renewable && s.LeaseID != "" {
+		sess.Refreshes = true
 		go renewLoop(renewCtx, o, s.LeaseID, time.Duration(s.LeaseDuration)*time.Second, renewDone)
 	} else {
 		close(renewDone)

@@ -31,10 +31,24 @@ type Session struct {
 	Provider aws.CredentialsProvider
 	// Expires is when the keys stop working, if known.
 	Expires time.Time
+	// Refreshes says the keys are renewed or replaced before Expires
+	// while the session is open, so Expires does not bound a run.
+	Refreshes bool
 	// LeaseID is the Vault lease behind the keys (vault_aws_path), if any.
 	LeaseID string
 	close   func(context.Context) error
 	closed  bool
+}
+
+// CheckLasts fails when the keys expire before until (the end of a run's
+// timeout) and nothing refreshes them: the run would fail halfway, after
+// minutes of streaming, with an upload refused for expired keys.
+func (s *Session) CheckLasts(until time.Time) error {
+	if s == nil || s.Refreshes || s.Expires.IsZero() || !s.Expires.Before(until) {
+		return nil
+	}
+	return fmt.Errorf("creds: the S3 credentials expire at %s, before the run's timeout ends at %s; shorten the backup's timeout or give the credentials a longer TTL",
+		s.Expires.UTC().Format(time.RFC3339), until.UTC().Format(time.RFC3339))
 }
 
 // Close releases the session. The context should outlive the run's own, so

@@ -41,7 +41,7 @@ func openIdentitySTS(ctx context.Context, c config.Credentials, o Options) (*Ses
 	if err != nil {
 		return nil, fmt.Errorf("creds: vault_identity_sts role %s: %w", c.IdentityRole, err)
 	}
-	return &Session{Provider: cache, Expires: first.Expires}, nil
+	return &Session{Provider: cache, Expires: first.Expires, Refreshes: true}, nil
 }
 
 // identityToken reads identity/oidc/token/ROLE with the run's Vault token;

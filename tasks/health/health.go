@@ -56,16 +56,24 @@ type VerifyState struct {
 
 // Records is what Evaluate reads about one backup.
 type Records struct {
+	// Current is the backup run in progress (drills have their own).
 	Current, Last, LastVerify *record.Run
 	// History, oldest first, gives the last success and last good drill.
 	History []record.Run
+	// Registered is when the backup's job was first registered, if known:
+	// a backup that never ran is overdue from its first expected run
+	// after it.
+	Registered *time.Time
 }
 
 // Load reads a backup's records from a book.
 func Load(ctx context.Context, book record.Book, name string) (Records, error) {
 	var r Records
 	var err error
-	if r.Current, err = book.Current(ctx, name); err != nil {
+	if r.Current, err = book.Current(ctx, name, record.KindBackup); err != nil {
+		return r, err
+	}
+	if r.Registered, err = book.Registered(ctx, name); err != nil {
 		return r, err
 	}
 	if r.Last, err = book.Last(ctx, name, record.KindBackup); err != nil {
@@ -78,21 +86,30 @@ func Load(ctx context.Context, book record.Book, name string) (Records, error) {
 	return r, err
 }
 
-// Evaluate computes a backup's health at now. since stands in for the last
-// run when there is none (the time health watching began).
+// Evaluate computes a backup's health at now. When the backup never ran,
+// its registration time (or, unknown, since: when watching began) stands
+// in for the last run, so it turns overdue once its first expected run
+// plus the grace has passed.
+//
+// The backup's check is critical when its last run failed, its last drill
+// failed (after the backup, or scheduled), or it is overdue; warning when
+// retention failed after a good backup, or it has not run yet.
 func Evaluate(b *config.Backup, rec Records, since, now time.Time) Status {
 	s := Status{Backup: b.Name, Type: b.Type, Schedule: b.Schedule, TimeZone: b.TimeZone, Last: rec.Last}
 	if rec.Current != nil && rec.Current.Status == record.Running && rec.Current.Kind == record.KindBackup {
 		s.Running = rec.Current
 	}
 	for i := len(rec.History) - 1; i >= 0; i-- {
-		if h := rec.History[i]; h.Kind == record.KindBackup && h.Status == record.Succeeded && h.FinishedAt != nil {
+		if h := rec.History[i]; h.BackupWritten() && h.FinishedAt != nil {
 			t := *h.FinishedAt
 			s.LastSuccess = &t
 			break
 		}
 	}
 	ref := since
+	if rec.Registered != nil {
+		ref = *rec.Registered
+	}
 	if rec.Last != nil {
 		ref = rec.Last.StartedAt
 	}
@@ -112,14 +129,24 @@ func Evaluate(b *config.Backup, rec Records, since, now time.Time) Status {
 	case rec.Last.Status == record.Failed:
 		s.State = Critical
 		s.Output = "failed " + summary(rec.Last)
+	case rec.Last.Status == record.DrillFailed:
+		s.State = Critical
+		s.Output = "backup written but its drill failed " + summary(rec.Last)
+	case rec.Last.Status == record.RetentionFailed:
+		s.State = Warning
+		s.Output = "backup written but retention failed " + summary(rec.Last)
 	default:
 		s.State = Passing
 		s.Output = "succeeded " + summary(rec.Last)
 	}
-	s.Healthy = s.State == Passing || s.State == Warning
 	if b.Verify != nil {
 		s.Verify = evaluateVerify(b, rec, since, now)
+		if s.State == Passing && rec.LastVerify != nil && rec.LastVerify.Status == record.Failed {
+			s.State = Critical
+			s.Output = "the last drill failed: " + firstLine(rec.LastVerify.Error)
+		}
 	}
+	s.Healthy = s.State == Passing || s.State == Warning
 	return s
 }
 
@@ -135,6 +162,13 @@ func evaluateVerify(b *config.Backup, rec Records, since, now time.Time) *Verify
 		}
 	}
 	switch {
+	case rec.LastVerify != nil && rec.LastVerify.Status == record.Failed:
+		v.State = Critical
+		v.Output = "the last drill failed: " + firstLine(rec.LastVerify.Error)
+		if v.LastGood != nil {
+			v.Output += fmt.Sprintf("; the last verified-good backup is from %s", stamp(*v.LastGood))
+		}
+		return v
 	case v.LastGood != nil && now.Sub(*v.LastGood) <= v.MaxAge:
 		v.State = Passing
 		v.Output = fmt.Sprintf("last verified-good backup from %s (%s old, limit %s)", stamp(*v.LastGood), now.Sub(*v.LastGood).Round(time.Second), v.MaxAge)
@@ -147,9 +181,6 @@ func evaluateVerify(b *config.Backup, rec Records, since, now time.Time) *Verify
 	default:
 		v.State = Critical
 		v.Output = fmt.Sprintf("the last verified-good backup is %s old, over the %s limit", now.Sub(*v.LastGood).Round(time.Second), v.MaxAge)
-	}
-	if rec.LastVerify != nil && rec.LastVerify.Status == record.Failed {
-		v.Output += "; last drill failed: " + firstLine(rec.LastVerify.Error)
 	}
 	return v
 }
@@ -190,7 +221,7 @@ func summary(r *record.Run) string {
 	if r.FinishedAt != nil {
 		at = stamp(*r.FinishedAt)
 	}
-	if r.Status == record.Failed {
+	if r.Status != record.Succeeded {
 		return fmt.Sprintf("at %s: %s", at, firstLine(r.Error))
 	}
 	return fmt.Sprintf("at %s, %s, %s", at, record.HumanBytes(r.Size), r.Object)

@@ -75,3 +75,47 @@ func TestEvaluateVerify(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestNeverRanTurnsOverdue: a backup registered at 09:30 that never ran is
+// overdue once its first expected run (10:00) plus the grace (20m) passed,
+// however recently health watching began.
+func TestNeverRanTurnsOverdue(t *testing.T) {
+	b := backup()
+	reg := noon.Add(-150 * time.Minute)
+	s := Evaluate(b, Records{Registered: &reg}, noon, noon)
+	if !s.Overdue || s.Healthy || s.State != Critical || !s.NextExpected.Equal(noon.Add(-2*time.Hour)) {
+		t.Fatalf("never ran since 09:30: %+v", s)
+	}
+	reg = noon.Add(-10 * time.Minute)
+	if s := Evaluate(b, Records{Registered: &reg}, noon, noon); s.Overdue || !s.Healthy {
+		t.Fatalf("registered 10 minutes ago: %+v", s)
+	}
+}
+
+// TestFailedDrillIsUnhealthy: the last drill failing turns the backup and
+// its verify check critical, even with a recent verified-good backup.
+func TestFailedDrillIsUnhealthy(t *testing.T) {
+	b := backup()
+	b.Verify = &config.Verify{MaxAge: 24 * time.Hour}
+	good := record.Run{Kind: record.KindVerify, Status: record.Succeeded, StartedAt: noon, FinishedAt: ptr(noon.Add(time.Minute)),
+		Verify: &record.Verify{BackupTime: noon.Add(-time.Hour)}}
+	failed := record.Run{Kind: record.KindVerify, Status: record.Failed, StartedAt: noon.Add(time.Hour), FinishedAt: ptr(noon.Add(61 * time.Minute)),
+		Error: "verify kv: key a missing"}
+	rec := Records{Last: finished(record.Succeeded, noon.Add(time.Hour)), LastVerify: &failed, History: []record.Run{good, failed}}
+	s := Evaluate(b, rec, noon, noon.Add(90*time.Minute))
+	if s.Healthy || s.State != Critical || !strings.Contains(s.Output, "key a missing") {
+		t.Fatalf("backup: %+v", s)
+	}
+	if s.Verify.State != Critical || !strings.Contains(s.Verify.Output, "last drill failed") {
+		t.Fatalf("verify: %+v", s.Verify)
+	}
+	// A run whose own drill failed, and one whose retention failed.
+	rec = Records{Last: finished(record.DrillFailed, noon)}
+	if s := Evaluate(backup(), rec, noon, noon.Add(time.Minute)); s.Healthy || s.State != Critical {
+		t.Fatalf("drill_failed run: %+v", s)
+	}
+	rec = Records{Last: finished(record.RetentionFailed, noon), History: []record.Run{*finished(record.RetentionFailed, noon)}}
+	if s := Evaluate(backup(), rec, noon, noon.Add(time.Minute)); !s.Healthy || s.State != Warning || s.LastSuccess == nil {
+		t.Fatalf("retention_failed run: %+v", s)
+	}
+}

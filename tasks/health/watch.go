@@ -27,8 +27,11 @@ type Watcher struct {
 	Book    record.Book
 	KV      KV
 	Since   time.Time
-	Now     func() time.Time
-	Log     hclog.Logger
+	// ReadOnly keeps Refresh from recording the registration of backups
+	// seen for the first time.
+	ReadOnly bool
+	Now      func() time.Time
+	Log      hclog.Logger
 
 	mu       sync.RWMutex
 	statuses map[string]Status
@@ -44,6 +47,13 @@ func (w *Watcher) Refresh(ctx context.Context) error {
 		rec, err := Load(ctx, w.Book, b.Name)
 		if err != nil {
 			return err
+		}
+		if rec.Registered == nil && !w.ReadOnly {
+			// First sight of a backup nobody registered (its job was run
+			// with `nomad job run`): from now on it is expected to run.
+			if err := w.Book.Register(ctx, b.Name, w.Since); err != nil {
+				w.Log.Warn("recording the backup's registration failed", "backup", b.Name, "error", err)
+			}
 		}
 		out[b.Name] = Evaluate(b, rec, w.Since, now)
 	}

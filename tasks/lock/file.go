@@ -86,6 +86,9 @@ type fileLease struct {
 // Lost never fires: a flock lasts as long as the process.
 func (l *fileLease) Lost() <-chan struct{} { return nil }
 
+// Why implements Lease: a file lock is never lost.
+func (l *fileLease) Why() error { return nil }
+
 func (l *fileLease) Release(context.Context) error {
 	var err error
 	l.once.Do(func() {

@@ -58,8 +58,11 @@ func IsHeld(err error) (*HeldError, bool) {
 // Lease is a held lock.
 type Lease interface {
 	// Lost is closed if the lock is lost while held (Consul session
-	// invalidated); the run must stop then.
+	// invalidated, or its renewals failing for a TTL); the run must stop
+	// then.
 	Lost() <-chan struct{}
+	// Why says why the lock was lost, once Lost is closed; nil before.
+	Why() error
 	// Release gives the lock up. It is safe to call more than once.
 	Release(ctx context.Context) error
 }

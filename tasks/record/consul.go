@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	consul "github.com/hashicorp/consul/api"
+	"github.com/vigil-backup/vigil/hcl/config"
 )
 
 // KVPrefix is where records live on the control Consul:
-// vigil/runs/<backup>/{current,last,verify,history/...}.
-const KVPrefix = "vigil/runs/"
+// vigil/runs/<backup>/{current,current-verify,last,verify,registered,history/...}.
+const KVPrefix = config.RecordPrefix
 
 // Consul keeps records in the control Consul's KV.
 type Consul struct {
@@ -26,6 +28,15 @@ func lastKey(backup, kind string) string {
 		return KVPrefix + backup + "/verify"
 	}
 	return KVPrefix + backup + "/last"
+}
+
+// currentKey is the run in progress of one kind: a drill and a backup of
+// one backup may run at once.
+func currentKey(backup, kind string) string {
+	if kind == KindVerify {
+		return KVPrefix + backup + "/current-verify"
+	}
+	return KVPrefix + backup + "/current"
 }
 
 func (c *Consul) put(ctx context.Context, key string, r Run) error {
@@ -56,44 +67,71 @@ func (c *Consul) get(ctx context.Context, key string) (*Run, error) {
 
 // Start implements Book.
 func (c *Consul) Start(ctx context.Context, r Run) error {
-	return c.put(ctx, KVPrefix+r.Backup+"/current", r)
+	return c.put(ctx, currentKey(r.Backup, r.Kind), r)
 }
 
-// Finish implements Book. The current record is removed with a
-// check-and-set on its index, so a newer run's record is never removed.
+// Finish implements Book. The last record, the history entry and the
+// removal of the current record (a check-and-set on its index, so a newer
+// run's record is never removed) are one transaction: all land or none.
+// Trimming the history comes after, and its failure is reported only.
 func (c *Consul) Finish(ctx context.Context, r Run) error {
-	if err := c.put(ctx, lastKey(r.Backup, r.Kind), r); err != nil {
-		return err
-	}
-	if err := c.addHistory(ctx, r); err != nil {
-		return err
-	}
-	key := KVPrefix + r.Backup + "/current"
-	pair, _, err := c.Client.KV().Get(key, (&consul.QueryOptions{}).WithContext(ctx))
+	b, err := json.Marshal(r)
 	if err != nil {
-		return fmt.Errorf("record: read %s: %w", key, err)
+		return err
 	}
-	if pair == nil {
-		return nil
+	for attempt := 0; ; attempt++ {
+		ops := consul.TxnOps{
+			{KV: &consul.KVTxnOp{Verb: consul.KVSet, Key: lastKey(r.Backup, r.Kind), Value: b}},
+			{KV: &consul.KVTxnOp{Verb: consul.KVSet, Key: historyDir(r.Backup) + historyName(r), Value: b}},
+		}
+		key := currentKey(r.Backup, r.Kind)
+		pair, _, err := c.Client.KV().Get(key, (&consul.QueryOptions{}).WithContext(ctx))
+		if err != nil {
+			return fmt.Errorf("record: read %s: %w", key, err)
+		}
+		var cur Run
+		if pair != nil && json.Unmarshal(pair.Value, &cur) == nil && cur.ID == r.ID && cur.Kind == r.Kind {
+			ops = append(ops, &consul.TxnOp{KV: &consul.KVTxnOp{Verb: consul.KVDeleteCAS, Key: key, Index: pair.ModifyIndex}})
+		}
+		ok, resp, _, err := c.Client.Txn().Txn(ops, (&consul.QueryOptions{}).WithContext(ctx))
+		if err != nil {
+			return fmt.Errorf("record: finish %s run %s: %w", r.Kind, r.ID, err)
+		}
+		if ok {
+			break
+		}
+		// The current record changed between the read and the write (a
+		// newer run started): read it again and leave it.
+		if attempt == 2 {
+			return fmt.Errorf("record: finish %s run %s: transaction rolled back: %s", r.Kind, r.ID, txnErrors(resp))
+		}
 	}
-	var cur Run
-	if json.Unmarshal(pair.Value, &cur) == nil && (cur.ID != r.ID || cur.Kind != r.Kind) {
-		return nil
-	}
-	if _, _, err := c.Client.KV().DeleteCAS(pair, (&consul.WriteOptions{}).WithContext(ctx)); err != nil {
-		return fmt.Errorf("record: clear %s: %w", key, err)
-	}
-	return nil
+	return c.trimHistory(ctx, r.Backup)
 }
+
+func txnErrors(resp *consul.TxnResponse) string {
+	if resp == nil || len(resp.Errors) == 0 {
+		return "no reason given"
+	}
+	var parts []string
+	for _, e := range resp.Errors {
+		parts = append(parts, e.What)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func historyDir(backup string) string { return KVPrefix + backup + "/history/" }
 
 // Skip implements Book.
-func (c *Consul) Skip(ctx context.Context, r Run) error { return c.addHistory(ctx, r) }
-
-func (c *Consul) addHistory(ctx context.Context, r Run) error {
-	dir := KVPrefix + r.Backup + "/history/"
-	if err := c.put(ctx, dir+historyName(r), r); err != nil {
+func (c *Consul) Skip(ctx context.Context, r Run) error {
+	if err := c.put(ctx, historyDir(r.Backup)+historyName(r), r); err != nil {
 		return err
 	}
+	return c.trimHistory(ctx, r.Backup)
+}
+
+func (c *Consul) trimHistory(ctx context.Context, backup string) error {
+	dir := historyDir(backup)
 	keys, _, err := c.Client.KV().Keys(dir, "", (&consul.QueryOptions{}).WithContext(ctx))
 	if err != nil {
 		return fmt.Errorf("record: list %s: %w", dir, err)
@@ -109,8 +147,8 @@ func (c *Consul) addHistory(ctx context.Context, r Run) error {
 }
 
 // Current implements Book.
-func (c *Consul) Current(ctx context.Context, backup string) (*Run, error) {
-	return c.get(ctx, KVPrefix+backup+"/current")
+func (c *Consul) Current(ctx context.Context, backup, kind string) (*Run, error) {
+	return c.get(ctx, currentKey(backup, kind))
 }
 
 // Last implements Book.
@@ -120,7 +158,7 @@ func (c *Consul) Last(ctx context.Context, backup, kind string) (*Run, error) {
 
 // History implements Book.
 func (c *Consul) History(ctx context.Context, backup string) ([]Run, error) {
-	dir := KVPrefix + backup + "/history/"
+	dir := historyDir(backup)
 	pairs, _, err := c.Client.KV().List(dir, (&consul.QueryOptions{}).WithContext(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("record: list %s: %w", dir, err)
@@ -138,4 +176,34 @@ func (c *Consul) History(ctx context.Context, backup string) ([]Run, error) {
 	}
 	sortRuns(out)
 	return out, nil
+}
+
+func registeredKey(backup string) string { return KVPrefix + backup + "/registered" }
+
+// Register implements Book: a check-and-set on index 0 writes the key only
+// when it does not exist, so the first registration stands.
+func (c *Consul) Register(ctx context.Context, backup string, at time.Time) error {
+	key := registeredKey(backup)
+	_, _, err := c.Client.KV().CAS(&consul.KVPair{Key: key, Value: []byte(at.UTC().Format(time.RFC3339Nano))}, (&consul.WriteOptions{}).WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("record: write %s: %w", key, err)
+	}
+	return nil
+}
+
+// Registered implements Book.
+func (c *Consul) Registered(ctx context.Context, backup string) (*time.Time, error) {
+	key := registeredKey(backup)
+	pair, _, err := c.Client.KV().Get(key, (&consul.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("record: read %s: %w", key, err)
+	}
+	if pair == nil {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(pair.Value))
+	if err != nil {
+		return nil, fmt.Errorf("record: read %s: %w", key, err)
+	}
+	return &t, nil
 }

@@ -12,12 +12,16 @@ import (
 	"github.com/vigil-backup/vigil/tasks/lock"
 )
 
-// Run statuses.
+// Run statuses. A backup run whose backup was written (it has a manifest)
+// is Succeeded, or DrillFailed / RetentionFailed when a stage after the
+// backup failed: the backup stands, the failure is reported as what it is.
 const (
-	Running   = "running"
-	Succeeded = "succeeded"
-	Failed    = "failed"
-	Skipped   = "skipped"
+	Running         = "running"
+	Succeeded       = "succeeded"
+	Failed          = "failed"
+	Skipped         = "skipped"
+	DrillFailed     = "drill_failed"
+	RetentionFailed = "retention_failed"
 )
 
 // Run kinds.
@@ -51,6 +55,23 @@ type Run struct {
 	Holder    *lock.Holder      `json:"holder,omitempty"`
 	Retention *Retention        `json:"retention,omitempty"`
 	Verify    *Verify           `json:"verify,omitempty"`
+	// Drill is the drill a backup run made of its own backup
+	// (after_backup), when it made one.
+	Drill *Drill `json:"drill,omitempty"`
+}
+
+// Drill is the outcome of the drill a backup run made after its backup;
+// the drill's full record is its own verify run.
+type Drill struct {
+	RunID  string `json:"run_id"`
+	Passed bool   `json:"passed"`
+	Error  string `json:"error,omitempty"`
+}
+
+// BackupWritten reports whether the run's backup was written: it succeeded,
+// whatever a stage after it did.
+func (r *Run) BackupWritten() bool {
+	return r.Kind == KindBackup && (r.Status == Succeeded || r.Status == DrillFailed || r.Status == RetentionFailed)
 }
 
 // Duration is how long a finished run took.
@@ -87,20 +108,30 @@ type Check struct {
 
 // Book stores run records.
 //
-// Error contract: Current and Last return (nil, nil) when there is no such
-// record; other errors mean the book could not be read.
+// Error contract: Current, Last and Registered return nil and no error when
+// there is no such record; other errors mean the book could not be read.
+// Each kind (backup, verify) has its own run in progress, so a drill never
+// hides a running backup.
 type Book interface {
-	// Start records a run in progress.
+	// Start records a run in progress, as the current run of its kind.
 	Start(ctx context.Context, r Run) error
-	// Finish records a finished run as the last one of its kind, adds it to
-	// the history, and clears the run in progress if it is this one.
+	// Finish records a finished run as the last one of its kind and clears
+	// the current run of its kind if it is this one; then it adds the run
+	// to the history. The first two happen before (or with) the history,
+	// so a failed history write never leaves a finished run looking like
+	// one still running, or one that died.
 	Finish(ctx context.Context, r Run) error
 	// Skip adds a skipped run to the history only.
 	Skip(ctx context.Context, r Run) error
-	Current(ctx context.Context, backup string) (*Run, error)
+	Current(ctx context.Context, backup, kind string) (*Run, error)
 	Last(ctx context.Context, backup, kind string) (*Run, error)
 	// History lists past runs, oldest first.
 	History(ctx context.Context, backup string) ([]Run, error)
+	// Register records when a backup was first registered (its job), if
+	// no earlier time is recorded; Registered reads it. A backup that
+	// never ran is overdue from its first expected run after this time.
+	Register(ctx context.Context, backup string, at time.Time) error
+	Registered(ctx context.Context, backup string) (*time.Time, error)
 }
 
 // historyName is a history entry's name: sortable by start, unique per run.

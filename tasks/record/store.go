@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/vigil-backup/vigil/tasks/store"
 )
 
 // Store keeps records as JSON files beside the backups (standalone mode):
-// <backup>/runs/{current,last,verify}.json and <backup>/runs/history/.
+// <backup>/runs/{current,current-verify,last,verify,registered}.json and
+// <backup>/runs/history/.
 type Store struct {
 	S store.Store
 }
@@ -56,24 +58,34 @@ func lastFile(backup, kind string) string {
 	return runsDir(backup) + "last.json"
 }
 
-// Start implements Book.
-func (s *Store) Start(ctx context.Context, r Run) error {
-	return s.put(ctx, runsDir(r.Backup)+"current.json", r)
+func currentFile(backup, kind string) string {
+	if kind == KindVerify {
+		return runsDir(backup) + "current-verify.json"
+	}
+	return runsDir(backup) + "current.json"
 }
 
-// Finish implements Book.
+// Start implements Book.
+func (s *Store) Start(ctx context.Context, r Run) error {
+	return s.put(ctx, currentFile(r.Backup, r.Kind), r)
+}
+
+// Finish implements Book: the last record, then the current one cleared,
+// then the history, so a failed history write leaves the run finished.
 func (s *Store) Finish(ctx context.Context, r Run) error {
 	if err := s.put(ctx, lastFile(r.Backup, r.Kind), r); err != nil {
 		return err
 	}
-	if err := s.Skip(ctx, r); err != nil {
+	cur, err := s.Current(ctx, r.Backup, r.Kind)
+	if err != nil {
 		return err
 	}
-	cur, err := s.Current(ctx, r.Backup)
-	if err != nil || cur == nil || cur.ID != r.ID || cur.Kind != r.Kind {
-		return err
+	if cur != nil && cur.ID == r.ID && cur.Kind == r.Kind {
+		if err := s.S.Delete(ctx, currentFile(r.Backup, r.Kind)); err != nil {
+			return err
+		}
 	}
-	return s.S.Delete(ctx, runsDir(r.Backup)+"current.json")
+	return s.Skip(ctx, r)
 }
 
 // Skip implements Book.
@@ -96,8 +108,8 @@ func (s *Store) Skip(ctx context.Context, r Run) error {
 }
 
 // Current implements Book.
-func (s *Store) Current(ctx context.Context, backup string) (*Run, error) {
-	return s.get(ctx, runsDir(backup)+"current.json")
+func (s *Store) Current(ctx context.Context, backup, kind string) (*Run, error) {
+	return s.get(ctx, currentFile(backup, kind))
 }
 
 // Last implements Book.
@@ -126,4 +138,41 @@ func (s *Store) History(ctx context.Context, backup string) ([]Run, error) {
 	}
 	sortRuns(out)
 	return out, nil
+}
+
+// registration is registered.json.
+type registration struct {
+	At time.Time `json:"registered_at"`
+}
+
+// Register implements Book; the first time recorded stands.
+func (s *Store) Register(ctx context.Context, backup string, at time.Time) error {
+	prev, err := s.Registered(ctx, backup)
+	if err != nil || prev != nil {
+		return err
+	}
+	b, _ := json.Marshal(registration{At: at.UTC()})
+	key := runsDir(backup) + "registered.json"
+	if err := s.S.Put(ctx, key, bytes.NewReader(b), int64(len(b))); err != nil {
+		return fmt.Errorf("record: write %s: %w", key, err)
+	}
+	return nil
+}
+
+// Registered implements Book.
+func (s *Store) Registered(ctx context.Context, backup string) (*time.Time, error) {
+	key := runsDir(backup) + "registered.json"
+	rc, err := s.S.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("record: read %s: %w", key, err)
+	}
+	defer rc.Close()
+	var reg registration
+	if err := json.NewDecoder(io.LimitReader(rc, 1<<16)).Decode(&reg); err != nil {
+		return nil, fmt.Errorf("record: read %s: %w", key, err)
+	}
+	return &reg.At, nil
 }

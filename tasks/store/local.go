@@ -9,9 +9,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // tmpMarker is in the name of every file Put has not finished.
@@ -107,10 +109,19 @@ func (l *Local) Get(_ context.Context, key string) (io.ReadCloser, error) {
 	return f, nil
 }
 
-// List implements Store.
+// List implements Store. The walk starts at the prefix's folder, so
+// listing one backup does not read every other backup's folder.
 func (l *Local) List(_ context.Context, prefix string) ([]Object, error) {
 	var out []Object
-	err := filepath.WalkDir(l.Root, func(p string, d fs.DirEntry, err error) error {
+	start := l.Root
+	if dir := path.Dir(prefix + "x"); dir != "." {
+		p, err := l.path(dir)
+		if err != nil {
+			return nil, err
+		}
+		start = p
+	}
+	err := filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil
@@ -140,6 +151,55 @@ func (l *Local) List(_ context.Context, prefix string) ([]Object, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
+}
+
+var _ TempCleaner = (*Local)(nil)
+
+// TempCleaner is implemented by stores whose unfinished writes leave files
+// behind when the writer is killed (a local folder's temp files).
+type TempCleaner interface {
+	// RemoveTemp removes the unfinished writes under prefix last
+	// modified before the cutoff.
+	RemoveTemp(ctx context.Context, prefix string, before time.Time) error
+}
+
+// RemoveTemp implements TempCleaner: a run killed during Put (kill -9)
+// leaves its temp file, which no listing shows.
+func (l *Local) RemoveTemp(_ context.Context, prefix string, before time.Time) error {
+	start := l.Root
+	if dir := path.Dir(prefix + "x"); dir != "." {
+		p, err := l.path(dir)
+		if err != nil {
+			return err
+		}
+		start = p
+	}
+	var errs []error
+	err := filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() || !strings.Contains(d.Name(), tmpMarker) {
+			return nil
+		}
+		rel, _ := filepath.Rel(l.Root, p)
+		if !strings.HasPrefix(filepath.ToSlash(rel), prefix) {
+			return nil
+		}
+		if info, err := d.Info(); err == nil && info.ModTime().Before(before) {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("store: remove %s: %w", rel, err))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("store: list %s: %w", prefix, err))
+	}
+	return errors.Join(errs...)
 }
 
 // Delete implements Store.

@@ -23,7 +23,7 @@ func Run(t *testing.T, book record.Book, backup string) {
 	if err := book.Start(ctx, run); err != nil {
 		t.Fatal(err)
 	}
-	if cur, err := book.Current(ctx, backup); err != nil || cur == nil || cur.ID != "r1" || cur.Status != record.Running {
+	if cur, err := book.Current(ctx, backup, record.KindBackup); err != nil || cur == nil || cur.ID != "r1" || cur.Status != record.Running {
 		t.Fatalf("Current: %+v, %v", cur, err)
 	}
 	// A skipped run is history only.
@@ -40,7 +40,7 @@ func Run(t *testing.T, book record.Book, backup string) {
 	if err := book.Finish(ctx, run); err != nil {
 		t.Fatal(err)
 	}
-	if cur, _ := book.Current(ctx, backup); cur != nil {
+	if cur, _ := book.Current(ctx, backup, record.KindBackup); cur != nil {
 		t.Fatalf("Current after Finish: %+v", cur)
 	}
 	last, err := book.Last(ctx, backup, record.KindBackup)
@@ -53,12 +53,29 @@ func Run(t *testing.T, book record.Book, backup string) {
 	old := run
 	old.ID = "r0"
 	book.Finish(ctx, old)
-	if cur, _ := book.Current(ctx, backup); cur == nil || cur.ID != "r3" {
+	if cur, _ := book.Current(ctx, backup, record.KindBackup); cur == nil || cur.ID != "r3" {
 		t.Fatalf("finishing another run cleared the current one: %+v", cur)
 	}
-	// Drills have their own last record.
-	v := record.Run{Backup: backup, Kind: record.KindVerify, ID: "v1", Status: record.Failed, StartedAt: t0, FinishedAt: &end}
+	// Drills have their own current and last records: a drill that starts
+	// and ends while a backup runs leaves the running backup visible.
+	v := record.Run{Backup: backup, Kind: record.KindVerify, ID: "v1", Status: record.Running, StartedAt: t0}
+	if err := book.Start(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	if cur, _ := book.Current(ctx, backup, record.KindBackup); cur == nil || cur.ID != "r3" {
+		t.Fatalf("a drill in progress hid the running backup: %+v", cur)
+	}
+	if cur, _ := book.Current(ctx, backup, record.KindVerify); cur == nil || cur.ID != "v1" {
+		t.Fatalf("Current verify: %+v", cur)
+	}
+	v.Status, v.FinishedAt = record.Failed, &end
 	book.Finish(ctx, v)
+	if cur, _ := book.Current(ctx, backup, record.KindBackup); cur == nil || cur.ID != "r3" {
+		t.Fatalf("finishing a drill cleared the running backup: %+v", cur)
+	}
+	if cur, _ := book.Current(ctx, backup, record.KindVerify); cur != nil {
+		t.Fatalf("Current verify after Finish: %+v", cur)
+	}
 	if lv, _ := book.Last(ctx, backup, record.KindVerify); lv == nil || lv.ID != "v1" {
 		t.Fatalf("Last verify: %+v", lv)
 	}
@@ -73,6 +90,19 @@ func Run(t *testing.T, book record.Book, backup string) {
 		if hist[i].StartedAt.Before(hist[i-1].StartedAt) {
 			t.Fatalf("history not in start order")
 		}
+	}
+	// The first registration stands.
+	if reg, err := book.Registered(ctx, backup); err != nil || reg != nil {
+		t.Fatalf("Registered of a backup never registered: %v, %v", reg, err)
+	}
+	if err := book.Register(ctx, backup, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := book.Register(ctx, backup, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if reg, err := book.Registered(ctx, backup); err != nil || reg == nil || !reg.Equal(t0) {
+		t.Fatalf("Registered: %v, %v; want %v", reg, err, t0)
 	}
 	// History is bounded.
 	for i := 0; i < record.HistoryLimit+5; i++ {
