@@ -28,6 +28,11 @@ var BackupTypes = []string{TypeConsulSnapshot, TypeConsulKV, TypeEtcd, TypeElast
 // Config is one evaluated configuration: a directory of spec files, or the
 // JSON a compiled job carries for its single backup.
 type Config struct {
+	// ID names the configuration (config_id, or the spec directory's
+	// name): the jobs it compiles carry it, and apply -prune stops only
+	// jobs of the same ID, so two spec directories in one namespace leave
+	// each other's jobs alone.
+	ID        string    `json:"id,omitempty"`
 	Consul    Control   `json:"consul"`
 	Vault     Vault     `json:"vault"`
 	Nomad     Nomad     `json:"nomad"`
@@ -124,6 +129,9 @@ type Backup struct {
 	// before the backup counts as overdue; zero means twice the timeout.
 	Grace       time.Duration `json:"grace,omitempty"`
 	Compression string        `json:"compression"`
+	// AllowEmpty accepts a backup that holds nothing (0 keys, 0 shards);
+	// by default an empty backup fails, as a mistyped prefix would.
+	AllowEmpty bool `json:"allow_empty,omitempty"`
 
 	Consul        *ConsulSource        `json:"consul,omitempty"`
 	Etcd          *EtcdSource          `json:"etcd,omitempty"`
@@ -141,6 +149,10 @@ type Retain struct {
 	Monthly int           `json:"monthly,omitempty"`
 	MaxAge  time.Duration `json:"max_age,omitempty"`
 }
+
+// RecordPrefix is where run records live on the control Consul (and, under
+// each backup's folder, in a store); no lock key may lie in it.
+const RecordPrefix = "vigil/runs/"
 
 // Lock configures the run lock.
 type Lock struct {
@@ -316,7 +328,7 @@ func (c *Config) Backup(name string) (*Backup, error) {
 // SingleOf returns a copy of c that holds only backup b (which carries its
 // storage): what a compiled job embeds.
 func (c *Config) SingleOf(b *Backup) *Config {
-	return &Config{Consul: c.Consul, Vault: c.Vault, Telemetry: c.Telemetry, Serve: c.Serve, Nomad: b.Nomad, Backups: []Backup{*b}}
+	return &Config{ID: c.ID, Consul: c.Consul, Vault: c.Vault, Telemetry: c.Telemetry, Serve: c.Serve, Nomad: b.Nomad, Backups: []Backup{*b}}
 }
 
 // Encode writes c as indented JSON; the bytes depend only on c.

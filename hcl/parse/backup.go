@@ -3,6 +3,7 @@ package parse
 import (
 	"net/url"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -101,6 +102,7 @@ func decodeBackup(e *evaluator, blk *hcl.Block, typ, name string, storages *stor
 		Timeout:  e.duration(raw.Timeout, DefaultTimeout),
 	}
 	b.Grace = e.duration(raw.Grace, 0)
+	b.AllowEmpty = raw.AllowEmpty
 	if raw.Timeout != nil && b.Timeout == 0 {
 		e.errorf(raw.Timeout.Expr.Range(), "Invalid timeout", "timeout must be greater than zero.")
 	}
@@ -151,8 +153,9 @@ func decodeLock(e *evaluator, raw *rawLock, name string) config.Lock {
 	if raw == nil {
 		return l
 	}
-	if raw.Key != "" {
-		l.Key = raw.Key
+	if raw.Key != nil {
+		l.Key = e.str(raw.Key, l.Key)
+		checkLockKey(e, l.Key, raw.Key.Expr.Range())
 	}
 	l.TTL = e.duration(raw.TTL, DefaultLockTTL)
 	if raw.TTL != nil && (l.TTL < minLockTTL || l.TTL > maxLockTTL) {
@@ -225,17 +228,30 @@ func decodeEtcd(e *evaluator, raw *rawEtcd, rng hcl.Range, decoded bool) *config
 }
 
 func decodeElasticsearch(e *evaluator, raw *rawElasticsearch, name string, rng hcl.Range) *config.ElasticsearchSource {
+	e.require(raw.URL, "url", raw.DefRange)
+	e.require(raw.Repository, "repository", raw.DefRange)
 	s := &config.ElasticsearchSource{
-		URL:                raw.URL,
-		Repository:         raw.Repository,
+		URL:                e.str(raw.URL, ""),
+		Repository:         e.str(raw.Repository, ""),
 		Indices:            raw.Indices,
 		IncludeGlobalState: raw.IncludeGlobalState,
-		SnapshotPrefix:     raw.SnapshotPrefix,
+		// Snapshot names must be lower case: a backup named ES-Main must
+		// not validate and then fail every run.
+		SnapshotPrefix: e.str(raw.SnapshotPrefix, "vigil-"+strings.ToLower(name)),
 	}
-	if s.SnapshotPrefix == "" {
-		s.SnapshotPrefix = "vigil-" + name
+	at := func(a *hcl.Attribute) hcl.Range {
+		if a != nil {
+			return a.Expr.Range()
+		}
+		return raw.DefRange
 	}
-	checkURL(e, s.URL, "Elasticsearch URL", rng)
+	if raw.URL != nil {
+		checkURL(e, s.URL, "Elasticsearch URL", at(raw.URL))
+	}
+	if raw.Repository != nil {
+		checkESName(e, "repository", s.Repository, false, at(raw.Repository))
+	}
+	checkESName(e, "snapshot_prefix", s.SnapshotPrefix, true, at(raw.SnapshotPrefix))
 	if rs := raw.RepositorySettings; rs != nil {
 		e.require(rs.Type, "type", rs.DefRange)
 		s.RepositorySettings = &config.RepositorySettings{
@@ -259,9 +275,56 @@ func decodeElasticsearch(e *evaluator, raw *rawElasticsearch, name string, rng h
 	return s
 }
 
+// checkURL requires an http(s) URL without user info: a password in a URL
+// would be compiled into the job and shown by render and plan.
 func checkURL(e *evaluator, raw, what string, rng hcl.Range) {
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		e.errorf(rng, "Invalid "+what, "%q is not an http:// or https:// URL.", raw)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		e.errorf(rng, "Invalid "+what, "%q is not an http:// or https:// URL.", redactURL(raw))
+	case u.User != nil:
+		e.errorf(rng, "Credentials in "+what, "%q carries user info; credentials never go in a spec (they would be compiled into the job in clear text). Give them through Vault or the client's environment.", redactURL(raw))
+	}
+}
+
+// redactURL masks a URL's password for messages.
+func redactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return raw
+}
+
+// esBadChars are the characters Elasticsearch refuses in repository and
+// snapshot names (Strings.INVALID_FILENAME_CHARS, and '#').
+const esBadChars = "\\/*?\"<>|,# "
+
+// checkESName applies Elasticsearch's naming rules, so a name that every
+// run would fail on is refused here: none of \ / * ? " < > | , # or space,
+// no leading '_', and for snapshot names lower case.
+func checkESName(e *evaluator, what, name string, lower bool, rng hcl.Range) {
+	switch {
+	case name == "":
+		e.errorf(rng, "Invalid "+what, "%s must not be empty.", what)
+	case strings.ContainsAny(name, esBadChars):
+		e.errorf(rng, "Invalid "+what, "%q contains a character Elasticsearch refuses in names (\\ / * ? \" < > | , # or a space).", name)
+	case strings.HasPrefix(name, "_"):
+		e.errorf(rng, "Invalid "+what, "%q must not start with \"_\".", name)
+	case lower && name != strings.ToLower(name):
+		e.errorf(rng, "Invalid "+what, "%q must be lower case: Elasticsearch refuses snapshot names with upper-case letters.", name)
+	}
+}
+
+// checkLockKey refuses lock keys that would reach outside vigil's place or
+// collide with its records: a lock in the run records' prefix would be
+// read, and overwritten, as a record.
+func checkLockKey(e *evaluator, key string, rng hcl.Range) {
+	switch {
+	case key == "" || strings.HasPrefix(key, "/") || strings.HasSuffix(key, "/"):
+		e.errorf(rng, "Invalid lock key", "%q must be a relative key such as \"vigil/locks/NAME\", without a leading or trailing \"/\".", key)
+	case strings.Contains("/"+key+"/", "/../") || strings.Contains("/"+key+"/", "/./") || strings.Contains(key, "//"):
+		e.errorf(rng, "Invalid lock key", "%q must not contain \"..\", \".\" or empty path segments.", key)
+	case strings.HasPrefix(key+"/", config.RecordPrefix) || strings.HasPrefix(config.RecordPrefix, key+"/"):
+		e.errorf(rng, "Invalid lock key", "%q lies in %q, where vigil keeps its run records; use a key such as \"vigil/locks/NAME\".", key, config.RecordPrefix)
 	}
 }

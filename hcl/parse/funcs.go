@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"fmt"
 	"os"
 	"strings"
 
@@ -13,7 +14,28 @@ import (
 // refuses. Whatever env() returns is compiled into the job and shown by
 // render and plan, so a secret read this way would leak; secrets reach a run
 // through Vault instead.
-var secretEnvMarkers = []string{"TOKEN", "SECRET", "PASSWORD", "PASSWD", "PRIVATE", "CREDENTIAL", "ACCESS_KEY", "API_KEY"}
+var secretEnvMarkers = []string{"TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "PRIVATE", "CREDENTIAL", "ACCESS_KEY", "API_KEY", "AUTHORIZATION", "CONSUL_HTTP_AUTH"}
+
+// secretEnvSuffixes end names that hold secrets by convention (DB_PASS,
+// MYSQL_PWD, NOMAD_AUTH, S3_KEY); a name that is only the suffix's word
+// (KEY, PASS) is refused too.
+var secretEnvSuffixes = []string{"_AUTH", "_PASS", "_PWD", "_KEY"}
+
+// secretEnvName returns why name looks like a secret's, or "".
+func secretEnvName(name string) string {
+	upper := strings.ToUpper(name)
+	for _, m := range secretEnvMarkers {
+		if strings.Contains(upper, m) {
+			return fmt.Sprintf("its name contains %q", m)
+		}
+	}
+	for _, suf := range secretEnvSuffixes {
+		if strings.HasSuffix(upper, suf) || upper == suf[1:] {
+			return fmt.Sprintf("its name ends in %q", suf[1:])
+		}
+	}
+	return ""
+}
 
 func functions(lookupEnv func(string) (string, bool)) map[string]function.Function {
 	if lookupEnv == nil {
@@ -79,12 +101,9 @@ func envFunc(lookupEnv func(string) (string, bool)) function.Function {
 		Type:   function.StaticReturnType(cty.String),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 			name := args[0].AsString()
-			upper := strings.ToUpper(name)
-			for _, m := range secretEnvMarkers {
-				if strings.Contains(upper, m) {
-					return cty.NilVal, function.NewArgErrorf(0,
-						"env(%q) looks like a secret (its name contains %q); whatever env() returns is compiled into the Nomad job in clear text, so secrets must reach a run through Vault", name, m)
-				}
+			if why := secretEnvName(name); why != "" {
+				return cty.NilVal, function.NewArgErrorf(0,
+					"env(%q) looks like a secret (%s); whatever env() returns is compiled into the Nomad job in clear text, so secrets must reach a run through Vault", name, why)
 			}
 			v, _ := lookupEnv(name)
 			return cty.StringVal(v), nil

@@ -30,6 +30,13 @@ func TestInvalidSpecs(t *testing.T) {
 		{"assertion_wrong_type", "Assertion does not fit the backup type", "spec.hcl", 10, 5, "elasticsearch"},
 		{"unknown_backup_type", "Unsupported backup type", "spec.hcl", 5, 8, `"postgres"`},
 		{"secret_from_env", "Invalid function argument", "spec.hcl", 2, 15, "looks like a secret"},
+		{"secret_env_suffix", "Invalid function argument", "spec.hcl", 2, 15, `ends in "PWD"`},
+		{"lock_key_in_records", "Invalid lock key", "spec.hcl", 9, 11, "run records"},
+		{"lock_key_dotdot", "Invalid lock key", "spec.hcl", 9, 11, `".."`},
+		{"es_upper_prefix", "Invalid snapshot_prefix", "spec.hcl", 11, 23, "lower case"},
+		{"es_repository_chars", "Invalid repository", "spec.hcl", 10, 18, "refuses in names"},
+		{"es_url_userinfo", "Credentials in Elasticsearch URL", "spec.hcl", 9, 18, "user info"},
+		{"config_id_invalid", "Invalid config_id", "spec.hcl", 1, 13, "lower-case"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.dir, func(t *testing.T) {
@@ -63,4 +70,36 @@ func find(diags hcl.Diagnostics, summary string) *hcl.Diagnostic {
 		}
 	}
 	return nil
+}
+
+// TestURLPasswordNeverEchoed: a URL with a password is refused without
+// printing the password.
+func TestURLPasswordNeverEchoed(t *testing.T) {
+	_, _, diags := Load(filepath.Join("testdata", "invalid", "es_url_userinfo"), Options{})
+	if strings.Contains(diags.Error(), "hunter2") {
+		t.Fatalf("the password reached a diagnostic: %s", diags.Error())
+	}
+}
+
+// TestDefaultSnapshotPrefixIsLowerCase: a backup named ES-Main validates
+// and gets a prefix Elasticsearch accepts.
+func TestDefaultSnapshotPrefixIsLowerCase(t *testing.T) {
+	cfg, _, diags := LoadBytes("spec.hcl", []byte(`
+storage "local" "disk" {
+  path = "/var/backups/vigil"
+}
+backup "elasticsearch" "ES-Main" {
+  schedule = "0 * * * *"
+  storage  = storage.local.disk
+  elasticsearch {
+    url        = "http://127.0.0.1:9200"
+    repository = "backups"
+  }
+}`), Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if got := cfg.Backups[0].Elasticsearch.SnapshotPrefix; got != "vigil-es-main" {
+		t.Fatalf("prefix %q", got)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -30,6 +31,9 @@ type Options struct {
 	VarFiles []string
 	// LookupEnv backs env(); nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// DefaultID is the configuration's ID when no config_id is set; Load
+	// derives it from the spec directory's name.
+	DefaultID string
 }
 
 type fileParser interface {
@@ -45,8 +49,38 @@ func Load(path string, opts Options) (*config.Config, map[string]*hcl.File, hcl.
 	if diags.HasErrors() {
 		return nil, p.Files(), diags
 	}
+	if opts.DefaultID == "" {
+		opts.DefaultID = idFromPath(path)
+	}
 	cfg, d := load(p, files, opts)
 	return cfg, p.Files(), append(diags, d...)
+}
+
+// idFromPath names a configuration after its directory (a file's
+// directory for a single file), in the characters a job ID allows.
+func idFromPath(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	if st, err := os.Stat(abs); err == nil && !st.IsDir() {
+		abs = filepath.Dir(abs)
+	}
+	return sanitizeID(filepath.Base(abs))
+}
+
+var idUnsafe = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// sanitizeID lowers a name into [a-z0-9-], at most 40 characters.
+func sanitizeID(s string) string {
+	s = strings.Trim(idUnsafe.ReplaceAllString(strings.ToLower(s), "-"), "-")
+	if len(s) > 40 {
+		s = strings.TrimRight(s[:40], "-")
+	}
+	if s == "" {
+		return "default"
+	}
+	return s
 }
 
 // LoadBytes evaluates one in-memory spec file; fuzzing and tests use it.
@@ -138,6 +172,7 @@ func parseAll(p fileParser, files []string) []parsed {
 func load(p fileParser, files []string, opts Options) (*config.Config, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	blocks := blockSet{}
+	var idAttrs []*hcl.Attribute
 	for _, pf := range parseAll(p, files) {
 		f, d := pf.f, pf.diags
 		diags = append(diags, d...)
@@ -148,6 +183,9 @@ func load(p fileParser, files []string, opts Options) (*config.Config, hcl.Diagn
 		diags = append(diags, d...)
 		for _, b := range content.Blocks {
 			blocks[b.Type] = append(blocks[b.Type], b)
+		}
+		if a := content.Attributes["config_id"]; a != nil {
+			idAttrs = append(idAttrs, a)
 		}
 	}
 	if diags.HasErrors() {
@@ -171,7 +209,7 @@ func load(p fileParser, files []string, opts Options) (*config.Config, hcl.Diagn
 		Functions: funcs,
 	}}
 
-	cfg := &config.Config{}
+	cfg := &config.Config{ID: decodeID(e, idAttrs, opts.DefaultID)}
 	cfg.Consul = decodeControl(e, single(e, blocks["consul"]))
 	if b := single(e, blocks["vault"]); b != nil {
 		var raw rawVault
@@ -250,6 +288,25 @@ func duplicate(kind, name string, at, prev hcl.Range) *hcl.Diagnostic {
 		Detail:   fmt.Sprintf("A %s named %q is already declared at %s. Names must be unique across all spec files.", kind, name, prev),
 		Subject:  at.Ptr(),
 	}
+}
+
+// decodeID reads config_id (at most one across the files), or defaults.
+func decodeID(e *evaluator, attrs []*hcl.Attribute, def string) string {
+	if def == "" {
+		def = "default"
+	}
+	if len(attrs) == 0 {
+		return def
+	}
+	for _, a := range attrs[1:] {
+		e.errorf(a.Range, "Duplicate config_id", "config_id is set once across all spec files; the first is at %s.", attrs[0].Range)
+	}
+	id := e.str(attrs[0], def)
+	if id != sanitizeID(id) {
+		e.errorf(attrs[0].Expr.Range(), "Invalid config_id", "%q must be lower-case letters, digits and dashes, at most 40 characters (it becomes part of job IDs).", id)
+		return def
+	}
+	return id
 }
 
 func decodeControl(e *evaluator, b *hcl.Block) config.Control {

@@ -7,6 +7,7 @@ import "github.com/hashicorp/hcl/v2"
 // are kept as *hcl.Attribute so their diagnostics can point at the value.
 
 var rootSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "config_id"}},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "variable", LabelNames: []string{"name"}},
 		{Type: "consul"},
@@ -68,6 +69,7 @@ type rawBackup struct {
 	Timeout       *hcl.Attribute    `hcl:"timeout,optional"`
 	Grace         *hcl.Attribute    `hcl:"grace,optional"`
 	Compression   *hcl.Attribute    `hcl:"compression,optional"`
+	AllowEmpty    bool              `hcl:"allow_empty,optional"`
 	Retain        *rawRetain        `hcl:"retain,block"`
 	Lock          *rawLock          `hcl:"lock,block"`
 	Consul        *rawConsulSource  `hcl:"consul,block"`
@@ -87,7 +89,7 @@ type rawRetain struct {
 }
 
 type rawLock struct {
-	Key  string         `hcl:"key,optional"`
+	Key  *hcl.Attribute `hcl:"key,optional"`
 	TTL  *hcl.Attribute `hcl:"ttl,optional"`
 	Wait *hcl.Attribute `hcl:"wait,optional"`
 }
@@ -113,12 +115,13 @@ type rawTLS struct {
 }
 
 type rawElasticsearch struct {
-	URL                string                 `hcl:"url"`
-	Repository         string                 `hcl:"repository"`
+	URL                *hcl.Attribute         `hcl:"url"`
+	Repository         *hcl.Attribute         `hcl:"repository"`
 	RepositorySettings *rawRepositorySettings `hcl:"repository_settings,block"`
 	Indices            []string               `hcl:"indices,optional"`
 	IncludeGlobalState bool                   `hcl:"include_global_state,optional"`
-	SnapshotPrefix     string                 `hcl:"snapshot_prefix,optional"`
+	SnapshotPrefix     *hcl.Attribute         `hcl:"snapshot_prefix,optional"`
+	DefRange           hcl.Range              `hcl:",def_range"`
 }
 
 type rawRepositorySettings struct {

@@ -1,0 +1,5 @@
+config_id = "Platform Team"
+
+storage "local" "disk" {
+  path = "/var/backups/vigil"
+}
