@@ -4,6 +4,11 @@
 # Every address is a variable, so the same specs run against production and
 # against the local harness (`make demo` passes -var flags).
 
+# The configuration's ID: its jobs carry it, its vigil serve job is
+# vigil-serve-<ID>, and `vigil apply -prune` stops only jobs with this ID.
+# Without it, the ID is the spec directory's name.
+config_id = "platform"
+
 variable "datacenters" {
   type        = list(string)
   default     = ["dc1"]

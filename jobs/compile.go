@@ -28,6 +28,9 @@ const (
 	MetaRole     = "vigil_role"
 	MetaSpecHash = "vigil_spec_hash"
 	MetaVersion  = "vigil_version"
+	// MetaConfig is the configuration's ID: apply -prune stops only jobs
+	// of its own configuration.
+	MetaConfig = "vigil_config"
 )
 
 // Job ID prefixes.
@@ -110,7 +113,7 @@ func compileBackup(cfg *config.Config, src *config.Backup, opts Options) ([]*api
 	if err != nil {
 		return nil, fmt.Errorf("jobs: compile %s: %w", name, err)
 	}
-	job := newJob(BackupPrefix+name, src.Nomad, b, "backup", hash, opts)
+	job := newJob(BackupPrefix+name, cfg.ID, src.Nomad, b, "backup", hash, opts)
 	job.Periodic = periodic(b.Schedule, b.TimeZone)
 	args := []string{"run", "-config", "${NOMAD_TASK_DIR}/vigil.json", "-backup", name}
 	v := b.Verify
@@ -171,7 +174,7 @@ func encodeEmbedded(c *config.Config) (string, string, error) {
 	return data, hex.EncodeToString(sum[:]), nil
 }
 
-func newJob(id string, n config.Nomad, b *config.Backup, role, hash string, opts Options) *api.Job {
+func newJob(id, configID string, n config.Nomad, b *config.Backup, role, hash string, opts Options) *api.Job {
 	job := &api.Job{
 		ID:          ptr(id),
 		Name:        ptr(id),
@@ -184,6 +187,7 @@ func newJob(id string, n config.Nomad, b *config.Backup, role, hash string, opts
 			MetaRole:     role,
 			MetaSpecHash: hash,
 			MetaVersion:  opts.Version,
+			MetaConfig:   configID,
 		},
 	}
 	if n.Region != "" {

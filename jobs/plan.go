@@ -41,8 +41,10 @@ type Orphan struct {
 
 // Plan is what `vigil plan` shows and `vigil apply` carries out.
 type Plan struct {
-	Jobs    []JobPlan
-	Orphans []Orphan
+	// ConfigID is the configuration planned: only its jobs are orphans.
+	ConfigID string
+	Jobs     []JobPlan
+	Orphans  []Orphan
 }
 
 // Changed reports whether anything would change, orphans included.
@@ -59,9 +61,11 @@ func (p *Plan) Changed() bool {
 }
 
 // MakePlan asks Nomad to plan every job and lists orphans in the namespaces
-// the jobs use (and the client's default namespace).
-func MakePlan(c Cluster, compiled []*api.Job) (*Plan, error) {
-	p := &Plan{Jobs: make([]JobPlan, len(compiled))}
+// the jobs use (and the client's default namespace): jobs vigil manages for
+// the configuration configID that none of compiled is. Jobs of other
+// configurations are never orphans here.
+func MakePlan(c Cluster, compiled []*api.Job, configID string) (*Plan, error) {
+	p := &Plan{ConfigID: configID, Jobs: make([]JobPlan, len(compiled))}
 	declared := map[string]bool{}
 	namespaces := map[string]bool{"": true}
 	for _, job := range compiled {
@@ -100,7 +104,7 @@ func MakePlan(c Cluster, compiled []*api.Job) (*Plan, error) {
 			return nil, fmt.Errorf("jobs: list managed jobs: %w", err)
 		}
 		for _, s := range stubs {
-			if s.Meta[MetaManaged] != "true" || s.Stop || s.ParentID != "" {
+			if s.Meta[MetaManaged] != "true" || s.Meta[MetaConfig] != configID || s.Stop || s.ParentID != "" {
 				continue
 			}
 			if declared[s.ID] {

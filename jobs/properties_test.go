@@ -36,7 +36,7 @@ func TestCompileIsDeterministic(t *testing.T) {
 
 func TestBackupJobShape(t *testing.T) {
 	for _, job := range compileFile(t, filepath.Join("testdata", "specs", "docker_kv.hcl")) {
-		if *job.ID == ServeID {
+		if strings.HasPrefix(*job.ID, ServePrefix) {
 			continue
 		}
 		if *job.ID != "vigil-app-config" || *job.Type != "batch" {
@@ -117,7 +117,7 @@ func embedded(t *testing.T, data string) *config.Config {
 func TestServeJob(t *testing.T) {
 	var serve, backups int
 	for _, job := range compileFile(t, filepath.Join("..", "examples")) {
-		if *job.ID != ServeID {
+		if !strings.HasPrefix(*job.ID, ServePrefix) {
 			backups++
 			continue
 		}
@@ -141,7 +141,7 @@ func TestServeJob(t *testing.T) {
 		t.Errorf("%d serve jobs and %d others", serve, backups)
 	}
 	for _, job := range compileFile(t, filepath.Join("testdata", "specs", "raw_exec_local.hcl")) {
-		if *job.ID == ServeID {
+		if strings.HasPrefix(*job.ID, ServePrefix) {
 			t.Error("a standalone config (consul disabled) has no serve job")
 		}
 	}

@@ -11,8 +11,14 @@ import (
 	"github.com/vigil-backup/vigil/hcl/config"
 )
 
-// ServeID is the ID of the `vigil serve` service job.
-const ServeID = "vigil-serve"
+// ServePrefix starts the ID of a configuration's `vigil serve` service
+// job: ServeID gives the whole ID.
+const ServePrefix = "vigil-serve-"
+
+// ServeID is the ID of a configuration's `vigil serve` job: one per
+// configuration, so two spec directories in one namespace do not replace
+// each other's.
+func ServeID(cfg *config.Config) string { return ServePrefix + cfg.ID }
 
 // CompileServe returns the long-running `vigil serve` service job: it keeps
 // the Consul checks of every backup and serves their status. It needs the
@@ -29,11 +35,11 @@ func CompileServe(cfg *config.Config, opts Options) (*api.Job, error) {
 	}
 	var buf bytes.Buffer
 	if err := embedded.Encode(&buf); err != nil {
-		return nil, fmt.Errorf("jobs: compile %s: %w", ServeID, err)
+		return nil, fmt.Errorf("jobs: compile %s: %w", ServeID(cfg), err)
 	}
 	sum := sha256.Sum256(buf.Bytes())
 	n := cfg.Nomad
-	job := newJob(ServeID, n, &config.Backup{}, "serve", hex.EncodeToString(sum[:]), opts)
+	job := newJob(ServeID(cfg), cfg.ID, n, &config.Backup{}, "serve", hex.EncodeToString(sum[:]), opts)
 	job.Type = ptr(api.JobTypeService)
 	delete(job.Meta, MetaBackup)
 	delete(job.Meta, MetaType)

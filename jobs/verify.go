@@ -13,7 +13,7 @@ const scratchMemoryMB = 512
 
 // verifyJob is the periodic restore drill of a backup, vigil-verify-<name>.
 func verifyJob(cfg *config.Config, b *config.Backup, n config.Nomad, data, hash string, opts Options) (*api.Job, error) {
-	job := newJob(VerifyPrefix+b.Name, n, b, "verify", hash, opts)
+	job := newJob(VerifyPrefix+b.Name, cfg.ID, n, b, "verify", hash, opts)
 	job.Periodic = periodic(b.Verify.Schedule, b.TimeZone)
 	args := []string{"verify", "-config", "${NOMAD_TASK_DIR}/vigil.json", "-backup", b.Name, "-latest"}
 	tg := group("verify", n, cfg.Vault, b.Verify.MaxDuration, data, args)

@@ -2,12 +2,17 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
+	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/jobs"
+	"github.com/vigil-backup/vigil/plugin"
+	"github.com/vigil-backup/vigil/tasks/record"
 )
 
 // ApplyCommand registers the compiled jobs.
@@ -46,7 +51,7 @@ func (c *ApplyCommand) Run(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return exitFail
 	}
-	p, cluster, _ := c.makePlan(fs.Args(), sf, nf)
+	p, cluster, cfg, _ := c.makePlan(fs.Args(), sf, nf)
 	if p == nil {
 		return exitFail
 	}
@@ -66,8 +71,34 @@ func (c *ApplyCommand) Run(args []string) int {
 		c.errorf("apply: %v", err)
 		return exitFail
 	}
+	c.recordRegistration(cfg)
 	fmt.Fprintln(c.Stdout, "Apply complete.")
 	return exitOK
+}
+
+// recordRegistration notes on the control Consul when each backup's job was
+// first registered, so a backup that never runs turns overdue from its
+// first expected run. A failure is a warning: vigil serve records the
+// first sight of a backup too.
+func (c *ApplyCommand) recordRegistration(cfg *config.Config) {
+	if !cfg.Consul.Enabled {
+		return
+	}
+	client, err := plugin.ConsulClient(cfg.Consul.Address, cfg.Consul.Datacenter, cfg.Consul.Namespace)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		book := &record.Consul{Client: client}
+		now := time.Now()
+		for _, b := range cfg.Backups {
+			if err = book.Register(ctx, b.Name, now); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		c.errorf("apply: warning: the registration time of the backups was not recorded (vigil serve records it when it first sees them): %v", err)
+	}
 }
 
 func confirm(in io.Reader, out io.Writer) bool {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/jobs"
 )
 
@@ -41,7 +42,7 @@ func (c *PlanCommand) Run(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return exitError
 	}
-	p, _, code := c.makePlan(fs.Args(), sf, nf)
+	p, _, _, code := c.makePlan(fs.Args(), sf, nf)
 	if p == nil {
 		return code
 	}
@@ -59,32 +60,32 @@ func (c *PlanCommand) Run(args []string) int {
 }
 
 // makePlan compiles the spec and plans it; it prints errors itself.
-func (m *Meta) makePlan(args []string, sf specFlags, nf nomadFlags) (*jobs.Plan, jobs.Cluster, int) {
+func (m *Meta) makePlan(args []string, sf specFlags, nf nomadFlags) (*jobs.Plan, jobs.Cluster, *config.Config, int) {
 	path, err := specPath(args)
 	if err != nil {
 		m.errorf("%v", err)
-		return nil, nil, exitError
+		return nil, nil, nil, exitError
 	}
 	cfg := m.loadSpec(path, sf)
 	if cfg == nil {
-		return nil, nil, exitError
+		return nil, nil, nil, exitError
 	}
 	compiled, err := jobs.Compile(cfg, compileOptions())
 	if err != nil {
 		m.errorf("%v", err)
-		return nil, nil, exitError
+		return nil, nil, nil, exitError
 	}
 	client, err := nf.client()
 	if err != nil {
 		m.errorf("%v", err)
-		return nil, nil, exitError
+		return nil, nil, nil, exitError
 	}
-	p, err := jobs.MakePlan(client.Jobs(), compiled)
+	p, err := jobs.MakePlan(client.Jobs(), compiled, cfg.ID)
 	if err != nil {
 		m.errorf("%v", err)
-		return nil, nil, exitError
+		return nil, nil, nil, exitError
 	}
-	return p, client.Jobs(), exitOK
+	return p, client.Jobs(), cfg, exitOK
 }
 
 func (m *Meta) printPlan(p *jobs.Plan) {
@@ -104,7 +105,7 @@ func (m *Meta) printPlan(p *jobs.Plan) {
 	for _, o := range p.Orphans {
 		fmt.Fprintf(m.Stdout, "- Job: %q (namespace %s): managed by vigil, but no spec declares it; \"vigil apply -prune\" stops it\n", o.ID, o.Namespace)
 	}
-	fmt.Fprintf(m.Stdout, "\nPlan: %d of %d jobs change, %d orphaned.\n", changed, len(p.Jobs), len(p.Orphans))
+	fmt.Fprintf(m.Stdout, "\nPlan: %d of %d jobs change, %d orphaned (configuration %q).\n", changed, len(p.Jobs), len(p.Orphans), p.ConfigID)
 }
 
 type planJob struct {

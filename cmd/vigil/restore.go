@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/vigil-backup/vigil/tasks"
 	"github.com/vigil-backup/vigil/tasks/record"
@@ -41,9 +43,13 @@ Restore Options:
   -data-dir D  etcd: run etcdutl snapshot restore into D.
   -etcdutl P   etcd: the etcdutl binary (default: found on PATH).
   -rename-pattern P, -rename-replacement R
-               elasticsearch: rename restored indices (regular expression
-               and replacement, e.g. "(.+)" and "restored-$1"). Restore
-               waits until every shard's recovery is DONE.
+               elasticsearch: rename restored indices. Both go to
+               Elasticsearch as they are: a Java regular expression and a
+               Java replacement ("$1" is group 1, "$1_x" is group 1 then
+               "_x", "\$" a dollar). The restored names printed are the
+               ones Elasticsearch reports. Restore waits until every
+               shard's recovery is DONE.
+  -timeout D   Give up after D (default: the backup's timeout, at least 1h).
 
 ` + runtimeFlagsHelp)
 }
@@ -63,6 +69,8 @@ func (c *RestoreCommand) Run(args []string) int {
 	fs.StringVar(&opts.Etcdutl, "etcdutl", "", "")
 	fs.StringVar(&opts.RenamePattern, "rename-pattern", "", "")
 	fs.StringVar(&opts.RenameReplacement, "rename-replacement", "", "")
+	var timeout time.Duration
+	fs.DurationVar(&timeout, "timeout", 0, "")
 	_, b, d, ok := c.prepare(fs, &rf, args)
 	if !ok {
 		return exitFail
@@ -80,9 +88,14 @@ func (c *RestoreCommand) Run(args []string) int {
 		opts.Progress = p
 		opts.RestoreOptions.Progress = p
 	}
+	if timeout <= 0 {
+		timeout = max(b.Timeout, time.Hour)
+	}
 	applyMemoryLimit()
 	ctx, stop := signalContext()
 	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	m, err := tasks.Restore(ctx, d, b, opts)
 	if err != nil {
 		c.errorf("vigil: restore %s: %v", b.Name, err)

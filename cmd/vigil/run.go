@@ -26,12 +26,15 @@ Usage: vigil run -backup NAME [options]
   manual run and the Nomad job never overlap.
 
   Exit status: 0 when the backup was taken or skipped (another run holds
-  the lock), 1 when it failed.
+  the lock), 1 when it failed. A drill or retention failure after a
+  written backup is printed, recorded with its own status and turns the
+  backup's check critical (drill) or warning (retention), but exits 0:
+  the backup stands, and Nomad must not take it again for a later stage.
 
 Run Options:
 
-  -verify  After a good backup, run its restore drill (vigil verify) on it;
-           a failed drill fails the run. Jobs of backups with
+  -verify  After a good backup, run its restore drill (vigil verify) on it,
+           then retention only if the drill passed. Jobs of backups with
            verify { after_backup = true } run with it.
 
 ` + runtimeFlagsHelp)
@@ -39,10 +42,10 @@ Run Options:
 
 func (c *RunCommand) Run(args []string) int {
 	var rf runtimeFlags
-	var drill bool
+	var o tasks.RunOptions
 	fs := c.flagSet("run")
 	rf.register(fs)
-	fs.BoolVar(&drill, "verify", false, "")
+	fs.BoolVar(&o.Drill, "verify", false, "")
 	cfg, b, d, ok := c.prepare(fs, &rf, args)
 	if !ok {
 		return exitFail
@@ -52,8 +55,8 @@ func (c *RunCommand) Run(args []string) int {
 		return exitFail
 	}
 	defer done()
-	run, err := tasks.Run(ctx, d, b)
-	tel.RunFinished(run)
+	d.Finished = tel.RunFinished
+	run, err := tasks.Run(ctx, d, b, o)
 	switch {
 	case err != nil:
 		c.errorf("vigil: backup %s failed: %v", b.Name, err)
@@ -64,17 +67,16 @@ func (c *RunCommand) Run(args []string) int {
 			holder = run.Holder.String()
 		}
 		fmt.Fprintf(c.Stdout, "skipped: backup %s is locked by %s\n", b.Name, holder)
-	default:
-		fmt.Fprintf(c.Stdout, "succeeded: backup %s wrote %s (%s, sha256 %s)\n", b.Name, run.Object, record.HumanBytes(run.Size), run.SHA256)
-		if drill {
-			vrun, err := tasks.Verify(ctx, d, b, tasks.VerifyOptions{ID: run.ID})
-			tel.RunFinished(vrun)
-			if err != nil {
-				c.errorf("%v", err)
-				return exitFail
-			}
-			fmt.Fprintf(c.Stdout, "verified: backup %s/%s restored and checked\n", b.Name, run.ID)
-		}
+		return exitOK
+	}
+	fmt.Fprintf(c.Stdout, "succeeded: backup %s wrote %s (%s, sha256 %s)\n", b.Name, run.Object, record.HumanBytes(run.Size), run.SHA256)
+	switch {
+	case run.Status == record.DrillFailed:
+		c.errorf("vigil: backup %s was written, but its drill FAILED; retention was skipped: %s", b.Name, run.Drill.Error)
+	case run.Status == record.RetentionFailed:
+		c.errorf("vigil: backup %s was written, but retention FAILED: %s", b.Name, run.Retention.Error)
+	case run.Drill != nil:
+		fmt.Fprintf(c.Stdout, "verified: backup %s/%s restored and checked\n", b.Name, run.ID)
 	}
 	return exitOK
 }

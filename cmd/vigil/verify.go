@@ -58,8 +58,8 @@ func (c *VerifyCommand) Run(args []string) int {
 		return exitFail
 	}
 	defer done()
+	d.Finished = tel.RunFinished
 	run, err := tasks.Verify(ctx, d, b, opts)
-	tel.RunFinished(run)
 	if err != nil {
 		c.errorf("%v", err)
 		return exitFail

@@ -6,9 +6,10 @@ job "vigil-app-config" {
 
   meta {
     vigil_backup    = "app-config"
+    vigil_config    = "specs"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "1409fb025f1d2fb778aeb5c3dd6792165deb32670df2cb9a65e3e405d16a332e"
+    vigil_spec_hash = "e86c1babbd4f22f7e1d9635e029454ab099ad3db5198954741fc5a4416b71217"
     vigil_type      = "consul_kv"
     vigil_version   = "0.0.0-test"
   }
@@ -57,6 +58,7 @@ job "vigil-app-config" {
         right_delimiter = ":vigil]]"
         data            = <<EOT
 {
+  "id": "specs",
   "consul": {
     "enabled": true,
     "address": "http://consul.service.consul:8500"
@@ -116,16 +118,17 @@ EOT
     }
   }
 }
-job "vigil-serve" {
+job "vigil-serve-specs" {
   type        = "service"
   region      = "eu"
   namespace   = "platform"
   datacenters = ["eu-west-1a", "eu-west-1b"]
 
   meta {
+    vigil_config    = "specs"
     vigil_managed   = "true"
     vigil_role      = "serve"
-    vigil_spec_hash = "8d9ce3fa254c72bfdc7738740035a0f526872f9644179c7cf8656dff0bb8861d"
+    vigil_spec_hash = "2974b8609d0a94ec1d2139e2b471e8aeff8d4f9300b3df0d47f831b010d89a90"
     vigil_version   = "0.0.0-test"
   }
 
@@ -164,6 +167,7 @@ job "vigil-serve" {
         right_delimiter = ":vigil]]"
         data            = <<EOT
 {
+  "id": "specs",
   "consul": {
     "enabled": true,
     "address": "http://consul.service.consul:8500"

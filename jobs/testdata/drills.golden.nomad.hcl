@@ -4,9 +4,10 @@ job "vigil-k8s" {
 
   meta {
     vigil_backup    = "k8s"
+    vigil_config    = "specs"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "9d2926c53fa4e578301288c39fbebf73a7b0157941a74d065eec537e83f79935"
+    vigil_spec_hash = "802c2edce47179438e9aeda89decef62716c8293163187fb6c6193fac7766bb9"
     vigil_type      = "etcd"
     vigil_version   = "0.0.0-test"
   }
@@ -55,6 +56,7 @@ job "vigil-k8s" {
         right_delimiter = ":vigil]]"
         data            = <<EOT
 {
+  "id": "specs",
   "consul": {
     "enabled": true
   },
@@ -120,9 +122,10 @@ job "vigil-kv" {
 
   meta {
     vigil_backup    = "kv"
+    vigil_config    = "specs"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "b36332bd2566ee123a8f297527ca833376c8ab570fe10bc2550822e8e13cfb7c"
+    vigil_spec_hash = "725ec21c73e4069784644cb5627caf1b889f17abb168967268f539bb279e8525"
     vigil_type      = "consul_kv"
     vigil_version   = "0.0.0-test"
   }
@@ -176,6 +179,7 @@ job "vigil-kv" {
         right_delimiter = ":vigil]]"
         data            = <<EOT
 {
+  "id": "specs",
   "consul": {
     "enabled": true
   },
@@ -251,14 +255,15 @@ EOT
     }
   }
 }
-job "vigil-serve" {
+job "vigil-serve-specs" {
   type        = "service"
   datacenters = ["*"]
 
   meta {
+    vigil_config    = "specs"
     vigil_managed   = "true"
     vigil_role      = "serve"
-    vigil_spec_hash = "96ce66c41ffcff4ab41284b22b48a0dfc6784c882fee1c3360dfef485012454b"
+    vigil_spec_hash = "d9ca87422edf9b462a416a7cf13f58d7b23d3aa99bcb09c09dbce022dedf2b73"
     vigil_version   = "0.0.0-test"
   }
 
@@ -297,6 +302,7 @@ job "vigil-serve" {
         right_delimiter = ":vigil]]"
         data            = <<EOT
 {
+  "id": "specs",
   "consul": {
     "enabled": true
   },
@@ -401,9 +407,10 @@ job "vigil-verify-k8s" {
 
   meta {
     vigil_backup    = "k8s"
+    vigil_config    = "specs"
     vigil_managed   = "true"
     vigil_role      = "verify"
-    vigil_spec_hash = "9d2926c53fa4e578301288c39fbebf73a7b0157941a74d065eec537e83f79935"
+    vigil_spec_hash = "802c2edce47179438e9aeda89decef62716c8293163187fb6c6193fac7766bb9"
     vigil_type      = "etcd"
     vigil_version   = "0.0.0-test"
   }
@@ -457,6 +464,7 @@ job "vigil-verify-k8s" {
         right_delimiter = ":vigil]]"
         data            = <<EOT
 {
+  "id": "specs",
   "consul": {
     "enabled": true
   },

@@ -5,9 +5,10 @@ job "vigil-logs" {
 
   meta {
     vigil_backup    = "logs"
+    vigil_config    = "specs"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "1d3e361e6eb6b87ad537df3054bdad9343febf3aecf28ae7e83610cc19658d1c"
+    vigil_spec_hash = "fd7bbdb162f9b17676e43048b39b1bc96ee1ef048b668654cb6cc15c18ad9429"
     vigil_type      = "elasticsearch"
     vigil_version   = "0.0.0-test"
   }
@@ -66,6 +67,7 @@ job "vigil-logs" {
         right_delimiter = ":vigil]]"
         data            = <<EOT
 {
+  "id": "specs",
   "consul": {
     "enabled": true
   },
@@ -125,15 +127,16 @@ EOT
     }
   }
 }
-job "vigil-serve" {
+job "vigil-serve-specs" {
   type        = "service"
   datacenters = ["*"]
   priority    = 80
 
   meta {
+    vigil_config    = "specs"
     vigil_managed   = "true"
     vigil_role      = "serve"
-    vigil_spec_hash = "05ca43b9a7288c49201a13dc1721a31c9638669e7ab374a46707a0f6e2fa4443"
+    vigil_spec_hash = "6576195a68b51ca34f90d0077aac5a747d086e358dff03cd2b404ff11eab236a"
     vigil_version   = "0.0.0-test"
   }
 
@@ -182,6 +185,7 @@ job "vigil-serve" {
         right_delimiter = ":vigil]]"
         data            = <<EOT
 {
+  "id": "specs",
   "consul": {
     "enabled": true
   },
@@ -277,9 +281,10 @@ job "vigil-snap" {
 
   meta {
     vigil_backup    = "snap"
+    vigil_config    = "specs"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "848239cdbb9af7093e7d8a158f9191fb4eec9b256ea223e51226254600e40117"
+    vigil_spec_hash = "6e6693c952a9e66322c3e882d95236fc69582fb08ce5e99ae2fd1447120248b2"
     vigil_type      = "consul_snapshot"
     vigil_version   = "0.0.0-test"
   }
@@ -338,6 +343,7 @@ job "vigil-snap" {
         right_delimiter = ":vigil]]"
         data            = <<EOT
 {
+  "id": "specs",
   "consul": {
     "enabled": true
   },

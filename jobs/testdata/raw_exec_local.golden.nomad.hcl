@@ -4,9 +4,10 @@ job "vigil-k8s" {
 
   meta {
     vigil_backup    = "k8s"
+    vigil_config    = "specs"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "2d62cf4cf742f5cd6fdd4bb8276c6ab0d91d886ea5ae10f7a5a0e87a25e328e9"
+    vigil_spec_hash = "33424ef6e9c1258ce409eb38867a0df8d38df09dd0afcc306cb76c4ed88e3336"
     vigil_type      = "etcd"
     vigil_version   = "0.0.0-test"
   }
@@ -55,6 +56,7 @@ job "vigil-k8s" {
         right_delimiter = ":vigil]]"
         data            = <<EOT
 {
+  "id": "specs",
   "consul": {
     "enabled": false
   },

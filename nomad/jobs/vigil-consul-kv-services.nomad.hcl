@@ -6,9 +6,10 @@ job "vigil-consul-kv-services" {
 
   meta {
     vigil_backup    = "consul-kv-services"
+    vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "bb92a7bb2bfdfe0e617c38b7c1430e62da749b071727b7a2bf400d85ac88af81"
+    vigil_spec_hash = "5a7480d2abcb19d59ff91b6470aee8ab3124eec9a98fa47d89ccea284a37c091"
     vigil_type      = "consul_kv"
     vigil_version   = "0.1.0-dev"
   }
@@ -68,6 +69,7 @@ job "vigil-consul-kv-services" {
         right_delimiter = ":vigil]]"
         data            = <<EOT
 {
+  "id": "platform",
   "consul": {
     "enabled": true,
     "address": "http://127.0.0.1:8500",

@@ -6,9 +6,10 @@ job "vigil-logs" {
 
   meta {
     vigil_backup    = "logs"
+    vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "b8679bb30de2baca716e215811cc99e2ac1635dda968ba6c434a8fee9fc6b254"
+    vigil_spec_hash = "3fd79cc6efbcd0b0f2e8bcca0eef32a82335179f6f708210c5200a4f056c64cc"
     vigil_type      = "elasticsearch"
     vigil_version   = "0.1.0-dev"
   }
@@ -68,6 +69,7 @@ job "vigil-logs" {
         right_delimiter = ":vigil]]"
         data            = <<EOT
 {
+  "id": "platform",
   "consul": {
     "enabled": true,
     "address": "http://127.0.0.1:8500",

@@ -6,9 +6,10 @@ job "vigil-verify-consul-prod" {
 
   meta {
     vigil_backup    = "consul-prod"
+    vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "verify"
-    vigil_spec_hash = "e6b547dd7fece440fe9ea1f8b49a614675faea2f440cd9636ef98ae4555a9a90"
+    vigil_spec_hash = "fa11c4369a97c12a2c8808487af0d8626e281171c1efe1f53b1418f0d8833cd4"
     vigil_type      = "consul_snapshot"
     vigil_version   = "0.1.0-dev"
   }
@@ -68,6 +69,7 @@ job "vigil-verify-consul-prod" {
         right_delimiter = ":vigil]]"
         data            = <<EOT
 {
+  "id": "platform",
   "consul": {
     "enabled": true,
     "address": "http://127.0.0.1:8500",

@@ -6,9 +6,10 @@ job "vigil-verify-etcd-main" {
 
   meta {
     vigil_backup    = "etcd-main"
+    vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "verify"
-    vigil_spec_hash = "3ca29ffc92829bc5a0bdc53f0d8d60708c0ed87e9d26b8bbcd1a58345bb7d58f"
+    vigil_spec_hash = "a4bec9db254392b4707c24348807975f178b450c17ff86d6b9b9d0dda4271769"
     vigil_type      = "etcd"
     vigil_version   = "0.1.0-dev"
   }
@@ -68,6 +69,7 @@ job "vigil-verify-etcd-main" {
         right_delimiter = ":vigil]]"
         data            = <<EOT
 {
+  "id": "platform",
   "consul": {
     "enabled": true,
     "address": "http://127.0.0.1:8500",

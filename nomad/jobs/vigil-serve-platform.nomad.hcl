@@ -1,13 +1,14 @@
-job "vigil-serve" {
+job "vigil-serve-platform" {
   type        = "service"
   datacenters = ["dc1"]
   node_pool   = "default"
   priority    = 60
 
   meta {
+    vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "serve"
-    vigil_spec_hash = "4ffde819c7e2555ccf4ba4f1267bcdab5588eb06abe04df9a8a6ba5a2e40487a"
+    vigil_spec_hash = "70809b2de4d0a21ef5aa9d5bfa7ecd2f73ac6089a70431fd819cf06a82a711c3"
     vigil_version   = "0.1.0-dev"
   }
 
@@ -56,6 +57,7 @@ job "vigil-serve" {
         right_delimiter = ":vigil]]"
         data            = <<EOT
 {
+  "id": "platform",
   "consul": {
     "enabled": true,
     "address": "http://127.0.0.1:8500",
