@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -149,4 +150,31 @@ func TestCredsAWSSTS(t *testing.T) {
 		t.Errorf("keys expire in %s, want about %s", d, harness.AWSSTSTTL)
 	}
 	closeRevokes(t, ctx, sess)
+}
+
+// TestCredsExpireBeforeTimeout: keys from aws/sts live 15 minutes and
+// cannot be renewed; a backup whose timeout is an hour fails at the start,
+// naming both times, instead of failing halfway with expired keys.
+func TestCredsExpireBeforeTimeout(t *testing.T) {
+	needStack(t)
+	ctx := testContext(t, 2*time.Minute)
+	seedData(t, ctx)
+	name := "creds-outlived"
+	dir, prefix := specDir(t, fmt.Sprintf(`
+backup "consul_kv" %q {
+  schedule = "0 * * * *"
+  timeout  = "1h"
+  storage  = storage.s3.awssts
+  consul {
+    address = %q
+    prefix  = "service/"
+  }
+}`, name, stack.Consul.URL()))
+	r := vigil(t, entityToken(t, ctx), "run", "-config", dir, "-backup", name)
+	if r.code != 1 || !strings.Contains(r.stderr, "expire at") || !strings.Contains(r.stderr, "before the run's timeout ends at") {
+		t.Fatalf("a run whose keys expire before its timeout: %s", r)
+	}
+	if objs, _ := stack.MinIO.List(ctx, prefix+name+"/"); len(objs) != 0 {
+		t.Fatalf("it wrote %v", objs)
+	}
 }

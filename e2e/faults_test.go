@@ -29,7 +29,7 @@ func waitForUpload(t *testing.T, ctx context.Context, book *record.Consul, prefi
 			cmd.Process.Kill()
 			t.Fatal("the upload never started")
 		}
-		if cur, _ := book.Current(ctx, name); cur != nil {
+		if cur, _ := book.Current(ctx, name, record.KindBackup); cur != nil {
 			key = prefix + name + "/" + cur.ID + ".db.zst"
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	nomad "github.com/hashicorp/nomad/api"
 	"github.com/vigil-backup/vigil/e2e/harness"
+	"github.com/vigil-backup/vigil/jobs"
 )
 
 func nomadCLI(t *testing.T, args ...string) (string, error) {
@@ -135,9 +137,9 @@ func TestRenderedExamplesRunOnNomad(t *testing.T) {
 		if err != nil {
 			t.Fatalf("job %s not registered: %v", id, err)
 		}
-		if id == "vigil-serve" {
+		if strings.HasPrefix(id, jobs.ServePrefix) {
 			if *job.Type != "service" {
-				t.Errorf("vigil-serve is a %s job", *job.Type)
+				t.Errorf("%s is a %s job", id, *job.Type)
 			}
 			continue
 		}
@@ -214,5 +216,60 @@ func TestPlanApplyPrune(t *testing.T) {
 	}
 	if r := plan(); r.code != 0 {
 		t.Errorf("plan after prune: %s", r)
+	}
+}
+
+// TestPruneStopsOnlyItsConfiguration: two spec directories in one
+// namespace each get their own serve job, and apply -prune of one never
+// stops the other's jobs.
+func TestPruneStopsOnlyItsConfiguration(t *testing.T) {
+	needStack(t)
+	defer purgeVigilJobs(t)
+	spec := func(id, backup string) string {
+		dir := t.TempDir()
+		src := fmt.Sprintf(`
+config_id = %q
+consul {
+  address = %q
+}
+nomad {
+  datacenters = ["dc1"]
+  driver      = "raw_exec"
+  binary      = %q
+}
+storage "local" "disk" {
+  path = %q
+}
+backup "consul_kv" %q {
+  schedule = "0 0 1 1 *"
+  storage  = storage.local.disk
+  consul {
+    address = %q
+  }
+}`, id, stack.Consul.URL(), vigilBin, t.TempDir(), backup, stack.Consul.URL())
+		if err := os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	teamA, teamB := spec("team-a", "a-kv"), spec("team-b", "b-kv")
+	for _, dir := range []string{teamA, teamB} {
+		if r := vigil(t, "", "apply", "-auto-approve", "-prune", dir); r.code != 0 {
+			t.Fatalf("apply %s: %s", dir, r)
+		}
+	}
+	nc, _ := stack.Nomad.Client()
+	want := map[string]string{"vigil-a-kv": "team-a", jobs.ServePrefix + "team-a": "team-a", "vigil-b-kv": "team-b", jobs.ServePrefix + "team-b": "team-b"}
+	for id, config := range want {
+		job, _, err := nc.Jobs().Info(id, nil)
+		if err != nil || *job.Stop {
+			t.Fatalf("%s after both applies with -prune: %v", id, err)
+		}
+		if job.Meta[jobs.MetaConfig] != config {
+			t.Errorf("%s: config meta %q, want %q", id, job.Meta[jobs.MetaConfig], config)
+		}
+	}
+	if r := vigil(t, "", "plan", teamA); r.code != 0 || strings.Contains(r.stdout, "b-kv") {
+		t.Fatalf("plan of team-a shows team-b's jobs: %s", r)
 	}
 }

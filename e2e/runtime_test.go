@@ -287,7 +287,7 @@ func TestFaultKill9MidUpload(t *testing.T) {
 	var key string
 	uploads := func() int {
 		if key == "" {
-			cur, err := book.Current(ctx, "etcd-killed")
+			cur, err := book.Current(ctx, "etcd-killed", record.KindBackup)
 			if err != nil || cur == nil {
 				return 0
 			}
@@ -488,7 +488,7 @@ func TestFaultLockLostMidRun(t *testing.T) {
 			cmd.Process.Kill()
 			t.Fatal("the upload never started")
 		}
-		if cur, _ := book.Current(ctx, "etcd-lost"); cur != nil {
+		if cur, _ := book.Current(ctx, "etcd-lost", record.KindBackup); cur != nil {
 			key = prefix + "etcd-lost/" + cur.ID + ".db.zst"
 		}
 		time.Sleep(50 * time.Millisecond)

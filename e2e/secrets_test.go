@@ -26,6 +26,7 @@ func TestNoCredentialLeaks(t *testing.T) {
 		body += fmt.Sprintf(`
 backup "consul_kv" "leak-%s" {
   schedule = "0 * * * *"
+  timeout  = "10m"
   storage  = storage.s3.%s
   consul {
     address = %q

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	nomad "github.com/hashicorp/nomad/api"
+	"github.com/vigil-backup/vigil/jobs"
 	"github.com/vigil-backup/vigil/tasks/health"
 )
 
@@ -55,7 +56,7 @@ backup "consul_kv" "pair-kv" {
 		t.Fatalf("apply: %s", r)
 	}
 	deadline := time.Now().Add(2 * time.Minute)
-	for len(runningAllocs(t, "vigil-serve")) != 2 {
+	for len(runningAllocs(t, jobs.ServePrefix+configID(t))) != 2 {
 		if time.Now().After(deadline) {
 			t.Fatalf("vigil-serve never ran 2 allocations")
 		}
@@ -95,7 +96,7 @@ backup "consul_kv" "pair-kv" {
 		t.Fatalf("no leader: %+v %v", pair, err)
 	}
 	var leader string
-	for _, a := range runningAllocs(t, "vigil-serve") {
+	for _, a := range runningAllocs(t, jobs.ServePrefix+configID(t)) {
 		if strings.Contains(string(pair.Value), a.ID) {
 			leader = a.ID
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,13 @@ import (
 // the given backups. It returns the directory and the prefix.
 func specDir(t *testing.T, backups string) (string, string) {
 	t.Helper()
+	return specDirVia(t, stack.Consul.URL(), stack.MinIO.Endpoint(), backups)
+}
+
+// specDirVia is specDir with another control Consul address and S3
+// endpoint: a proxy in front of the real one.
+func specDirVia(t *testing.T, control, s3Endpoint, backups string) (string, string) {
+	t.Helper()
 	prefix := fmt.Sprintf("e2e/%s-%d/", strings.ReplaceAll(t.Name(), "/", "-"), time.Now().UnixNano())
 	storage := func(name, creds string) string {
 		return fmt.Sprintf(`
@@ -32,9 +40,11 @@ storage "s3" %q {
     %s
   }
 }
-`, name, harness.Bucket, prefix, stack.MinIO.Endpoint(), creds)
+`, name, harness.Bucket, prefix, s3Endpoint, creds)
 	}
 	src := fmt.Sprintf(`
+config_id = %q
+
 consul {
   address = %q
 }
@@ -48,7 +58,7 @@ nomad {
   driver      = "raw_exec"
   binary      = %q
 }
-`, stack.Consul.URL(), stack.Vault.URL(), vigilBin)
+`, configID(t), control, stack.Vault.URL(), vigilBin)
 	src += storage("sts", `vault_identity_sts { role = "`+harness.OIDCRole+`" }`)
 	src += storage("kv", `vault_kv_path = "`+harness.KVPath+`"`)
 	src += storage("aws", `vault_aws_path = "aws/creds/`+harness.AWSRole+`"`)
@@ -106,3 +116,15 @@ func writeSpec(t *testing.T, dir, src string) {
 		t.Fatal(err)
 	}
 }
+
+// configID is the config_id specDir gives a test's spec: its serve job is
+// jobs.ServePrefix + configID(t).
+func configID(t *testing.T) string {
+	id := strings.ToLower(strings.Trim(idChars.ReplaceAllString(t.Name(), "-"), "-"))
+	if len(id) > 40 {
+		id = strings.TrimRight(id[:40], "-")
+	}
+	return id
+}
+
+var idChars = regexp.MustCompile(`[^A-Za-z0-9-]+`)

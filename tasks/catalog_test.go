@@ -3,7 +3,10 @@ package tasks
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -96,4 +99,46 @@ func TestLocalStoreRemovesDeadTempFiles(t *testing.T) {
 	if exists(dead) || !exists(young) {
 		t.Fatalf("after retention: dead temp file left %v, young temp file left %v", exists(dead), exists(young))
 	}
+}
+
+// TestListingStartsAtThePrefixFolder: listing one backup reads only its
+// folder. Another folder nested deeper than a path can name (which no walk
+// from the root can read) does not break it.
+func TestListingStartsAtThePrefixFolder(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := store.NewLocal(dir)
+	putTestBackup(t, s, "db", manifest.NewID(time.Now()), "x")
+	if err := deepFolder(filepath.Join(dir, "other"), 5000); err != nil {
+		t.Fatal(err)
+	}
+	objs, err := s.List(context.Background(), "db/")
+	if err != nil || len(objs) != 2 {
+		t.Fatalf("list db/: %v %v", objs, err)
+	}
+}
+
+// deepFolder nests folders under root until the path is longer than
+// depth bytes, creating each relative to its parent.
+func deepFolder(root string, depth int) error {
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return err
+	}
+	fd, err := syscall.Open(root, syscall.O_RDONLY|syscall.O_DIRECTORY, 0)
+	if err != nil {
+		return err
+	}
+	name := strings.Repeat("d", 200)
+	for n := len(root); n < depth; n += len(name) + 1 {
+		if err := syscall.Mkdirat(fd, name, 0o700); err != nil {
+			syscall.Close(fd)
+			return err
+		}
+		next, err := syscall.Openat(fd, name, syscall.O_RDONLY|syscall.O_DIRECTORY, 0)
+		syscall.Close(fd)
+		if err != nil {
+			return err
+		}
+		fd = next
+	}
+	return syscall.Close(fd)
 }

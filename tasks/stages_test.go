@@ -134,3 +134,31 @@ func TestRetentionFailureIsItsOwn(t *testing.T) {
 		t.Fatal("a retention failure unmade the backup")
 	}
 }
+
+// TestDeadRunWithManifestWasGood: a run that wrote its manifest but died
+// before its record (or whose record write failed) is recorded by the next
+// run as succeeded, never as a run that died.
+func TestDeadRunWithManifestWasGood(t *testing.T) {
+	src := &source{data: randomBytes(1024), failAt: -1}
+	d, b := standalone(t, src, "none")
+	s, _ := store.NewLocal(b.Storage.Path)
+	id := manifest.NewID(time.Now().Add(-time.Hour))
+	putTestBackup(t, s, b.Name, id, "earlier")
+	book := &record.Store{S: s}
+	if err := book.Start(context.Background(), record.Run{Backup: b.Name, Kind: record.KindBackup, ID: id, Status: record.Running, StartedAt: time.Now().Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), d, b, RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	hist, _ := book.History(context.Background(), b.Name)
+	for _, r := range hist {
+		if r.ID == id {
+			if r.Status != record.Succeeded || r.Object == "" {
+				t.Fatalf("the earlier run with a manifest was recorded as %+v", r)
+			}
+			return
+		}
+	}
+	t.Fatalf("the earlier run was not recorded: %+v", hist)
+}

@@ -3,6 +3,9 @@ package harness
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"math/rand"
 	"sync"
 	"time"
@@ -78,4 +81,77 @@ func (e *Etcd) Fill(ctx context.Context, mib int) error {
 	wg.Wait()
 	close(errs)
 	return <-errs
+}
+
+// EtcdCluster is several etcd members on loopback forming one cluster.
+type EtcdCluster struct {
+	Members []*Etcd
+}
+
+// StartEtcdCluster starts n members with one initial cluster and waits
+// until each is healthy.
+func StartEtcdCluster(ctx context.Context, dir, name string, n int) (*EtcdCluster, error) {
+	bin, err := Tool("etcd")
+	if err != nil {
+		return nil, err
+	}
+	ports, err := scratch.FreePorts(2 * n)
+	if err != nil {
+		return nil, err
+	}
+	var initial []string
+	for i := 0; i < n; i++ {
+		initial = append(initial, fmt.Sprintf("%s-%d=%s", name, i, scratch.PeerURL(ports[2*i+1])))
+	}
+	c := &EtcdCluster{}
+	for i := 0; i < n; i++ {
+		member := fmt.Sprintf("%s-%d", name, i)
+		client := fmt.Sprintf("http://127.0.0.1:%d", ports[2*i])
+		peer := scratch.PeerURL(ports[2*i+1])
+		data := scratch.DataDir(dir, member)
+		p, err := scratch.StartProc(member, dir, scratch.ServerEnv(), bin,
+			"--name", member, "--data-dir", data,
+			"--listen-client-urls", client, "--advertise-client-urls", client,
+			"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new", "--log-level", "warn")
+		if err != nil {
+			c.Stop()
+			return nil, err
+		}
+		c.Members = append(c.Members, &Etcd{Proc: p, Endpoint: client, DataDir: data})
+	}
+	for _, m := range c.Members {
+		err := scratch.WaitHTTP(ctx, m.Proc, m.Endpoint+"/health", 60*time.Second, func(r *http.Response) bool {
+			b, _ := io.ReadAll(r.Body)
+			return r.StatusCode == 200 && strings.Contains(string(b), `"health":"true"`)
+		})
+		if err != nil {
+			c.Stop()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Leader returns the member that leads, found through Status.
+func (c *EtcdCluster) Leader(ctx context.Context) (*Etcd, uint64, error) {
+	for _, m := range c.Members {
+		cl, err := m.Client()
+		if err != nil {
+			continue
+		}
+		st, err := cl.Status(ctx, m.Endpoint)
+		cl.Close()
+		if err == nil && st.Header.MemberId == st.Leader {
+			return m, st.Leader, nil
+		}
+	}
+	return nil, 0, fmt.Errorf("harness: no etcd member answers as leader")
+}
+
+// Stop ends every member.
+func (c *EtcdCluster) Stop() {
+	for _, m := range c.Members {
+		m.Stop()
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,6 +21,10 @@ type Nomad struct {
 	Proc    *scratch.Proc
 	Addr    string
 	DataDir string
+
+	clientOnce sync.Once
+	client     *nomad.Client
+	clientErr  error
 }
 
 // URL is the HTTP API base URL.
@@ -112,12 +117,17 @@ func (n *Nomad) waitReady(ctx context.Context) error {
 	return fmt.Errorf("harness: nomad not ready (%s); log tail:\n%s", last, n.Proc.LogTail(40))
 }
 
-// Client returns an API client for the agent.
+// Client returns the API client for the agent: one, shared, so tests that
+// poll do not open a connection pool per call (Nomad refuses more than 100
+// connections from one address, with 429).
 func (n *Nomad) Client() (*nomad.Client, error) {
-	cfg := nomad.DefaultConfig()
-	cfg.Address = n.URL()
-	cfg.Region, cfg.Namespace, cfg.SecretID = "", "", ""
-	return nomad.NewClient(cfg)
+	n.clientOnce.Do(func() {
+		cfg := nomad.DefaultConfig()
+		cfg.Address = n.URL()
+		cfg.Region, cfg.Namespace, cfg.SecretID = "", "", ""
+		n.client, n.clientErr = nomad.NewClient(cfg)
+	})
+	return n.client, n.clientErr
 }
 
 // Stop ends the agent and the tasks it started. A Nomad client keeps its

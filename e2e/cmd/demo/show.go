@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	consul "github.com/hashicorp/consul/api"
 	"github.com/vigil-backup/vigil/e2e/harness"
+	"github.com/vigil-backup/vigil/jobs"
 	"github.com/vigil-backup/vigil/tasks/manifest"
 )
 
@@ -244,7 +245,7 @@ func (d *demo) serveURL(ctx context.Context) string {
 		return "(unknown)"
 	}
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		allocs, _, err := nc.Jobs().Allocations("vigil-serve", false, nil)
+		allocs, _, err := nc.Jobs().Allocations(jobs.ServePrefix+"platform", false, nil)
 		if err != nil {
 			continue
 		}

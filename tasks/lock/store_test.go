@@ -1,0 +1,106 @@
+package lock
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-backup/vigil/tasks/store"
+)
+
+// memCond is an in-memory store.Conditional with S3's semantics, to check
+// the lock's logic; the e2e suite runs it against MinIO.
+type memCond struct {
+	mu   sync.Mutex
+	objs map[string]*store.Versioned
+	n    int
+}
+
+func (m *memCond) put(key string, body []byte, at time.Time) string {
+	m.n++
+	etag := fmt.Sprintf(`"%d"`, m.n)
+	m.objs[key] = &store.Versioned{Body: body, ETag: etag, Modified: at}
+	return etag
+}
+
+func (m *memCond) PutIfAbsent(_ context.Context, key string, body []byte) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.objs[key] != nil {
+		return "", store.ErrPrecondition
+	}
+	return m.put(key, body, time.Now()), nil
+}
+
+func (m *memCond) PutIfMatch(_ context.Context, key string, body []byte, etag string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if o := m.objs[key]; o == nil || o.ETag != etag {
+		return "", store.ErrPrecondition
+	}
+	return m.put(key, body, time.Now()), nil
+}
+
+func (m *memCond) GetVersioned(_ context.Context, key string) (*store.Versioned, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if o := m.objs[key]; o != nil {
+		c := *o
+		return &c, nil
+	}
+	return nil, store.ErrNotFound
+}
+
+func (m *memCond) DeleteIfMatch(_ context.Context, key, etag string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if o := m.objs[key]; o != nil && o.ETag != etag {
+		return store.ErrPrecondition
+	}
+	delete(m.objs, key)
+	return nil
+}
+
+func TestStoreLock(t *testing.T) {
+	ctx := context.Background()
+	mem := &memCond{objs: map[string]*store.Versioned{}}
+	l := &Store{S: mem}
+	a := Holder{Host: "a", PID: 1}
+	lease, err := l.Acquire(ctx, "vigil/locks/x", a, 10*time.Second, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Acquire(ctx, "vigil/locks/x", Holder{Host: "b", PID: 2}, 10*time.Second, 0); err == nil {
+		t.Fatal("a held lock was taken")
+	} else if h, ok := IsHeld(err); !ok || h.Holder == nil || h.Holder.Host != "a" {
+		t.Fatalf("held error: %v", err)
+	}
+	if err := lease.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(mem.objs) != 0 {
+		t.Fatal("release left the lock object")
+	}
+	// A lock nobody refreshed for two TTLs belongs to a dead run: taken
+	// over, and the dead run's lease finds it lost on its next refresh.
+	dead, _ := l.Acquire(ctx, "vigil/locks/y", a, 3*time.Second, 0)
+	mem.mu.Lock()
+	mem.objs["vigil/locks/y.lock"].Modified = time.Now().Add(-7 * time.Second)
+	mem.mu.Unlock()
+	b, err := l.Acquire(ctx, "vigil/locks/y", Holder{Host: "b", PID: 2}, 3*time.Second, 0)
+	if err != nil {
+		t.Fatalf("a stale lock was not taken over: %v", err)
+	}
+	defer b.Release(ctx)
+	select {
+	case <-dead.Lost():
+		if !strings.Contains(dead.Why().Error(), "changed by another run") {
+			t.Fatalf("why: %v", dead.Why())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the run whose lock was taken over never learnt it")
+	}
+}
