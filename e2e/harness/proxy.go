@@ -256,4 +256,3 @@ func (p *TCPProxy) Close() {
 		c.Close()
 	}
 }
-
