@@ -113,7 +113,8 @@ func compileBackup(cfg *config.Config, src *config.Backup, opts Options) ([]*api
 	if err != nil {
 		return nil, fmt.Errorf("jobs: compile %s: %w", name, err)
 	}
-	job := newJob(BackupPrefix+name, cfg.ID, src.Nomad, b, "backup", hash, opts)
+	n := taskNomad(cfg, src.Nomad)
+	job := newJob(BackupPrefix+name, cfg.ID, n, b, "backup", hash, opts)
 	job.Periodic = periodic(b.Schedule, b.TimeZone)
 	args := []string{"run", "-config", "${NOMAD_TASK_DIR}/vigil.json", "-backup", name}
 	v := b.Verify
@@ -123,22 +124,33 @@ func compileBackup(cfg *config.Config, src *config.Backup, opts Options) ([]*api
 		args = append(args, "-verify")
 		timeout += v.MaxDuration
 	}
-	tg := group("backup", src.Nomad, cfg.Vault, timeout, data, args)
+	tg := group("backup", n, cfg.Vault, timeout, data, args)
 	if afterBackup {
-		if err := addScratch(tg, b, src.Nomad); err != nil {
+		if err := addScratch(tg, b, n); err != nil {
 			return nil, err
 		}
 	}
 	job.TaskGroups = []*api.TaskGroup{tg}
 	out := []*api.Job{job}
 	if v != nil && v.Schedule != "" {
-		vj, err := verifyJob(cfg, b, src.Nomad, data, hash, opts)
+		vj, err := verifyJob(cfg, b, n, data, hash, opts)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, vj)
 	}
 	return out, nil
+}
+
+// taskNomad is a job's Nomad settings as its task needs them: with a
+// control Consul the task gets a consul block, so Nomad's workload identity
+// gives it a Consul token for the locks, records and checks.
+func taskNomad(cfg *config.Config, n config.Nomad) config.Nomad {
+	if cfg.Consul.Enabled {
+		n.ConsulIdentity = true
+	}
+	n.Address, n.TLS = "", nil // how vigil reaches Nomad, not the task's business
+	return n
 }
 
 func periodic(spec, tz string) *api.PeriodicConfig {

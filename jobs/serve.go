@@ -38,7 +38,7 @@ func CompileServe(cfg *config.Config, opts Options) (*api.Job, error) {
 		return nil, fmt.Errorf("jobs: compile %s: %w", ServeID(cfg), err)
 	}
 	sum := sha256.Sum256(buf.Bytes())
-	n := cfg.Nomad
+	n := taskNomad(cfg, cfg.Nomad)
 	job := newJob(ServeID(cfg), cfg.ID, n, &config.Backup{}, "serve", hex.EncodeToString(sum[:]), opts)
 	job.Type = ptr(api.JobTypeService)
 	delete(job.Meta, MetaBackup)

@@ -14,9 +14,12 @@ import (
 )
 
 // ConsulConfig starts from the environment (CONSUL_HTTP_ADDR,
-// CONSUL_HTTP_TOKEN, TLS settings) as the consul CLI does, and applies the
-// spec's address, datacenter and namespace on top.
-func ConsulConfig(address, datacenter, namespace string) *consul.Config {
+// CONSUL_HTTP_TOKEN(_FILE), CONSUL_CACERT, CONSUL_CAPATH,
+// CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY, CONSUL_TLS_SERVER_NAME,
+// CONSUL_HTTP_SSL(_VERIFY)) as the consul CLI does, and applies the spec's
+// address, datacenter, namespace and TLS settings on top. An https://
+// address speaks TLS; verification is never turned off here.
+func ConsulConfig(address, datacenter, namespace string, t *config.TLS) *consul.Config {
 	cfg := consul.DefaultConfig()
 	if address != "" {
 		cfg.Address = address
@@ -32,14 +35,32 @@ func ConsulConfig(address, datacenter, namespace string) *consul.Config {
 	if scheme, host, ok := strings.Cut(cfg.Address, "://"); ok {
 		cfg.Scheme, cfg.Address = scheme, host
 	}
+	if t != nil {
+		SetIf(&cfg.TLSConfig.CAFile, t.CAFile)
+		SetIf(&cfg.TLSConfig.CAPath, t.CAPath)
+		SetIf(&cfg.TLSConfig.CertFile, t.CertFile)
+		SetIf(&cfg.TLSConfig.KeyFile, t.KeyFile)
+		SetIf(&cfg.TLSConfig.Address, t.ServerName)
+	}
 	return cfg
 }
 
-// ConsulClient builds a client from ConsulConfig.
-func ConsulClient(address, datacenter, namespace string) (*consul.Client, error) {
-	c, err := consul.NewClient(ConsulConfig(address, datacenter, namespace))
+// SetIf sets *dst to v when v is not empty: spec settings over the
+// environment's.
+func SetIf(dst *string, v string) {
+	if v != "" {
+		*dst = v
+	}
+}
+
+// ConsulClient builds a client from ConsulConfig; token, when set, replaces
+// the environment's (a token Vault issued for the run).
+func ConsulClient(address, datacenter, namespace string, t *config.TLS, token string) (*consul.Client, error) {
+	cfg := ConsulConfig(address, datacenter, namespace, t)
+	SetIf(&cfg.Token, token)
+	c, err := consul.NewClient(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("consul: client for %s: %w", address, err)
+		return nil, fmt.Errorf("consul: client for %s: %w", cfg.Address, err)
 	}
 	return c, nil
 }
@@ -52,9 +73,10 @@ type ConsulSnapshot struct {
 
 var _ Target = (*ConsulSnapshot)(nil)
 
-// NewConsulSnapshot returns the target for src.
-func NewConsulSnapshot(src config.ConsulSource) (*ConsulSnapshot, error) {
-	c, err := ConsulClient(src.Address, src.Datacenter, "")
+// NewConsulSnapshot returns the target for src; token, when set, is the
+// run's own Consul token.
+func NewConsulSnapshot(src config.ConsulSource, token string) (*ConsulSnapshot, error) {
+	c, err := ConsulClient(src.Address, src.Datacenter, "", src.TLS, token)
 	if err != nil {
 		return nil, err
 	}
@@ -149,4 +171,10 @@ func consulRefusal(resp *http.Response, need string) error {
 		return fmt.Errorf("token lacks %s (403): %s", need, msg)
 	}
 	return fmt.Errorf("%s: %s", resp.Status, msg)
+}
+
+// ControlClient reaches the control Consul (locks, records, checks) with
+// the environment's token: inside Nomad, the task's workload identity.
+func ControlClient(c config.Control) (*consul.Client, error) {
+	return ConsulClient(c.Address, c.Datacenter, c.Namespace, c.TLS, "")
 }

@@ -32,9 +32,11 @@ type ConsulKV struct {
 
 var _ Target = (*ConsulKV)(nil)
 
-// NewConsulKV returns the target for src.
-func NewConsulKV(src config.ConsulSource) (*ConsulKV, error) {
-	cfg := ConsulConfig(src.Address, src.Datacenter, "")
+// NewConsulKV returns the target for src; token, when set, is the run's
+// own Consul token.
+func NewConsulKV(src config.ConsulSource, token string) (*ConsulKV, error) {
+	cfg := ConsulConfig(src.Address, src.Datacenter, "", src.TLS)
+	SetIf(&cfg.Token, token)
 	c, err := consul.NewClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("consul: client for %s: %w", src.Address, err)

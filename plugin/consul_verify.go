@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	consul "github.com/hashicorp/consul/api"
@@ -33,7 +34,7 @@ func scratchConsul(ctx context.Context, o VerifyOptions) (*consul.Client, string
 	if addr := os.Getenv("VIGIL_SCRATCH_CONSUL_ADDR"); addr != "" {
 		// A sidecar task runs the scratch agent (docker driver); it ends
 		// with the allocation.
-		c, err := ConsulClient("http://"+addr, "", "")
+		c, err := scratchClient(addr)
 		if err != nil {
 			return nil, "", nil, err
 		}
@@ -59,7 +60,7 @@ func scratchConsul(ctx context.Context, o VerifyOptions) (*consul.Client, string
 		p.Stop(10 * time.Second)
 		os.RemoveAll(dir)
 	}
-	c, err := ConsulClient("http://"+addr, "", "")
+	c, err := scratchClient(addr)
 	if err != nil {
 		stop()
 		return nil, "", nil, err
@@ -89,14 +90,29 @@ func (t *ConsulKV) Verify(ctx context.Context, r io.Reader, v *config.Verify, o 
 		return nil, err
 	}
 	defer stop()
-	into, err := NewConsulKV(config.ConsulSource{Address: addr, Prefix: t.src.Prefix})
+	sc, err := scratchClient(strings.TrimPrefix(addr, "http://"))
 	if err != nil {
 		return nil, err
 	}
+	into := &ConsulKV{src: config.ConsulSource{Address: addr, Prefix: t.src.Prefix}, client: sc}
 	if err := into.Restore(ctx, r, RestoreOptions{Mode: "merge"}); err != nil {
 		return nil, fmt.Errorf("drill: import into the scratch agent: %w", err)
 	}
 	return assertKeys(ctx, consulKeys{into.client}, v)
+}
+
+// scratchClient reaches a drill's scratch agent: plain HTTP on loopback,
+// without the environment's token or TLS settings, which are the real
+// cluster's.
+func scratchClient(addr string) (*consul.Client, error) {
+	cfg := consul.DefaultConfig()
+	cfg.Address, cfg.Scheme = addr, "http"
+	cfg.Token, cfg.TokenFile, cfg.TLSConfig = "", "", consul.TLSConfig{}
+	c, err := consul.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("drill: scratch consul client: %w", err)
+	}
+	return c, nil
 }
 
 type consulKeys struct{ c *consul.Client }

@@ -53,23 +53,35 @@ func (b Backoff) next(d time.Duration) time.Duration {
 }
 
 // NewElasticsearch returns the target of backup name; to, when set,
-// replaces the cluster URL.
-func NewElasticsearch(name string, src config.ElasticsearchSource, to string) (*Elasticsearch, error) {
+// replaces the cluster URL. Credentials are the run's own from Vault
+// (sec), else ES_API_KEY, or ES_USERNAME and ES_PASSWORD; never the spec's.
+func NewElasticsearch(name string, src config.ElasticsearchSource, to string, sec *Secrets) (*Elasticsearch, error) {
 	if to != "" {
 		src.URL = to
 	}
 	if u, err := url.Parse(src.URL); err == nil && u.User != nil {
 		return nil, fmt.Errorf("elasticsearch: %s carries user info: credentials never go in a URL; give them with ES_API_KEY, or ES_USERNAME and ES_PASSWORD", RedactURL(src.URL))
 	}
+	if sec == nil {
+		sec = &Secrets{}
+	}
+	apiKey, user, password := os.Getenv("ES_API_KEY"), os.Getenv("ES_USERNAME"), os.Getenv("ES_PASSWORD")
+	if sec.ESAPIKey != "" || sec.ESUsername != "" {
+		apiKey, user, password = sec.ESAPIKey, sec.ESUsername, sec.ESPassword
+	}
+	tlsConf, err := ClientTLS(src.TLS, nil)
+	if err != nil {
+		return nil, fmt.Errorf("elasticsearch: %w", err)
+	}
 	es, err := elasticsearch.NewClient(elasticsearch.Config{
 		Addresses: []string{src.URL},
-		Username:  os.Getenv("ES_USERNAME"),
-		Password:  os.Getenv("ES_PASSWORD"),
-		APIKey:    os.Getenv("ES_API_KEY"),
+		Username:  user,
+		Password:  password,
+		APIKey:    apiKey,
 		// vigil retries what is worth retrying itself, with its own bounds:
 		// the client's retry of 503 would hide concurrent-snapshot errors.
 		DisableRetry: true,
-		Transport:    &http.Transport{Proxy: http.ProxyFromEnvironment},
+		Transport:    &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tlsConf},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("elasticsearch: client for %s: %w", RedactURL(src.URL), err)

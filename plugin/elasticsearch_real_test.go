@@ -28,7 +28,7 @@ func TestESRealCluster(t *testing.T) {
 	}
 	indices := strings.Split(envOr("ES_INDICES", "logs-*"), ",")
 	src := config.ElasticsearchSource{URL: url, Repository: envOr("ES_REPOSITORY", "vigil-test"), Indices: indices, SnapshotPrefix: "vigil-realtest"}
-	es, err := NewElasticsearch("realtest", src, "")
+	es, err := NewElasticsearch("realtest", src, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestESRealCluster(t *testing.T) {
 
 	missing := src
 	missing.Repository = "vigil-no-such-repository"
-	m, _ := NewElasticsearch("realtest", missing, "")
+	m, _ := NewElasticsearch("realtest", missing, "", nil)
 	if _, err := m.Snapshot(esCtx(t, time.Minute), &bytes.Buffer{}, SnapshotOptions{ID: id}); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("missing repository: %v", err)
 	}

@@ -45,7 +45,7 @@ func esTarget(t *testing.T, url string, src config.ElasticsearchSource) *Elastic
 	if src.SnapshotPrefix == "" {
 		src.SnapshotPrefix = "vigil-logs"
 	}
-	es, err := NewElasticsearch("logs", src, "")
+	es, err := NewElasticsearch("logs", src, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

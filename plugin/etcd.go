@@ -15,7 +15,6 @@ import (
 
 	"github.com/vigil-backup/vigil/hcl/config"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -24,13 +23,16 @@ import (
 
 // Etcd backs up an etcd cluster through Maintenance.Snapshot.
 type Etcd struct {
-	src config.EtcdSource
+	src  config.EtcdSource
+	cert *tls.Certificate
 }
 
 var _ Target = (*Etcd)(nil)
 
-// NewEtcd returns the target for src; it connects on use.
-func NewEtcd(src config.EtcdSource) *Etcd { return &Etcd{src: src} }
+// NewEtcd returns the target for src; it connects on use. cert, when set,
+// is the run's own client certificate (Vault PKI), used instead of the
+// spec's cert_file.
+func NewEtcd(src config.EtcdSource, cert *tls.Certificate) *Etcd { return &Etcd{src: src, cert: cert} }
 
 func (t *Etcd) client(endpoints []string) (*clientv3.Client, error) {
 	cfg := clientv3.Config{Endpoints: endpoints, DialTimeout: t.src.DialTimeout, Logger: zap.NewNop(),
@@ -43,12 +45,10 @@ func (t *Etcd) client(endpoints []string) (*clientv3.Client, error) {
 			grpc.WithInitialConnWindowSize(1 << 20),
 			grpc.WithDefaultCallOptions(grpc.ForceCodecV2(newSnapshotCodec())),
 		}}
-	if tc := t.src.TLS; tc != nil {
-		info := transport.TLSInfo{CertFile: tc.CertFile, KeyFile: tc.KeyFile, TrustedCAFile: tc.CAFile}
-		var err error
-		var c *tls.Config
-		if c, err = info.ClientConfig(); err != nil {
-			return nil, fmt.Errorf("etcd: tls config: %w", err)
+	if t.src.TLS != nil || t.cert != nil {
+		c, err := ClientTLS(t.src.TLS, t.cert)
+		if err != nil {
+			return nil, fmt.Errorf("etcd: %w", err)
 		}
 		cfg.TLS = c
 	}

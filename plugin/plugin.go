@@ -93,6 +93,15 @@ type RestoreOptions struct {
 	Log      hclog.Logger
 }
 
+// DrillsInPlace reports whether a type's drills restore into the
+// configured system (Elasticsearch, under a scratch prefix) rather than a
+// scratch server of the drill's own, and so need the run's credentials.
+func DrillsInPlace(typ string) bool { return typ == config.TypeElasticsearch }
+
+// KeepsRepository reports whether a type keeps its data in its own
+// repository (Elasticsearch), which retention must reach too.
+func KeepsRepository(typ string) bool { return typ == config.TypeElasticsearch }
+
 // Extension is the data object's file extension for a backup type, before
 // any compression suffix.
 func Extension(typ string) string {
@@ -110,8 +119,12 @@ func Extension(typ string) string {
 }
 
 // New returns the target of a backup. to, when set, replaces the address
-// from the spec (restores into another server).
-func New(b *config.Backup, to string) (Target, error) {
+// from the spec (restores into another server); sec, when set, are the
+// run's own credentials for it.
+func New(b *config.Backup, to string, sec *Secrets) (Target, error) {
+	if sec == nil {
+		sec = &Secrets{}
+	}
 	switch b.Type {
 	case config.TypeConsulSnapshot, config.TypeConsulKV:
 		src := config.ConsulSource{}
@@ -122,17 +135,17 @@ func New(b *config.Backup, to string) (Target, error) {
 			src.Address = to
 		}
 		if b.Type == config.TypeConsulSnapshot {
-			return NewConsulSnapshot(src)
+			return NewConsulSnapshot(src, sec.ConsulToken)
 		}
-		return NewConsulKV(src)
+		return NewConsulKV(src, sec.ConsulToken)
 	case config.TypeEtcd:
 		src := *b.Etcd
 		if to != "" {
 			src.Endpoints = []string{to}
 		}
-		return NewEtcd(src), nil
+		return NewEtcd(src, sec.Certificate), nil
 	case config.TypeElasticsearch:
-		return NewElasticsearch(b.Name, *b.Elasticsearch, to)
+		return NewElasticsearch(b.Name, *b.Elasticsearch, to, sec)
 	}
 	return nil, fmt.Errorf("plugin: no target for backup type %q", b.Type)
 }

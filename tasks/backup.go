@@ -127,7 +127,11 @@ func Run(ctx context.Context, d *Deps, b *config.Backup, o RunOptions) (*record.
 	}
 	log.Info("backup started", "store", s.String(), "lock", b.Lock.Key)
 
-	t, err := d.TargetFor(b, "")
+	t, tsess, err := d.OpenTarget(bctx, b, until.Sub(d.Now()))
+	defer func() { closeSession(cleanup, tsess, log) }()
+	if err == nil {
+		err = tsess.CheckLasts(until)
+	}
 	if err != nil {
 		return d.finish(cleanup, book, run, err, log)
 	}

@@ -41,34 +41,88 @@ type Deps struct {
 }
 
 // NewDeps connects to the control Consul (unless the config is
-// standalone) and to Vault (when VAULT_ADDR is set). The Vault token comes
-// from VAULT_TOKEN, which Nomad's workload identity sets in the task.
+// standalone) and to Vault (when the spec or VAULT_ADDR names it). The
+// Vault token comes from VAULT_TOKEN, which Nomad's workload identity sets
+// in the task.
 func NewDeps(cfg *config.Config, log hclog.Logger, version string) (*Deps, error) {
 	d := &Deps{Log: log, Version: version, Now: time.Now}
 	if cfg.Consul.Enabled {
-		c, err := plugin.ConsulClient(cfg.Consul.Address, cfg.Consul.Datacenter, cfg.Consul.Namespace)
+		c, err := plugin.ControlClient(cfg.Consul)
 		if err != nil {
 			return nil, err
 		}
 		d.Locker = &lock.Consul{Client: c}
 		d.Book = &record.Consul{Client: c}
 	}
-	if os.Getenv("VAULT_ADDR") != "" {
-		vc, err := vault.NewClient(vault.DefaultConfig())
+	if cfg.Vault.Address != "" || os.Getenv("VAULT_ADDR") != "" {
+		vc, err := VaultClient(cfg.Vault)
 		if err != nil {
-			return nil, fmt.Errorf("vault: client: %w", err)
+			return nil, err
 		}
 		d.Vault = vc.Logical()
 	}
 	return d, nil
 }
 
-// TargetFor returns the target of a backup; to replaces its address.
-func (d *Deps) TargetFor(b *config.Backup, to string) (plugin.Target, error) {
+// VaultClient starts from the environment (VAULT_ADDR, VAULT_TOKEN,
+// VAULT_CACERT, VAULT_CAPATH, VAULT_CLIENT_CERT, VAULT_CLIENT_KEY,
+// VAULT_TLS_SERVER_NAME, VAULT_NAMESPACE) as the vault CLI does, and
+// applies the spec's address and TLS settings on top.
+func VaultClient(v config.Vault) (*vault.Client, error) {
+	cfg := vault.DefaultConfig()
+	if cfg.Error != nil {
+		return nil, fmt.Errorf("vault: client: %w", cfg.Error)
+	}
+	if v.Address != "" {
+		cfg.Address = v.Address
+	}
+	if t := v.TLS; t != nil {
+		tc := &vault.TLSConfig{
+			CACert: os.Getenv(vault.EnvVaultCACert), CAPath: os.Getenv(vault.EnvVaultCAPath),
+			ClientCert: os.Getenv(vault.EnvVaultClientCert), ClientKey: os.Getenv(vault.EnvVaultClientKey),
+			TLSServerName: os.Getenv(vault.EnvVaultTLSServerName),
+		}
+		plugin.SetIf(&tc.CACert, t.CAFile)
+		plugin.SetIf(&tc.CAPath, t.CAPath)
+		plugin.SetIf(&tc.ClientCert, t.CertFile)
+		plugin.SetIf(&tc.ClientKey, t.KeyFile)
+		plugin.SetIf(&tc.TLSServerName, t.ServerName)
+		if err := cfg.ConfigureTLS(tc); err != nil {
+			return nil, fmt.Errorf("vault: tls: %w", err)
+		}
+	}
+	c, err := vault.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("vault: client: %w", err)
+	}
+	if v.Namespace != "" {
+		c.SetNamespace(v.Namespace)
+	}
+	return c, nil
+}
+
+// TargetFor returns the target of a backup; to replaces its address, and
+// sec, when set, are the run's own credentials for it.
+func (d *Deps) TargetFor(b *config.Backup, to string, sec *plugin.Secrets) (plugin.Target, error) {
 	if d.Target != nil {
 		return d.Target(b, to)
 	}
-	return plugin.New(b, to)
+	return plugin.New(b, to, sec)
+}
+
+// OpenTarget gets the run's credentials for the system b reads (valid for
+// at least ttl) and returns the target with them. The session must be
+// closed when the run ends: it revokes what Vault issued.
+func (d *Deps) OpenTarget(ctx context.Context, b *config.Backup, ttl time.Duration) (plugin.Target, *creds.Session, error) {
+	sess, err := creds.OpenTarget(ctx, b.TargetCreds(), creds.Options{Vault: d.Vault, Log: d.Log}, ttl)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := d.TargetFor(b, "", sess.Secrets)
+	if err != nil {
+		return nil, sess, err
+	}
+	return t, sess, nil
 }
 
 // locker is the control Consul's; standalone, a file lock in a local

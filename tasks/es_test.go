@@ -27,7 +27,7 @@ func esBackup(t *testing.T, fake *esfake.Server, retain config.Retain) (*Deps, *
 	}
 	d := &Deps{Log: hclog.NewNullLogger(), Version: "test", Now: time.Now,
 		Target: func(b *config.Backup, to string) (plugin.Target, error) {
-			es, err := plugin.NewElasticsearch(b.Name, *b.Elasticsearch, to)
+			es, err := plugin.NewElasticsearch(b.Name, *b.Elasticsearch, to, nil)
 			if err == nil {
 				es.Poll = plugin.Backoff{First: 5 * time.Millisecond, Max: 20 * time.Millisecond}
 			}
@@ -114,7 +114,7 @@ func TestESRetentionCountsOnlyManifested(t *testing.T) {
 	fake.AddSnapshotWithMetadata("backups", orphan, "SUCCESS", time.Now(), map[string]any{"vigil_backup": "logs", "vigil_id": "20991231T235959.999Z"})
 	b.Retain = config.Retain{Last: 1}
 	s, _ := store.NewLocal(b.Storage.Path)
-	es, _ := d.TargetFor(b, "")
+	es, _ := d.TargetFor(b, "", nil)
 	repo := es.(plugin.Repository)
 	if _, err := Prune(context.Background(), s, b, time.Now(), time.Now(), repo); err != nil {
 		t.Fatal(err)

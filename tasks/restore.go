@@ -53,7 +53,10 @@ func Restore(ctx context.Context, d *Deps, b *config.Backup, opts RestoreOptions
 			return nil, fmt.Errorf("restore refused: %w", err)
 		}
 	}
-	t, err := d.TargetFor(b, opts.To)
+	// A restore writes where a backup only reads: it runs with the
+	// operator's own credentials from the environment, never the backup's
+	// read-only ones.
+	t, err := d.TargetFor(b, opts.To, nil)
 	if err != nil {
 		return nil, err
 	}

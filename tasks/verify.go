@@ -13,6 +13,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/plugin"
+	"github.com/vigil-backup/vigil/tasks/creds"
 	"github.com/vigil-backup/vigil/tasks/lock"
 	"github.com/vigil-backup/vigil/tasks/manifest"
 	"github.com/vigil-backup/vigil/tasks/record"
@@ -88,7 +89,17 @@ func drill(ctx context.Context, d *Deps, b *config.Backup, v *config.Verify, s s
 	}
 	run.Object, run.Size, run.SHA256, run.Compression, run.Source = m.Object, m.Size, m.SHA256, m.Compression, m.Source
 	run.Verify = &record.Verify{BackupID: m.ID, BackupTime: m.FinishedAt, BackupAge: run.StartedAt.Sub(m.FinishedAt)}
-	t, err := d.TargetFor(b, "")
+	// A drill restores into a scratch server it owns; only targets that
+	// drill in place (Elasticsearch, into the configured cluster) need
+	// the run's credentials for it.
+	var t plugin.Target
+	if plugin.DrillsInPlace(b.Type) {
+		var sess *creds.Session
+		t, sess, err = d.OpenTarget(ctx, b, v.MaxDuration)
+		defer closeSession(context.WithoutCancel(ctx), sess, d.Log)
+	} else {
+		t, err = d.TargetFor(b, "", nil)
+	}
 	if err != nil {
 		return nil, err
 	}

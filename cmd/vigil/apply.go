@@ -84,7 +84,7 @@ func (c *ApplyCommand) recordRegistration(cfg *config.Config) {
 	if !cfg.Consul.Enabled {
 		return
 	}
-	client, err := plugin.ConsulClient(cfg.Consul.Address, cfg.Consul.Datacenter, cfg.Consul.Namespace)
+	client, err := plugin.ControlClient(cfg.Consul)
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

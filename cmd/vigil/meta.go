@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/hashicorp/cli"
@@ -11,6 +12,7 @@ import (
 	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/hcl/parse"
 	"github.com/vigil-backup/vigil/jobs"
+	"github.com/vigil-backup/vigil/plugin"
 )
 
 // Meta is what every command shares: the terminal and the common flags.
@@ -85,7 +87,8 @@ func specPath(args []string) (string, error) {
 // NOMAD_ADDR, NOMAD_REGION, NOMAD_NAMESPACE and NOMAD_TOKEN through
 // api.DefaultConfig, as the nomad CLI does.
 type nomadFlags struct {
-	address, region, namespace, token string
+	address, region, namespace, token                 string
+	caCert, caPath, clientCert, clientKey, serverName string
 }
 
 func (n *nomadFlags) register(fs *flag.FlagSet) {
@@ -93,6 +96,11 @@ func (n *nomadFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&n.region, "region", "", "")
 	fs.StringVar(&n.namespace, "namespace", "", "")
 	fs.StringVar(&n.token, "token", "", "")
+	fs.StringVar(&n.caCert, "ca-cert", "", "")
+	fs.StringVar(&n.caPath, "ca-path", "", "")
+	fs.StringVar(&n.clientCert, "client-cert", "", "")
+	fs.StringVar(&n.clientKey, "client-key", "", "")
+	fs.StringVar(&n.serverName, "tls-server-name", "", "")
 }
 
 const nomadFlagsHelp = `Nomad Options:
@@ -108,10 +116,35 @@ const nomadFlagsHelp = `Nomad Options:
     The target namespace for queries and actions. Overrides NOMAD_NAMESPACE.
 
   -token=<token>
-    The ACL token to use. Overrides NOMAD_TOKEN.`
+    The ACL token to use. Overrides NOMAD_TOKEN.
 
-func (n *nomadFlags) client() (*api.Client, error) {
+  -ca-cert, -ca-path, -client-cert, -client-key, -tls-server-name
+    TLS settings, as the nomad CLI takes them. Override NOMAD_CACERT,
+    NOMAD_CAPATH, NOMAD_CLIENT_CERT, NOMAD_CLIENT_KEY and
+    NOMAD_TLS_SERVER_NAME, which override the spec's top-level nomad
+    block (address, ca_file, ca_path, cert_file, key_file,
+    tls_server_name).`
+
+// client builds the Nomad API client: flags, then NOMAD_* variables, then
+// the spec's top-level nomad block (spec).
+func (n *nomadFlags) client(spec config.Nomad) (*api.Client, error) {
 	cfg := api.DefaultConfig()
+	if os.Getenv("NOMAD_ADDR") == "" && spec.Address != "" {
+		cfg.Address = spec.Address
+	}
+	if t := spec.TLS; t != nil {
+		tc := cfg.TLSConfig
+		setEmpty(&tc.CACert, t.CAFile)
+		setEmpty(&tc.CAPath, t.CAPath)
+		setEmpty(&tc.ClientCert, t.CertFile)
+		setEmpty(&tc.ClientKey, t.KeyFile)
+		setEmpty(&tc.TLSServerName, t.ServerName)
+	}
+	plugin.SetIf(&cfg.TLSConfig.CACert, n.caCert)
+	plugin.SetIf(&cfg.TLSConfig.CAPath, n.caPath)
+	plugin.SetIf(&cfg.TLSConfig.ClientCert, n.clientCert)
+	plugin.SetIf(&cfg.TLSConfig.ClientKey, n.clientKey)
+	plugin.SetIf(&cfg.TLSConfig.TLSServerName, n.serverName)
 	if n.address != "" {
 		cfg.Address = n.address
 	}
@@ -129,6 +162,14 @@ func (n *nomadFlags) client() (*api.Client, error) {
 		return nil, fmt.Errorf("nomad: client for %s: %w", cfg.Address, err)
 	}
 	return c, nil
+}
+
+// setEmpty sets *dst to v when *dst is empty: the spec under the
+// environment.
+func setEmpty(dst *string, v string) {
+	if *dst == "" {
+		*dst = v
+	}
 }
 
 func compileOptions() jobs.Options { return jobs.Options{Version: version} }

@@ -75,7 +75,7 @@ func (m *Meta) makePlan(args []string, sf specFlags, nf nomadFlags) (*jobs.Plan,
 		m.errorf("%v", err)
 		return nil, nil, nil, exitError
 	}
-	client, err := nf.client()
+	client, err := nf.client(cfg.Nomad)
 	if err != nil {
 		m.errorf("%v", err)
 		return nil, nil, nil, exitError

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -51,7 +52,13 @@ func (c *PruneCommand) Run(args []string) int {
 	// longest life may belong to a run in progress: leave those alone.
 	abortBefore := now.Add(-tasks.OrphanAge(b))
 	var repo plugin.Repository
-	if t, err := d.TargetFor(b, ""); err == nil {
+	if plugin.KeepsRepository(b.Type) {
+		t, tsess, err := d.OpenTarget(ctx, b, time.Hour)
+		defer tsess.Close(context.WithoutCancel(ctx))
+		if err != nil {
+			c.errorf("vigil: prune %s: %v", b.Name, err)
+			return exitFail
+		}
 		repo, _ = t.(plugin.Repository)
 	}
 	if dry {

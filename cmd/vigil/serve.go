@@ -65,7 +65,7 @@ func (c *ServeCommand) Run(args []string) int {
 	if addr == "" {
 		addr = "127.0.0.1:8080"
 	}
-	client, err := plugin.ConsulClient(cfg.Consul.Address, cfg.Consul.Datacenter, cfg.Consul.Namespace)
+	client, err := plugin.ControlClient(cfg.Consul)
 	if err != nil {
 		c.errorf("serve: %v", err)
 		return exitFail

@@ -68,7 +68,7 @@ func (c *StatusCommand) Run(args []string) int {
 		c.errorf("status: the run records live on the control Consul; this config runs standalone (use vigil list)")
 		return exitFail
 	}
-	client, err := plugin.ConsulClient(cfg.Consul.Address, cfg.Consul.Datacenter, cfg.Consul.Namespace)
+	client, err := plugin.ControlClient(cfg.Consul)
 	if err != nil {
 		c.errorf("status: %v", err)
 		return exitFail

@@ -49,6 +49,7 @@ type Control struct {
 	Address    string `json:"address,omitempty"`
 	Datacenter string `json:"datacenter,omitempty"`
 	Namespace  string `json:"namespace,omitempty"`
+	TLS        *TLS   `json:"tls,omitempty"`
 }
 
 // Vault is where runs reach Vault. Nomad gives a task its VAULT_TOKEN but
@@ -57,6 +58,7 @@ type Control struct {
 type Vault struct {
 	Address   string `json:"address,omitempty"`
 	Namespace string `json:"namespace,omitempty"`
+	TLS       *TLS   `json:"tls,omitempty"`
 }
 
 // Storage kinds.
@@ -114,6 +116,32 @@ func (c Credentials) UsesVault() bool {
 	return c.Source == CredVaultAWS || c.Source == CredVaultKV || c.Source == CredVaultIdentitySTS
 }
 
+// Credential sources of the systems backups read.
+const (
+	// CredVaultConsul is a Consul token from Vault's Consul secrets engine
+	// (consul/creds/ROLE).
+	CredVaultConsul = "vault_consul_path"
+	// CredVaultPKI is a client certificate from Vault's PKI engine
+	// (pki/issue/ROLE).
+	CredVaultPKI = "vault_pki_path"
+)
+
+// TargetCredentials says where a run gets the credentials of the system it
+// backs up: issued by Vault for the run and revoked at its end (a Consul
+// token, an etcd client certificate), or read from Vault KV (an
+// Elasticsearch API key or user). Only paths live here; the credentials
+// never enter a Config.
+type TargetCredentials struct {
+	// Source is vault_consul_path, vault_pki_path or vault_kv_path.
+	Source    string `json:"source"`
+	VaultPath string `json:"vault_path"`
+	// CommonName is a PKI certificate's CN: the etcd user with etcd's
+	// client-certificate authentication.
+	CommonName string `json:"common_name,omitempty"`
+	// TTL is the PKI certificate's lifetime; zero asks for the run's own.
+	TTL time.Duration `json:"ttl,omitempty"`
+}
+
 // Backup is one backup, fully resolved: its storage is copied in and its
 // Nomad settings are the defaults merged with its own overrides.
 type Backup struct {
@@ -163,24 +191,31 @@ type Lock struct {
 
 // ConsulSource is the Consul a consul_snapshot or consul_kv backup reads.
 type ConsulSource struct {
-	Address    string `json:"address,omitempty"`
-	Datacenter string `json:"datacenter,omitempty"`
-	Prefix     string `json:"prefix,omitempty"`
-	Stale      bool   `json:"stale,omitempty"`
+	Address    string             `json:"address,omitempty"`
+	Datacenter string             `json:"datacenter,omitempty"`
+	Prefix     string             `json:"prefix,omitempty"`
+	Stale      bool               `json:"stale,omitempty"`
+	TLS        *TLS               `json:"tls,omitempty"`
+	Creds      *TargetCredentials `json:"credentials,omitempty"`
 }
 
 // EtcdSource is the etcd cluster an etcd backup reads.
 type EtcdSource struct {
-	Endpoints   []string      `json:"endpoints"`
-	DialTimeout time.Duration `json:"dial_timeout,omitempty"`
-	TLS         *TLS          `json:"tls,omitempty"`
+	Endpoints   []string           `json:"endpoints"`
+	DialTimeout time.Duration      `json:"dial_timeout,omitempty"`
+	TLS         *TLS               `json:"tls,omitempty"`
+	Creds       *TargetCredentials `json:"credentials,omitempty"`
 }
 
-// TLS names client certificate files on the node.
+// TLS is how a client checks a server and proves itself, as each CLI takes
+// it (CONSUL_CACERT, VAULT_CACERT, NOMAD_CACERT...): paths of files on the
+// node, never their contents. Set fields override the environment's.
 type TLS struct {
-	CAFile   string `json:"ca_file,omitempty"`
-	CertFile string `json:"cert_file,omitempty"`
-	KeyFile  string `json:"key_file,omitempty"`
+	CAFile     string `json:"ca_file,omitempty"`
+	CAPath     string `json:"ca_path,omitempty"`
+	CertFile   string `json:"cert_file,omitempty"`
+	KeyFile    string `json:"key_file,omitempty"`
+	ServerName string `json:"tls_server_name,omitempty"`
 }
 
 // ElasticsearchSource is the cluster an elasticsearch backup drives.
@@ -191,6 +226,8 @@ type ElasticsearchSource struct {
 	Indices            []string            `json:"indices,omitempty"`
 	IncludeGlobalState bool                `json:"include_global_state,omitempty"`
 	SnapshotPrefix     string              `json:"snapshot_prefix"`
+	TLS                *TLS                `json:"tls,omitempty"`
+	Creds              *TargetCredentials  `json:"credentials,omitempty"`
 }
 
 // RepositorySettings registers the snapshot repository when present.
@@ -258,6 +295,10 @@ const (
 
 // Nomad is how a backup's job is placed and run.
 type Nomad struct {
+	// Address and TLS reach the Nomad API for plan and apply when neither
+	// flags nor NOMAD_* variables say otherwise (the top-level block only).
+	Address     string       `json:"address,omitempty"`
+	TLS         *TLS         `json:"tls,omitempty"`
 	Datacenters []string     `json:"datacenters,omitempty"`
 	Region      string       `json:"region,omitempty"`
 	Namespace   string       `json:"namespace,omitempty"`
@@ -300,6 +341,19 @@ type Serve struct {
 	Count int `json:"count,omitempty"`
 	// Node is the external catalog node the checks are registered on.
 	Node string `json:"node,omitempty"`
+}
+
+// TargetCreds returns the backup's target credentials source, if any.
+func (b *Backup) TargetCreds() *TargetCredentials {
+	switch {
+	case b.Consul != nil:
+		return b.Consul.Creds
+	case b.Etcd != nil:
+		return b.Etcd.Creds
+	case b.Elasticsearch != nil:
+		return b.Elasticsearch.Creds
+	}
+	return nil
 }
 
 // OverdueGrace is the backup's grace, defaulted.

@@ -125,7 +125,7 @@ func decodeBackup(e *evaluator, blk *hcl.Block, typ, name string, storages *stor
 	b.Verify = decodeVerify(e, raw.Verify, typ)
 
 	b.Nomad = defaults.resolve(e, decodeRawNomadLayer(e, raw.Nomad), &blk.DefRange)
-	if b.Storage.Credentials.UsesVault() {
+	if b.Storage.Credentials.UsesVault() || b.TargetCreds() != nil {
 		b.Nomad.VaultEnabled = true
 	}
 	return b, true
@@ -178,7 +178,10 @@ func decodeSource(e *evaluator, blk *hcl.Block, raw *rawBackup, b *config.Backup
 		if !isConsul {
 			wrong("consul", raw.Consul.DefRange)
 		} else {
-			b.Consul = &config.ConsulSource{Address: raw.Consul.Address, Datacenter: raw.Consul.Datacenter, Stale: raw.Consul.Stale}
+			rc := raw.Consul
+			b.Consul = &config.ConsulSource{Address: rc.Address, Datacenter: rc.Datacenter, Stale: rc.Stale,
+				TLS:   decodeTLS(e, rc.CAFile, rc.CAPath, rc.CertFile, rc.KeyFile, rc.TLSServerName, rc.DefRange),
+				Creds: decodeTargetCreds(e, rc.Credentials, b.Type)}
 			if raw.Consul.Prefix != nil {
 				if b.Type != config.TypeConsulKV {
 					e.errorf(raw.Consul.Prefix.Range, "Unexpected prefix",
@@ -218,11 +221,16 @@ func decodeEtcd(e *evaluator, raw *rawEtcd, rng hcl.Range, decoded bool) *config
 	for _, ep := range s.Endpoints {
 		checkURL(e, ep, "etcd endpoint", rng)
 	}
-	if raw.TLS != nil {
-		s.TLS = &config.TLS{CAFile: raw.TLS.CAFile, CertFile: raw.TLS.CertFile, KeyFile: raw.TLS.KeyFile}
-		if (s.TLS.CertFile == "") != (s.TLS.KeyFile == "") {
-			e.errorf(rng, "Incomplete etcd TLS", "cert_file and key_file must be given together.")
+	s.TLS = decodeTLS(e, raw.CAFile, raw.CAPath, raw.CertFile, raw.KeyFile, raw.TLSServerName, raw.DefRange)
+	if t := raw.TLS; t != nil {
+		if s.TLS != nil {
+			e.errorf(raw.DefRange, "TLS set twice", "Give the TLS settings either as attributes of the etcd block or in its tls block, not both.")
 		}
+		s.TLS = decodeTLS(e, t.CAFile, t.CAPath, t.CertFile, t.KeyFile, t.TLSServerName, raw.DefRange)
+	}
+	s.Creds = decodeTargetCreds(e, raw.Credentials, config.TypeEtcd)
+	if s.Creds != nil && s.TLS == nil {
+		e.errorf(raw.DefRange, "Client certificate without TLS", "A certificate from vault_pki_path needs the etcd endpoints over https and the CA that signed their certificates (ca_file).")
 	}
 	return s
 }
@@ -238,6 +246,8 @@ func decodeElasticsearch(e *evaluator, raw *rawElasticsearch, name string, rng h
 		// Snapshot names must be lower case: a backup named ES-Main must
 		// not validate and then fail every run.
 		SnapshotPrefix: e.str(raw.SnapshotPrefix, "vigil-"+strings.ToLower(name)),
+		TLS:            decodeTLS(e, raw.CAFile, raw.CAPath, raw.CertFile, raw.KeyFile, raw.TLSServerName, raw.DefRange),
+		Creds:          decodeTargetCreds(e, raw.Credentials, config.TypeElasticsearch),
 	}
 	at := func(a *hcl.Attribute) hcl.Range {
 		if a != nil {

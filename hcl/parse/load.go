@@ -214,7 +214,8 @@ func load(p fileParser, files []string, opts Options) (*config.Config, hcl.Diagn
 	if b := single(e, blocks["vault"]); b != nil {
 		var raw rawVault
 		e.decode(b.Body, &raw)
-		cfg.Vault = config.Vault{Address: raw.Address, Namespace: raw.Namespace}
+		cfg.Vault = config.Vault{Address: raw.Address, Namespace: raw.Namespace,
+			TLS: decodeTLS(e, raw.CAFile, raw.CAPath, raw.CertFile, raw.KeyFile, raw.TLSServerName, raw.DefRange)}
 		if raw.Address != "" {
 			checkURL(e, raw.Address, "Vault address", b.DefRange)
 		}
@@ -237,6 +238,7 @@ func load(p fileParser, files []string, opts Options) (*config.Config, hcl.Diagn
 		}
 	}
 	cfg.Nomad = defaults.resolve(e, nil, nil)
+	cfg.Nomad.Address, cfg.Nomad.TLS = defaults.client(e)
 
 	storages := decodeStorages(e, blocks["storage"])
 	for _, s := range storages.list {
@@ -322,6 +324,10 @@ func decodeControl(e *evaluator, b *hcl.Block) config.Control {
 		c.Enabled = *raw.Enabled
 	}
 	c.Address, c.Datacenter, c.Namespace = raw.Address, raw.Datacenter, raw.Namespace
+	c.TLS = decodeTLS(e, raw.CAFile, raw.CAPath, raw.CertFile, raw.KeyFile, raw.TLSServerName, raw.DefRange)
+	if c.Address != "" && strings.Contains(c.Address, "://") {
+		checkURL(e, c.Address, "control Consul address", raw.DefRange)
+	}
 	return c
 }
 

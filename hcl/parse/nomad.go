@@ -38,7 +38,21 @@ func decodeRawNomadLayer(e *evaluator, raw *rawNomad) *nomadLayer {
 	}
 	l.raw, l.present, l.defRange = *raw, true, raw.DefRange
 	l.evalFields(e)
+	if a, t := l.client(e); a != "" || t != nil {
+		e.errorf(raw.DefRange, "Nomad API settings in a backup", "address and the TLS settings say how vigil reaches the Nomad API for plan and apply; they belong in the top-level nomad block.")
+	}
 	return l
+}
+
+// client is the top-level block's Nomad API address and TLS settings.
+func (l *nomadLayer) client(e *evaluator) (string, *config.TLS) {
+	r := l.raw
+	address := ""
+	if r.Address != nil {
+		address = *r.Address
+		checkURL(e, address, "Nomad address", l.defRange)
+	}
+	return address, decodeTLS(e, r.CAFile, r.CAPath, r.CertFile, r.KeyFile, r.TLSServerName, l.defRange)
 }
 
 func (l *nomadLayer) fill(e *evaluator, body hcl.Body) *nomadLayer {

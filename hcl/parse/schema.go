@@ -20,16 +20,33 @@ var rootSchema = &hcl.BodySchema{
 	},
 }
 
+// The TLS attributes (ca_file, ca_path, cert_file, key_file,
+// tls_server_name) sit flat in each block that reaches a server, named as
+// the CLIs' variables are (CONSUL_CACERT, VAULT_CLIENT_CERT, ...); gohcl
+// has no embedded structs, so each raw block lists them.
+
 type rawControl struct {
-	Enabled    *bool  `hcl:"enabled,optional"`
-	Address    string `hcl:"address,optional"`
-	Datacenter string `hcl:"datacenter,optional"`
-	Namespace  string `hcl:"namespace,optional"`
+	Enabled       *bool     `hcl:"enabled,optional"`
+	Address       string    `hcl:"address,optional"`
+	Datacenter    string    `hcl:"datacenter,optional"`
+	Namespace     string    `hcl:"namespace,optional"`
+	CAFile        string    `hcl:"ca_file,optional"`
+	CAPath        string    `hcl:"ca_path,optional"`
+	CertFile      string    `hcl:"cert_file,optional"`
+	KeyFile       string    `hcl:"key_file,optional"`
+	TLSServerName string    `hcl:"tls_server_name,optional"`
+	DefRange      hcl.Range `hcl:",def_range"`
 }
 
 type rawVault struct {
-	Address   string `hcl:"address,optional"`
-	Namespace string `hcl:"namespace,optional"`
+	Address       string    `hcl:"address,optional"`
+	Namespace     string    `hcl:"namespace,optional"`
+	CAFile        string    `hcl:"ca_file,optional"`
+	CAPath        string    `hcl:"ca_path,optional"`
+	CertFile      string    `hcl:"cert_file,optional"`
+	KeyFile       string    `hcl:"key_file,optional"`
+	TLSServerName string    `hcl:"tls_server_name,optional"`
+	DefRange      hcl.Range `hcl:",def_range"`
 }
 
 type rawS3 struct {
@@ -95,23 +112,51 @@ type rawLock struct {
 }
 
 type rawConsulSource struct {
-	Address    string         `hcl:"address,optional"`
-	Datacenter string         `hcl:"datacenter,optional"`
-	Prefix     *hcl.Attribute `hcl:"prefix,optional"`
-	Stale      bool           `hcl:"stale,optional"`
-	DefRange   hcl.Range      `hcl:",def_range"`
+	Address       string                `hcl:"address,optional"`
+	Datacenter    string                `hcl:"datacenter,optional"`
+	Prefix        *hcl.Attribute        `hcl:"prefix,optional"`
+	Stale         bool                  `hcl:"stale,optional"`
+	Credentials   *rawTargetCredentials `hcl:"credentials,block"`
+	CAFile        string                `hcl:"ca_file,optional"`
+	CAPath        string                `hcl:"ca_path,optional"`
+	CertFile      string                `hcl:"cert_file,optional"`
+	KeyFile       string                `hcl:"key_file,optional"`
+	TLSServerName string                `hcl:"tls_server_name,optional"`
+	DefRange      hcl.Range             `hcl:",def_range"`
 }
 
 type rawEtcd struct {
-	Endpoints   []string       `hcl:"endpoints"`
-	DialTimeout *hcl.Attribute `hcl:"dial_timeout,optional"`
-	TLS         *rawTLS        `hcl:"tls,block"`
+	Endpoints     []string              `hcl:"endpoints"`
+	DialTimeout   *hcl.Attribute        `hcl:"dial_timeout,optional"`
+	TLS           *rawTLS               `hcl:"tls,block"`
+	Credentials   *rawTargetCredentials `hcl:"credentials,block"`
+	CAFile        string                `hcl:"ca_file,optional"`
+	CAPath        string                `hcl:"ca_path,optional"`
+	CertFile      string                `hcl:"cert_file,optional"`
+	KeyFile       string                `hcl:"key_file,optional"`
+	TLSServerName string                `hcl:"tls_server_name,optional"`
+	DefRange      hcl.Range             `hcl:",def_range"`
 }
 
+// rawTLS is etcd's tls block, kept beside the flat attributes for specs
+// written before them.
 type rawTLS struct {
-	CAFile   string `hcl:"ca_file,optional"`
-	CertFile string `hcl:"cert_file,optional"`
-	KeyFile  string `hcl:"key_file,optional"`
+	CAFile        string `hcl:"ca_file,optional"`
+	CAPath        string `hcl:"ca_path,optional"`
+	CertFile      string `hcl:"cert_file,optional"`
+	KeyFile       string `hcl:"key_file,optional"`
+	TLSServerName string `hcl:"tls_server_name,optional"`
+}
+
+// rawTargetCredentials is where a run gets the credentials of the system a
+// backup reads: one source, which must fit the backup type.
+type rawTargetCredentials struct {
+	VaultConsulPath *hcl.Attribute `hcl:"vault_consul_path,optional"`
+	VaultPKIPath    *hcl.Attribute `hcl:"vault_pki_path,optional"`
+	VaultKVPath     *hcl.Attribute `hcl:"vault_kv_path,optional"`
+	CommonName      *hcl.Attribute `hcl:"common_name,optional"`
+	TTL             *hcl.Attribute `hcl:"ttl,optional"`
+	DefRange        hcl.Range      `hcl:",def_range"`
 }
 
 type rawElasticsearch struct {
@@ -121,6 +166,12 @@ type rawElasticsearch struct {
 	Indices            []string               `hcl:"indices,optional"`
 	IncludeGlobalState bool                   `hcl:"include_global_state,optional"`
 	SnapshotPrefix     *hcl.Attribute         `hcl:"snapshot_prefix,optional"`
+	Credentials        *rawTargetCredentials  `hcl:"credentials,block"`
+	CAFile             string                 `hcl:"ca_file,optional"`
+	CAPath             string                 `hcl:"ca_path,optional"`
+	CertFile           string                 `hcl:"cert_file,optional"`
+	KeyFile            string                 `hcl:"key_file,optional"`
+	TLSServerName      string                 `hcl:"tls_server_name,optional"`
 	DefRange           hcl.Range              `hcl:",def_range"`
 }
 
@@ -173,20 +224,26 @@ type rawIndex struct {
 }
 
 type rawNomad struct {
-	Datacenters *[]string       `hcl:"datacenters,optional"`
-	Region      *string         `hcl:"region,optional"`
-	Namespace   *string         `hcl:"namespace,optional"`
-	NodePool    *string         `hcl:"node_pool,optional"`
-	Priority    *hcl.Attribute  `hcl:"priority,optional"`
-	Constraints []rawConstraint `hcl:"constraint,block"`
-	Driver      *hcl.Attribute  `hcl:"driver,optional"`
-	Image       *string         `hcl:"image,optional"`
-	Artifact    *string         `hcl:"artifact,optional"`
-	Binary      *string         `hcl:"binary,optional"`
-	Resources   *rawResources   `hcl:"resources,block"`
-	Vault       *rawNomadVault  `hcl:"vault,block"`
-	Consul      *struct{}       `hcl:"consul,block"`
-	DefRange    hcl.Range       `hcl:",def_range"`
+	Address       *string         `hcl:"address,optional"`
+	CAFile        string          `hcl:"ca_file,optional"`
+	CAPath        string          `hcl:"ca_path,optional"`
+	CertFile      string          `hcl:"cert_file,optional"`
+	KeyFile       string          `hcl:"key_file,optional"`
+	TLSServerName string          `hcl:"tls_server_name,optional"`
+	Datacenters   *[]string       `hcl:"datacenters,optional"`
+	Region        *string         `hcl:"region,optional"`
+	Namespace     *string         `hcl:"namespace,optional"`
+	NodePool      *string         `hcl:"node_pool,optional"`
+	Priority      *hcl.Attribute  `hcl:"priority,optional"`
+	Constraints   []rawConstraint `hcl:"constraint,block"`
+	Driver        *hcl.Attribute  `hcl:"driver,optional"`
+	Image         *string         `hcl:"image,optional"`
+	Artifact      *string         `hcl:"artifact,optional"`
+	Binary        *string         `hcl:"binary,optional"`
+	Resources     *rawResources   `hcl:"resources,block"`
+	Vault         *rawNomadVault  `hcl:"vault,block"`
+	Consul        *struct{}       `hcl:"consul,block"`
+	DefRange      hcl.Range       `hcl:",def_range"`
 }
 
 type rawConstraint struct {

@@ -109,6 +109,9 @@ job "vigil-k8s" {
 EOT
       }
 
+      consul {
+      }
+
       resources {
         cpu    = 200
         memory = 256
@@ -227,6 +230,9 @@ job "vigil-kv" {
   "serve": {}
 }
 EOT
+      }
+
+      consul {
       }
 
       resources {
@@ -394,6 +400,9 @@ job "vigil-serve-specs" {
 EOT
       }
 
+      consul {
+      }
+
       resources {
         cpu    = 200
         memory = 256
@@ -515,6 +524,9 @@ job "vigil-verify-k8s" {
   "serve": {}
 }
 EOT
+      }
+
+      consul {
       }
 
       resources {

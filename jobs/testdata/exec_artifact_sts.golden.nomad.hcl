@@ -120,6 +120,9 @@ EOT
         change_mode = "noop"
       }
 
+      consul {
+      }
+
       resources {
         cpu    = 200
         memory = 256
@@ -267,6 +270,9 @@ job "vigil-serve-specs" {
 EOT
       }
 
+      consul {
+      }
+
       resources {
         cpu    = 200
         memory = 256
@@ -389,6 +395,9 @@ EOT
 
       vault {
         change_mode = "noop"
+      }
+
+      consul {
       }
 
       resources {

@@ -138,6 +138,9 @@ EOT
         change_mode = "noop"
       }
 
+      consul {
+      }
+
       resources {
         cpu    = 200
         memory = 512

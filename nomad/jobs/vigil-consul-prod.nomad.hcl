@@ -143,6 +143,9 @@ EOT
         change_mode = "noop"
       }
 
+      consul {
+      }
+
       resources {
         cpu    = 200
         memory = 256

@@ -279,6 +279,9 @@ job "vigil-serve-platform" {
 EOT
       }
 
+      consul {
+      }
+
       resources {
         cpu    = 200
         memory = 256

@@ -142,6 +142,9 @@ EOT
         change_mode = "noop"
       }
 
+      consul {
+      }
+
       resources {
         cpu    = 200
         memory = 512

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awscred "github.com/aws/aws-sdk-go-v2/credentials"
+	vault "github.com/hashicorp/vault/api"
 	"github.com/vigil-backup/vigil/hcl/config"
 )
 
@@ -32,29 +33,13 @@ func openAWS(ctx context.Context, c config.Credentials, o Options) (*Session, er
 	access := stringField(s.Data, "access_key")
 	secret := stringField(s.Data, "secret_key")
 	token := stringField(s.Data, "security_token", "session_token")
-	sess := &Session{LeaseID: s.LeaseID}
-	renewCtx, stopRenew := context.WithCancel(context.Background())
-	renewDone := make(chan struct{})
-	sess.close = func(ctx context.Context) error {
-		stopRenew()
-		<-renewDone
-		return revoke(ctx, o, s.LeaseID)
-	}
+	sess := &Session{}
+	holdLease(sess, o, s)
 	if access == "" || secret == "" {
-		close(renewDone)
 		err := fmt.Errorf("creds: vault_aws_path read %s: the secret has no access_key/secret_key", c.VaultPath)
 		return nil, joinClose(ctx, sess, err)
 	}
 	sess.Provider = awscred.NewStaticCredentialsProvider(access, secret, token)
-	if s.LeaseDuration > 0 {
-		sess.Expires = time.Now().Add(time.Duration(s.LeaseDuration) * time.Second)
-	}
-	if s.Renewable && s.LeaseID != "" {
-		sess.Refreshes = true
-		go renewLoop(renewCtx, o, s.LeaseID, time.Duration(s.LeaseDuration)*time.Second, renewDone)
-	} else {
-		close(renewDone)
-	}
 	if o.Probe != nil {
 		if err := waitUsable(ctx, o, sess.Provider); err != nil {
 			return nil, joinClose(ctx, sess, fmt.Errorf("creds: vault_aws_path %s: keys never worked: %w", c.VaultPath, err))
@@ -129,6 +114,29 @@ func renewLoop(ctx context.Context, o Options, leaseID string, d time.Duration, 
 		if s != nil && s.LeaseDuration > 0 {
 			d = time.Duration(s.LeaseDuration) * time.Second
 		}
+	}
+}
+
+// holdLease keeps a secret's lease for the session: renewed while the
+// session is open when Vault lets it be, revoked when it closes.
+func holdLease(sess *Session, o Options, s *vault.Secret) {
+	d := time.Duration(s.LeaseDuration) * time.Second
+	sess.LeaseID = s.LeaseID
+	if d > 0 {
+		sess.Expires = time.Now().Add(d)
+	}
+	renewCtx, stopRenew := context.WithCancel(context.Background())
+	renewDone := make(chan struct{})
+	if s.Renewable && s.LeaseID != "" {
+		sess.Refreshes = true
+		go renewLoop(renewCtx, o, s.LeaseID, d, renewDone)
+	} else {
+		close(renewDone)
+	}
+	sess.close = func(ctx context.Context) error {
+		stopRenew()
+		<-renewDone
+		return revoke(ctx, o, s.LeaseID)
 	}
 }
 

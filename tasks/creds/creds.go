@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	vault "github.com/hashicorp/vault/api"
 	"github.com/vigil-backup/vigil/hcl/config"
+	"github.com/vigil-backup/vigil/plugin"
 )
 
 // Vault is the part of the Vault API a run uses. *vault.Logical satisfies it.
@@ -36,6 +37,9 @@ type Session struct {
 	Refreshes bool
 	// LeaseID is the Vault lease behind the keys (vault_aws_path), if any.
 	LeaseID string
+	// Secrets are the credentials of the system a backup reads
+	// (OpenTarget); nil for a storage's session.
+	Secrets *plugin.Secrets
 	close   func(context.Context) error
 	closed  bool
 }
@@ -87,6 +91,15 @@ func Open(ctx context.Context, c config.Credentials, o Options) (*Session, error
 	}
 	if c.UsesVault() && o.Vault == nil {
 		return nil, fmt.Errorf("creds: %s: %w", c.Source, ErrNoVault)
+	}
+	if c.UsesVault() {
+		p := c.VaultPath
+		if c.Source == config.CredVaultIdentitySTS {
+			p = "identity/oidc/token/" + c.IdentityRole
+		}
+		if err := preflight(ctx, o.Vault, needs(c.Source, p)); err != nil {
+			return nil, fmt.Errorf("creds: %s: %w", c.Source, err)
+		}
 	}
 	switch c.Source {
 	case config.CredEnvironment:

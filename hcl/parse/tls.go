@@ -1,0 +1,81 @@
+package parse
+
+import (
+	"regexp"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/vigil-backup/vigil/hcl/config"
+)
+
+// decodeTLS builds a block's TLS settings from its flat attributes: nil
+// when none is set. A certificate and its key come together.
+func decodeTLS(e *evaluator, ca, caPath, cert, key, serverName string, rng hcl.Range) *config.TLS {
+	t := config.TLS{CAFile: ca, CAPath: caPath, CertFile: cert, KeyFile: key, ServerName: serverName}
+	if t == (config.TLS{}) {
+		return nil
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		e.errorf(rng, "Incomplete TLS client certificate", "cert_file and key_file must be given together.")
+	}
+	return &t
+}
+
+var (
+	vaultConsulPath = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/creds/[A-Za-z0-9_.@-]+$`)
+	vaultPKIPath    = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/issue/[A-Za-z0-9_.@-]+$`)
+)
+
+// decodeTargetCreds reads where a run gets the credentials of the system
+// it backs up: exactly one source, the one the backup type takes.
+func decodeTargetCreds(e *evaluator, raw *rawTargetCredentials, typ string) *config.TargetCredentials {
+	if raw == nil {
+		return nil
+	}
+	want := map[string]string{
+		config.TypeConsulSnapshot: "vault_consul_path", config.TypeConsulKV: "vault_consul_path",
+		config.TypeEtcd: "vault_pki_path", config.TypeElasticsearch: "vault_kv_path",
+	}[typ]
+	c := &config.TargetCredentials{}
+	set := 0
+	pick := func(attr *hcl.Attribute, source string, pattern *regexp.Regexp, example string) {
+		if attr == nil {
+			return
+		}
+		set++
+		if source != want {
+			e.errorf(attr.Range, "Credential source does not fit the backup",
+				"A %s backup takes its credentials from %s; %s does not apply to it.", typ, want, source)
+			return
+		}
+		c.Source, c.VaultPath = source, e.str(attr, "")
+		if source == config.CredVaultKV {
+			c.VaultPath = kvDataPath(c.VaultPath)
+		}
+		if !pattern.MatchString(c.VaultPath) {
+			e.errorf(attr.Expr.Range(), "Invalid Vault path", "%q is not a path such as %q.", c.VaultPath, example)
+		}
+	}
+	pick(raw.VaultConsulPath, config.CredVaultConsul, vaultConsulPath, "consul/creds/ROLE")
+	pick(raw.VaultPKIPath, config.CredVaultPKI, vaultPKIPath, "pki/issue/ROLE")
+	pick(raw.VaultKVPath, config.CredVaultKV, vaultPathPattern, "secret/data/vigil/elasticsearch")
+	switch {
+	case set == 0:
+		e.errorf(raw.DefRange, "No credential source", "This credentials block needs %s.", want)
+	case set > 1:
+		e.errorf(raw.DefRange, "Conflicting credential sources", "Give exactly one credential source: %s.", want)
+	}
+	if c.Source == config.CredVaultPKI {
+		c.CommonName = e.str(raw.CommonName, "vigil")
+		c.TTL = e.duration(raw.TTL, 0)
+	} else {
+		for _, a := range []*hcl.Attribute{raw.CommonName, raw.TTL} {
+			if a != nil {
+				e.errorf(a.Range, "Unexpected "+a.Name, "%s only applies to vault_pki_path.", a.Name)
+			}
+		}
+	}
+	if c.Source == "" {
+		return nil
+	}
+	return c
+}

@@ -1,0 +1,48 @@
+package plugin
+
+import (
+	"crypto/tls"
+	"fmt"
+
+	"github.com/hashicorp/go-rootcerts"
+	"github.com/vigil-backup/vigil/hcl/config"
+)
+
+// Secrets are a run's credentials for the system a backup reads, issued
+// for the run by Vault (tasks/creds). Nil, or an empty field, leaves the
+// client's own environment in charge (CONSUL_HTTP_TOKEN, ES_API_KEY, a
+// cert_file). They never enter a Config, a log, a record or an error.
+type Secrets struct {
+	// ConsulToken is a Consul ACL token (Vault's Consul secrets engine).
+	ConsulToken string
+	// Certificate is a client certificate (Vault's PKI engine): etcd takes
+	// its CN as the user with client-certificate authentication.
+	Certificate *tls.Certificate
+	// ESAPIKey, or ESUsername and ESPassword, authenticate to Elasticsearch.
+	ESAPIKey, ESUsername, ESPassword string
+}
+
+// ClientTLS builds a client TLS config from a block's settings: the CA
+// from ca_file or ca_path (else the system's), the client certificate from
+// cert_file and key_file, or from cert when Vault issued one. It never
+// turns verification off.
+func ClientTLS(t *config.TLS, cert *tls.Certificate) (*tls.Config, error) {
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if t != nil {
+		if err := rootcerts.ConfigureTLS(c, &rootcerts.Config{CAFile: t.CAFile, CAPath: t.CAPath}); err != nil {
+			return nil, fmt.Errorf("tls: CA %s%s: %w", t.CAFile, t.CAPath, err)
+		}
+		c.ServerName = t.ServerName
+		if t.CertFile != "" {
+			pair, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("tls: client certificate %s: %w", t.CertFile, err)
+			}
+			c.Certificates = []tls.Certificate{pair}
+		}
+	}
+	if cert != nil {
+		c.Certificates = []tls.Certificate{*cert}
+	}
+	return c, nil
+}

@@ -1,0 +1,114 @@
+package creds
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"time"
+
+	"github.com/vigil-backup/vigil/hcl/config"
+	"github.com/vigil-backup/vigil/plugin"
+)
+
+// OpenTarget gets the run's credentials for the system a backup reads, as
+// tc says: a Consul token from Vault's Consul secrets engine, an etcd
+// client certificate from Vault's PKI engine (valid for ttl, or the spec's
+// TTL), or an Elasticsearch API key or user from Vault KV. Leased ones are
+// renewed while the session is open and revoked when it closes. A nil tc
+// gives a session without secrets: the clients' environment applies.
+func OpenTarget(ctx context.Context, tc *config.TargetCredentials, o Options, ttl time.Duration) (*Session, error) {
+	if tc == nil {
+		return &Session{}, nil
+	}
+	if o.Vault == nil {
+		return nil, fmt.Errorf("creds: %s: %w", tc.Source, ErrNoVault)
+	}
+	if err := preflight(ctx, o.Vault, needs(tc.Source, tc.VaultPath)); err != nil {
+		return nil, fmt.Errorf("creds: %s: %w", tc.Source, err)
+	}
+	switch tc.Source {
+	case config.CredVaultConsul:
+		return openConsulToken(ctx, tc, o)
+	case config.CredVaultPKI:
+		if tc.TTL > 0 {
+			ttl = tc.TTL
+		}
+		return openCertificate(ctx, tc, o, ttl)
+	case config.CredVaultKV:
+		return openESKV(ctx, tc, o)
+	}
+	return nil, fmt.Errorf("creds: unknown credential source %q", tc.Source)
+}
+
+// openConsulToken reads consul/creds/ROLE: a token with the role's Consul
+// policies, deleted from Consul when its lease is revoked.
+func openConsulToken(ctx context.Context, tc *config.TargetCredentials, o Options) (*Session, error) {
+	s, err := o.Vault.ReadWithContext(ctx, tc.VaultPath)
+	if err != nil {
+		return nil, fmt.Errorf("creds: vault_consul_path read %s: %w", tc.VaultPath, err)
+	}
+	if s == nil || s.Data == nil {
+		return nil, fmt.Errorf("creds: vault_consul_path read %s: Vault returned no token", tc.VaultPath)
+	}
+	sess := &Session{}
+	holdLease(sess, o, s)
+	token := stringField(s.Data, "token")
+	if token == "" {
+		return nil, joinClose(ctx, sess, fmt.Errorf("creds: vault_consul_path read %s: the secret has no token", tc.VaultPath))
+	}
+	sess.Secrets = &plugin.Secrets{ConsulToken: token}
+	return sess, nil
+}
+
+// openCertificate writes pki/issue/ROLE for a certificate with the spec's
+// common name; its key stays in memory. With the role's generate_lease the
+// certificate is revoked when the session closes.
+func openCertificate(ctx context.Context, tc *config.TargetCredentials, o Options, ttl time.Duration) (*Session, error) {
+	data := map[string]any{"common_name": tc.CommonName}
+	if ttl > 0 {
+		data["ttl"] = fmt.Sprintf("%ds", int(ttl.Seconds())+1)
+	}
+	s, err := o.Vault.WriteWithContext(ctx, tc.VaultPath, data)
+	if err != nil {
+		return nil, fmt.Errorf("creds: vault_pki_path write %s: %w", tc.VaultPath, err)
+	}
+	if s == nil || s.Data == nil {
+		return nil, fmt.Errorf("creds: vault_pki_path write %s: Vault issued no certificate", tc.VaultPath)
+	}
+	sess := &Session{}
+	holdLease(sess, o, s)
+	cert, err := tls.X509KeyPair([]byte(stringField(s.Data, "certificate")), []byte(stringField(s.Data, "private_key")))
+	if err != nil {
+		// The error of X509KeyPair never quotes the key.
+		return nil, joinClose(ctx, sess, fmt.Errorf("creds: vault_pki_path write %s: %w", tc.VaultPath, err))
+	}
+	if exp, ok := s.Data["expiration"].(interface{ Int64() (int64, error) }); ok {
+		if n, err := exp.Int64(); err == nil {
+			sess.Expires = time.Unix(n, 0)
+		}
+	}
+	sess.Refreshes = false // a certificate is not renewed
+	sess.Secrets = &plugin.Secrets{Certificate: &cert}
+	return sess, nil
+}
+
+// openESKV reads an Elasticsearch API key (api_key), or a user (username
+// and password), from KV v2.
+func openESKV(ctx context.Context, tc *config.TargetCredentials, o Options) (*Session, error) {
+	s, err := o.Vault.ReadWithContext(ctx, tc.VaultPath)
+	if err != nil {
+		return nil, fmt.Errorf("creds: vault_kv_path read %s: %w", tc.VaultPath, err)
+	}
+	if s == nil || s.Data == nil {
+		return nil, fmt.Errorf("creds: vault_kv_path read %s: no secret at this path", tc.VaultPath)
+	}
+	data, ok := s.Data["data"].(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("creds: vault_kv_path read %s: not a KV v2 secret (no data.data)", tc.VaultPath)
+	}
+	sec := &plugin.Secrets{ESAPIKey: stringField(data, "api_key"), ESUsername: stringField(data, "username"), ESPassword: stringField(data, "password")}
+	if sec.ESAPIKey == "" && (sec.ESUsername == "" || sec.ESPassword == "") {
+		return nil, fmt.Errorf("creds: vault_kv_path read %s: the secret needs api_key, or username and password", tc.VaultPath)
+	}
+	return &Session{Secrets: sec}, nil
+}
