@@ -52,6 +52,7 @@ func commands(m *Meta) map[string]cli.CommandFactory {
 		"render":   func() (cli.Command, error) { return &RenderCommand{Meta: m}, nil },
 		"plan":     func() (cli.Command, error) { return &PlanCommand{Meta: m}, nil },
 		"apply":    func() (cli.Command, error) { return &ApplyCommand{Meta: m}, nil },
+		"setup":    func() (cli.Command, error) { return &SetupCommand{Meta: m}, nil },
 		"version":  func() (cli.Command, error) { return &VersionCommand{Meta: m}, nil },
 		"run":      func() (cli.Command, error) { return &RunCommand{Meta: m}, nil },
 		"restore":  func() (cli.Command, error) { return &RestoreCommand{Meta: m}, nil },

@@ -92,14 +92,8 @@ func Open(ctx context.Context, c config.Credentials, o Options) (*Session, error
 	if c.UsesVault() && o.Vault == nil {
 		return nil, fmt.Errorf("creds: %s: %w", c.Source, ErrNoVault)
 	}
-	if c.UsesVault() {
-		p := c.VaultPath
-		if c.Source == config.CredVaultIdentitySTS {
-			p = "identity/oidc/token/" + c.IdentityRole
-		}
-		if err := preflight(ctx, o.Vault, needs(c.Source, p)); err != nil {
-			return nil, fmt.Errorf("creds: %s: %w", c.Source, err)
-		}
+	if err := preflight(ctx, o.Vault, c.VaultNeeds()); err != nil {
+		return nil, fmt.Errorf("creds: %s: %w", c.Source, err)
 	}
 	switch c.Source {
 	case config.CredEnvironment:

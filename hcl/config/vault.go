@@ -1,0 +1,61 @@
+package config
+
+import "strings"
+
+// VaultNeed is one capability a credential source needs on a Vault path,
+// and what for. The run checks them before it asks Vault for anything
+// (tasks/creds); vigil setup writes them into the run's Vault policy.
+type VaultNeed struct {
+	// Path is as a policy names it; lease paths end in "/*".
+	Path       string `json:"path"`
+	Capability string `json:"capability"`
+	Why        string `json:"why"`
+}
+
+// LeasePath is the policy path under which Vault's lease API acts on the
+// leases of path's secrets: sys/leases/<op>/<path>/*.
+func LeasePath(op, path string) string { return "sys/leases/" + op + "/" + path + "/*" }
+
+// VaultNeeds lists what a credential source reading path needs: reading
+// (or, to issue a certificate, writing) the path, and renewing and
+// revoking the leases of what it gets.
+func VaultNeeds(source, path string) []VaultNeed {
+	switch source {
+	case CredVaultIdentitySTS:
+		return []VaultNeed{{path, "read", "to get the identity token S3's STS exchanges for keys"}}
+	case CredVaultKV:
+		return []VaultNeed{{path, "read", "to read the credentials stored there"}}
+	case CredVaultAWS:
+		n := []VaultNeed{{path, "read", "to get the run's S3 keys"},
+			{LeasePath("revoke", path), "update", "to revoke the keys when the run ends"}}
+		if strings.Contains(path, "/creds/") {
+			n = append(n, VaultNeed{LeasePath("renew", path), "update", "to renew the keys while the run lasts"})
+		}
+		return n
+	case CredVaultConsul:
+		return []VaultNeed{{path, "read", "to get the run's Consul token"},
+			{LeasePath("renew", path), "update", "to renew the token while the run lasts"},
+			{LeasePath("revoke", path), "update", "to revoke the token when the run ends"}}
+	case CredVaultPKI:
+		return []VaultNeed{{path, "update", "to issue the run's client certificate"},
+			{LeasePath("revoke", path), "update", "to revoke the certificate when the run ends"}}
+	}
+	return nil
+}
+
+// VaultNeeds lists what the storage's credential source needs.
+func (c Credentials) VaultNeeds() []VaultNeed {
+	path := c.VaultPath
+	if c.Source == CredVaultIdentitySTS {
+		path = "identity/oidc/token/" + c.IdentityRole
+	}
+	return VaultNeeds(c.Source, path)
+}
+
+// VaultNeeds lists what the target's credential source needs.
+func (c *TargetCredentials) VaultNeeds() []VaultNeed {
+	if c == nil {
+		return nil
+	}
+	return VaultNeeds(c.Source, c.VaultPath)
+}
