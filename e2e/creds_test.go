@@ -24,13 +24,23 @@ func putWith(ctx context.Context, p aws.CredentialsProvider, key string) error {
 	return err
 }
 
-func openCreds(t *testing.T, ctx context.Context, c config.Credentials, alias string) *creds.Session {
+// openCreds opens a credentials session as a run of a spec with one backup
+// per storage would, with the Vault policy vigil setup wrote for it.
+func openCreds(t *testing.T, ctx context.Context, c config.Credentials, _ string) *creds.Session {
 	t.Helper()
-	tok, err := stack.Vault.EntityToken(ctx, alias, time.Hour)
-	if err != nil {
-		t.Fatal(err)
+	var backups string
+	for _, st := range []string{"sts", "kv", "aws", "awssts"} {
+		backups += fmt.Sprintf(`
+backup "consul_kv" "creds-%s" {
+  schedule = "0 * * * *"
+  timeout  = "10m"
+  storage  = storage.s3.%s
+  %s
+}
+`, st, st, consulSource(t, stack.Consul.URL(), ""))
 	}
-	vc, _ := stack.Vault.Client(tok)
+	specDir(t, backups)
+	vc, _ := stack.Vault.Client(entityToken(t, ctx))
 	sess, err := creds.Open(ctx, c, creds.Options{
 		Vault: vc.Logical(), Endpoint: stack.MinIO.Endpoint(), SessionName: "e2e",
 		Probe: func(ctx context.Context, p aws.CredentialsProvider) error {
@@ -165,11 +175,8 @@ backup "consul_kv" %q {
   schedule = "0 * * * *"
   timeout  = "1h"
   storage  = storage.s3.awssts
-  consul {
-    address = %q
-    prefix  = "service/"
-  }
-}`, name, stack.Consul.URL()))
+  %s
+}`, name, consulSource(t, stack.Consul.URL(), "service/")))
 	r := vigil(t, entityToken(t, ctx), "run", "-config", dir, "-backup", name)
 	if r.code != 1 || !strings.Contains(r.stderr, "expire at") || !strings.Contains(r.stderr, "before the run's timeout ends at") {
 		t.Fatalf("a run whose keys expire before its timeout: %s", r)

@@ -65,10 +65,7 @@ func drillSpec(t *testing.T, name, key string) string {
 backup "consul_kv" %q {
   schedule = "0 * * * *"
   storage  = storage.s3.sts
-  consul {
-    address = %q
-    prefix  = "drill/"
-  }
+  %s
   verify {
     min_keys = 1
     key %q {}
@@ -76,7 +73,7 @@ backup "consul_kv" %q {
       consul = %q
     }
   }
-}`, name, stack.Consul.URL(), key, tool("consul")))
+}`, name, consulSource(t, stack.Consul.URL(), "drill/"), key, tool("consul")))
 	return dir
 }
 
@@ -84,7 +81,7 @@ backup "consul_kv" %q {
 // where the test can check that nothing outlives it.
 func vigilTmp(t *testing.T, tok, tmp string, args ...string) result {
 	t.Helper()
-	return vigilEnv(t, append(stack.Env(tok), "TMPDIR="+tmp), args...)
+	return vigilEnv(t, append(envFor(tok, args), "TMPDIR="+tmp), args...)
 }
 
 // assertNothingLeft checks that no scratch process or folder survives.
@@ -146,16 +143,14 @@ func TestDrillRefusesCorruptObject(t *testing.T) {
 backup "consul_snapshot" "drill-corrupt" {
   schedule = "0 * * * *"
   storage  = storage.s3.sts
-  consul {
-    address = %q
-  }
+  %s
   verify {
     min_keys = 1
     scratch {
       consul = %q
     }
   }
-}`, stack.Consul.URL(), tool("consul")))
+}`, consulSource(t, stack.Consul.URL(), ""), tool("consul")))
 	if r := vigil(t, tok, "run", "-config", dir, "-backup", "drill-corrupt"); r.code != 0 {
 		t.Fatalf("backup: %s", r)
 	}

@@ -34,9 +34,10 @@ backup "elasticsearch" %q {
       type     = "fs"
       location = "/mnt/es-backups"
     }
+    %s
   }
   %s
-}`, name, timeout, stack.ES.URL, "repo-"+name, extra))
+}`, name, timeout, stack.ES.URL, "repo-"+name, esCredentials(), extra))
 	return dir
 }
 
@@ -106,7 +107,10 @@ func TestESRetentionRestoreVerify(t *testing.T) {
 	}
 
 	before := len(stack.ES.Indices())
-	r := vigil(t, tok, "restore", "-config", dir, "-backup", name, "-rename-pattern", "logs-(.+)", "-rename-replacement", "restored-$1")
+	// A restore runs with the operator's own credentials, from the
+	// environment.
+	args := []string{"restore", "-config", dir, "-backup", name, "-rename-pattern", "logs-(.+)", "-rename-replacement", "restored-$1"}
+	r := vigilEnv(t, append(envFor(tok, args), "ES_USERNAME="+stack.ESUser, "ES_PASSWORD="+stack.ESPassword), args...)
 	if r.code != 0 || !strings.Contains(r.stdout, "restored-2026.11.20, restored-2026.11.21") {
 		t.Fatalf("restore: %s", r)
 	}

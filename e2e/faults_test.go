@@ -96,13 +96,14 @@ func TestFaultS3DiesMidUpload(t *testing.T) {
 func TestFaultConsulLeaderRestart(t *testing.T) {
 	needStack(t)
 	ctx := testContext(t, 10*time.Minute)
-	control, err := harness.StartConsulServer(ctx, t.TempDir(), "consul-restart")
+	control, err := harness.StartConsulServer(ctx, t.TempDir(), "consul-restart", stack.Sec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer control.Stop()
 	dir, prefix := bigEtcdSpec(t, "etcd-consul-restart", "sts")
 	writeSpec(t, dir, strings.Replace(readSpec(t, dir), "address = \""+stack.Consul.URL()+"\"", "address = \""+control.URL()+"\"", 1))
+	setupSpecOn(t, dir, configID(t), &control.Consul)
 	tok := entityToken(t, ctx)
 	cc, _ := control.Client()
 	cmd, out, errb := startVigil(t, tok, "run", "-config", dir, "-backup", "etcd-consul-restart")
@@ -151,7 +152,7 @@ func waitLeaderOf(t *testing.T, c *harness.ConsulServer) {
 func TestFaultVaultUnavailable(t *testing.T) {
 	needStack(t)
 	ctx := testContext(t, 5*time.Minute)
-	sealed, err := harness.StartVault(ctx, t.TempDir())
+	sealed, err := harness.StartVault(ctx, t.TempDir(), stack.Sec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,28 +165,30 @@ func TestFaultVaultUnavailable(t *testing.T) {
 backup "consul_kv" "vault-down" {
   schedule = "0 * * * *"
   storage  = storage.s3.sts
-  consul {
-    address = %q
-  }
-}`, stack.Consul.URL()))
+  %s
+}`, consulSource(t, stack.Consul.URL(), "")))
 	tok := entityToken(t, ctx)
+	// The spec's Vault address is the one a run uses (the environment's
+	// only fills what the spec leaves out).
+	orig := readSpec(t, dir)
 	for _, c := range []struct{ addr, want string }{
-		{"http://127.0.0.1:1", "connection refused"},
+		{"https://127.0.0.1:1", "connection refused"},
 		{sealed.URL(), "Vault is sealed"},
 	} {
-		cmd := exec.Command(vigilBin, "run", "-config", dir, "-backup", "vault-down")
-		cmd.Env = append(stack.Env(tok), "VAULT_ADDR="+c.addr)
-		out, _ := cmd.CombinedOutput()
-		if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), c.want) || !strings.Contains(string(out), "vault") {
-			t.Errorf("Vault at %s: exit %d\n%s", c.addr, cmd.ProcessState.ExitCode(), out)
+		writeSpec(t, dir, strings.Replace(orig, "address = \""+stack.Vault.URL()+"\"", "address = \""+c.addr+"\"", 1))
+		r := vigil(t, tok, "run", "-config", dir, "-backup", "vault-down")
+		out := r.stdout + r.stderr
+		if r.code != 1 || !strings.Contains(out, c.want) || !strings.Contains(out, "vault") {
+			t.Errorf("Vault at %s: %s", c.addr, r)
 		}
 		if last := lastRecord(t, "vault-down"); last.Status != record.Failed || !strings.Contains(last.Error, c.want) {
 			t.Errorf("record after Vault at %s: %+v", c.addr, last)
 		}
-		if strings.Contains(string(out), tok) {
+		if strings.Contains(out, tok) {
 			t.Error("the Vault token appears in the output")
 		}
 	}
+	writeSpec(t, dir, orig)
 	if r := vigil(t, tok, "run", "-config", dir, "-backup", "vault-down"); r.code != 0 || !strings.HasPrefix(r.stdout, "succeeded") {
 		t.Errorf("the lock was not released by the failed runs: %s", r)
 	}

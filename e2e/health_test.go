@@ -31,7 +31,7 @@ func startServe(t *testing.T, dir string) string {
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	cmd := exec.Command(vigilBin, "serve", "-config", dir, "-addr", addr)
-	cmd.Env = stack.Env("")
+	cmd.Env = envFor("", []string{dir})
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -127,11 +127,12 @@ func TestHealthFollowsRuns(t *testing.T) {
 	needStack(t)
 	ctx := testContext(t, 5*time.Minute)
 	tok := entityToken(t, ctx)
-	stopped, err := harness.StartEtcd(ctx, t.TempDir(), "etcd-stopped", 0)
+	// An etcd that vigil setup reaches, then stopped before the run.
+	stopped, err := harness.StartEtcd(ctx, t.TempDir(), "etcd-stopped", 0, stack.Sec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stopped.Stop()
+	defer stopped.Stop()
 	statsd := listenStatsd(t)
 	node := "vigil-health"
 	dir, _ := specDir(t, fmt.Sprintf(`
@@ -146,19 +147,15 @@ telemetry {
 backup "consul_kv" "health-good" {
   schedule = "0 * * * *"
   storage  = storage.s3.sts
-  consul {
-    address = %q
-  }
+  %s
 }
 
 backup "etcd" "health-bad" {
   schedule = "0 * * * *"
   storage  = storage.s3.sts
-  etcd {
-    endpoints    = [%q]
-    dial_timeout = "2s"
-  }
-}`, node, statsd.conn.LocalAddr().String(), stack.Consul.URL(), stopped.Endpoint))
+  %s
+}`, node, statsd.conn.LocalAddr().String(), consulSource(t, stack.Consul.URL(), ""), etcdSource(t, stopped.Endpoint)))
+	stopped.Stop()
 	url := startServe(t, dir)
 
 	if r := vigil(t, tok, "run", "-config", dir, "-backup", "health-good"); r.code != 0 {
@@ -224,7 +221,7 @@ backup "etcd" "health-bad" {
 	}
 
 	// The Consul UI shows it: each backup's check by name, in its state.
-	checks := consulUIChecks(t, node, []string{"backup health-good", "backup health-bad"}, artifact("consul-ui-checks.png"))
+	checks := consulUIChecks(t, node, []string{"backup health-good", "backup health-bad"}, artifact("consul-ui-checks.png"), tokensFor([]string{dir}).Consul)
 	states := map[string]string{}
 	for _, c := range checks {
 		states[c.Name] = c.State
@@ -259,10 +256,8 @@ backup "consul_kv" "health-late" {
   schedule = "* * * * *"
   grace    = "5s"
   storage  = storage.s3.sts
-  consul {
-    address = %q
-  }
-}`, node, stack.Consul.URL()))
+  %s
+}`, node, consulSource(t, stack.Consul.URL(), "")))
 	if r := vigil(t, tok, "run", "-config", dir, "-backup", "health-late"); r.code != 0 {
 		t.Fatalf("run: %s", r)
 	}

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,8 +22,7 @@ func TestIncompleteStreamsNeverGetAManifest(t *testing.T) {
 	needStack(t)
 	ctx := testContext(t, 5*time.Minute)
 	seedData(t, ctx)
-	tok := entityToken(t, ctx)
-	consulProxy, err := harness.StartHTTPProxy(stack.Consul.URL(), nil, nil)
+	consulProxy, err := startConsulProxy()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +37,7 @@ backup %q %q {
   storage  = storage.s3.sts
   %s
 }`, typ, name, source))
-		return vigil(t, tok, "run", "-config", dir, "-backup", name), prefix, name
+		return vigil(t, "", "run", "-config", dir, "-backup", name), prefix, name
 	}
 	noManifest := func(t *testing.T, prefix, name string) {
 		t.Helper()
@@ -56,12 +54,11 @@ backup %q %q {
 		consulProxy.Set(harness.ProxyRule{Method: "GET", PathPrefix: "/v1/snapshot", CutAfter: 2048})
 		defer consulProxy.Set()
 		cut := filepath.Join(t.TempDir(), "cut.snap")
-		if out, err := toolCmd(t, "consul", append(os.Environ(), "CONSUL_HTTP_ADDR="+consulProxy.URL), "snapshot", "save", cut); err == nil {
+		env := append(stack.Env(harness.Tokens{Consul: stack.Consul.Management}), "CONSUL_HTTP_ADDR="+consulProxy.URL)
+		if out, err := toolCmd(t, "consul", env, "snapshot", "save", cut); err == nil {
 			t.Fatalf("consul snapshot save accepted the cut answer: %s", out)
 		}
-		r, prefix, name := run(t, "consul_snapshot", fmt.Sprintf(`consul {
-    address = %q
-  }`, consulProxy.URL))
+		r, prefix, name := run(t, "consul_snapshot", consulSource(t, consulProxy.URL, ""))
 		if r.code != 1 || !strings.Contains(r.stderr, "incomplete snapshot") {
 			t.Fatalf("run on a cut snapshot: %s", r)
 		}
@@ -79,10 +76,7 @@ backup %q %q {
 			return out
 		}})
 		defer consulProxy.Set()
-		r, prefix, name := run(t, "consul_kv", fmt.Sprintf(`consul {
-    address = %q
-    prefix  = "service/"
-  }`, consulProxy.URL))
+		r, prefix, name := run(t, "consul_kv", consulSource(t, consulProxy.URL, "service/"))
 		if r.code != 1 || !strings.Contains(r.stderr, "incomplete snapshot") || !strings.Contains(r.stderr, "key listing at the same index") {
 			t.Fatalf("run on an export missing a key: %s", r)
 		}
@@ -92,10 +86,7 @@ backup %q %q {
 	t.Run("consul_kv_cut_cleanly", func(t *testing.T) {
 		consulProxy.Set(harness.ProxyRule{Method: "GET", PathPrefix: "/v1/kv/service/", CutAfter: 40})
 		defer consulProxy.Set()
-		r, prefix, name := run(t, "consul_kv", fmt.Sprintf(`consul {
-    address = %q
-    prefix  = "service/"
-  }`, consulProxy.URL))
+		r, prefix, name := run(t, "consul_kv", consulSource(t, consulProxy.URL, "service/"))
 		if r.code != 1 || !strings.Contains(r.stderr, "incomplete snapshot") {
 			t.Fatalf("run on a cut export: %s", r)
 		}
@@ -103,16 +94,14 @@ backup %q %q {
 	})
 
 	t.Run("etcd_connection_cut", func(t *testing.T) {
-		p, err := harness.StartTCPProxy(strings.TrimPrefix(stack.Etcd.Endpoint, "http://"))
+		p, err := harness.StartTCPProxy(hostPort(stack.Etcd.Endpoint))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer p.Close()
 		// Let the status calls through; cut within the snapshot stream.
 		p.CutAfter(8 << 10)
-		r, prefix, name := run(t, "etcd", fmt.Sprintf(`etcd {
-    endpoints = ["http://%s"]
-  }`, p.Addr))
+		r, prefix, name := run(t, "etcd", etcdSource(t, "https://"+p.Addr))
 		if r.code != 1 || !strings.Contains(r.stderr, "etcd:") {
 			t.Fatalf("run on a cut etcd stream: %s", r)
 		}
@@ -120,10 +109,7 @@ backup %q %q {
 	})
 
 	t.Run("consul_kv_mistyped_prefix", func(t *testing.T) {
-		r, prefix, name := run(t, "consul_kv", fmt.Sprintf(`consul {
-    address = %q
-    prefix  = "servcie/"
-  }`, stack.Consul.URL()))
+		r, prefix, name := run(t, "consul_kv", consulSource(t, stack.Consul.URL(), "servcie/"))
 		if r.code != 1 || !strings.Contains(r.stderr, "the backup is empty") {
 			t.Fatalf("run of an empty prefix: %s", r)
 		}
@@ -131,11 +117,7 @@ backup %q %q {
 	})
 
 	t.Run("consul_kv_allow_empty", func(t *testing.T) {
-		r, prefix, name := run(t, "consul_kv", fmt.Sprintf(`allow_empty = true
-  consul {
-    address = %q
-    prefix  = "servcie/"
-  }`, stack.Consul.URL()))
+		r, prefix, name := run(t, "consul_kv", "allow_empty = true\n  "+consulSource(t, stack.Consul.URL(), "servcie/"))
 		if r.code != 0 {
 			t.Fatalf("allow_empty: %s", r)
 		}
@@ -150,7 +132,7 @@ backup %q %q {
 func TestEtcdSnapshotFromLeader(t *testing.T) {
 	needStack(t)
 	ctx := testContext(t, 3*time.Minute)
-	cluster, err := harness.StartEtcdCluster(ctx, t.TempDir(), "trio", 3)
+	cluster, err := harness.StartEtcdCluster(ctx, t.TempDir(), "trio", 3, stack.Sec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,19 +149,17 @@ func TestEtcdSnapshotFromLeader(t *testing.T) {
 	var endpoints []string
 	for _, m := range cluster.Members {
 		if m != leader {
-			endpoints = append(endpoints, fmt.Sprintf("%q", m.Endpoint))
+			endpoints = append(endpoints, m.Endpoint)
 		}
 	}
-	endpoints = append(endpoints, fmt.Sprintf("%q", leader.Endpoint))
+	endpoints = append(endpoints, leader.Endpoint)
 	name := "etcd-leader"
 	dir, prefix := specDir(t, fmt.Sprintf(`
 backup "etcd" %q {
   schedule = "0 * * * *"
   storage  = storage.s3.sts
-  etcd {
-    endpoints = [%s]
-  }
-}`, name, strings.Join(endpoints, ", ")))
+  %s
+}`, name, etcdSource(t, endpoints...)))
 	if r := vigil(t, entityToken(t, ctx), "run", "-config", dir, "-backup", name); r.code != 0 {
 		t.Fatalf("run: %s", r)
 	}
@@ -187,4 +167,17 @@ backup "etcd" %q {
 	if m.Source["member_id"] != fmt.Sprintf("%x", id) || m.Source["endpoint"] != leader.Endpoint || m.Source["keys"] != "1" {
 		t.Fatalf("manifest source %v; the leader is %x at %s", m.Source, id, leader.Endpoint)
 	}
+}
+
+// startConsulProxy starts an HTTPS proxy in front of the harness Consul,
+// serving the stack's own certificate, so vigil reaches it as it reaches
+// Consul.
+func startConsulProxy() (*harness.HTTPProxy, error) {
+	return harness.StartHTTPProxy(stack.Consul.URL(), stack.Sec.CA.ClientTLS(nil), stack.Sec.CA.ServerTLS(stack.Sec.Server))
+}
+
+// hostPort is a URL's host:port.
+func hostPort(u string) string {
+	_, hp, _ := strings.Cut(u, "://")
+	return hp
 }

@@ -28,13 +28,13 @@ import (
 func TestLockRenewalsFailing(t *testing.T) {
 	needStack(t)
 	ctx := testContext(t, 5*time.Minute)
-	proxy, err := harness.StartHTTPProxy(stack.Consul.URL(), nil, nil)
+	proxy, err := startConsulProxy()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer proxy.Close()
 	// A slow link to a big etcd keeps the run going well past the TTL.
-	slow, err := harness.StartTCPProxy(strings.TrimPrefix(largeEtcd(t).Endpoint, "http://"))
+	slow, err := harness.StartTCPProxy(hostPort(largeEtcd(t).Endpoint))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,10 +49,8 @@ backup "etcd" %q {
   lock {
     ttl = "10s"
   }
-  etcd {
-    endpoints = ["http://%s"]
-  }
-}`, name, slow.Addr))
+  %s
+}`, name, etcdSource(t, "https://"+slow.Addr)))
 	tok := entityToken(t, ctx)
 	cmd, out, errb := startVigil(t, tok, "run", "-config", dir, "-backup", name)
 	cc, _ := stack.Consul.Client()
@@ -128,11 +126,13 @@ func TestStandaloneS3Lock(t *testing.T) {
 	prefix := fmt.Sprintf("e2e/%s-%d/", t.Name(), time.Now().UnixNano())
 	dir := t.TempDir()
 	spec := fmt.Sprintf(`
+config_id = %q
 consul {
   enabled = false
 }
 vault {
   address = %q
+  %s
 }
 storage "s3" "kv" {
   bucket     = %q
@@ -150,13 +150,12 @@ backup "etcd" %q {
   lock {
     ttl = "10s"
   }
-  etcd {
-    endpoints = [%q]
-  }
-}`, stack.Vault.URL(), harness.Bucket, prefix, stack.MinIO.Endpoint(), harness.KVPath, name, largeEtcd(t).Endpoint)
+  %s
+}`, configID(t), stack.Vault.URL(), caFile(), harness.Bucket, prefix, stack.MinIO.Endpoint(), harness.KVPath, name, etcdSource(t, largeEtcd(t).Endpoint))
 	if err := os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(spec), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	setupSpec(t, dir, configID(t))
 	lockKey := prefix + "vigil/locks/" + name + ".lock"
 	held := fmt.Sprintf(`{"holder":{"host":"other-host","pid":77,"started_at":%q},"refreshed_at":%q}`,
 		time.Now().UTC().Format(time.RFC3339), time.Now().UTC().Format(time.RFC3339))

@@ -18,14 +18,16 @@ import (
 	"github.com/vigil-backup/vigil/jobs"
 )
 
-func nomadCLI(t *testing.T, args ...string) (string, error) {
+// nomadCLI runs the nomad CLI as the operator holding tok (the Nomad
+// policy vigil setup wrote for plan and apply).
+func nomadCLI(t *testing.T, tok harness.Tokens, args ...string) (string, error) {
 	t.Helper()
 	bin, err := harness.Tool("nomad")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = stack.Env("")
+	cmd.Env = stack.Env(tok)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -101,7 +103,8 @@ func TestRenderedExamplesRunOnNomad(t *testing.T) {
 	needStack(t)
 	defer purgeVigilJobs(t)
 	hclDir, jsonDir := t.TempDir(), t.TempDir()
-	examples := filepath.Join(harness.RepoRoot(), "examples")
+	examples := copyExamples(t)
+	tok := tokensFor([]string{examples})
 	for format, dir := range map[string]string{"hcl": hclDir, "json": jsonDir} {
 		args := append([]string{"render", "-format", format, "-out", dir}, harnessVars()...)
 		if r := vigil(t, "", append(args, examples)...); r.code != 0 {
@@ -116,10 +119,10 @@ func TestRenderedExamplesRunOnNomad(t *testing.T) {
 	nc, _ := stack.Nomad.Client()
 	for _, f := range hclFiles {
 		id := strings.TrimSuffix(filepath.Base(f), ".nomad.hcl")
-		if out, err := nomadCLI(t, "job", "validate", f); err != nil {
+		if out, err := nomadCLI(t, tok, "job", "validate", f); err != nil {
 			t.Errorf("nomad job validate %s: %v\n%s", f, err, out)
 		}
-		parsed, err := nomadCLI(t, "job", "run", "-output", f)
+		parsed, err := nomadCLI(t, tok, "job", "run", "-output", f)
 		if err != nil {
 			t.Fatalf("nomad job run -output %s: %v\n%s", f, err, parsed)
 		}
@@ -130,7 +133,7 @@ func TestRenderedExamplesRunOnNomad(t *testing.T) {
 			w, _ := json.MarshalIndent(want, "", " ")
 			t.Errorf("%s: Nomad parsed the HCL into a different job:\n got %s\nwant %s", id, g, w)
 		}
-		if out, err := nomadCLI(t, "job", "run", f); err != nil {
+		if out, err := nomadCLI(t, tok, "job", "run", f); err != nil {
 			t.Errorf("nomad job run %s: %v\n%s", f, err, out)
 		}
 		job, _, err := nc.Jobs().Info(id, nil)
@@ -150,7 +153,7 @@ func TestRenderedExamplesRunOnNomad(t *testing.T) {
 	purgeVigilJobs(t)
 	jsonFiles, _ := filepath.Glob(filepath.Join(jsonDir, "*.nomad.json"))
 	for _, f := range jsonFiles {
-		if out, err := nomadCLI(t, "job", "run", "-json", f); err != nil {
+		if out, err := nomadCLI(t, tok, "job", "run", "-json", f); err != nil {
 			t.Errorf("nomad job run -json %s: %v\n%s", f, err, out)
 		}
 	}
@@ -196,8 +199,8 @@ func TestPlanApplyPrune(t *testing.T) {
 		t.Fatalf("apply: %s", r)
 	}
 
-	// The spec of vigil-logs goes; its variable stays for -var es_url.
-	os.WriteFile(filepath.Join(dir, "elasticsearch.hcl"), []byte("variable \"es_url\" {\n  type = string\n}\n"), 0o644)
+	// The spec of vigil-logs goes; its variables stay for the -var flags.
+	os.WriteFile(filepath.Join(dir, "elasticsearch.hcl"), []byte("variable \"es_url\" {\n  type = string\n}\nvariable \"es_credentials\" {\n  type = string\n}\n"), 0o644)
 	if r := plan(); r.code != 1 || !strings.Contains(r.stdout, `"vigil-logs"`) || !strings.Contains(r.stdout, "no spec declares it") {
 		t.Fatalf("plan should list the orphan: %s", r)
 	}
@@ -231,6 +234,11 @@ func TestPruneStopsOnlyItsConfiguration(t *testing.T) {
 config_id = %q
 consul {
   address = %q
+  %s
+}
+vault {
+  address = %q
+  %s
 }
 nomad {
   datacenters = ["dc1"]
@@ -245,11 +253,16 @@ backup "consul_kv" %q {
   storage  = storage.local.disk
   consul {
     address = %q
+    %s
+    credentials {
+      vault_consul_path = "consul/creds/%s"
+    }
   }
-}`, id, stack.Consul.URL(), vigilBin, t.TempDir(), backup, stack.Consul.URL())
+}`, id, stack.Consul.URL(), caFile(), stack.Vault.URL(), caFile(), vigilBin, t.TempDir(), backup, stack.Consul.URL(), caFile(), id)
 		if err := os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		setupSpec(t, dir, id)
 		return dir
 	}
 	teamA, teamB := spec("team-a", "a-kv"), spec("team-b", "b-kv")

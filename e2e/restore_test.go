@@ -31,12 +31,27 @@ func toolCmd(t *testing.T, name string, env []string, args ...string) (string, e
 
 func freshConsul(t *testing.T, ctx context.Context, name string) *harness.Consul {
 	t.Helper()
-	c, err := harness.StartConsul(ctx, t.TempDir(), name)
+	c, err := harness.StartConsul(ctx, t.TempDir(), name, stack.Sec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Stop)
 	return c
+}
+
+// consulEnv is the consul CLI's environment for c, as its operator.
+func consulEnv(c *harness.Consul) []string {
+	return append(stack.Env(harness.Tokens{Consul: c.Management}), "CONSUL_HTTP_ADDR="+c.URL())
+}
+
+// restoreAs runs vigil restore as the operator of the Consul restored
+// into: restores write, and take the operator's own token from the
+// environment, never the backup's read-only one.
+func restoreAs(t *testing.T, into *harness.Consul, args ...string) result {
+	t.Helper()
+	tok := tokensFor(args)
+	tok.Consul = into.Management
+	return vigilEnv(t, stack.Env(tok), args...)
 }
 
 func kvMap(t *testing.T, c *harness.Consul, prefix string) map[string]string {
@@ -66,7 +81,7 @@ func TestConsulKVExportIsConsulCLIFormat(t *testing.T) {
 	m, data := latestManifest(t, ctx, examplesPrefix, "consul-kv-services")
 	export := decompress(t, m, data)
 
-	cli, err := toolCmd(t, "consul", []string{"CONSUL_HTTP_ADDR=" + stack.Consul.Addr}, "kv", "export", "service/")
+	cli, err := toolCmd(t, "consul", consulEnv(stack.Consul), "kv", "export", "service/")
 	if err != nil {
 		t.Fatalf("consul kv export: %v\n%s", err, cli)
 	}
@@ -77,7 +92,7 @@ func TestConsulKVExportIsConsulCLIFormat(t *testing.T) {
 	fresh := freshConsul(t, ctx, "consul-import")
 	file := filepath.Join(t.TempDir(), "export.json")
 	os.WriteFile(file, export, 0o644)
-	if out, err := toolCmd(t, "consul", []string{"CONSUL_HTTP_ADDR=" + fresh.Addr}, "kv", "import", "@"+file); err != nil {
+	if out, err := toolCmd(t, "consul", consulEnv(fresh), "kv", "import", "@"+file); err != nil {
 		t.Fatalf("consul kv import: %v\n%s", err, out)
 	}
 	want, got := kvMap(t, stack.Consul, "service/"), kvMap(t, fresh, "")
@@ -102,9 +117,8 @@ func TestConsulSnapshotRestore(t *testing.T) {
 	forceBackup(t, ctx, "consul-prod")
 	fresh := freshConsul(t, ctx, "consul-snap-restore")
 
-	tok := entityToken(t, ctx)
 	args := append([]string{"restore", "-backup", "consul-prod", "-latest", "-to", fresh.URL(), "-config", dir}, harnessVars()...)
-	if r := vigil(t, tok, args...); r.code != 0 || !strings.Contains(r.stdout, "sha256 verified") {
+	if r := restoreAs(t, fresh, args...); r.code != 0 || !strings.Contains(r.stdout, "sha256 verified") {
 		t.Fatalf("restore: %s", r)
 	}
 	want, got := kvMap(t, stack.Consul, "service/"), kvMap(t, fresh, "service/")
@@ -127,10 +141,9 @@ func TestConsulKVRestoreModes(t *testing.T) {
 	fresh := freshConsul(t, ctx, "consul-kv-restore")
 	fc, _ := fresh.Client()
 	fc.KV().Put(&consul.KVPair{Key: "service/stray", Value: []byte("x")}, nil)
-	tok := entityToken(t, ctx)
 	restore := func(mode string) {
 		args := append([]string{"restore", "-backup", "consul-kv-services", "-to", fresh.URL(), "-mode", mode, "-config", dir}, harnessVars()...)
-		if r := vigil(t, tok, args...); r.code != 0 {
+		if r := restoreAs(t, fresh, args...); r.code != 0 {
 			t.Fatalf("restore -mode %s: %s", mode, r)
 		}
 	}
@@ -147,9 +160,18 @@ func TestConsulKVRestoreModes(t *testing.T) {
 	}
 }
 
-func entityToken(t *testing.T, ctx context.Context) string {
+// entityToken is a Vault token with an entity and the policy vigil setup
+// wrote for the test's configuration (specDir's), as a run outside Nomad
+// holds it.
+func entityToken(t *testing.T, _ context.Context) string {
 	t.Helper()
-	tok, err := stack.Vault.EntityToken(ctx, "vigil-e2e-operator", time.Hour)
+	return entityTokenFor(t, configID(t))
+}
+
+// entityTokenFor is entityToken for configuration id.
+func entityTokenFor(t *testing.T, id string) string {
+	t.Helper()
+	tok, err := stack.Vault.EntityToken(context.Background(), "vigil-e2e-"+id, time.Hour, "vigil-"+id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,10 +100,8 @@ func TestEtcdSnapshotRestore(t *testing.T) {
 backup "etcd" "etcd-small" {
   schedule = "0 * * * *"
   storage  = storage.s3.sts
-  etcd {
-    endpoints = [%q]
-  }
-}`, stack.Etcd.Endpoint))
+  %s
+}`, etcdSource(t, stack.Etcd.Endpoint)))
 	tok := entityToken(t, ctx)
 	if r := vigil(t, tok, "run", "-config", dir, "-backup", "etcd-small"); r.code != 0 {
 		t.Fatalf("run: %s", r)
@@ -136,7 +134,7 @@ backup "etcd" "etcd-small" {
 		"--initial-cluster", "restored="+scratch.PeerURL(ports[1]), "--initial-advertise-peer-urls", scratch.PeerURL(ports[1])); err != nil {
 		t.Fatalf("etcdutl snapshot restore: %v\n%s", err, out)
 	}
-	member, err := harness.StartEtcdMember(ctx, work, "restored", data, ports[0], ports[1], 0)
+	member, err := harness.StartEtcdMember(ctx, work, "restored", data, ports[0], ports[1], 0, stack.Sec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,10 +182,8 @@ backup "etcd" %q {
   lock {
     ttl = "10s"
   }
-  etcd {
-    endpoints = [%q]
-  }
-}`, name, storage, e.Endpoint))
+  %s
+}`, name, storage, etcdSource(t, e.Endpoint)))
 }
 
 type childRun struct {
@@ -198,7 +194,7 @@ type childRun struct {
 func startVigil(t *testing.T, tok string, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
 	t.Helper()
 	cmd := exec.Command(vigilBin, args...)
-	cmd.Env = stack.Env(tok)
+	cmd.Env = envFor(tok, args)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
@@ -357,19 +353,16 @@ func TestVaultAWSLeaseRevoked(t *testing.T) {
 backup "consul_kv" "kv-aws" {
   schedule = "0 * * * *"
   storage  = storage.s3.aws
-  consul {
-    address = %q
-    prefix  = "service/"
-  }
+  %s
 }
 
 backup "consul_kv" "kv-aws-broken" {
   schedule = "0 * * * *"
   storage  = storage.s3.aws
   consul {
-    address = "http://127.0.0.1:1"
+    address = "https://127.0.0.1:1"
   }
-}`, stack.Consul.URL()))
+}`, consulSource(t, stack.Consul.URL(), "service/")))
 	tok := entityToken(t, ctx)
 	before := stack.IAM.Issued()
 	if r := vigil(t, tok, "run", "-config", dir, "-backup", "kv-aws"); r.code != 0 {
@@ -415,13 +408,11 @@ func TestRetentionOverForcedRuns(t *testing.T) {
 backup "consul_kv" "kv-retained" {
   schedule = "0 * * * *"
   storage  = storage.s3.sts
-  consul {
-    address = %q
-  }
+  %s
   retain {
     last = 3
   }
-}`, stack.Consul.URL()))
+}`, consulSource(t, stack.Consul.URL(), "")))
 	if r := vigil(t, "", "apply", "-auto-approve", dir); r.code != 0 {
 		t.Fatalf("apply: %s", r)
 	}

@@ -28,18 +28,16 @@ backup "consul_kv" "leak-%s" {
   schedule = "0 * * * *"
   timeout  = "10m"
   storage  = storage.s3.%s
-  consul {
-    address = %q
-  }
+  %s
 }
-`, st, st, stack.Consul.URL())
+`, st, st, consulSource(t, stack.Consul.URL(), ""))
 	}
 	body += `
 backup "consul_kv" "leak-broken" {
   schedule = "0 * * * *"
   storage  = storage.s3.kv
   consul {
-    address = "http://127.0.0.1:1"
+    address = "https://127.0.0.1:1"
   }
 }
 `

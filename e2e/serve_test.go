@@ -48,10 +48,8 @@ serve {
 backup "consul_kv" "pair-kv" {
   schedule = "0 * * * *"
   storage  = storage.s3.sts
-  consul {
-    address = %q
-  }
-}`, node, stack.Consul.URL()))
+  %s
+}`, node, consulSource(t, stack.Consul.URL(), "")))
 	if r := vigil(t, "", "apply", "-auto-approve", dir); r.code != 0 {
 		t.Fatalf("apply: %s", r)
 	}

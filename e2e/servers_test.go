@@ -56,7 +56,7 @@ func TestServersUp(t *testing.T) {
 	if err != nil || len(nodes) != 1 || nodes[0].Status != "ready" {
 		t.Fatalf("nomad nodes: %v %v", nodes, err)
 	}
-	for _, addr := range []string{stack.Consul.Addr, stack.Vault.Addr, stack.MinIO.Addr, stack.Nomad.Addr, strings.TrimPrefix(stack.Etcd.Endpoint, "http://")} {
+	for _, addr := range []string{stack.Consul.Addr, stack.Vault.Addr, stack.MinIO.Addr, stack.Nomad.Addr, hostPort(stack.Etcd.Endpoint)} {
 		if !strings.HasPrefix(addr, "127.0.0.1:") {
 			t.Errorf("server bound to %s, not loopback", addr)
 		}

@@ -18,7 +18,10 @@ import (
 
 // specDir writes a spec with the harness's control Consul and Vault, one
 // S3 storage per credential source under a prefix of the test's own, and
-// the given backups. It returns the directory and the prefix.
+// the given backups; runs `vigil setup -apply` on it with the bootstrap
+// tokens; and mints the tokens vigil processes of the spec run with, from
+// what setup wrote (see setupSpec). It returns the directory and the
+// prefix.
 func specDir(t *testing.T, backups string) (string, string) {
 	t.Helper()
 	return specDirVia(t, stack.Consul.URL(), stack.MinIO.Endpoint(), backups)
@@ -29,6 +32,40 @@ func specDir(t *testing.T, backups string) (string, string) {
 func specDirVia(t *testing.T, control, s3Endpoint, backups string) (string, string) {
 	t.Helper()
 	prefix := fmt.Sprintf("e2e/%s-%d/", strings.ReplaceAll(t.Name(), "/", "-"), time.Now().UnixNano())
+	src := fmt.Sprintf(`
+config_id = %q
+
+consul {
+  address = %q
+  %s
+}
+
+vault {
+  address = %q
+  %s
+}
+
+nomad {
+  datacenters = ["dc1"]
+  driver      = "raw_exec"
+  binary      = %q
+  vault {
+    role = %q
+  }
+}
+`, configID(t), control, caFile(), stack.Vault.URL(), caFile(), vigilBin, "vigil-"+configID(t))
+	src += storages(prefix, s3Endpoint)
+	src += backups
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	setupSpec(t, dir, configID(t))
+	return dir, prefix
+}
+
+// storages are one S3 storage per credential source under prefix.
+func storages(prefix, endpoint string) string {
 	storage := func(name, creds string) string {
 		return fmt.Sprintf(`
 storage "s3" %q {
@@ -40,35 +77,87 @@ storage "s3" %q {
     %s
   }
 }
-`, name, harness.Bucket, prefix, s3Endpoint, creds)
+`, name, harness.Bucket, prefix, endpoint, creds)
 	}
-	src := fmt.Sprintf(`
-config_id = %q
-
-consul {
-  address = %q
+	return storage("sts", `vault_identity_sts { role = "`+harness.OIDCRole+`" }`) +
+		storage("kv", `vault_kv_path = "`+harness.KVPath+`"`) +
+		storage("aws", `vault_aws_path = "aws/creds/`+harness.AWSRole+`"`) +
+		storage("awssts", `vault_aws_path = "aws/sts/`+harness.AWSSTSRole+`"`)
 }
 
-vault {
-  address = %q
+// caFile is the ca_file attribute pointing at the harness CA ("" in the
+// open lab).
+func caFile() string {
+	if stack.Sec == nil {
+		return ""
+	}
+	return fmt.Sprintf("ca_file = %q", stack.Sec.CA.File)
 }
 
-nomad {
-  datacenters = ["dc1"]
-  driver      = "raw_exec"
-  binary      = %q
+// consulSource is the consul block of a backup reading address (the
+// harness Consul, or a proxy in front of it): the CA, and a token from
+// Vault's Consul secrets engine under the test configuration's role, which
+// vigil setup writes with exactly the rules the backups need.
+func consulSource(t *testing.T, address, prefix string) string {
+	p := ""
+	if prefix != "" {
+		p = fmt.Sprintf("prefix  = %q", prefix)
+	}
+	return fmt.Sprintf(`consul {
+    address = %q
+    %s
+    %s
+    credentials {
+      vault_consul_path = "consul/creds/%s"
+    }
+  }`, address, p, caFile(), configID(t))
 }
-`, configID(t), control, stack.Vault.URL(), vigilBin)
-	src += storage("sts", `vault_identity_sts { role = "`+harness.OIDCRole+`" }`)
-	src += storage("kv", `vault_kv_path = "`+harness.KVPath+`"`)
-	src += storage("aws", `vault_aws_path = "aws/creds/`+harness.AWSRole+`"`)
-	src += storage("awssts", `vault_aws_path = "aws/sts/`+harness.AWSSTSRole+`"`)
-	src += backups
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(src), 0o644); err != nil {
+
+// etcdSource is the etcd block of a backup reading endpoints: the CA, and
+// a client certificate for the user vigil from Vault's PKI engine.
+func etcdSource(t *testing.T, endpoints ...string) string {
+	q := make([]string, len(endpoints))
+	for i, e := range endpoints {
+		q[i] = fmt.Sprintf("%q", e)
+	}
+	return fmt.Sprintf(`etcd {
+    endpoints = [%s]
+    %s
+    credentials {
+      vault_pki_path = "pki/issue/%s"
+      common_name    = "vigil"
+    }
+  }`, strings.Join(q, ", "), caFile(), configID(t))
+}
+
+// esCredentials is the credentials block of an elasticsearch backup of
+// the fake cluster: its user, from Vault KV.
+func esCredentials() string {
+	return fmt.Sprintf("credentials {\n      vault_kv_path = %q\n    }", harness.ESKVPath)
+}
+
+// specTokens are the tokens of each spec directory, by directory.
+var specTokens sync.Map
+
+// setupSpec runs `vigil setup -apply` on the spec directory with the
+// bootstrap tokens, then mints what its vigil processes run with, all from
+// what setup wrote: a Consul token with the configuration's role, a Nomad
+// token with its operator policy, and a Vault entity token with its
+// policy. Nothing a vigil process runs with is a management token.
+func setupSpec(t *testing.T, dir, id string, vars ...string) harness.Tokens {
+	t.Helper()
+	return setupSpecOn(t, dir, id, stack.Consul, vars...)
+}
+
+// setupSpecOn is setupSpec for a spec whose control Consul is control.
+func setupSpecOn(t *testing.T, dir, id string, control *harness.Consul, vars ...string) harness.Tokens {
+	t.Helper()
+	tok, err := stack.SetupConfig(context.Background(), vigilBin, dir, id, control, vars...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return dir, prefix
+	specTokens.Store(dir, tok)
+	return tok
 }
 
 var (
@@ -88,7 +177,7 @@ func largeEtcd(t *testing.T) *harness.Etcd {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
 		start := time.Now()
-		bigEtcd, bigEtcdErr = harness.StartEtcd(ctx, workDir, "etcd-big", 4<<30)
+		bigEtcd, bigEtcdErr = harness.StartEtcd(ctx, workDir, "etcd-big", 4<<30, stack.Sec)
 		if bigEtcdErr != nil {
 			return
 		}

@@ -31,10 +31,7 @@ func TestDrillFailureTakesOneBackupThroughNomad(t *testing.T) {
 backup "consul_kv" %q {
   schedule = "0 0 1 1 *"
   storage  = storage.s3.sts
-  consul {
-    address = %q
-    prefix  = "stages/"
-  }
+  %s
   retain {
     last = 1
   }
@@ -46,7 +43,7 @@ backup "consul_kv" %q {
       consul = %q
     }
   }
-}`, name, stack.Consul.URL(), tool("consul")))
+}`, name, consulSource(t, stack.Consul.URL(), "stages/"), tool("consul")))
 	tok := entityToken(t, ctx)
 	// One earlier backup (its drill fails too), which retention (last = 1)
 	// would delete.
@@ -94,11 +91,8 @@ backup "consul_kv" %q {
   schedule = "0 * * * *"
   grace    = "5m"
   storage  = storage.s3.sts
-  consul {
-    address = %q
-    prefix  = "stages/"
-  }
-}`, name, stack.Consul.URL()))
+  %s
+}`, name, consulSource(t, stack.Consul.URL(), "stages/")))
 	cc, _ := stack.Consul.Client()
 	if err := (&record.Consul{Client: cc}).Register(ctx, name, time.Now().Add(-3*time.Hour)); err != nil {
 		t.Fatal(err)
@@ -140,11 +134,8 @@ func TestApplyRecordsRegistration(t *testing.T) {
 backup "consul_kv" %q {
   schedule = "0 0 1 1 *"
   storage  = storage.s3.sts
-  consul {
-    address = %q
-    prefix  = "stages/"
-  }
-}`, name, stack.Consul.URL()))
+  %s
+}`, name, consulSource(t, stack.Consul.URL(), "stages/")))
 	before := time.Now()
 	if r := vigil(t, "", "apply", "-auto-approve", dir); r.code != 0 {
 		t.Fatalf("apply: %s", r)

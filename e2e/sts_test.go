@@ -66,7 +66,10 @@ func newSTSRecorder(t *testing.T) *stsRecorder {
 		}
 		return nil
 	}
-	rec.Server = httptest.NewServer(proxy) // listens on 127.0.0.1
+	proxy.Transport = &http.Transport{TLSClientConfig: stack.Sec.CA.ClientTLS(nil)}
+	rec.Server = httptest.NewUnstartedServer(proxy) // listens on 127.0.0.1
+	rec.TLS = stack.Sec.CA.ServerTLS(stack.Sec.Server)
+	rec.StartTLS()
 	t.Cleanup(rec.Close)
 	return rec
 }
@@ -86,31 +89,13 @@ func TestRunSTSKeysExpire(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t, 3*time.Minute)
 	rec := newSTSRecorder(t)
-	prefix := fmt.Sprintf("e2e/%s-%d/", t.Name(), time.Now().UnixNano())
-	dir := t.TempDir()
-	writeSpec(t, dir, fmt.Sprintf(`
-consul {
-  address = %q
-}
-
-storage "s3" "sts" {
-  bucket     = %q
-  prefix     = %q
-  endpoint   = %q
-  path_style = true
-  credentials {
-    vault_identity_sts { role = %q }
-  }
-}
-
+	dir, prefix := specDirVia(t, stack.Consul.URL(), rec.URL, fmt.Sprintf(`
 backup "consul_kv" "sts-expire" {
   schedule = "0 * * * *"
   storage  = storage.s3.sts
-  consul {
-    address = %q
-  }
+  %s
 }
-`, stack.Consul.URL(), harness.Bucket, prefix, rec.URL, harness.OIDCRole, stack.Consul.URL()))
+`, consulSource(t, stack.Consul.URL(), "")))
 
 	r := vigil(t, entityToken(t, ctx), "run", "-log-level", "trace", "-config", dir, "-backup", "sts-expire")
 	if r.code != 0 {

@@ -4,6 +4,11 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,10 +27,12 @@ type uiCheck struct {
 }
 
 // consulUIChecks opens the Consul UI's health-check page of vigil's
-// service on node in headless Chromium, waits until every name is shown,
-// saves a screenshot to shot, and returns the checks with their states
-// (read from the classes the UI puts on each check).
-func consulUIChecks(t *testing.T, node string, names []string, shot string) []uiCheck {
+// service on node in headless Chromium, logged in with token, waits until
+// every name is shown, saves a screenshot to shot, and returns the checks
+// with their states (read from the classes the UI puts on each check).
+// Chromium trusts the stack's server certificate by its public key, and
+// nothing else.
+func consulUIChecks(t *testing.T, node string, names []string, shot, token string) []uiCheck {
 	t.Helper()
 	bin, err := exec.LookPath("chromium")
 	if err != nil {
@@ -38,13 +45,21 @@ func consulUIChecks(t *testing.T, node string, names []string, shot string) []ui
 		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.WindowSize(1280, 900),
-		chromedp.UserDataDir(t.TempDir()))
+		chromedp.UserDataDir(t.TempDir()), chromedp.Flag("ignore-certificate-errors-spki-list", spkiHash(t)))
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancel()
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
 	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
+	// The UI keeps its token in localStorage, as its login form does.
+	login := fmt.Sprintf(`localStorage.setItem("consul:token", JSON.stringify({SecretID: %q})); true`, token)
+	if _, err := chromedp.Run(ctx, chromedp.Navigate(stack.Consul.URL()+"/ui/")); err != nil {
+		t.Fatalf("open the Consul UI: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](login)); err != nil {
+		t.Fatalf("log in to the Consul UI: %v", err)
+	}
 	url := stack.Consul.URL() + "/ui/dc1/services/vigil/instances/" + node + "/vigil/health-checks"
 	if _, err := chromedp.Run(ctx, chromedp.Navigate(url)); err != nil {
 		t.Fatalf("open %s: %v", url, err)
@@ -95,4 +110,16 @@ func containsAll(s string, parts []string) bool {
 // artifact is where e2e tests keep files worth looking at after a run.
 func artifact(name string) string {
 	return filepath.Join(harness.RepoRoot(), ".work", "artifacts", name)
+}
+
+// spkiHash is the base64 sha256 of the stack's server certificate's public
+// key, as Chromium's ignore-certificate-errors-spki-list takes it.
+func spkiHash(t *testing.T) string {
+	block, _ := pem.Decode(stack.Sec.Server.CertPEM)
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	return base64.StdEncoding.EncodeToString(sum[:])
 }

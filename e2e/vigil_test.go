@@ -23,10 +23,31 @@ func (r result) String() string {
 	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 }
 
-// vigil runs the binary with the stack's environment and the given Vault token.
+// vigil runs the binary with the stack's environment and the tokens of
+// the spec directory its arguments name (setupSpec), with vaultToken as
+// the Vault token when it is set.
 func vigil(t *testing.T, vaultToken string, args ...string) result {
 	t.Helper()
-	return vigilEnv(t, stack.Env(vaultToken), args...)
+	return vigilEnv(t, envFor(vaultToken, args), args...)
+}
+
+// envFor is the environment of a vigil process with args.
+func envFor(vaultToken string, args []string) []string {
+	tok := tokensFor(args)
+	if vaultToken != "" {
+		tok.Vault = vaultToken
+	}
+	return stack.Env(tok)
+}
+
+// tokensFor finds the tokens of the spec directory args name.
+func tokensFor(args []string) harness.Tokens {
+	for _, a := range args {
+		if v, ok := specTokens.Load(a); ok {
+			return v.(harness.Tokens)
+		}
+	}
+	return harness.Tokens{}
 }
 
 // vigilEnv runs the binary with env.
@@ -57,12 +78,14 @@ func harnessVarValues() []string {
 		"control_consul=" + stack.Consul.URL(),
 		"vault_addr=" + stack.Vault.URL(),
 		"consul_addr=" + stack.Consul.URL(),
+		"ca_file=" + stack.Sec.CA.File,
 		"s3_endpoint=" + stack.MinIO.Endpoint(),
 		"bucket=" + harness.Bucket,
 		"s3_identity_role=" + harness.OIDCRole,
 		`etcd_endpoints=["` + stack.Etcd.Endpoint + `"]`,
-		"etcd_tls=false",
+		"etcd_ca_file=" + stack.Sec.CA.File,
 		"es_url=" + stack.ES.URL,
+		"es_credentials=" + harness.ESKVPath,
 		"scratch_consul=" + tool("consul"),
 		`scratch_etcd=["` + tool("etcd") + `","` + tool("etcdutl") + `"]`,
 	}
@@ -77,8 +100,17 @@ func harnessVars() []string {
 	return out
 }
 
-// copyExamples copies examples/ into a fresh directory and returns it.
+// copyExamples copies examples/ into a fresh directory, sets it up for the
+// stack (vigil setup -apply with the harness variables), and returns it.
 func copyExamples(t *testing.T) string {
+	t.Helper()
+	dir := copyExamplesOnly(t)
+	setupSpec(t, dir, "platform", harnessVars()...)
+	return dir
+}
+
+// copyExamplesOnly copies examples/ into a fresh directory.
+func copyExamplesOnly(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	files, _ := filepath.Glob(filepath.Join(harness.RepoRoot(), "examples", "*.hcl"))

@@ -6,7 +6,7 @@ variable "scratch_consul" {
 
 variable "consul_addr" {
   type        = string
-  default     = "http://consul.service.consul:8500"
+  default     = "https://consul.service.consul:8501"
   description = "The Consul cluster the consul_* backups read (not the control Consul)."
 }
 
@@ -21,6 +21,14 @@ backup "consul_snapshot" "consul-prod" {
     address    = var.consul_addr
     datacenter = "dc1"
     stale      = true # any server may answer, so a busy leader is spared
+    ca_file    = var.ca_file
+
+    # A token for each run from Vault's Consul secrets engine, revoked at
+    # its end; `vigil setup` gives the role acl = "write" (what Consul asks
+    # of a snapshot) and nothing else.
+    credentials {
+      vault_consul_path = "consul/creds/vigil-platform"
+    }
   }
 
   retain {
@@ -56,6 +64,10 @@ backup "consul_kv" "consul-kv-services" {
   consul {
     address = var.consul_addr
     prefix  = "service/"
+    ca_file = var.ca_file
+    credentials {
+      vault_consul_path = "consul/creds/vigil-platform"
+    }
   }
 
   retain {

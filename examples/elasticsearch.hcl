@@ -3,6 +3,12 @@ variable "es_url" {
   default = "https://elasticsearch.service.consul:9200"
 }
 
+variable "es_credentials" {
+  type        = string
+  default     = "secret/vigil/elasticsearch"
+  description = "Vault KV path of vigil's Elasticsearch API key (api_key) or user (username, password)."
+}
+
 # Elasticsearch writes the snapshot into its own repository (S3 through
 # repository-s3); vigil drives the snapshot API, checks it ends in SUCCESS,
 # prunes old snapshots and keeps a manifest in storage.s3.primary.
@@ -15,6 +21,10 @@ backup "elasticsearch" "logs" {
     url        = var.es_url
     repository = "s3-logs"
     indices    = ["logs-*"]
+
+    credentials {
+      vault_kv_path = var.es_credentials
+    }
 
     repository_settings {
       type      = "s3"

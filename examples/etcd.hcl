@@ -9,10 +9,10 @@ variable "scratch_etcd" {
   description = "The etcd and etcdutl binaries drills use; empty looks them up on PATH."
 }
 
-variable "etcd_tls" {
-  type        = bool
-  default     = true
-  description = "Whether the etcd endpoints need client certificates."
+variable "etcd_ca_file" {
+  type        = string
+  default     = "/etc/etcd/pki/ca.pem"
+  description = "The CA that signed the etcd members' certificates."
 }
 
 backup "etcd" "etcd-main" {
@@ -22,15 +22,14 @@ backup "etcd" "etcd-main" {
 
   etcd {
     endpoints = var.etcd_endpoints
+    ca_file   = var.etcd_ca_file
 
-    # dynamic blocks work as in Terraform: the harness runs etcd without TLS.
-    dynamic "tls" {
-      for_each = var.etcd_tls ? [1] : []
-      content {
-        ca_file   = "/etc/etcd/pki/ca.pem"
-        cert_file = "/etc/etcd/pki/vigil.pem"
-        key_file  = "/etc/etcd/pki/vigil-key.pem"
-      }
+    # A client certificate for each run from Vault's PKI engine, revoked at
+    # its end; etcd takes its CN as the user, which `vigil setup` gives
+    # the root role (etcd allows snapshots to no narrower one).
+    credentials {
+      vault_pki_path = "pki/issue/vigil-platform"
+      common_name    = "vigil"
     }
   }
 

@@ -35,8 +35,20 @@ variable "vigil_binary" {
 
 variable "control_consul" {
   type        = string
-  default     = "http://127.0.0.1:8500"
+  default     = "https://127.0.0.1:8501"
   description = "The Consul that holds vigil's locks, run records and health checks."
+}
+
+variable "ca_file" {
+  type        = string
+  default     = "/etc/vigil/tls/ca.pem"
+  description = "The CA that signed Consul's and Vault's certificates, on every node (empty: the system's CAs)."
+}
+
+variable "vault_role" {
+  type        = string
+  default     = "vigil-platform"
+  description = "The Vault JWT role the jobs log in with: the one `vigil setup` writes."
 }
 
 variable "vault_addr" {
@@ -64,13 +76,18 @@ variable "bucket" {
 
 # vigil keeps locks and run records in this Consul. Set enabled = false to
 # run standalone, with a file lock and records beside the backups.
+# The task's token comes from Nomad's workload identity (Nomad gives every
+# task of a configuration with a control Consul a consul block);
+# `vigil setup` binds it to a role with exactly the rules the runs need.
 consul {
   address    = var.control_consul
   datacenter = "dc1"
+  ca_file    = var.ca_file
 }
 
 vault {
   address = var.vault_addr
+  ca_file = var.ca_file
 }
 
 nomad {
@@ -92,9 +109,10 @@ nomad {
   }
 
   # Nomad workload identity: the task receives a VAULT_TOKEN from Vault's
-  # JWT auth method under this role. No secret is ever in the job.
+  # JWT auth method under this role, which `vigil setup` writes. No secret
+  # is ever in the job.
   vault {
-    role = "nomad-workloads"
+    role = var.vault_role
   }
 }
 

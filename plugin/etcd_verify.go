@@ -72,12 +72,18 @@ func (t *Etcd) Verify(ctx context.Context, r io.Reader, v *config.Verify, o Veri
 		"--initial-cluster", "vigil-drill="+peer, "--initial-advertise-peer-urls", peer).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("drill: etcdutl snapshot restore: %w: %s", err, strings.TrimSpace(string(out)))
 	}
-	p, endpoint, err := scratch.Etcd(ctx, etcd, dir, "vigil-drill", data, ports[0], ports[1], 0)
+	// The restored member keeps the source's auth: the drill serves it TLS
+	// with a CA of its own and logs in as root by certificate.
+	srvTLS, clientTLS, err := scratch.EtcdRootTLS(dir)
+	if err != nil {
+		return nil, fmt.Errorf("drill: %w", err)
+	}
+	p, endpoint, err := scratch.Etcd(ctx, etcd, dir, "vigil-drill", data, ports[0], ports[1], 0, srvTLS)
 	if err != nil {
 		return nil, fmt.Errorf("drill: scratch etcd: %w", err)
 	}
 	defer p.Stop(10 * time.Second)
-	c, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	c, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop(), TLS: clientTLS})
 	if err != nil {
 		return nil, fmt.Errorf("drill: scratch etcd client: %w", err)
 	}

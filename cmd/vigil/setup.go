@@ -118,8 +118,10 @@ func (c *SetupCommand) Run(args []string) int {
 		c.errorf("setup: %v", err)
 		return exitFail
 	}
-	for _, n := range s.Notes {
-		fmt.Fprintln(c.Stdout, "note: "+n)
+	if !asJSON {
+		for _, n := range s.Notes {
+			fmt.Fprintln(c.Stdout, "note: "+n)
+		}
 	}
 	return exitOK
 }

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"time"
 
@@ -9,38 +10,84 @@ import (
 	"github.com/vigil-backup/vigil/plugin/scratch"
 )
 
-// Consul is a `consul agent -dev` on loopback.
+// Consul is a Consul agent on loopback: with Security, HTTPS only, ACLs on
+// with default deny, and a management token only the harness holds.
 type Consul struct {
 	Proc *scratch.Proc
-	// Addr is host:port of the HTTP API.
+	// Addr is host:port of the HTTP(S) API.
 	Addr string
 	Dir  string
+	Sec  *Security
+	// Management is the bootstrap token ("" in the open lab).
+	Management string
 }
 
-// URL is the HTTP API's base URL.
-func (c *Consul) URL() string { return "http://" + c.Addr }
+// URL is the API's base URL.
+func (c *Consul) URL() string { return c.Sec.scheme() + "://" + c.Addr }
 
-// Client returns an API client for this agent.
-func (c *Consul) Client() (*consul.Client, error) {
+// Client returns a client with the management token.
+func (c *Consul) Client() (*consul.Client, error) { return c.ClientWith(c.Management) }
+
+// ClientWith returns a client with the given token.
+func (c *Consul) ClientWith(token string) (*consul.Client, error) {
 	cfg := consul.DefaultNonPooledConfig()
-	cfg.Address = c.Addr
-	cfg.Scheme = "http"
-	cfg.Token = ""
+	cfg.Address, cfg.Scheme, cfg.Token, cfg.TokenFile = c.Addr, c.Sec.scheme(), token, ""
+	cfg.TLSConfig = consul.TLSConfig{}
+	if c.Sec != nil {
+		cfg.TLSConfig = consul.TLSConfig{CAFile: c.Sec.CA.File}
+	}
 	return consul.NewClient(cfg)
 }
 
+// consulOptions lock an agent down with sec.
+func consulOptions(sec *Security, persistent bool) scratch.ConsulOptions {
+	o := scratch.ConsulOptions{Persistent: persistent}
+	if sec == nil {
+		return o
+	}
+	o.HTTPS, o.Client = true, sec.HTTPClient()
+	o.HCL = fmt.Sprintf(`
+tls {
+  defaults {
+    ca_file         = %q
+    cert_file       = %q
+    key_file        = %q
+    verify_incoming = false
+    verify_outgoing = true
+  }
+}
+acl {
+  enabled                  = true
+  default_policy           = "deny"
+  enable_token_persistence = false
+  tokens {
+    initial_management = %q
+    agent              = %q
+  }
+}`, sec.CA.File, sec.Server.CertFile, sec.Server.KeyFile, sec.ConsulManagement, sec.ConsulManagement)
+	return o
+}
+
 // StartConsul starts a dev agent in a new directory under dir.
-func StartConsul(ctx context.Context, dir, name string) (*Consul, error) {
+func StartConsul(ctx context.Context, dir, name string, sec *Security) (*Consul, error) {
 	bin, err := Tool("consul")
 	if err != nil {
 		return nil, err
 	}
-	d := filepath.Join(dir, name)
-	p, addr, err := scratch.Consul(ctx, bin, d, name)
+	ports, err := scratch.FreePorts(4)
 	if err != nil {
 		return nil, err
 	}
-	return &Consul{Proc: p, Addr: addr, Dir: d}, nil
+	d := filepath.Join(dir, name)
+	p, addr, err := scratch.ConsulWith(ctx, bin, d, name, ports, consulOptions(sec, false))
+	if err != nil {
+		return nil, err
+	}
+	c := &Consul{Proc: p, Addr: addr, Dir: d, Sec: sec}
+	if sec != nil {
+		c.Management = sec.ConsulManagement
+	}
+	return c, nil
 }
 
 // Stop ends the agent.
@@ -59,7 +106,7 @@ type ConsulServer struct {
 }
 
 // StartConsulServer starts it on free ports.
-func StartConsulServer(ctx context.Context, dir, name string) (*ConsulServer, error) {
+func StartConsulServer(ctx context.Context, dir, name string, sec *Security) (*ConsulServer, error) {
 	bin, err := Tool("consul")
 	if err != nil {
 		return nil, err
@@ -68,12 +115,15 @@ func StartConsulServer(ctx context.Context, dir, name string) (*ConsulServer, er
 	if err != nil {
 		return nil, err
 	}
-	s := &ConsulServer{Consul: Consul{Dir: filepath.Join(dir, name)}, ports: ports, bin: bin}
+	s := &ConsulServer{Consul: Consul{Dir: filepath.Join(dir, name), Sec: sec}, ports: ports, bin: bin}
+	if sec != nil {
+		s.Management = sec.ConsulManagement
+	}
 	return s, s.start(ctx, name)
 }
 
 func (s *ConsulServer) start(ctx context.Context, name string) error {
-	p, addr, err := scratch.ConsulOn(ctx, s.bin, s.Dir, name, s.ports, true)
+	p, addr, err := scratch.ConsulWith(ctx, s.bin, s.Dir, name, s.ports, consulOptions(s.Sec, true))
 	if err != nil {
 		return err
 	}
@@ -85,4 +135,24 @@ func (s *ConsulServer) start(ctx context.Context, name string) error {
 func (s *ConsulServer) Restart(ctx context.Context) error {
 	s.Stop()
 	return s.start(ctx, s.Proc.Name)
+}
+
+// Token creates a token carrying the given roles and policies.
+func (c *Consul) Token(roles, policies []string, description string) (string, error) {
+	cl, err := c.Client()
+	if err != nil {
+		return "", err
+	}
+	t := &consul.ACLToken{Description: description}
+	for _, r := range roles {
+		t.Roles = append(t.Roles, &consul.ACLTokenRoleLink{Name: r})
+	}
+	for _, p := range policies {
+		t.Policies = append(t.Policies, &consul.ACLTokenPolicyLink{Name: p})
+	}
+	out, _, err := cl.ACL().TokenCreate(t, nil)
+	if err != nil {
+		return "", fmt.Errorf("harness: consul token: %w", err)
+	}
+	return out.SecretID, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/vigil-backup/vigil/plugin/scratch"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -26,21 +27,23 @@ const (
 	Bucket            = "vigil"
 )
 
-// MinIO is one MinIO server with one bucket.
+// MinIO is one MinIO server with one bucket; with Security it serves
+// HTTPS and trusts the CA (for Vault's OpenID discovery document).
 type MinIO struct {
 	Proc    *scratch.Proc
 	Addr    string
 	DataDir string
 	Bucket  string
+	Sec     *Security
 	start   func() (*scratch.Proc, error)
 }
 
 // Endpoint is the S3 base URL.
-func (m *MinIO) Endpoint() string { return "http://" + m.Addr }
+func (m *MinIO) Endpoint() string { return m.Sec.scheme() + "://" + m.Addr }
 
 // StartMinIO starts MinIO trusting oidcConfigURL (Vault's OpenID discovery
 // document) for AssumeRoleWithWebIdentity; empty disables OpenID.
-func StartMinIO(ctx context.Context, dir, oidcConfigURL string) (*MinIO, error) {
+func StartMinIO(ctx context.Context, dir, oidcConfigURL string, sec *Security) (*MinIO, error) {
 	bin, err := Tool("minio")
 	if err != nil {
 		return nil, err
@@ -49,9 +52,23 @@ func StartMinIO(ctx context.Context, dir, oidcConfigURL string) (*MinIO, error) 
 	if err != nil {
 		return nil, err
 	}
-	m := &MinIO{Addr: fmt.Sprintf("127.0.0.1:%d", ports[0]), DataDir: filepath.Join(dir, "minio-data"), Bucket: Bucket}
+	m := &MinIO{Addr: fmt.Sprintf("127.0.0.1:%d", ports[0]), DataDir: filepath.Join(dir, "minio-data"), Bucket: Bucket, Sec: sec}
 	if err := os.MkdirAll(m.DataDir, 0o755); err != nil {
 		return nil, err
+	}
+	var certsArgs []string
+	if sec != nil {
+		// MinIO reads public.crt and private.key, and trusts CAs/*.
+		certs := filepath.Join(dir, "minio-certs")
+		if err := os.MkdirAll(filepath.Join(certs, "CAs"), 0o700); err != nil {
+			return nil, err
+		}
+		for dst, src := range map[string][]byte{"public.crt": sec.Server.CertPEM, "private.key": sec.Server.KeyPEM, "CAs/ca.crt": sec.CA.CertPEM} {
+			if err := os.WriteFile(filepath.Join(certs, dst), src, 0o600); err != nil {
+				return nil, err
+			}
+		}
+		certsArgs = []string{"--certs-dir", certs}
 	}
 	env := scratch.ServerEnv(
 		"MINIO_ROOT_USER="+MinIORootUser,
@@ -69,12 +86,12 @@ func StartMinIO(ctx context.Context, dir, oidcConfigURL string) (*MinIO, error) 
 		)
 	}
 	m.start = func() (*scratch.Proc, error) {
-		p, err := scratch.StartProc("minio", dir, env, bin, "server", "--quiet", "--address", m.Addr,
-			"--console-address", fmt.Sprintf("127.0.0.1:%d", ports[1]), m.DataDir)
+		args := append([]string{"server", "--quiet", "--address", m.Addr, "--console-address", fmt.Sprintf("127.0.0.1:%d", ports[1])}, certsArgs...)
+		p, err := scratch.StartProc("minio", dir, env, bin, append(args, m.DataDir)...)
 		if err != nil {
 			return nil, err
 		}
-		if err := scratch.WaitHTTP(ctx, p, m.Endpoint()+"/minio/health/live", 60*time.Second, scratch.Status200); err != nil {
+		if err := scratch.WaitHTTPWith(ctx, sec.HTTPClient(), p, m.Endpoint()+"/minio/health/live", 60*time.Second, scratch.Status200); err != nil {
 			p.Stop(5 * time.Second)
 			return nil, err
 		}
@@ -106,14 +123,28 @@ func (m *MinIO) RootClient() *s3.Client {
 }
 
 // Client is an S3 client with the given credentials, built the way vigil
-// builds its own.
+// builds its own (trusting the CA, as vigil does through AWS_CA_BUNDLE).
 func (m *MinIO) Client(creds aws.CredentialsProvider) *s3.Client {
-	return store.NewS3Client(store.S3Endpoint{Endpoint: m.Endpoint(), Region: "us-east-1", PathStyle: true}, creds)
+	return store.NewS3ClientWithCA(store.S3Endpoint{Endpoint: m.Endpoint(), Region: "us-east-1", PathStyle: true}, creds, m.caFile())
+}
+
+func (m *MinIO) caFile() string {
+	if m.Sec == nil {
+		return ""
+	}
+	return m.Sec.CA.File
 }
 
 // Admin is a MinIO admin API client.
 func (m *MinIO) Admin() (*madmin.AdminClient, error) {
-	return madmin.New(m.Addr, MinIORootUser, MinIORootPassword, false)
+	adm, err := madmin.New(m.Addr, MinIORootUser, MinIORootPassword, m.Sec != nil)
+	if err != nil {
+		return nil, err
+	}
+	if m.Sec != nil {
+		adm.SetCustomTransport(&http.Transport{TLSClientConfig: m.Sec.CA.ClientTLS(nil)})
+	}
+	return adm, nil
 }
 
 // AddUser creates a MinIO user with the readwrite policy.

@@ -3,7 +3,11 @@ package harness
 import (
 	"bufio"
 	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,16 +15,22 @@ import (
 	"syscall"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	nomad "github.com/hashicorp/nomad/api"
 	"github.com/vigil-backup/vigil/plugin/scratch"
 )
 
 // Nomad is a dev agent (server and client) with raw_exec, wired to the
-// harness Consul and to Vault through workload identity.
+// harness Consul and to Vault through workload identity. With Security it
+// has ACLs on (the harness holds the bootstrap token) and mutual TLS on
+// HTTP and RPC.
 type Nomad struct {
 	Proc    *scratch.Proc
 	Addr    string
 	DataDir string
+	Sec     *Security
+	// Management is the bootstrap token ("" in the open lab).
+	Management string
 
 	clientOnce sync.Once
 	client     *nomad.Client
@@ -28,11 +38,12 @@ type Nomad struct {
 }
 
 // URL is the HTTP API base URL.
-func (n *Nomad) URL() string { return "http://" + n.Addr }
+func (n *Nomad) URL() string { return n.Sec.scheme() + "://" + n.Addr }
 
 // StartNomad starts the agent with nomad/dev/agent.hcl plus a generated
-// config holding the ports and the Consul and Vault addresses.
-func StartNomad(ctx context.Context, dir, consulAddr, vaultURL string) (*Nomad, error) {
+// config holding the ports, the Consul and Vault addresses, and with
+// Security the ACL, TLS and workload identity settings.
+func StartNomad(ctx context.Context, dir string, c *Consul, v *Vault, sec *Security) (*Nomad, error) {
 	bin, err := Tool("nomad")
 	if err != nil {
 		return nil, err
@@ -55,35 +66,122 @@ ports {
   serf = %d
 }
 `, data, ports[0], ports[1], ports[2])
-	if consulAddr != "" {
-		gen += fmt.Sprintf("consul {\n  address = %q\n}\n", consulAddr)
-	}
-	if vaultURL != "" {
-		gen += fmt.Sprintf(`vault {
-  enabled = true
-  address = %q
-  default_identity {
-    aud = ["vault.io"]
-    ttl = "1h"
-  }
-}
-`, vaultURL)
-	}
+	gen += nomadWiring(c, v, sec)
 	genPath := filepath.Join(d, "harness.hcl")
 	if err := os.WriteFile(genPath, []byte(gen), 0o644); err != nil {
 		return nil, err
 	}
 	static := filepath.Join(RepoRoot(), "nomad", "dev", "agent.hcl")
-	p, err := scratch.StartProc("nomad", d, scratch.ServerEnv(), bin, "agent", "-dev", "-config", static, "-config", genPath)
+	env := scratch.ServerEnv()
+	if sec != nil {
+		// raw_exec tasks inherit the agent's environment: vigil's S3 and
+		// STS clients trust the CA through the AWS CLI's variable.
+		env = append(env, "AWS_CA_BUNDLE="+sec.CA.File)
+	}
+	p, err := scratch.StartProc("nomad", d, env, bin, "agent", "-dev", "-config", static, "-config", genPath)
 	if err != nil {
 		return nil, err
 	}
-	n := &Nomad{Proc: p, Addr: fmt.Sprintf("127.0.0.1:%d", ports[0]), DataDir: data}
+	n := &Nomad{Proc: p, Addr: fmt.Sprintf("127.0.0.1:%d", ports[0]), DataDir: data, Sec: sec}
+	if err := n.bootstrap(ctx); err != nil {
+		p.Stop(10 * time.Second)
+		return nil, err
+	}
 	if err := n.waitReady(ctx); err != nil {
 		p.Stop(10 * time.Second)
 		return nil, err
 	}
 	return n, nil
+}
+
+// nomadWiring is the agent configuration that ties Nomad to Consul and
+// Vault, and locks it down with sec.
+func nomadWiring(c *Consul, v *Vault, sec *Security) string {
+	var b strings.Builder
+	if sec == nil {
+		if c != nil {
+			fmt.Fprintf(&b, "consul {\n  address = %q\n}\n", c.Addr)
+		}
+		if v != nil {
+			fmt.Fprintf(&b, "vault {\n  enabled = true\n  address = %q\n  default_identity {\n    aud = [\"vault.io\"]\n    ttl = \"1h\"\n  }\n}\n", v.URL())
+		}
+		return b.String()
+	}
+	fmt.Fprintf(&b, `
+acl {
+  enabled = true
+}
+tls {
+  http                   = true
+  rpc                    = true
+  ca_file                = %q
+  cert_file              = %q
+  key_file               = %q
+  verify_server_hostname = true
+  verify_https_client    = true
+}
+`, sec.CA.File, sec.Server.CertFile, sec.Server.KeyFile)
+	if c != nil {
+		// The agent's own token registers Nomad's services; tasks get theirs
+		// from their workload identity, through the nomad-workloads auth
+		// method.
+		fmt.Fprintf(&b, `consul {
+  address = %q
+  ssl     = true
+  ca_file = %q
+  token   = %q
+  service_identity {
+    aud = ["consul.io"]
+    ttl = "1h"
+  }
+  task_identity {
+    aud = ["consul.io"]
+    ttl = "1h"
+  }
+}
+`, c.Addr, sec.CA.File, c.Management)
+	}
+	if v != nil {
+		fmt.Fprintf(&b, `vault {
+  enabled = true
+  address = %q
+  ca_file = %q
+  default_identity {
+    aud = ["vault.io"]
+    ttl = "1h"
+  }
+}
+`, v.URL(), sec.CA.File)
+	}
+	return b.String()
+}
+
+// bootstrap takes Nomad's ACL bootstrap token, which only the harness
+// holds.
+func (n *Nomad) bootstrap(ctx context.Context) error {
+	if n.Sec == nil {
+		return nil
+	}
+	c, err := n.ClientWith("")
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		tok, _, err := c.ACLTokens().Bootstrap(nil)
+		if err == nil {
+			n.Management = tok.SecretID
+			return nil
+		}
+		if n.Proc.Exited() || time.Now().After(deadline) {
+			return fmt.Errorf("harness: nomad acl bootstrap: %w; log tail:\n%s", err, n.Proc.LogTail(40))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
 }
 
 // waitReady waits for a leader and a ready client node with raw_exec.
@@ -117,17 +215,53 @@ func (n *Nomad) waitReady(ctx context.Context) error {
 	return fmt.Errorf("harness: nomad not ready (%s); log tail:\n%s", last, n.Proc.LogTail(40))
 }
 
-// Client returns the API client for the agent: one, shared, so tests that
-// poll do not open a connection pool per call (Nomad refuses more than 100
-// connections from one address, with 429).
+// Client returns the management API client for the agent: one, shared, so
+// tests that poll do not open a connection pool per call (Nomad refuses
+// more than 100 connections from one address, with 429).
 func (n *Nomad) Client() (*nomad.Client, error) {
-	n.clientOnce.Do(func() {
-		cfg := nomad.DefaultConfig()
-		cfg.Address = n.URL()
-		cfg.Region, cfg.Namespace, cfg.SecretID = "", "", ""
-		n.client, n.clientErr = nomad.NewClient(cfg)
-	})
+	n.clientOnce.Do(func() { n.client, n.clientErr = n.ClientWith(n.Management) })
 	return n.client, n.clientErr
+}
+
+// ClientWith returns a new API client with the given token.
+func (n *Nomad) ClientWith(token string) (*nomad.Client, error) {
+	cfg := nomad.DefaultConfig()
+	cfg.Address = n.URL()
+	cfg.Region, cfg.Namespace, cfg.SecretID = "", "", token
+	cfg.TLSConfig = &nomad.TLSConfig{}
+	if n.Sec != nil {
+		cfg.TLSConfig = &nomad.TLSConfig{CACert: n.Sec.CA.File, ClientCert: n.Sec.Admin.CertFile, ClientKey: n.Sec.Admin.KeyFile}
+	}
+	return nomad.NewClient(cfg)
+}
+
+// PublicKeys are the keys Nomad signs workload identities with, as PEM,
+// from its JWKS endpoint: what Consul's and Vault's JWT auth methods check
+// the identities with when they cannot fetch the JWKS themselves (Nomad
+// asks every HTTPS client for a certificate).
+func (n *Nomad) PublicKeys(ctx context.Context) ([]string, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, n.URL()+"/.well-known/jwks.json", nil)
+	resp, err := n.Sec.HTTPClient().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("harness: nomad jwks: %w", err)
+	}
+	defer resp.Body.Close()
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
+		return nil, fmt.Errorf("harness: nomad jwks: %w", err)
+	}
+	var out []string
+	for _, k := range set.Keys {
+		der, err := x509.MarshalPKIXPublicKey(k.Key)
+		if err != nil {
+			return nil, fmt.Errorf("harness: nomad jwks key %s: %w", k.KeyID, err)
+		}
+		out = append(out, string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})))
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("harness: nomad jwks: no key")
+	}
+	return out, nil
 }
 
 // Stop ends the agent and the tasks it started. A Nomad client keeps its
@@ -250,4 +384,17 @@ func (n *Nomad) Explain(a *nomad.Allocation) string {
 		sb = fmt.Appendf(sb, "stdout:\n%s\nstderr:\n%s\n", n.TaskLog(a.ID, task, "stdout"), n.TaskLog(a.ID, task, "stderr"))
 	}
 	return string(sb)
+}
+
+// Token creates a client token carrying one ACL policy.
+func (n *Nomad) Token(policy, name string) (string, error) {
+	c, err := n.Client()
+	if err != nil {
+		return "", err
+	}
+	t, _, err := c.ACLTokens().Create(&nomad.ACLToken{Name: name, Type: "client", Policies: []string{policy}}, nil)
+	if err != nil {
+		return "", fmt.Errorf("harness: nomad token: %w", err)
+	}
+	return t.SecretID, nil
 }

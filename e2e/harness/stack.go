@@ -1,21 +1,28 @@
 package harness
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
-	"github.com/vigil-backup/vigil/plugin/scratch"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
 	"time"
 
 	"github.com/vigil-backup/vigil/plugin/esfake"
+	"github.com/vigil-backup/vigil/plugin/scratch"
 )
 
 // Options choose what Start brings up.
 type Options struct {
 	// Dir holds every server's data and logs; it must exist.
 	Dir string
+	// Open runs the open lab: no TLS, no ACLs, etcd without auth, as
+	// `-dev` agents are (the smoke test, the benchmarks). By default the
+	// stack runs as production does.
+	Open bool
 	// EtcdQuotaBytes raises etcd's backend quota (benchmarks).
 	EtcdQuotaBytes int64
 	// Progress, when set, gets one line per step with its duration.
@@ -24,7 +31,9 @@ type Options struct {
 
 // Stack is the five servers, configured to work together.
 type Stack struct {
-	Dir    string
+	Dir string
+	// Sec is the CA, certificates and bootstrap tokens; nil in the open lab.
+	Sec    *Security
 	Consul *Consul
 	Vault  *Vault
 	MinIO  *MinIO
@@ -33,16 +42,20 @@ type Stack struct {
 	// IAM is the stand-in behind Vault's AWS engine; see iam_standin.go.
 	IAM *IAMStandIn
 	// ES is a fake Elasticsearch (plugin/esfake): none can be installed
-	// here. It has indices logs-* and a repository the examples register.
+	// here. It has indices logs-* and asks for the user whose password
+	// sits in Vault KV at ESKVPath.
 	ES *esfake.Server
 	// KVAccessKey and KVSecretKey are the MinIO user whose keys sit in
 	// Vault KV at KVPath.
 	KVAccessKey, KVSecretKey string
+	// ESUser and ESPassword are the fake cluster's user.
+	ESUser, ESPassword string
 }
 
 // Start brings up Consul, Vault, MinIO (trusting Vault as its OpenID
-// provider), the IAM stand-in, etcd and Nomad, and configures Vault for
-// every credential source. On error it stops what it started.
+// provider), the IAM stand-in, etcd and Nomad, configures Vault for every
+// credential source and Consul and Vault for Nomad's workload identities.
+// On error it stops what it started.
 func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	s = &Stack{Dir: opts.Dir}
 	defer func() {
@@ -65,31 +78,45 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		name string
 		f    func() error
 	}{
-		{"consul", func() (err error) { s.Consul, err = StartConsul(ctx, s.Dir, "consul"); return }},
-		{"vault", func() (err error) { s.Vault, err = StartVault(ctx, s.Dir); return }},
+		{"certificates", func() (err error) {
+			if !opts.Open {
+				s.Sec, err = NewSecurity(s.Dir)
+			}
+			return
+		}},
+		{"consul", func() (err error) { s.Consul, err = StartConsul(ctx, s.Dir, "consul", s.Sec); return }},
+		{"vault", func() (err error) { s.Vault, err = StartVault(ctx, s.Dir, s.Sec); return }},
 		{"minio", func() (err error) {
-			s.MinIO, err = StartMinIO(ctx, s.Dir, s.Vault.URL()+"/v1/identity/oidc/.well-known/openid-configuration")
+			s.MinIO, err = StartMinIO(ctx, s.Dir, s.Vault.URL()+"/v1/identity/oidc/.well-known/openid-configuration", s.Sec)
 			return
 		}},
 		{"iam stand-in", func() (err error) { s.IAM, err = StartIAMStandIn(s.MinIO); return }},
-		{"vault config", func() error { return s.Vault.Configure(ctx, s.IAM.URL) }},
+		{"vault config", func() error { return s.Vault.Configure(ctx, s.IAM.URL, s.Consul) }},
 		{"kv credentials", func() error {
 			s.KVAccessKey, s.KVSecretKey = randomKey("VIGILKV", 13), randomKey("", 40)
 			if err := s.MinIO.AddUser(ctx, s.KVAccessKey, s.KVSecretKey); err != nil {
 				return err
 			}
-			return s.Vault.PutKVKeys(ctx, s.KVAccessKey, s.KVSecretKey)
+			s.ESUser, s.ESPassword = "vigil", randomKey("", 24)
+			if err := s.Vault.PutKV(ctx, ESKVPath, map[string]any{"username": s.ESUser, "password": s.ESPassword}); err != nil {
+				return err
+			}
+			return s.Vault.PutKV(ctx, KVPath, map[string]any{"access_key_id": s.KVAccessKey, "secret_access_key": s.KVSecretKey})
 		}},
-		{"etcd", func() (err error) { s.Etcd, err = StartEtcd(ctx, s.Dir, "etcd", opts.EtcdQuotaBytes); return }},
+		{"etcd", func() (err error) { s.Etcd, err = StartEtcd(ctx, s.Dir, "etcd", opts.EtcdQuotaBytes, s.Sec); return }},
 		{"elasticsearch (fake)", func() (err error) {
 			if s.ES, err = esfake.Start(); err == nil {
 				s.ES.AddIndex("logs-2026.11.20", 120000, 2)
 				s.ES.AddIndex("logs-2026.11.21", 80000, 1)
+				if s.Sec != nil {
+					s.ES.RequireAuth(s.ESUser, s.ESPassword)
+				}
 			}
 			return
 		}},
-		{"nomad", func() (err error) { s.Nomad, err = StartNomad(ctx, s.Dir, s.Consul.Addr, s.Vault.URL()); return }},
-		{"vault jwt for nomad", func() error { return s.Vault.ConfigureNomadJWT(ctx, s.Nomad.URL()) }},
+		{"nomad", func() (err error) { s.Nomad, err = StartNomad(ctx, s.Dir, s.Consul, s.Vault, s.Sec); return }},
+		{"vault jwt for nomad", func() error { return s.Vault.ConfigureNomadJWT(ctx, s.Nomad) }},
+		{"consul jwt for nomad", func() error { return ConfigureConsulJWT(ctx, s.Consul, s.Nomad) }},
 	}
 	for _, st := range steps {
 		if err := step(st.name, st.f); err != nil {
@@ -140,21 +167,95 @@ func (s *Stack) LogTails(n int) string {
 	return sb.String()
 }
 
-// Env is the environment a vigil process needs to reach the stack, with a
-// Vault token that has an entity (as a Nomad task's token has).
-func (s *Stack) Env(vaultToken string) []string {
+// Tokens are the credentials a vigil process runs with: what vigil setup
+// generated for its configuration, never a management token.
+type Tokens struct {
+	Vault, Consul, Nomad string
+}
+
+// Env is the environment a vigil process needs to reach the stack, as its
+// CLIs' variables: addresses, the CA, the client certificate Nomad asks
+// for, and the given tokens.
+func (s *Stack) Env(t Tokens) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "NOMAD_") || strings.HasPrefix(k, "CONSUL_") || strings.HasPrefix(k, "VAULT_") || strings.HasPrefix(k, "AWS_") && k != "AWS_CA_BUNDLE" {
+		if strings.HasPrefix(k, "NOMAD_") || strings.HasPrefix(k, "CONSUL_") || strings.HasPrefix(k, "VAULT_") || strings.HasPrefix(k, "AWS_") ||
+			strings.HasPrefix(k, "ETCDCTL_") || strings.HasPrefix(k, "ES_") {
 			continue
 		}
 		env = append(env, kv)
 	}
-	return append(env,
+	env = append(env,
 		"NOMAD_ADDR="+s.Nomad.URL(),
-		"CONSUL_HTTP_ADDR="+s.Consul.Addr,
+		"CONSUL_HTTP_ADDR="+s.Consul.URL(),
 		"VAULT_ADDR="+s.Vault.URL(),
-		"VAULT_TOKEN="+vaultToken,
 	)
+	if s.Sec != nil {
+		env = append(env,
+			"NOMAD_CACERT="+s.Sec.CA.File, "NOMAD_CLIENT_CERT="+s.Sec.Admin.CertFile, "NOMAD_CLIENT_KEY="+s.Sec.Admin.KeyFile,
+			"CONSUL_CACERT="+s.Sec.CA.File, "VAULT_CACERT="+s.Sec.CA.File, "AWS_CA_BUNDLE="+s.Sec.CA.File)
+	} else if b := os.Getenv("AWS_CA_BUNDLE"); b != "" {
+		env = append(env, "AWS_CA_BUNDLE="+b)
+	}
+	for k, v := range map[string]string{"VAULT_TOKEN": t.Vault, "CONSUL_HTTP_TOKEN": t.Consul, "NOMAD_TOKEN": t.Nomad} {
+		if v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// AdminEnv is Env with the bootstrap tokens and etcd's root certificate:
+// what `vigil setup -apply` runs with, and nothing else.
+func (s *Stack) AdminEnv() []string {
+	env := s.Env(Tokens{Vault: s.Vault.RootToken, Consul: s.Consul.Management, Nomad: s.Nomad.Management})
+	if s.Sec != nil {
+		env = append(env, "ETCDCTL_CERT="+s.Sec.EtcdRoot.CertFile, "ETCDCTL_KEY="+s.Sec.EtcdRoot.KeyFile)
+	}
+	return env
+}
+
+// SetupConfig runs `vigil setup -apply` on the spec at path (with the
+// bootstrap tokens, as an operator would), then mints the tokens vigil
+// processes of configuration id run with, all from what setup wrote: a
+// Consul token with the configuration's role on control, a Nomad token
+// with its operator policy, and a Vault entity token with its policy.
+func (s *Stack) SetupConfig(ctx context.Context, vigil, path, id string, control *Consul, vars ...string) (Tokens, error) {
+	cmd := exec.CommandContext(ctx, vigil, append(append([]string{"setup", "-apply", "-json"}, vars...), path)...)
+	cmd.Env = s.AdminEnv()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return Tokens{}, fmt.Errorf("harness: vigil setup -apply %s: %w\n%s%s", path, err, out.String(), errb.String())
+	}
+	var applied struct {
+		Setup struct {
+			ConsulRoles []struct{ Name string } `json:"consul_roles"`
+			Policies    []struct{ System, Name string }
+		} `json:"setup"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &applied); err != nil {
+		return Tokens{}, fmt.Errorf("harness: vigil setup -json: %w", err)
+	}
+	name := "vigil-" + id
+	var t Tokens
+	var err error
+	if t.Vault, err = s.Vault.EntityToken(ctx, "vigil-e2e-"+id, time.Hour, name); err != nil {
+		return t, err
+	}
+	if s.Sec == nil {
+		return t, nil
+	}
+	if len(applied.Setup.ConsulRoles) > 0 {
+		if t.Consul, err = control.Token([]string{name}, nil, "what "+name+"'s runs hold"); err != nil {
+			return t, err
+		}
+	}
+	for _, p := range applied.Setup.Policies {
+		if p.System == "nomad" {
+			t.Nomad, err = s.Nomad.Token(p.Name, "plan and apply of "+name)
+		}
+	}
+	return t, err
 }

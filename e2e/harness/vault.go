@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/vigil-backup/vigil/plugin/scratch"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -11,9 +12,8 @@ import (
 	vault "github.com/hashicorp/vault/api"
 )
 
-// Vault dev-server settings the harness configures.
+// Vault settings the harness configures.
 const (
-	VaultRootToken = "root"
 	// OIDCRole is the identity token role MinIO trusts (client_id "minio").
 	OIDCRole = "minio"
 	// OIDCRoleTTL bounds the life of the S3 keys that vault_identity_sts
@@ -21,41 +21,45 @@ const (
 	OIDCRoleTTL = 30 * time.Second
 	// KVPath holds a MinIO user's static keys (vault_kv_path).
 	KVPath = "secret/data/vigil/s3"
+	// ESKVPath holds the Elasticsearch user of the fake cluster.
+	ESKVPath = "secret/data/vigil/elasticsearch"
 	// AWSRole issues IAM-user keys through the stand-in (vault_aws_path).
 	AWSRole = "backup"
 	// AWSSTSRole issues MinIO's temporary keys through the stand-in's
 	// AssumeRole (vault_aws_path = "aws/sts/..."); they live AWSSTSTTL.
 	AWSSTSRole = "backup-sts"
 	AWSSTSTTL  = 15 * time.Minute
-	// RunPolicy is what a backup run may read; the Nomad JWT role and the
-	// token role both carry it.
-	RunPolicy = "vigil-run"
-	// NomadJWTRole is the role `nomad setup vault` would create.
-	NomadJWTRole = "nomad-workloads"
-	// TokenRole mints tokens with an entity for runs outside Nomad.
+	// ConsulRoleSnapshot and ConsulRoleKV are the Consul secrets engine's
+	// roles (vault_consul_path = "consul/creds/..."); vigil setup writes
+	// their policies.
+	ConsulRoleSnapshot = "vigil-snapshot"
+	ConsulRoleKV       = "vigil-kv"
+	// PKIRole issues etcd client certificates (vault_pki_path).
+	PKIRole = "vigil-etcd"
+	// NomadJWTMount is the auth mount `nomad setup vault` makes; vigil
+	// setup writes a role per configuration on it.
+	NomadJWTMount = "jwt-nomad"
+	// TokenRole mints tokens with an entity for runs outside Nomad, with
+	// the policies vigil setup writes (vigil-*).
 	TokenRole = "vigil"
 )
 
-const runPolicyHCL = `
-path "identity/oidc/token/minio" { capabilities = ["read"] }
-path "secret/data/vigil/*"       { capabilities = ["read"] }
-path "aws/creds/*"               { capabilities = ["read"] }
-path "aws/sts/*"                 { capabilities = ["read", "update"] }
-path "sys/leases/renew/aws/*"    { capabilities = ["update"] }
-path "sys/leases/revoke/aws/*"   { capabilities = ["update"] }
-`
-
-// Vault is a dev server on loopback.
+// Vault is a Vault server on loopback. With Security it runs from a config
+// file with a TLS listener, initialised and unsealed by the harness, whose
+// root token only the harness holds; in the open lab it is `vault server
+// -dev`.
 type Vault struct {
-	Proc *scratch.Proc
-	Addr string
+	Proc      *scratch.Proc
+	Addr      string
+	Sec       *Security
+	RootToken string
 }
 
 // URL is the API base URL.
-func (v *Vault) URL() string { return "http://" + v.Addr }
+func (v *Vault) URL() string { return v.Sec.scheme() + "://" + v.Addr }
 
-// StartVault starts `vault server -dev` with the root token "root".
-func StartVault(ctx context.Context, dir string) (*Vault, error) {
+// StartVault starts a server and leaves it unsealed with secret/ as KV v2.
+func StartVault(ctx context.Context, dir string, sec *Security) (*Vault, error) {
 	bin, err := Tool("vault")
 	if err != nil {
 		return nil, err
@@ -64,30 +68,83 @@ func StartVault(ctx context.Context, dir string) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := filepath.Join(dir, "vault")
-	if err := os.MkdirAll(d, 0o755); err != nil {
-		return nil, err
-	}
-	v := &Vault{Addr: fmt.Sprintf("127.0.0.1:%d", port)}
-	// HOME points at the data dir so the dev server's ~/.vault-token write
-	// never touches the operator's file.
-	env := scratch.ServerEnv("HOME=" + d)
-	v.Proc, err = scratch.StartProc("vault", d, env, bin, "server", "-dev",
-		"-dev-listen-address="+v.Addr, "-dev-root-token-id="+VaultRootToken, "-log-level=warn")
+	d, err := os.MkdirTemp(dir, "vault-")
 	if err != nil {
 		return nil, err
 	}
-	if err := scratch.WaitHTTP(ctx, v.Proc, v.URL()+"/v1/sys/health", 30*time.Second, scratch.Status200); err != nil {
+	v := &Vault{Addr: fmt.Sprintf("127.0.0.1:%d", port), Sec: sec}
+	// HOME points at the data dir so a ~/.vault-token write never touches
+	// the operator's file.
+	env := scratch.ServerEnv("HOME=" + d)
+	if sec == nil {
+		v.RootToken = "root"
+		v.Proc, err = scratch.StartProc("vault", d, env, bin, "server", "-dev",
+			"-dev-listen-address="+v.Addr, "-dev-root-token-id="+v.RootToken, "-log-level=warn")
+	} else {
+		conf := filepath.Join(d, "vault.hcl")
+		hcl := fmt.Sprintf(`storage "inmem" {}
+listener "tcp" {
+  address       = %q
+  tls_cert_file = %q
+  tls_key_file  = %q
+}
+api_addr      = %q
+disable_mlock = true
+ui            = false
+log_level     = "warn"
+`, v.Addr, sec.Server.CertFile, sec.Server.KeyFile, v.URL())
+		if err = os.WriteFile(conf, []byte(hcl), 0o600); err == nil {
+			v.Proc, err = scratch.StartProc("vault", d, env, bin, "server", "-config", conf)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	answers := func(r *http.Response) bool { return r.StatusCode != 0 }
+	if err := scratch.WaitHTTPWith(ctx, sec.HTTPClient(), v.Proc, v.URL()+"/v1/sys/health", 30*time.Second, answers); err != nil {
 		v.Stop()
 		return nil, err
 	}
+	if sec != nil {
+		if err := v.initialise(ctx); err != nil {
+			v.Stop()
+			return nil, err
+		}
+	}
 	return v, nil
+}
+
+// initialise inits with one key share, unseals, and mounts secret/ as KV
+// v2, as dev mode would have.
+func (v *Vault) initialise(ctx context.Context) error {
+	c, err := v.Client("")
+	if err != nil {
+		return err
+	}
+	init, err := c.Sys().InitWithContext(ctx, &vault.InitRequest{SecretShares: 1, SecretThreshold: 1})
+	if err != nil {
+		return fmt.Errorf("harness: vault init: %w", err)
+	}
+	if _, err := c.Sys().UnsealWithContext(ctx, init.Keys[0]); err != nil {
+		return fmt.Errorf("harness: vault unseal: %w", err)
+	}
+	v.RootToken = init.RootToken
+	if err := scratch.WaitHTTPWith(ctx, v.Sec.HTTPClient(), v.Proc, v.URL()+"/v1/sys/health", 30*time.Second, scratch.Status200); err != nil {
+		return err
+	}
+	root, _ := v.Root()
+	return root.Sys().MountWithContext(ctx, "secret", &vault.MountInput{Type: "kv", Options: map[string]string{"version": "2"}})
 }
 
 // Client returns an API client with the given token.
 func (v *Vault) Client(token string) (*vault.Client, error) {
 	cfg := vault.DefaultConfig()
 	cfg.Address = v.URL()
+	if v.Sec != nil {
+		if err := cfg.ConfigureTLS(&vault.TLSConfig{CACert: v.Sec.CA.File}); err != nil {
+			return nil, err
+		}
+	}
 	c, err := vault.NewClient(cfg)
 	if err != nil {
 		return nil, err
@@ -97,7 +154,7 @@ func (v *Vault) Client(token string) (*vault.Client, error) {
 }
 
 // Root returns a root client.
-func (v *Vault) Root() (*vault.Client, error) { return v.Client(VaultRootToken) }
+func (v *Vault) Root() (*vault.Client, error) { return v.Client(v.RootToken) }
 
 // Stop ends the server.
 func (v *Vault) Stop() {
@@ -106,102 +163,70 @@ func (v *Vault) Stop() {
 	}
 }
 
-// Configure sets up everything the credential sources need except the
-// Nomad JWT auth method (that needs Nomad's address): the OIDC provider
-// MinIO trusts, the run policy, the token role, and the AWS engine pointed at
-// iamEndpoint (the stand-in) when it is not empty.
-func (v *Vault) Configure(ctx context.Context, iamEndpoint string) error {
-	c, err := v.Root()
+// Configure sets up what the credential sources stand on, the way an
+// operator's Vault would have it before `vigil setup`: the OIDC provider
+// MinIO trusts, a token role minting entity tokens for runs outside Nomad
+// (policies vigil-*), the AWS engine pointed at iamEndpoint (the stand-in),
+// the Consul secrets engine over the control Consul, and the PKI engine
+// with the harness CA as its issuer. The policies and roles a vigil
+// configuration needs are vigil setup's to write.
+func (v *Vault) Configure(ctx context.Context, iamEndpoint string, c *Consul) error {
+	root, err := v.Root()
 	if err != nil {
 		return err
 	}
-	steps := []struct {
-		path string
-		data map[string]any
-	}{
+	writes := []vaultWrite{
 		{"identity/oidc/config", map[string]any{"issuer": v.URL()}},
 		{"identity/oidc/key/minio-key", map[string]any{"algorithm": "RS256", "allowed_client_ids": "minio", "verification_ttl": "2h", "rotation_period": "24h"}},
 		{"identity/oidc/role/" + OIDCRole, map[string]any{"key": "minio-key", "client_id": "minio", "ttl": OIDCRoleTTL.String(), "template": `{"policy":"readwrite"}`}},
-		{"auth/token/roles/" + TokenRole, map[string]any{"allowed_policies": RunPolicy, "allowed_entity_aliases": "vigil-*", "orphan": true}},
+		{"auth/token/roles/" + TokenRole, map[string]any{"allowed_policies_glob": []string{"vigil-*"}, "allowed_entity_aliases": "vigil-*", "orphan": true}},
 	}
-	if err := c.Sys().PutPolicyWithContext(ctx, RunPolicy, runPolicyHCL); err != nil {
-		return fmt.Errorf("harness: vault policy: %w", err)
+	if err := v.write(ctx, root, writes); err != nil {
+		return err
 	}
-	for _, s := range steps {
-		if _, err := c.Logical().WriteWithContext(ctx, s.path, s.data); err != nil {
-			return fmt.Errorf("harness: vault write %s: %w", s.path, err)
+	if iamEndpoint != "" {
+		if err := root.Sys().MountWithContext(ctx, "aws", &vault.MountInput{Type: "aws"}); err != nil {
+			return fmt.Errorf("harness: vault mount aws: %w", err)
+		}
+		err := v.write(ctx, root, []vaultWrite{
+			// The stand-in ignores these keys; Vault needs some to sign with.
+			{"aws/config/root", map[string]any{"access_key": "standin", "secret_key": "standin", "region": "us-east-1",
+				"iam_endpoint": iamEndpoint, "sts_endpoint": iamEndpoint, "max_retries": 0}},
+			{"aws/config/lease", map[string]any{"lease": "10m", "lease_max": "1h"}},
+			{"aws/roles/" + AWSRole, map[string]any{"credential_type": "iam_user",
+				"policy_document": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`}},
+			{"aws/roles/" + AWSSTSRole, map[string]any{"credential_type": "assumed_role",
+				"role_arns":       []string{"arn:aws:iam::000000000000:role/vigil-backup"},
+				"default_sts_ttl": int(AWSSTSTTL.Seconds()), "max_sts_ttl": int(AWSSTSTTL.Seconds())}},
+		})
+		if err != nil {
+			return err
 		}
 	}
-	if iamEndpoint == "" {
+	if v.Sec == nil || c == nil {
 		return nil
 	}
-	if err := c.Sys().MountWithContext(ctx, "aws", &vault.MountInput{Type: "aws"}); err != nil {
-		return fmt.Errorf("harness: vault mount aws: %w", err)
-	}
-	aws := []struct {
-		path string
-		data map[string]any
-	}{
-		// The stand-in ignores these keys; Vault needs some to sign with.
-		{"aws/config/root", map[string]any{"access_key": "standin", "secret_key": "standin", "region": "us-east-1",
-			"iam_endpoint": iamEndpoint, "sts_endpoint": iamEndpoint, "max_retries": 0}},
-		{"aws/config/lease", map[string]any{"lease": "10m", "lease_max": "1h"}},
-		{"aws/roles/" + AWSRole, map[string]any{"credential_type": "iam_user",
-			"policy_document": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`}},
-		{"aws/roles/" + AWSSTSRole, map[string]any{"credential_type": "assumed_role",
-			"role_arns":       []string{"arn:aws:iam::000000000000:role/vigil-backup"},
-			"default_sts_ttl": int(AWSSTSTTL.Seconds()), "max_sts_ttl": int(AWSSTSTTL.Seconds())}},
-	}
-	for _, s := range aws {
-		if _, err := c.Logical().WriteWithContext(ctx, s.path, s.data); err != nil {
-			return fmt.Errorf("harness: vault write %s: %w", s.path, err)
+	for _, m := range []string{"consul", "pki"} {
+		if err := root.Sys().MountWithContext(ctx, m, &vault.MountInput{Type: m, Config: vault.MountConfigInput{MaxLeaseTTL: "24h"}}); err != nil {
+			return fmt.Errorf("harness: vault mount %s: %w", m, err)
 		}
 	}
-	return nil
-}
-
-// PutKVKeys stores S3 keys at KVPath.
-func (v *Vault) PutKVKeys(ctx context.Context, access, secret string) error {
-	c, err := v.Root()
-	if err != nil {
-		return err
-	}
-	_, err = c.Logical().WriteWithContext(ctx, KVPath, map[string]any{
-		"data": map[string]any{"access_key_id": access, "secret_access_key": secret},
+	return v.write(ctx, root, []vaultWrite{
+		// Vault's own token on Consul may write ACL tokens; in production
+		// a token with acl = "write", here the harness's management one.
+		{"consul/config/access", map[string]any{"address": c.Addr, "scheme": "https", "ca_cert": string(v.Sec.CA.CertPEM), "token": c.Management}},
+		{"pki/config/ca", map[string]any{"pem_bundle": string(v.Sec.CA.CertPEM) + string(v.Sec.CA.KeyPEM)}},
+		{"pki/config/urls", map[string]any{"crl_distribution_points": []string{v.URL() + "/v1/pki/crl"}}},
 	})
-	return err
 }
 
-// ConfigureNomadJWT does what `nomad setup vault` does: a JWT auth method
-// trusting Nomad's JWKS, and the role tasks log in with.
-func (v *Vault) ConfigureNomadJWT(ctx context.Context, nomadURL string) error {
-	c, err := v.Root()
-	if err != nil {
-		return err
-	}
-	if err := c.Sys().EnableAuthWithOptionsWithContext(ctx, "jwt-nomad", &vault.EnableAuthOptions{Type: "jwt"}); err != nil {
-		return fmt.Errorf("harness: vault enable jwt: %w", err)
-	}
-	writes := []struct {
-		path string
-		data map[string]any
-	}{
-		{"auth/jwt-nomad/config", map[string]any{
-			"jwks_url": nomadURL + "/.well-known/jwks.json", "jwt_supported_algs": []string{"RS256", "EdDSA"}, "default_role": NomadJWTRole,
-		}},
-		{"auth/jwt-nomad/role/" + NomadJWTRole, map[string]any{
-			"role_type":               "jwt",
-			"bound_audiences":         []string{"vault.io"},
-			"user_claim":              "/nomad_job_id",
-			"user_claim_json_pointer": true,
-			"claim_mappings":          map[string]string{"nomad_namespace": "nomad_namespace", "nomad_job_id": "nomad_job_id", "nomad_task": "nomad_task"},
-			"token_type":              "service",
-			"token_policies":          []string{RunPolicy},
-			"token_period":            "30m",
-			"token_explicit_max_ttl":  0,
-		}},
-	}
-	for _, w := range writes {
+type vaultWrite struct {
+	path string
+	data map[string]any
+}
+
+func (v *Vault) write(ctx context.Context, c *vault.Client, ws []vaultWrite) error {
+	for _, w := range ws {
 		if _, err := c.Logical().WriteWithContext(ctx, w.path, w.data); err != nil {
 			return fmt.Errorf("harness: vault write %s: %w", w.path, err)
 		}
@@ -209,15 +234,54 @@ func (v *Vault) ConfigureNomadJWT(ctx context.Context, nomadURL string) error {
 	return nil
 }
 
+// PutKV stores data at a KV v2 path.
+func (v *Vault) PutKV(ctx context.Context, path string, data map[string]any) error {
+	c, err := v.Root()
+	if err != nil {
+		return err
+	}
+	_, err = c.Logical().WriteWithContext(ctx, path, map[string]any{"data": data})
+	return err
+}
+
+// ConfigureNomadJWT does what `nomad setup vault` does: a JWT auth method
+// trusting Nomad's signing keys. Nomad asks every HTTPS client for a
+// certificate, which Vault's JWKS fetch cannot give, so the keys are given
+// to Vault as they are (jwt_validation_pubkeys), as with any such setup.
+func (v *Vault) ConfigureNomadJWT(ctx context.Context, n *Nomad) error {
+	c, err := v.Root()
+	if err != nil {
+		return err
+	}
+	if err := c.Sys().EnableAuthWithOptionsWithContext(ctx, NomadJWTMount, &vault.EnableAuthOptions{Type: "jwt"}); err != nil {
+		return fmt.Errorf("harness: vault enable jwt: %w", err)
+	}
+	conf := map[string]any{"jwt_supported_algs": []string{"RS256", "EdDSA", "ES256"}}
+	if v.Sec == nil {
+		conf["jwks_url"] = n.URL() + "/.well-known/jwks.json"
+	} else {
+		keys, err := n.PublicKeys(ctx)
+		if err != nil {
+			return err
+		}
+		conf["jwt_validation_pubkeys"] = keys
+	}
+	if _, err := c.Logical().WriteWithContext(ctx, "auth/"+NomadJWTMount+"/config", conf); err != nil {
+		return fmt.Errorf("harness: vault write jwt config: %w", err)
+	}
+	return nil
+}
+
 // EntityToken mints a token with an entity (needed for identity tokens)
-// through the token role, as a service outside Nomad would hold.
-func (v *Vault) EntityToken(ctx context.Context, alias string, ttl time.Duration) (string, error) {
+// through the token role, carrying the given vigil-* policies, as a
+// service outside Nomad would hold.
+func (v *Vault) EntityToken(ctx context.Context, alias string, ttl time.Duration, policies ...string) (string, error) {
 	c, err := v.Root()
 	if err != nil {
 		return "", err
 	}
 	s, err := c.Auth().Token().CreateWithRoleWithContext(ctx, &vault.TokenCreateRequest{
-		Policies: []string{RunPolicy}, TTL: ttl.String(), EntityAlias: alias,
+		Policies: policies, TTL: ttl.String(), EntityAlias: alias,
 	}, TokenRole)
 	if err != nil {
 		return "", fmt.Errorf("harness: vault token: %w", err)

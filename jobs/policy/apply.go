@@ -68,6 +68,10 @@ func applyPolicy(ctx context.Context, p Policy, c Clients, report func(Change)) 
 	if p.Server != "" {
 		object += " on " + p.Server
 	}
+	if p.Manual {
+		report(Change{p.System, object + ": the backups' token comes from the environment; give it this policy yourself", "skipped"})
+		return nil
+	}
 	switch p.System {
 	case SystemConsul:
 		if c.Consul == nil {
@@ -182,6 +186,12 @@ func applyBindingRule(b BindingRule, c Clients, report func(Change)) error {
 	if err != nil {
 		return err
 	}
+	if m, _, err := cc.ACL().AuthMethodRead(b.AuthMethod, nil); err == nil && m == nil {
+		// Without Nomad's auth method no task gets a Consul token; runs by
+		// hand still work. Say so, and write the rest.
+		report(Change{SystemConsul, object + ": Consul has no auth method " + b.AuthMethod + "; run `nomad setup consul` first", "skipped"})
+		return nil
+	}
 	rules, _, err := cc.ACL().BindingRuleList(b.AuthMethod, nil)
 	if err != nil {
 		return fmt.Errorf("setup: consul: list binding rules of %s (run `nomad setup consul` first): %w", b.AuthMethod, err)
@@ -293,6 +303,8 @@ func applyEtcdUser(ctx context.Context, u EtcdUser, c Clients, report func(Chang
 		return err
 	}
 	defer ec.Close()
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
 	cur, err := ec.UserGet(ctx, u.User)
 	action := "unchanged"
 	if err != nil {

@@ -107,7 +107,7 @@ func consulTargets(s *Setup, cfg *config.Config) {
 		if len(servers) > 1 {
 			name = fmt.Sprintf("%s-target-%d", Name(cfg), i+1)
 		}
-		s.Policies = append(s.Policies, Policy{System: SystemConsul, Server: server, TLS: t.tls, Name: name, Rules: dedupe(t.rules)})
+		s.Policies = append(s.Policies, Policy{System: SystemConsul, Server: server, TLS: t.tls, Name: name, Rules: dedupe(t.rules), Manual: len(t.roles) == 0})
 		var paths []string
 		for p := range t.roles {
 			paths = append(paths, p)

@@ -38,6 +38,10 @@ type Policy struct {
 	TLS   *config.TLS `json:"tls,omitempty"`
 	Name  string      `json:"name"`
 	Rules []Rule      `json:"rules"`
+	// Manual marks a policy setup prints for the operator but does not
+	// write: the token of a Consul backed up with the environment's token
+	// (no Vault credentials) is the operator's to make.
+	Manual bool `json:"manual,omitempty"`
 }
 
 // Text is the policy as its system takes it.

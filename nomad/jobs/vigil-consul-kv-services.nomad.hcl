@@ -9,7 +9,7 @@ job "vigil-consul-kv-services" {
     vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "5a7480d2abcb19d59ff91b6470aee8ab3124eec9a98fa47d89ccea284a37c091"
+    vigil_spec_hash = "f512ac6511316941d1c32b55c7aeb71bf2807543dc249fb5a5848cfcaa0183b9"
     vigil_type      = "consul_kv"
     vigil_version   = "0.1.0-dev"
   }
@@ -72,11 +72,17 @@ job "vigil-consul-kv-services" {
   "id": "platform",
   "consul": {
     "enabled": true,
-    "address": "http://127.0.0.1:8500",
-    "datacenter": "dc1"
+    "address": "https://127.0.0.1:8501",
+    "datacenter": "dc1",
+    "tls": {
+      "ca_file": "/etc/vigil/tls/ca.pem"
+    }
   },
   "vault": {
-    "address": "https://vault.service.consul:8200"
+    "address": "https://vault.service.consul:8200",
+    "tls": {
+      "ca_file": "/etc/vigil/tls/ca.pem"
+    }
   },
   "nomad": {},
   "backups": [
@@ -110,8 +116,15 @@ job "vigil-consul-kv-services" {
       "timeout": 3600000000000,
       "compression": "zstd",
       "consul": {
-        "address": "http://consul.service.consul:8500",
-        "prefix": "service/"
+        "address": "https://consul.service.consul:8501",
+        "prefix": "service/",
+        "tls": {
+          "ca_file": "/etc/vigil/tls/ca.pem"
+        },
+        "credentials": {
+          "source": "vault_consul_path",
+          "vault_path": "consul/creds/vigil-platform"
+        }
       },
       "verify": {
         "after_backup": true,
@@ -134,7 +147,7 @@ EOT
       }
 
       vault {
-        role        = "nomad-workloads"
+        role        = "vigil-platform"
         change_mode = "noop"
       }
 

@@ -9,7 +9,7 @@ job "vigil-consul-prod" {
     vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "fa11c4369a97c12a2c8808487af0d8626e281171c1efe1f53b1418f0d8833cd4"
+    vigil_spec_hash = "207b019d8779b74a0c65526882a550fbce5550fb0f60c5fc822f5604525e5dfd"
     vigil_type      = "consul_snapshot"
     vigil_version   = "0.1.0-dev"
   }
@@ -72,11 +72,17 @@ job "vigil-consul-prod" {
   "id": "platform",
   "consul": {
     "enabled": true,
-    "address": "http://127.0.0.1:8500",
-    "datacenter": "dc1"
+    "address": "https://127.0.0.1:8501",
+    "datacenter": "dc1",
+    "tls": {
+      "ca_file": "/etc/vigil/tls/ca.pem"
+    }
   },
   "vault": {
-    "address": "https://vault.service.consul:8200"
+    "address": "https://vault.service.consul:8200",
+    "tls": {
+      "ca_file": "/etc/vigil/tls/ca.pem"
+    }
   },
   "nomad": {},
   "backups": [
@@ -113,9 +119,16 @@ job "vigil-consul-prod" {
       "timeout": 1200000000000,
       "compression": "zstd",
       "consul": {
-        "address": "http://consul.service.consul:8500",
+        "address": "https://consul.service.consul:8501",
         "datacenter": "dc1",
-        "stale": true
+        "stale": true,
+        "tls": {
+          "ca_file": "/etc/vigil/tls/ca.pem"
+        },
+        "credentials": {
+          "source": "vault_consul_path",
+          "vault_path": "consul/creds/vigil-platform"
+        }
       },
       "verify": {
         "schedule": "30 4 * * *",
@@ -139,7 +152,7 @@ EOT
       }
 
       vault {
-        role        = "nomad-workloads"
+        role        = "vigil-platform"
         change_mode = "noop"
       }
 

@@ -8,7 +8,7 @@ job "vigil-serve-platform" {
     vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "serve"
-    vigil_spec_hash = "70809b2de4d0a21ef5aa9d5bfa7ecd2f73ac6089a70431fd819cf06a82a711c3"
+    vigil_spec_hash = "8adafcb5d0d810fedd27d051f9c374b3de8f666916e0ff6d87127ba52d03b545"
     vigil_version   = "0.1.0-dev"
   }
 
@@ -60,11 +60,17 @@ job "vigil-serve-platform" {
   "id": "platform",
   "consul": {
     "enabled": true,
-    "address": "http://127.0.0.1:8500",
-    "datacenter": "dc1"
+    "address": "https://127.0.0.1:8501",
+    "datacenter": "dc1",
+    "tls": {
+      "ca_file": "/etc/vigil/tls/ca.pem"
+    }
   },
   "vault": {
-    "address": "https://vault.service.consul:8200"
+    "address": "https://vault.service.consul:8200",
+    "tls": {
+      "ca_file": "/etc/vigil/tls/ca.pem"
+    }
   },
   "nomad": {},
   "backups": [
@@ -101,9 +107,16 @@ job "vigil-serve-platform" {
       "timeout": 1200000000000,
       "compression": "zstd",
       "consul": {
-        "address": "http://consul.service.consul:8500",
+        "address": "https://consul.service.consul:8501",
         "datacenter": "dc1",
-        "stale": true
+        "stale": true,
+        "tls": {
+          "ca_file": "/etc/vigil/tls/ca.pem"
+        },
+        "credentials": {
+          "source": "vault_consul_path",
+          "vault_path": "consul/creds/vigil-platform"
+        }
       },
       "verify": {
         "schedule": "30 4 * * *",
@@ -149,8 +162,15 @@ job "vigil-serve-platform" {
       "timeout": 3600000000000,
       "compression": "zstd",
       "consul": {
-        "address": "http://consul.service.consul:8500",
-        "prefix": "service/"
+        "address": "https://consul.service.consul:8501",
+        "prefix": "service/",
+        "tls": {
+          "ca_file": "/etc/vigil/tls/ca.pem"
+        },
+        "credentials": {
+          "source": "vault_consul_path",
+          "vault_path": "consul/creds/vigil-platform"
+        }
       },
       "verify": {
         "after_backup": true,
@@ -205,7 +225,11 @@ job "vigil-serve-platform" {
         "indices": [
           "logs-*"
         ],
-        "snapshot_prefix": "vigil-logs"
+        "snapshot_prefix": "vigil-logs",
+        "credentials": {
+          "source": "vault_kv_path",
+          "vault_path": "secret/data/vigil/elasticsearch"
+        }
       },
       "verify": {
         "schedule": "0 6 * * *",
@@ -256,9 +280,12 @@ job "vigil-serve-platform" {
         ],
         "dial_timeout": 5000000000,
         "tls": {
-          "ca_file": "/etc/etcd/pki/ca.pem",
-          "cert_file": "/etc/etcd/pki/vigil.pem",
-          "key_file": "/etc/etcd/pki/vigil-key.pem"
+          "ca_file": "/etc/etcd/pki/ca.pem"
+        },
+        "credentials": {
+          "source": "vault_pki_path",
+          "vault_path": "pki/issue/vigil-platform",
+          "common_name": "vigil"
         }
       },
       "verify": {

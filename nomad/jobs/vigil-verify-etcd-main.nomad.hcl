@@ -9,7 +9,7 @@ job "vigil-verify-etcd-main" {
     vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "verify"
-    vigil_spec_hash = "a4bec9db254392b4707c24348807975f178b450c17ff86d6b9b9d0dda4271769"
+    vigil_spec_hash = "3556e534a51c023f54927a94f94c19af52bdea1febf7ea8ffd6f45abe32c38e4"
     vigil_type      = "etcd"
     vigil_version   = "0.1.0-dev"
   }
@@ -72,11 +72,17 @@ job "vigil-verify-etcd-main" {
   "id": "platform",
   "consul": {
     "enabled": true,
-    "address": "http://127.0.0.1:8500",
-    "datacenter": "dc1"
+    "address": "https://127.0.0.1:8501",
+    "datacenter": "dc1",
+    "tls": {
+      "ca_file": "/etc/vigil/tls/ca.pem"
+    }
   },
   "vault": {
-    "address": "https://vault.service.consul:8200"
+    "address": "https://vault.service.consul:8200",
+    "tls": {
+      "ca_file": "/etc/vigil/tls/ca.pem"
+    }
   },
   "nomad": {},
   "backups": [
@@ -117,9 +123,12 @@ job "vigil-verify-etcd-main" {
         ],
         "dial_timeout": 5000000000,
         "tls": {
-          "ca_file": "/etc/etcd/pki/ca.pem",
-          "cert_file": "/etc/etcd/pki/vigil.pem",
-          "key_file": "/etc/etcd/pki/vigil-key.pem"
+          "ca_file": "/etc/etcd/pki/ca.pem"
+        },
+        "credentials": {
+          "source": "vault_pki_path",
+          "vault_path": "pki/issue/vigil-platform",
+          "common_name": "vigil"
         }
       },
       "verify": {
@@ -138,7 +147,7 @@ EOT
       }
 
       vault {
-        role        = "nomad-workloads"
+        role        = "vigil-platform"
         change_mode = "noop"
       }
 

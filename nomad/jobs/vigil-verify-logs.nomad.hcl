@@ -9,7 +9,7 @@ job "vigil-verify-logs" {
     vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "verify"
-    vigil_spec_hash = "3fd79cc6efbcd0b0f2e8bcca0eef32a82335179f6f708210c5200a4f056c64cc"
+    vigil_spec_hash = "9643b16cedef84874efe5fb54419c7f96343818ce3209cd7f042adcd411aba53"
     vigil_type      = "elasticsearch"
     vigil_version   = "0.1.0-dev"
   }
@@ -72,11 +72,17 @@ job "vigil-verify-logs" {
   "id": "platform",
   "consul": {
     "enabled": true,
-    "address": "http://127.0.0.1:8500",
-    "datacenter": "dc1"
+    "address": "https://127.0.0.1:8501",
+    "datacenter": "dc1",
+    "tls": {
+      "ca_file": "/etc/vigil/tls/ca.pem"
+    }
   },
   "vault": {
-    "address": "https://vault.service.consul:8200"
+    "address": "https://vault.service.consul:8200",
+    "tls": {
+      "ca_file": "/etc/vigil/tls/ca.pem"
+    }
   },
   "nomad": {},
   "backups": [
@@ -120,7 +126,11 @@ job "vigil-verify-logs" {
         "indices": [
           "logs-*"
         ],
-        "snapshot_prefix": "vigil-logs"
+        "snapshot_prefix": "vigil-logs",
+        "credentials": {
+          "source": "vault_kv_path",
+          "vault_path": "secret/data/vigil/elasticsearch"
+        }
       },
       "verify": {
         "schedule": "0 6 * * *",
@@ -142,7 +152,7 @@ EOT
       }
 
       vault {
-        role        = "nomad-workloads"
+        role        = "vigil-platform"
         change_mode = "noop"
       }
 

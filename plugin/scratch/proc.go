@@ -156,9 +156,13 @@ func FreePorts(n int) ([]int, error) {
 // WaitHTTP polls url until ok accepts the response, the process exits, or
 // the timeout passes.
 func WaitHTTP(ctx context.Context, p *Proc, url string, timeout time.Duration, ok func(*http.Response) bool) error {
+	return WaitHTTPWith(ctx, &http.Client{Timeout: 2 * time.Second}, p, url, timeout, ok)
+}
+
+// WaitHTTPWith is WaitHTTP with a client of the caller's (TLS).
+func WaitHTTPWith(ctx context.Context, client *http.Client, p *Proc, url string, timeout time.Duration, ok func(*http.Response) bool) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	client := &http.Client{Timeout: 2 * time.Second}
 	var last string
 	for {
 		if p != nil && p.Exited() {

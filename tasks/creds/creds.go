@@ -35,6 +35,8 @@ type Session struct {
 	// Refreshes says the keys are renewed or replaced before Expires
 	// while the session is open, so Expires does not bound a run.
 	Refreshes bool
+	// What names the credentials in messages ("the S3 credentials").
+	What string
 	// LeaseID is the Vault lease behind the keys (vault_aws_path), if any.
 	LeaseID string
 	// Secrets are the credentials of the system a backup reads
@@ -51,8 +53,12 @@ func (s *Session) CheckLasts(until time.Time) error {
 	if s == nil || s.Refreshes || s.Expires.IsZero() || !s.Expires.Before(until) {
 		return nil
 	}
-	return fmt.Errorf("creds: the S3 credentials expire at %s, before the run's timeout ends at %s; shorten the backup's timeout or give the credentials a longer TTL",
-		s.Expires.UTC().Format(time.RFC3339), until.UTC().Format(time.RFC3339))
+	what := s.What
+	if what == "" {
+		what = "the S3 credentials"
+	}
+	return fmt.Errorf("creds: %s expire at %s, before the run's timeout ends at %s; shorten the backup's timeout or give the credentials a longer TTL",
+		what, s.Expires.UTC().Format(time.RFC3339), until.UTC().Format(time.RFC3339))
 }
 
 // Close releases the session. The context should outlive the run's own, so

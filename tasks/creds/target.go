@@ -50,7 +50,7 @@ func openConsulToken(ctx context.Context, tc *config.TargetCredentials, o Option
 	if s == nil || s.Data == nil {
 		return nil, fmt.Errorf("creds: vault_consul_path read %s: Vault returned no token", tc.VaultPath)
 	}
-	sess := &Session{}
+	sess := &Session{What: "the Consul token from " + tc.VaultPath}
 	holdLease(sess, o, s)
 	token := stringField(s.Data, "token")
 	if token == "" {
@@ -66,7 +66,9 @@ func openConsulToken(ctx context.Context, tc *config.TargetCredentials, o Option
 func openCertificate(ctx context.Context, tc *config.TargetCredentials, o Options, ttl time.Duration) (*Session, error) {
 	data := map[string]any{"common_name": tc.CommonName}
 	if ttl > 0 {
-		data["ttl"] = fmt.Sprintf("%ds", int(ttl.Seconds())+1)
+		// A minute past the run's end: the certificate must outlive the
+		// deadline it is checked against, to the second.
+		data["ttl"] = fmt.Sprintf("%ds", int((ttl + time.Minute).Seconds()))
 	}
 	s, err := o.Vault.WriteWithContext(ctx, tc.VaultPath, data)
 	if err != nil {
@@ -75,7 +77,7 @@ func openCertificate(ctx context.Context, tc *config.TargetCredentials, o Option
 	if s == nil || s.Data == nil {
 		return nil, fmt.Errorf("creds: vault_pki_path write %s: Vault issued no certificate", tc.VaultPath)
 	}
-	sess := &Session{}
+	sess := &Session{What: "the client certificate from " + tc.VaultPath}
 	holdLease(sess, o, s)
 	cert, err := tls.X509KeyPair([]byte(stringField(s.Data, "certificate")), []byte(stringField(s.Data, "private_key")))
 	if err != nil {

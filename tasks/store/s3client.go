@@ -1,7 +1,11 @@
 package store
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"net/http"
+	"os"
+	"sync"
 
 	awsv2 "github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -24,6 +28,12 @@ type S3Endpoint struct {
 // HTTP rejects the SDK's default trailing checksums on streamed parts; vigil
 // computes its own sha256 of the whole object anyway.
 func NewS3Client(ep S3Endpoint, creds awsv2.CredentialsProvider) *s3.Client {
+	return NewS3ClientWithCA(ep, creds, "")
+}
+
+// NewS3ClientWithCA is NewS3Client trusting the CA bundle in caFile ("":
+// AWS_CA_BUNDLE, as the AWS CLI and SDKs read it) beside the system's.
+func NewS3ClientWithCA(ep S3Endpoint, creds awsv2.CredentialsProvider, caFile string) *s3.Client {
 	region := ep.Region
 	if region == "" {
 		region = "us-east-1"
@@ -33,18 +43,50 @@ func NewS3Client(ep S3Endpoint, creds awsv2.CredentialsProvider) *s3.Client {
 		Credentials:                creds,
 		UsePathStyle:               ep.PathStyle,
 		BaseEndpoint:               nonEmpty(ep.Endpoint),
-		HTTPClient:                 httpClient,
+		HTTPClient:                 HTTPClient(caFile),
 		RequestChecksumCalculation: awsv2.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: awsv2.ResponseChecksumValidationWhenRequired,
 	})
 }
 
-// httpClient writes request bodies in large chunks: parts are megabytes,
-// and the default 4 KiB buffer costs a syscall per 4 KiB.
-var httpClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-	tr.WriteBufferSize = 256 << 10
-	tr.ReadBufferSize = 64 << 10
-})
+var httpClients sync.Map // CA bundle path -> *awshttp.BuildableClient
+
+// HTTPClient is the HTTP client of vigil's S3 and STS clients: it trusts
+// the CA bundle in caFile, or AWS_CA_BUNDLE when caFile is "" (the
+// variable the AWS CLI and SDKs read; these clients are built by hand, so
+// the SDK's config loading would not), beside the system's CAs. It writes
+// request bodies in large chunks: parts are megabytes, and the default 4
+// KiB buffer costs a syscall per 4 KiB.
+func HTTPClient(caFile string) *awshttp.BuildableClient {
+	if caFile == "" {
+		caFile = os.Getenv("AWS_CA_BUNDLE")
+	}
+	if c, ok := httpClients.Load(caFile); ok {
+		return c.(*awshttp.BuildableClient)
+	}
+	var roots *x509.CertPool
+	if caFile != "" {
+		roots, _ = x509.SystemCertPool()
+		if roots == nil {
+			roots = x509.NewCertPool()
+		}
+		if pem, err := os.ReadFile(caFile); err == nil {
+			roots.AppendCertsFromPEM(pem)
+		}
+	}
+	c := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.WriteBufferSize = 256 << 10
+		tr.ReadBufferSize = 64 << 10
+		if roots != nil {
+			if tr.TLSClientConfig == nil {
+				tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			}
+			tr.TLSClientConfig.RootCAs = roots
+		}
+	})
+	httpClients.Store(caFile, c)
+	return c
+}
 
 func nonEmpty(s string) *string {
 	if s == "" {

@@ -15,7 +15,7 @@ import (
 )
 
 func (b *bench) startConsul(ctx context.Context, name string) (*harness.Consul, *consul.Client, error) {
-	c, err := harness.StartConsul(ctx, b.dir, name)
+	c, err := harness.StartConsul(ctx, b.dir, name, nil)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -97,7 +97,7 @@ func (b *bench) etcd(ctx context.Context, size int) error {
 	name := fmt.Sprintf("etcd-%d", size)
 	fmt.Printf("== etcd %d MiB: filling\n", size)
 	start := time.Now()
-	e, err := harness.StartEtcd(ctx, b.dir, name, 16<<30)
+	e, err := harness.StartEtcd(ctx, b.dir, name, 16<<30, nil)
 	if err != nil {
 		return err
 	}

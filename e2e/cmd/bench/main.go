@@ -74,7 +74,7 @@ func run() error {
 	if _, err := os.Stat(vigil); err != nil {
 		return fmt.Errorf("%s missing; run `make build` (make bench does)", vigil)
 	}
-	m, err := harness.StartMinIO(ctx, dir, "")
+	m, err := harness.StartMinIO(ctx, dir, "", nil)
 	if err != nil {
 		return err
 	}

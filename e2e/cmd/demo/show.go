@@ -23,6 +23,8 @@ type demo struct {
 	stack *harness.Stack
 	bin   string
 	dir   string
+	// tokens are what vigil setup gave the examples' configuration.
+	tokens harness.Tokens
 }
 
 // backups are the example backups the demo runs, and what is not built yet.
@@ -33,8 +35,9 @@ func (d *demo) vars() []string {
 	kv := []string{
 		`datacenters=["dc1"]`, "driver=raw_exec", "vigil_artifact=", "vigil_binary=" + d.bin,
 		"control_consul=" + s.Consul.URL(), "consul_addr=" + s.Consul.URL(), "vault_addr=" + s.Vault.URL(),
+		"ca_file=" + s.Sec.CA.File, "etcd_ca_file=" + s.Sec.CA.File, "es_credentials=" + harness.ESKVPath,
 		"s3_endpoint=" + s.MinIO.Endpoint(), "bucket=" + harness.Bucket, "s3_identity_role=" + harness.OIDCRole,
-		`etcd_endpoints=["` + s.Etcd.Endpoint + `"]`, "etcd_tls=false", "es_url=" + s.ES.URL,
+		`etcd_endpoints=["` + s.Etcd.Endpoint + `"]`, "es_url=" + s.ES.URL,
 		"scratch_consul=" + tool("consul"), `scratch_etcd=["` + tool("etcd") + `","` + tool("etcdutl") + `"]`,
 	}
 	var out []string
@@ -58,7 +61,13 @@ func (d *demo) show(ctx context.Context) error {
 		}
 		os.WriteFile(filepath.Join(specs, f), b, 0o644)
 	}
-	fmt.Println("\n==> vigil apply examples/")
+	fmt.Println("\n==> vigil setup -apply examples/ (least-privilege policies, roles and binding rules, with the bootstrap tokens)")
+	tok, err := d.stack.SetupConfig(ctx, d.bin, specs, "platform", d.stack.Consul, d.vars()...)
+	if err != nil {
+		return err
+	}
+	d.tokens = tok
+	fmt.Println("\n==> vigil apply examples/ (with the Nomad token of the operator policy vigil setup wrote)")
 	if err := d.vigil(append(append([]string{"apply", "-auto-approve"}, d.vars()...), specs)...); err != nil {
 		return err
 	}
@@ -98,22 +107,35 @@ func (d *demo) show(ctx context.Context) error {
 	_ = d.vigil(append(append([]string{"status"}, d.vars()...), "-config", specs)...)
 	s := d.stack
 	fmt.Printf(`
-==> Servers (all on 127.0.0.1)
-    Nomad UI:   %s/ui/jobs
-    Consul UI:  %s/ui/dc1/services/vigil/instances/vigil/vigil/health-checks
-    vigil serve: %s/v1/status
-    Vault:      %s (root token "root", dev mode)
-    MinIO (S3): %s (bucket %q)
-    etcd:       %s
-    Elasticsearch (fake, plugin/esfake): %s
-    Logs and data: %s
-`, s.Nomad.URL(), s.Consul.URL(), serveURL, s.Vault.URL(), s.MinIO.Endpoint(), harness.Bucket, s.Etcd.Endpoint, s.ES.URL, d.dir)
+==> The stack runs as production does: TLS everywhere (one CA), ACLs on
+    Consul (default deny) and Nomad, etcd with client certificates and
+    auth. Every vigil run holds only what "vigil setup" wrote.
+
+    CA certificate (trust it in a browser or pass it to the CLIs):
+      %[1]s
+
+    Consul UI:   %[2]s/ui/dc1/services/vigil/instances/vigil/vigil/health-checks
+      log in with the management token %[3]s
+      or: export CONSUL_HTTP_ADDR=%[2]s CONSUL_CACERT=%[1]s CONSUL_HTTP_TOKEN=%[3]s
+    Nomad API:   %[4]s (this Nomad is built from Go modules and has no web UI)
+      export NOMAD_ADDR=%[4]s NOMAD_CACERT=%[1]s \
+             NOMAD_CLIENT_CERT=%[5]s NOMAD_CLIENT_KEY=%[6]s \
+             NOMAD_TOKEN=%[7]s
+    Vault:       %[8]s
+      export VAULT_ADDR=%[8]s VAULT_CACERT=%[1]s VAULT_TOKEN=%[9]s
+    vigil serve: %[10]s/v1/status
+    MinIO (S3):  %[11]s (bucket %[12]q)
+    etcd:        %[13]s (client certificate CN root: %[14]s)
+    Elasticsearch (fake, plugin/esfake): %[15]s
+    Logs and data: %[16]s
+`, s.Sec.CA.File, s.Consul.URL(), s.Consul.Management, s.Nomad.URL(), s.Sec.Admin.CertFile, s.Sec.Admin.KeyFile, s.Nomad.Management,
+		s.Vault.URL(), s.Vault.RootToken, serveURL, s.MinIO.Endpoint(), harness.Bucket, s.Etcd.Endpoint, s.Sec.EtcdRoot.CertFile, s.ES.URL, d.dir)
 	return nil
 }
 
 func (d *demo) vigil(args ...string) error {
 	cmd := exec.Command(d.bin, args...)
-	cmd.Env = d.stack.Env("")
+	cmd.Env = d.stack.Env(d.tokens)
 	cmd.Stdout, cmd.Stderr = indent(os.Stdout), indent(os.Stderr)
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("vigil %s: %w", args[0], err)

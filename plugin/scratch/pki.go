@@ -1,4 +1,4 @@
-package harness
+package scratch
 
 import (
 	"crypto/ecdsa"
@@ -11,13 +11,16 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 )
 
-// CA is the harness's test certificate authority, made in Go (no openssl):
-// every server's certificate and every client certificate chain to it.
+// CA is a throwaway certificate authority made in Go (no openssl): a
+// drill's scratch etcd member serves TLS with it so the drill can log in
+// as root by certificate, and the e2e harness signs every server and
+// client certificate of its stack with one.
 type CA struct {
 	Cert    *x509.Certificate
 	Key     *ecdsa.PrivateKey
@@ -115,7 +118,7 @@ func (ca *CA) Issue(name string, o CertOptions) (*Pair, error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
 	if err != nil {
-		return nil, fmt.Errorf("harness: issue %s: %w", name, err)
+		return nil, fmt.Errorf("scratch: issue %s: %w", name, err)
 	}
 	keyDER, _ := x509.MarshalECPrivateKey(key)
 	p := &Pair{
@@ -149,4 +152,40 @@ func (ca *CA) ClientTLS(pair *Pair) *tls.Config {
 // ServerTLS is a TLS config serving pair.
 func (ca *CA) ServerTLS(pair *Pair) *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{pair.TLS()}, MinVersion: tls.VersionTLS12}
+}
+
+// EtcdRootTLS makes a throwaway CA in dir, a server certificate for a
+// member on loopback, and a client certificate for etcd's root user (etcd
+// takes the CN as the user): a scratch member restored from a cluster with
+// auth enabled keeps its auth, and a drill logs in as root this way.
+func EtcdRootTLS(dir string) (*EtcdTLS, *tls.Config, error) {
+	ca, err := NewCA(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	server, err := ca.Issue("scratch-etcd", CertOptions{Server: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	root, err := ca.Issue("root", CertOptions{Client: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	client := ca.ClientTLS(root)
+	return &EtcdTLS{CertFile: server.CertFile, KeyFile: server.KeyFile, CAFile: ca.File,
+		Client: &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: client}}}, client, nil
+}
+
+// CRL is a certificate revocation list signed by the CA, listing serials,
+// in DER (as etcd's --client-crl-file takes it).
+func (ca *CA) CRL(serials ...*big.Int) ([]byte, error) {
+	var revoked []x509.RevocationListEntry
+	for _, s := range serials {
+		revoked = append(revoked, x509.RevocationListEntry{SerialNumber: s, RevocationTime: time.Now()})
+	}
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number: serial(), ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(24 * time.Hour),
+		RevokedCertificateEntries: revoked,
+	}, ca.Cert, ca.Key)
+	return der, err
 }
