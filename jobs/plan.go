@@ -3,6 +3,7 @@ package jobs
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/nomad/api"
@@ -85,7 +86,7 @@ func MakePlan(c Cluster, compiled []*api.Job, configID string) (*Plan, error) {
 			defer func() { <-sem }()
 			resp, _, err := c.Plan(job, true, writeOpts(job))
 			if err != nil {
-				errs[i] = fmt.Errorf("jobs: plan %s: %w", *job.ID, err)
+				errs[i] = fmt.Errorf("jobs: plan %s: %w", *job.ID, nomadDenied(err, "submit-job", job.Namespace))
 				return
 			}
 			p.Jobs[i] = JobPlan{Job: job, Diff: resp.Diff, ModifyIndex: resp.JobModifyIndex, Warnings: resp.Warnings}
@@ -101,7 +102,7 @@ func MakePlan(c Cluster, compiled []*api.Job, configID string) (*Plan, error) {
 		stubs, _, err := c.ListOptions(&api.JobListOptions{Fields: &api.JobListFields{Meta: true}},
 			&api.QueryOptions{Namespace: ns, Prefix: BackupPrefix})
 		if err != nil {
-			return nil, fmt.Errorf("jobs: list managed jobs: %w", err)
+			return nil, fmt.Errorf("jobs: list managed jobs: %w", nomadDenied(err, "list-jobs", &ns))
 		}
 		for _, s := range stubs {
 			if s.Meta[MetaManaged] != "true" || s.Meta[MetaConfig] != configID || s.Stop || s.ParentID != "" {
@@ -128,7 +129,7 @@ func Apply(c Cluster, p *Plan, prune bool, report func(string)) error {
 		}
 		opts := &api.RegisterOptions{EnforceIndex: true, ModifyIndex: jp.ModifyIndex}
 		if _, _, err := c.RegisterOpts(jp.Job, opts, writeOpts(jp.Job)); err != nil {
-			return fmt.Errorf("jobs: register %s: %w", *jp.Job.ID, err)
+			return fmt.Errorf("jobs: register %s: %w", *jp.Job.ID, nomadDenied(err, "submit-job", jp.Job.Namespace))
 		}
 		report(fmt.Sprintf("registered %s", *jp.Job.ID))
 	}
@@ -142,6 +143,18 @@ func Apply(c Cluster, p *Plan, prune bool, report func(string)) error {
 		report(fmt.Sprintf("stopped %s (no spec declares it)", o.ID))
 	}
 	return nil
+}
+
+// nomadDenied names the capability a call Nomad refused (403) needed.
+func nomadDenied(err error, capability string, namespace *string) error {
+	if err == nil || !strings.Contains(err.Error(), "403") {
+		return err
+	}
+	ns := "default"
+	if namespace != nil && *namespace != "" {
+		ns = *namespace
+	}
+	return fmt.Errorf("nomad: token lacks %s in namespace %q (403; vigil setup prints the operator's policy): %w", capability, ns, err)
 }
 
 func writeOpts(job *api.Job) *api.WriteOptions {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	consul "github.com/hashicorp/consul/api"
@@ -91,7 +92,7 @@ func (t *ConsulSnapshot) Snapshot(ctx context.Context, w io.Writer, opts Snapsho
 	q := (&consul.QueryOptions{AllowStale: t.src.Stale}).WithContext(ctx)
 	rc, meta, err := t.client.Snapshot().Save(q)
 	if err != nil {
-		return nil, fmt.Errorf("consul: snapshot save: %w", err)
+		return nil, fmt.Errorf("consul: snapshot save: %w", ConsulDenied(err, `acl = "write"`))
 	}
 	defer rc.Close()
 	check := newArchiveTee()
@@ -168,7 +169,7 @@ func consulRefusal(resp *http.Response, need string) error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	msg := strings.TrimSpace(string(body))
 	if resp.StatusCode == http.StatusForbidden {
-		return fmt.Errorf("token lacks %s (403): %s", need, msg)
+		return fmt.Errorf("consul: token lacks %s (403): %s", need, msg)
 	}
 	return fmt.Errorf("%s: %s", resp.Status, msg)
 }
@@ -178,3 +179,25 @@ func consulRefusal(resp *http.Response, need string) error {
 func ControlClient(c config.Control) (*consul.Client, error) {
 	return ConsulClient(c.Address, c.Datacenter, c.Namespace, c.TLS, "")
 }
+
+// ConsulDenied names the rule a call Consul refused (403, "Permission
+// denied") needed, so an operator knows which rule to add instead of
+// reading a bare "Permission denied": need as vigil setup writes it, or
+// when need is "", the permission Consul's message names. Other errors
+// pass unchanged.
+func ConsulDenied(err error, need string) error {
+	if err == nil || !strings.Contains(err.Error(), "403") && !strings.Contains(err.Error(), "Permission denied") {
+		return err
+	}
+	if need == "" {
+		need = "a permission"
+		if m := lacksPermission.FindStringSubmatch(err.Error()); m != nil {
+			need = fmt.Sprintf("%s %q %s", m[1], m[3], m[2])
+		}
+	}
+	return fmt.Errorf("consul: token lacks %s (403): %w", need, err)
+}
+
+// lacksPermission reads Consul's "lacks permission 'node:write' on
+// \"vigil\"".
+var lacksPermission = regexp.MustCompile(`lacks permission '(\w+):(\w+)' on \\?"([^"\\]*)`)

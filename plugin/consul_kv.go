@@ -108,6 +108,9 @@ func (t *ConsulKV) Snapshot(ctx context.Context, w io.Writer, opts SnapshotOptio
 	return src, nil
 }
 
+// KVReadRule is the rule a KV export of prefix needs, as errors name it.
+func KVReadRule(prefix string) string { return fmt.Sprintf("key_prefix %q read", prefix) }
+
 // keyListing is GET /v1/kv/<prefix>?keys: how many keys, at which index.
 type keyListing struct {
 	n     int
@@ -127,11 +130,11 @@ func (t *ConsulKV) get(ctx context.Context, q url.Values) (*http.Response, error
 	}
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNotFound {
 		defer resp.Body.Close()
-		return nil, fmt.Errorf("consul: kv export %q: %w", t.src.Prefix, consulRefusal(resp, fmt.Sprintf("key_prefix %q read", t.src.Prefix)))
+		return nil, fmt.Errorf("consul: kv export %q: %w", t.src.Prefix, consulRefusal(resp, KVReadRule(t.src.Prefix)))
 	}
 	if resp.Header.Get("X-Consul-Results-Filtered-By-ACLs") == "true" {
 		resp.Body.Close()
-		return nil, fmt.Errorf("consul: kv export %q: %w: keys under the prefix were hidden from the token by ACLs (X-Consul-Results-Filtered-By-ACLs); the token needs key_prefix %q read", t.src.Prefix, ErrIncomplete, t.src.Prefix)
+		return nil, fmt.Errorf("consul: kv export %q: %w: keys under the prefix were hidden from the token by ACLs (X-Consul-Results-Filtered-By-ACLs): token lacks %s", t.src.Prefix, ErrIncomplete, KVReadRule(t.src.Prefix))
 	}
 	return resp, nil
 }

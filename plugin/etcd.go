@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,6 +82,9 @@ func (t *Etcd) leader(ctx context.Context) (*clientv3.Client, string, *clientv3.
 		cancel()
 		if err != nil {
 			c.Close()
+			if why := t.tlsReason(ctx, ep); why != nil {
+				err = why // gRPC retries a failed handshake and says only "deadline exceeded"
+			}
 			errs = append(errs, fmt.Errorf("no answer from %s within %s: %w", ep, wait, err))
 			continue
 		}
@@ -114,6 +119,45 @@ func (t *Etcd) leader(ctx context.Context) (*clientv3.Client, string, *clientv3.
 		errs = append(errs, fmt.Errorf("no endpoint answered as the leader (member %x)", leaderID))
 	}
 	return nil, "", nil, fmt.Errorf("etcd: find the leader among %s: %w", strings.Join(t.src.Endpoints, ","), errors.Join(errs...))
+}
+
+// tlsReason dials an https endpoint with the client's own TLS settings
+// and returns why the handshake fails, if it does: a wrong CA, a name
+// mismatch, a certificate the server refuses (expired, unknown).
+func (t *Etcd) tlsReason(ctx context.Context, endpoint string) error {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Scheme != "https" {
+		return nil
+	}
+	conf, err := ClientTLS(t.src.TLS, t.cert)
+	if err != nil {
+		return err
+	}
+	if conf.ServerName == "" {
+		conf.ServerName = u.Hostname()
+	}
+	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 3 * time.Second}, Config: conf}
+	conn, err := d.DialContext(ctx, "tcp", u.Host)
+	if err != nil {
+		return fmt.Errorf("tls with %s: %w", u.Host, err)
+	}
+	defer conn.Close()
+	// A server refuses a client certificate after the handshake (TLS 1.3):
+	// its alert arrives on the first read.
+	_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+	var b [1]byte
+	if _, err := conn.Read(b[:]); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("tls with %s: %w", u.Host, err)
+	}
+	return nil
+}
+
+// etcdDenied says what etcd's "permission denied" on a snapshot means.
+func etcdDenied(err error) error {
+	if strings.Contains(err.Error(), "permission denied") {
+		return fmt.Errorf("%w: the user (the client certificate's CN) lacks the root role, which etcd asks of a snapshot", err)
+	}
+	return err
 }
 
 // listed reports whether the member id has a client URL among endpoints.
@@ -163,7 +207,7 @@ func (t *Etcd) Snapshot(ctx context.Context, w io.Writer, opts SnapshotOptions) 
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("etcd: snapshot stream from %s: %w", endpoint, err)
+			return nil, fmt.Errorf("etcd: snapshot stream from %s: %w", endpoint, etcdDenied(err))
 		}
 		if version == "" {
 			version = resp.GetVersion()

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	consul "github.com/hashicorp/consul/api"
+	"github.com/vigil-backup/vigil/plugin"
 )
 
 // Checks live on an external catalog node, not on any agent: batch and
@@ -68,7 +69,7 @@ func SyncChecks(ctx context.Context, cat Catalog, node, address string, port int
 		Checks:   checks,
 	}, w)
 	if err != nil {
-		return fmt.Errorf("health: register checks on %s: %w", node, err)
+		return fmt.Errorf("health: register checks on %s: %w", node, plugin.ConsulDenied(err, ""))
 	}
 	return nil
 }

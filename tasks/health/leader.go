@@ -6,6 +6,7 @@ import (
 
 	consul "github.com/hashicorp/consul/api"
 	"github.com/hashicorp/go-hclog"
+	"github.com/vigil-backup/vigil/plugin"
 )
 
 // LeaderKey is the lock the vigil serve allocations of one check node
@@ -23,13 +24,13 @@ func Lead(ctx context.Context, c *consul.Client, key, holder string, log hclog.L
 			SessionTTL: "15s", MonitorRetries: 5,
 		})
 		if err != nil {
-			log.Error("leader lock", "error", err)
+			log.Error("leader lock", "error", plugin.ConsulDenied(err, ""))
 			sleep(ctx, 5*time.Second)
 			continue
 		}
 		lost, err := lock.Lock(ctx.Done())
 		if err != nil {
-			log.Warn("leader election failed; retrying", "error", err)
+			log.Warn("leader election failed; retrying", "error", plugin.ConsulDenied(err, ""))
 			sleep(ctx, 2*time.Second)
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	consul "github.com/hashicorp/consul/api"
+	"github.com/vigil-backup/vigil/plugin"
 )
 
 // lockDelay is how long Consul keeps a lock free after its session is
@@ -36,7 +37,7 @@ func (c *Consul) Acquire(ctx context.Context, key string, me Holder, ttl, wait t
 	sessions := c.Client.Session()
 	id, _, err := sessions.Create(&consul.SessionEntry{Name: "vigil " + key, TTL: ttl.String(), LockDelay: lockDelay, Behavior: consul.SessionBehaviorRelease}, wo)
 	if err != nil {
-		return nil, fmt.Errorf("lock: create session for %s: %w", key, err)
+		return nil, fmt.Errorf("lock: create session for %s: %w", key, plugin.ConsulDenied(err, `session_prefix "" write`))
 	}
 	destroy := func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -66,7 +67,7 @@ func (c *Consul) Acquire(ctx context.Context, key string, me Holder, ttl, wait t
 	closeStop()
 	if err != nil {
 		destroy()
-		return nil, fmt.Errorf("lock: acquire %s: %w", key, err)
+		return nil, fmt.Errorf("lock: acquire %s: %w", key, plugin.ConsulDenied(err, fmt.Sprintf("key %q write", key)))
 	}
 	if lost == nil {
 		destroy()

@@ -3,6 +3,7 @@ package record
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	consul "github.com/hashicorp/consul/api"
 	"github.com/vigil-backup/vigil/hcl/config"
+	"github.com/vigil-backup/vigil/plugin"
 )
 
 // KVPrefix is where records live on the control Consul:
@@ -45,9 +47,14 @@ func (c *Consul) put(ctx context.Context, key string, r Run) error {
 		return err
 	}
 	if _, err := c.Client.KV().Put(&consul.KVPair{Key: key, Value: b}, (&consul.WriteOptions{}).WithContext(ctx)); err != nil {
-		return fmt.Errorf("record: write %s: %w", key, err)
+		return fmt.Errorf("record: write %s: %w", key, denied(err, r.Backup))
 	}
 	return nil
+}
+
+// denied names the rule a refused record write needed.
+func denied(err error, backup string) error {
+	return plugin.ConsulDenied(err, fmt.Sprintf("key_prefix %q write", KVPrefix+backup+"/"))
 }
 
 func (c *Consul) get(ctx context.Context, key string) (*Run, error) {
@@ -95,10 +102,13 @@ func (c *Consul) Finish(ctx context.Context, r Run) error {
 		}
 		ok, resp, _, err := c.Client.Txn().Txn(ops, (&consul.QueryOptions{}).WithContext(ctx))
 		if err != nil {
-			return fmt.Errorf("record: finish %s run %s: %w", r.Kind, r.ID, err)
+			return fmt.Errorf("record: finish %s run %s: %w", r.Kind, r.ID, denied(err, r.Backup))
 		}
 		if ok {
 			break
+		}
+		if why := txnErrors(resp); strings.Contains(why, "Permission denied") {
+			return fmt.Errorf("record: finish %s run %s: %w", r.Kind, r.ID, denied(errors.New(why), r.Backup))
 		}
 		// The current record changed between the read and the write (a
 		// newer run started): read it again and leave it.

@@ -1,0 +1,223 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	nomad "github.com/hashicorp/nomad/api"
+	"github.com/vigil-backup/vigil/jobs/policy"
+)
+
+// TestEachRuleIsNeeded: the rules vigil setup writes are exact. With any
+// one of them removed, the run that needs it (or vigil serve, or vigil
+// plan) fails, and its error names the rule missing, not a bare
+// "Permission denied".
+func TestEachRuleIsNeeded(t *testing.T) {
+	needStack(t)
+	ctx := testContext(t, 10*time.Minute)
+	cc, _ := stack.Consul.Client()
+	cc.KV().Put(kvPair("lp/a", "1"), nil)
+	node := "vigil-lp"
+	dir, _ := specDir(t, fmt.Sprintf(`
+serve {
+  node = %q
+}
+
+backup "consul_snapshot" "lp-snap" {
+  schedule = "0 * * * *"
+  storage  = storage.s3.sts
+  %s
+}
+
+backup "consul_kv" "lp-kv" {
+  schedule = "0 * * * *"
+  storage  = storage.s3.aws
+  %s
+}
+
+backup "etcd" "lp-etcd" {
+  schedule = "0 * * * *"
+  storage  = storage.s3.kv
+  %s
+}
+
+backup "elasticsearch" "lp-es" {
+  schedule = "0 * * * *"
+  timeout  = "10m"
+  storage  = storage.s3.awssts
+  elasticsearch {
+    url        = %q
+    repository = "repo-lp"
+    indices    = ["logs-*"]
+    repository_settings {
+      type     = "fs"
+      location = "/mnt/es-backups"
+    }
+    %s
+  }
+}`, node, consulSource(t, stack.Consul.URL(), ""), consulSource(t, stack.Consul.URL(), "lp/"),
+		etcdSource(t, stack.Etcd.Endpoint), stack.ES.URL, esCredentials()))
+	ec, err := stack.Etcd.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ec.Close()
+	if _, err := ec.Put(ctx, "lp/a", "1"); err != nil {
+		t.Fatal(err)
+	}
+	var s policy.Setup
+	if r := vigil(t, "", "setup", "-json", dir); r.code != 0 || json.Unmarshal([]byte(r.stdout), &s) != nil {
+		t.Fatalf("setup -json: %s", r)
+	}
+	for _, b := range []string{"lp-snap", "lp-kv", "lp-etcd", "lp-es"} {
+		if r := vigil(t, "", "run", "-config", dir, "-backup", b); r.code != 0 {
+			t.Fatalf("%s with every rule: %s", b, r)
+		}
+	}
+	cases := 0
+	for _, p := range s.Policies {
+		if p.Manual {
+			continue
+		}
+		for i, rule := range p.Rules {
+			name := fmt.Sprintf("%s %s rule %d", p.System, p.Name, i)
+			write := func(q policy.Policy) {
+				if err := writePolicy(ctx, q); err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+			}
+			write(p.Without(i))
+			want, check := whatFails(t, dir, node, p, rule)
+			out, failed := check()
+			out = strings.ReplaceAll(out, `\"`, `"`) // log lines quote their values
+			write(p)
+			cases++
+			if !failed || !strings.Contains(out, want) {
+				t.Errorf("%s (%s) removed: want a failure naming %q, got:\n%s", name, strings.SplitN(rule.Text, "\n", 2)[0], want, out)
+			}
+		}
+	}
+	// etcd: the run's user without the root role.
+	if _, err := ec.UserRevokeRole(ctx, "vigil", "root"); err != nil {
+		t.Fatal(err)
+	}
+	r := vigil(t, "", "run", "-config", dir, "-backup", "lp-etcd")
+	ec.UserGrantRole(ctx, "vigil", "root")
+	cases++
+	if r.code != 1 || !strings.Contains(r.stderr, "lacks the root role") {
+		t.Errorf("etcd user vigil without the root role: %s", r)
+	}
+	t.Logf("%d rule-removal cases, each failing and naming the rule missing", cases)
+}
+
+// writePolicy writes a policy with the bootstrap tokens.
+func writePolicy(ctx context.Context, p policy.Policy) error {
+	switch p.System {
+	case policy.SystemConsul:
+		cc, _ := stack.Consul.Client()
+		cur, _, err := cc.ACL().PolicyReadByName(p.Name, nil)
+		if err != nil || cur == nil {
+			return fmt.Errorf("read consul policy %s: %v", p.Name, err)
+		}
+		cur.Rules = p.Text()
+		_, _, err = cc.ACL().PolicyUpdate(cur, nil)
+		return err
+	case policy.SystemVault:
+		vc, _ := stack.Vault.Root()
+		return vc.Sys().PutPolicyWithContext(ctx, p.Name, p.Text())
+	case policy.SystemNomad:
+		nc, _ := stack.Nomad.Client()
+		rules := p.Text()
+		if len(p.Rules) == 0 { // Nomad refuses an empty policy
+			rules = `namespace "vigil-none" { policy = "deny" }`
+		}
+		_, err := nc.ACLPolicies().Upsert(&nomad.ACLPolicy{Name: p.Name, Rules: rules}, nil)
+		return err
+	}
+	return fmt.Errorf("no writer for %s", p.System)
+}
+
+var (
+	backupsOfRule = regexp.MustCompile(`\(([a-z0-9, -]+)\)$`)
+	vaultRule     = regexp.MustCompile(`path "([^"]+)" \{\s*capabilities = \["([a-z]+)"`)
+	consulRule    = regexp.MustCompile(`^(\w+) "([^"]*)" \{ policy = "(\w+)" \}`)
+)
+
+// whatFails says what a rule's absence must break, and how to see it: the
+// text the error must hold, and a check that returns the output and
+// whether it failed.
+func whatFails(t *testing.T, dir, node string, p policy.Policy, rule policy.Rule) (string, func() (string, bool)) {
+	run := func(backup string) func() (string, bool) {
+		return func() (string, bool) {
+			r := vigil(t, "", "run", "-config", dir, "-backup", backup)
+			return r.stderr, r.code == 1
+		}
+	}
+	switch p.System {
+	case policy.SystemVault:
+		m := vaultRule.FindStringSubmatch(rule.Text)
+		b := backupsOfRule.FindStringSubmatch(rule.Why)
+		return fmt.Sprintf("lacks %q on %s", m[2], m[1]), run(strings.Split(b[1], ", ")[0])
+	case policy.SystemNomad:
+		return "token lacks submit-job in namespace \"default\"", func() (string, bool) {
+			r := vigil(t, "", "plan", dir)
+			return r.stderr, r.code == 255
+		}
+	}
+	if rule.Text == `acl = "write"` {
+		return `token lacks acl = "write"`, run("lp-snap")
+	}
+	m := consulRule.FindStringSubmatch(rule.Text)
+	kind, segment, access := m[1], m[2], m[3]
+	want := fmt.Sprintf("%s %q %s", kind, segment, access)
+	switch {
+	case kind == "session_prefix":
+		return want, run("lp-kv")
+	case kind == "key" && strings.HasPrefix(segment, "vigil/locks/"):
+		return want, run(strings.TrimPrefix(segment, "vigil/locks/"))
+	case kind == "key_prefix" && strings.HasPrefix(segment, "vigil/runs/"):
+		return want, run(strings.TrimSuffix(strings.TrimPrefix(segment, "vigil/runs/"), "/"))
+	case kind == "key_prefix" && strings.HasPrefix(segment, "vigil/serve/"):
+		return `key "` + segment + `leader"`, serveLog(t, dir)
+	case kind == "node" || kind == "service":
+		return want, serveLog(t, dir)
+	case kind == "key_prefix":
+		return want, run("lp-kv")
+	}
+	t.Fatalf("no check for rule %s", rule.Text)
+	return "", nil
+}
+
+// serveLog runs vigil serve until its log names a refused permission (or
+// 20 s pass), and returns the log; serve keeps running on errors, so
+// "failed" means it logged a refusal.
+func serveLog(t *testing.T, dir string) func() (string, bool) {
+	return func() (string, bool) {
+		cmd := exec.Command(vigilBin, "serve", "-config", dir, "-addr", "127.0.0.1:0")
+		cmd.Env = envFor("", []string{dir})
+		var logs bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &logs, &logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			cmd.Process.Signal(interrupt)
+			cmd.Wait()
+		}()
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			if strings.Contains(logs.String(), "token lacks") {
+				break
+			}
+		}
+		return logs.String(), strings.Contains(logs.String(), "token lacks")
+	}
+}
