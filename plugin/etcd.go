@@ -70,6 +70,12 @@ func (t *Etcd) leader(ctx context.Context) (*clientv3.Client, string, *clientv3.
 	var errs []error
 	var leaderID uint64
 	for _, ep := range t.src.Endpoints {
+		// One handshake first: gRPC retries a failed one until the
+		// deadline and then says only "deadline exceeded".
+		if err := t.tlsReason(ctx, ep); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		c, err := t.client([]string{ep})
 		if err != nil {
 			errs = append(errs, err)
@@ -82,9 +88,6 @@ func (t *Etcd) leader(ctx context.Context) (*clientv3.Client, string, *clientv3.
 		cancel()
 		if err != nil {
 			c.Close()
-			if why := t.tlsReason(ctx, ep); why != nil {
-				err = why // gRPC retries a failed handshake and says only "deadline exceeded"
-			}
 			errs = append(errs, fmt.Errorf("no answer from %s within %s: %w", ep, wait, err))
 			continue
 		}
@@ -136,12 +139,16 @@ func (t *Etcd) tlsReason(ctx context.Context, endpoint string) error {
 	if conf.ServerName == "" {
 		conf.ServerName = u.Hostname()
 	}
+	// Speaking HTTP/2, the server sends its settings right after the
+	// handshake, so the read below returns at once when all is well.
+	conf.NextProtos = []string{"h2"}
 	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 3 * time.Second}, Config: conf}
 	conn, err := d.DialContext(ctx, "tcp", u.Host)
 	if err != nil {
 		return fmt.Errorf("tls with %s: %w", u.Host, err)
 	}
 	defer conn.Close()
+
 	// A server refuses a client certificate after the handshake (TLS 1.3):
 	// its alert arrives on the first read.
 	_ = conn.SetReadDeadline(time.Now().Add(time.Second))

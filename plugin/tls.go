@@ -2,7 +2,9 @@ package plugin
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/go-rootcerts"
 	"github.com/vigil-backup/vigil/hcl/config"
@@ -38,6 +40,11 @@ func ClientTLS(t *config.TLS, cert *tls.Certificate) (*tls.Config, error) {
 			if err != nil {
 				return nil, fmt.Errorf("tls: client certificate %s: %w", t.CertFile, err)
 			}
+			if err := checkValidity(pair.Leaf, time.Now()); err != nil {
+				// The server would only answer "bad certificate" or
+				// "expired certificate", without saying whose.
+				return nil, fmt.Errorf("tls: client certificate %s: %w", t.CertFile, err)
+			}
 			c.Certificates = []tls.Certificate{pair}
 		}
 	}
@@ -45,4 +52,17 @@ func ClientTLS(t *config.TLS, cert *tls.Certificate) (*tls.Config, error) {
 		c.Certificates = []tls.Certificate{*cert}
 	}
 	return c, nil
+}
+
+// checkValidity refuses a certificate outside its validity period.
+func checkValidity(leaf *x509.Certificate, now time.Time) error {
+	switch {
+	case leaf == nil:
+		return nil
+	case now.After(leaf.NotAfter):
+		return fmt.Errorf("expired at %s", leaf.NotAfter.UTC().Format(time.RFC3339))
+	case now.Before(leaf.NotBefore):
+		return fmt.Errorf("not valid before %s", leaf.NotBefore.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
