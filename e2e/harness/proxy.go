@@ -40,6 +40,8 @@ type HTTPProxy struct {
 	mu    sync.Mutex
 	rules []ProxyRule
 	hits  map[string]int
+	// tokens are the X-Consul-Token values seen, by path prefix /v1/<x>/.
+	tokens map[string]map[string]bool
 }
 
 // StartHTTPProxy proxies to target (a base URL). upstream, when set, is
@@ -54,7 +56,7 @@ func StartHTTPProxy(target string, upstream, serve *tls.Config) (*HTTPProxy, err
 	if err != nil {
 		return nil, err
 	}
-	p := &HTTPProxy{hits: map[string]int{}}
+	p := &HTTPProxy{hits: map[string]int{}, tokens: map[string]map[string]bool{}}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	direct := rp.Director
 	rp.Director = func(r *http.Request) {
@@ -94,6 +96,13 @@ func StartHTTPProxy(target string, upstream, serve *tls.Config) (*HTTPProxy, err
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		p.hits[r.Method+" "+r.URL.Path]++
+		if tok := r.Header.Get("X-Consul-Token"); tok != "" {
+			area := strings.Join(strings.SplitN(r.URL.Path, "/", 4)[:3], "/")
+			if p.tokens[area] == nil {
+				p.tokens[area] = map[string]bool{}
+			}
+			p.tokens[area][tok] = true
+		}
 		p.mu.Unlock()
 		if rule, ok := p.rule(r); ok && rule.Status != 0 {
 			http.Error(w, "harness proxy: refused on purpose", rule.Status)
@@ -141,6 +150,18 @@ func (p *HTTPProxy) Hits(prefix string) int {
 		}
 	}
 	return n
+}
+
+// ConsulTokens are the distinct X-Consul-Token values of the requests
+// under area ("/v1/kv", "/v1/snapshot"): which credential a client used.
+func (p *HTTPProxy) ConsulTokens(area string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for t := range p.tokens[area] {
+		out = append(out, t)
+	}
+	return out
 }
 
 // Addr is host:port.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/plugin"
 )
@@ -19,6 +20,9 @@ import (
 func OpenTarget(ctx context.Context, tc *config.TargetCredentials, o Options, ttl time.Duration) (*Session, error) {
 	if tc == nil {
 		return &Session{}, nil
+	}
+	if o.Log == nil {
+		o.Log = hclog.NewNullLogger()
 	}
 	if o.Vault == nil {
 		return nil, fmt.Errorf("creds: %s: %w", tc.Source, ErrNoVault)
