@@ -46,6 +46,9 @@ type Plan struct {
 	ConfigID string
 	Jobs     []JobPlan
 	Orphans  []Orphan
+	// Unsearched are namespaces no job uses (the client's default) where
+	// the token may not list jobs: orphans left there are not seen.
+	Unsearched []string
 }
 
 // Changed reports whether anything would change, orphans included.
@@ -68,7 +71,9 @@ func (p *Plan) Changed() bool {
 func MakePlan(c Cluster, compiled []*api.Job, configID string) (*Plan, error) {
 	p := &Plan{ConfigID: configID, Jobs: make([]JobPlan, len(compiled))}
 	declared := map[string]bool{}
-	namespaces := map[string]bool{"": true}
+	// The namespaces the jobs use must be searched; the client's default
+	// ("") is searched when the token may, for jobs a spec moved out of it.
+	namespaces := map[string]bool{"": false}
 	for _, job := range compiled {
 		declared[*job.ID] = true
 		namespaces[deref(job.Namespace)] = true
@@ -98,9 +103,13 @@ func MakePlan(c Cluster, compiled []*api.Job, configID string) (*Plan, error) {
 			return nil, err // the first is enough: the rest usually repeat it
 		}
 	}
-	for ns := range namespaces {
+	for ns, used := range namespaces {
 		stubs, _, err := c.ListOptions(&api.JobListOptions{Fields: &api.JobListFields{Meta: true}},
 			&api.QueryOptions{Namespace: ns, Prefix: BackupPrefix})
+		if err != nil && !used && isForbidden(err) {
+			p.Unsearched = append(p.Unsearched, displayNamespace(ns))
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("jobs: list managed jobs: %w", nomadDenied(err, "list-jobs", &ns))
 		}
@@ -147,14 +156,20 @@ func Apply(c Cluster, p *Plan, prune bool, report func(string)) error {
 
 // nomadDenied names the capability a call Nomad refused (403) needed.
 func nomadDenied(err error, capability string, namespace *string) error {
-	if err == nil || !strings.Contains(err.Error(), "403") {
+	if err == nil || !isForbidden(err) {
 		return err
 	}
-	ns := "default"
-	if namespace != nil && *namespace != "" {
-		ns = *namespace
+	return fmt.Errorf("nomad: token lacks %s in namespace %q (403; vigil setup prints the operator's policy): %w", capability, displayNamespace(deref(namespace)), err)
+}
+
+func isForbidden(err error) bool { return strings.Contains(err.Error(), "403") }
+
+// displayNamespace names "" as Nomad does.
+func displayNamespace(ns string) string {
+	if ns == "" {
+		return "default"
 	}
-	return fmt.Errorf("nomad: token lacks %s in namespace %q (403; vigil setup prints the operator's policy): %w", capability, ns, err)
+	return ns
 }
 
 func writeOpts(job *api.Job) *api.WriteOptions {

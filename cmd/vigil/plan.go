@@ -105,6 +105,9 @@ func (m *Meta) printPlan(p *jobs.Plan) {
 	for _, o := range p.Orphans {
 		fmt.Fprintf(m.Stdout, "- Job: %q (namespace %s): managed by vigil, but no spec declares it; \"vigil apply -prune\" stops it\n", o.ID, o.Namespace)
 	}
+	for _, ns := range p.Unsearched {
+		fmt.Fprintf(m.Stdout, "Note: the token may not list jobs in namespace %q, so orphans there are not shown\n", ns)
+	}
 	fmt.Fprintf(m.Stdout, "\nPlan: %d of %d jobs change, %d orphaned (configuration %q).\n", changed, len(p.Jobs), len(p.Orphans), p.ConfigID)
 }
 

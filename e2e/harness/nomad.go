@@ -303,11 +303,17 @@ func mountsUnder(dir string) []string {
 // second as the previous one re-registers that finished child and runs
 // nothing. ForceRun retries in the next second until it gets a new child.
 func (n *Nomad) ForceRun(ctx context.Context, jobID string, timeout time.Duration) (*nomad.Allocation, error) {
+	return n.ForceRunIn(ctx, "", jobID, timeout)
+}
+
+// ForceRunIn is ForceRun in a namespace ("" is the default).
+func (n *Nomad) ForceRunIn(ctx context.Context, namespace, jobID string, timeout time.Duration) (*nomad.Allocation, error) {
 	c, err := n.Client()
 	if err != nil {
 		return nil, err
 	}
-	stubs, _, err := c.Jobs().PrefixList(jobID + "/periodic-")
+	q, w := &nomad.QueryOptions{Namespace: namespace}, &nomad.WriteOptions{Namespace: namespace}
+	stubs, _, err := c.Jobs().List(&nomad.QueryOptions{Namespace: namespace, Prefix: jobID + "/periodic-"})
 	if err != nil {
 		return nil, fmt.Errorf("harness: list children of %s: %w", jobID, err)
 	}
@@ -316,16 +322,16 @@ func (n *Nomad) ForceRun(ctx context.Context, jobID string, timeout time.Duratio
 		seen[s.ID] = true
 	}
 	for attempt := 0; ; attempt++ {
-		evalID, _, err := c.Jobs().PeriodicForce(jobID, nil)
+		evalID, _, err := c.Jobs().PeriodicForce(jobID, w)
 		if err != nil {
 			return nil, fmt.Errorf("harness: force %s: %w", jobID, err)
 		}
-		ev, _, err := c.Evaluations().Info(evalID, nil)
+		ev, _, err := c.Evaluations().Info(evalID, q)
 		if err != nil {
 			return nil, fmt.Errorf("harness: eval %s: %w", evalID, err)
 		}
 		if !seen[ev.JobID] {
-			return n.WaitJob(ctx, ev.JobID, timeout)
+			return n.waitJob(ctx, q, ev.JobID, timeout)
 		}
 		if attempt == 5 {
 			return nil, fmt.Errorf("harness: force %s: Nomad keeps reusing child %s", jobID, ev.JobID)
@@ -340,17 +346,21 @@ func (n *Nomad) ForceRun(ctx context.Context, jobID string, timeout time.Duratio
 
 // WaitJob waits for the first allocation of jobID to finish.
 func (n *Nomad) WaitJob(ctx context.Context, jobID string, timeout time.Duration) (*nomad.Allocation, error) {
+	return n.waitJob(ctx, nil, jobID, timeout)
+}
+
+func (n *Nomad) waitJob(ctx context.Context, q *nomad.QueryOptions, jobID string, timeout time.Duration) (*nomad.Allocation, error) {
 	c, err := n.Client()
 	if err != nil {
 		return nil, err
 	}
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		allocs, _, err := c.Jobs().Allocations(jobID, true, nil)
+		allocs, _, err := c.Jobs().Allocations(jobID, true, q)
 		if err == nil {
 			for _, a := range allocs {
 				if a.ClientStatus == "complete" || a.ClientStatus == "failed" || a.ClientStatus == "lost" {
-					full, _, err := c.Allocations().Info(a.ID, nil)
+					full, _, err := c.Allocations().Info(a.ID, q)
 					return full, err
 				}
 			}
