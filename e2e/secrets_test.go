@@ -4,23 +4,38 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vigil-backup/vigil/e2e/harness"
 	"github.com/vigil-backup/vigil/tasks/record"
 )
 
-// TestNoCredentialLeaks runs a backup with each credential source at trace
-// log level, through Nomad and by hand, and then greps everything vigil
-// wrote (stdout, stderr, Nomad task logs, every record on the control
-// Consul, the rendered jobs) for the keys and tokens it used.
+// TestNoCredentialLeaks runs a backup with each credential source (the S3
+// keys of every source; the Consul token of consul/creds, the etcd
+// certificate of pki/issue, the Elasticsearch user and API key from KV) at
+// trace log level, through Nomad and by hand, serves their status, and
+// then greps everything vigil wrote (stdout, stderr, Nomad task logs, the
+// task's config, every record on the control Consul, the rendered jobs,
+// /v1/status, the Consul checks' output) for the secrets it used.
 func TestNoCredentialLeaks(t *testing.T) {
 	needStack(t)
 	defer purgeVigilJobs(t)
 	ctx := testContext(t, 10*time.Minute)
+	// The Consul tokens runs get from Vault are seen on their way in.
+	proxy, err := startConsulProxy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	ec, _ := stack.Etcd.Client()
+	ec.Put(ctx, "leak/a", "1")
+	ec.Close()
 	body := ""
 	for _, st := range []string{"sts", "kv", "aws", "awssts"} {
 		body += fmt.Sprintf(`
@@ -30,7 +45,40 @@ backup "consul_kv" "leak-%s" {
   storage  = storage.s3.%s
   %s
 }
-`, st, st, consulSource(t, stack.Consul.URL(), ""))
+`, st, st, consulSource(t, proxy.URL, ""))
+	}
+	body += fmt.Sprintf(`
+backup "consul_snapshot" "leak-snapshot" {
+  schedule = "0 * * * *"
+  storage  = storage.s3.sts
+  %s
+}
+
+backup "etcd" "leak-etcd" {
+  schedule = "0 * * * *"
+  storage  = storage.s3.sts
+  %s
+}
+`, consulSource(t, proxy.URL, ""), etcdSource(t, stack.Etcd.Endpoint))
+	for name, path := range map[string]string{"leak-es-user": harness.ESKVPath, "leak-es-key": harness.ESKeyKVPath} {
+		body += fmt.Sprintf(`
+backup "elasticsearch" %q {
+  schedule = "0 * * * *"
+  storage  = storage.s3.sts
+  elasticsearch {
+    url        = %q
+    repository = "repo-%s"
+    indices    = ["logs-*"]
+    repository_settings {
+      type     = "fs"
+      location = "/mnt/es-backups"
+    }
+    credentials {
+      vault_kv_path = %q
+    }
+  }
+}
+`, name, stack.ES.URL, name, path)
 	}
 	body += `
 backup "consul_kv" "leak-broken" {
@@ -44,9 +92,10 @@ backup "consul_kv" "leak-broken" {
 	dir, _ := specDir(t, body)
 	tok := entityToken(t, ctx)
 	before := stack.IAM.Issued()
+	good := []string{"leak-sts", "leak-kv", "leak-aws", "leak-awssts", "leak-snapshot", "leak-etcd", "leak-es-user", "leak-es-key"}
 
 	var written []string
-	for _, name := range []string{"leak-sts", "leak-kv", "leak-aws", "leak-awssts", "leak-broken"} {
+	for _, name := range append(good, "leak-broken") {
 		r := vigil(t, tok, "run", "-log-level", "trace", "-config", dir, "-backup", name)
 		if (r.code == 0) == (name == "leak-broken") {
 			t.Fatalf("%s: %s", name, r)
@@ -60,17 +109,40 @@ backup "consul_kv" "leak-broken" {
 	if r := vigil(t, "", "apply", "-auto-approve", dir); r.code != 0 {
 		t.Fatalf("apply: %s", r)
 	}
-	for _, name := range []string{"leak-sts", "leak-kv", "leak-aws", "leak-awssts"} {
+	for _, name := range good {
 		alloc, err := stack.Nomad.ForceRun(ctx, "vigil-"+name, 3*time.Minute)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if alloc.ClientStatus != "complete" {
+			t.Fatalf("%s: allocation %s\n%s", name, alloc.ClientStatus, stack.Nomad.Explain(alloc))
 		}
 		written = append(written, stack.Nomad.TaskLog(alloc.ID, "vigil", "stdout"), stack.Nomad.TaskLog(alloc.ID, "vigil", "stderr"))
 		// The task's rendered config sits in its local/ dir.
 		b, _ := os.ReadFile(filepath.Join(stack.Nomad.DataDir, "alloc", alloc.ID, "vigil", "local", "vigil.json"))
 		written = append(written, string(b))
 	}
+	// What serve shows: /v1/status and the Consul checks it writes.
+	node := "vigil"
+	base := startServe(t, dir)
+	for _, path := range []string{"/v1/status", "/v1/status/leak-etcd", "/metrics"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		written = append(written, string(b))
+	}
+	waitCheck(t, node, "vigil:leak-broken", "critical", 30*time.Second)
 	cc, _ := stack.Consul.Client()
+	checks, _, err := cc.Health().Node(node, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range checks {
+		written = append(written, c.Output, c.Notes)
+	}
 	pairs, _, err := cc.KV().List("vigil/", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -79,18 +151,34 @@ backup "consul_kv" "leak-broken" {
 		written = append(written, p.Key+"="+string(p.Value))
 	}
 	var runs []record.Run
-	for _, name := range []string{"leak-sts", "leak-kv", "leak-aws", "leak-awssts", "leak-broken"} {
+	for _, name := range append(good, "leak-broken") {
 		runs = append(runs, history(t, name)...)
 	}
-	if len(runs) < 9 {
+	if len(runs) < 2*len(good)+1 {
 		t.Fatalf("expected records of every run, found %d", len(runs))
 	}
 
+	setupTok := tokensFor([]string{dir})
 	secrets := map[string]string{
-		"vault token":       tok,
-		"kv access key":     stack.KVAccessKey,
-		"kv secret key":     stack.KVSecretKey,
-		"minio root secret": "harness-root-password",
+		"vault token":             tok,
+		"vault token of the spec": setupTok.Vault,
+		"control consul token":    setupTok.Consul,
+		"nomad token":             setupTok.Nomad,
+		"consul management token": stack.Consul.Management,
+		"nomad management token":  stack.Nomad.Management,
+		"vault root token":        stack.Vault.RootToken,
+		"kv access key":           stack.KVAccessKey,
+		"kv secret key":           stack.KVSecretKey,
+		"minio root secret":       "harness-root-password",
+		"elasticsearch password":  stack.ESPassword,
+		"elasticsearch api key":   stack.ESAPIKey,
+	}
+	consulTokens := append(proxy.ConsulTokens("/v1/kv"), proxy.ConsulTokens("/v1/snapshot")...)
+	if len(consulTokens) < 2 {
+		t.Fatalf("the runs' Consul tokens were not seen (%d)", len(consulTokens))
+	}
+	for i, ct := range consulTokens {
+		secrets[fmt.Sprintf("consul token %d from consul/creds", i)] = ct
 	}
 	for k, v := range stack.IAM.Issued() {
 		if _, old := before[k]; !old {
@@ -105,11 +193,14 @@ backup "consul_kv" "leak-broken" {
 	}
 	for what, s := range secrets {
 		if s != "" && strings.Contains(all, s) {
-			t.Errorf("the %s appears in vigil's output, records or jobs", what)
+			t.Errorf("the %s appears in vigil's output, records, jobs or status", what)
 		}
 	}
-	// The Vault token's accessor-free form must not appear either.
-	if strings.Contains(all, "hvs.") {
-		t.Errorf("something that looks like a Vault token appears in the output")
+	// Shapes of secrets whose value the test cannot know: a Vault token,
+	// and the private key of the certificate Vault's PKI issued a run.
+	for what, shape := range map[string]string{"a Vault token": "hvs.", "a private key": "PRIVATE KEY", "a PEM block": "-----BEGIN"} {
+		if strings.Contains(all, shape) {
+			t.Errorf("something that looks like %s appears in the output", what)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package harness
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -50,6 +51,8 @@ type Stack struct {
 	KVAccessKey, KVSecretKey string
 	// ESUser and ESPassword are the fake cluster's user.
 	ESUser, ESPassword string
+	// ESAPIKey is an API key of the fake cluster (encoded), at ESKeyKVPath.
+	ESAPIKey string
 }
 
 // Start brings up Consul, Vault, MinIO (trusting Vault as its OpenID
@@ -101,6 +104,10 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 			if err := s.Vault.PutKV(ctx, ESKVPath, map[string]any{"username": s.ESUser, "password": s.ESPassword}); err != nil {
 				return err
 			}
+			s.ESAPIKey = base64.StdEncoding.EncodeToString([]byte("vigil-e2e:" + randomKey("", 22)))
+			if err := s.Vault.PutKV(ctx, ESKeyKVPath, map[string]any{"api_key": s.ESAPIKey}); err != nil {
+				return err
+			}
 			return s.Vault.PutKV(ctx, KVPath, map[string]any{"access_key_id": s.KVAccessKey, "secret_access_key": s.KVSecretKey})
 		}},
 		{"etcd", func() (err error) { s.Etcd, err = StartEtcd(ctx, s.Dir, "etcd", opts.EtcdQuotaBytes, s.Sec); return }},
@@ -110,6 +117,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 				s.ES.AddIndex("logs-2026.11.21", 80000, 1)
 				if s.Sec != nil {
 					s.ES.RequireAuth(s.ESUser, s.ESPassword)
+					s.ES.AcceptAPIKey(s.ESAPIKey)
 				}
 			}
 			return

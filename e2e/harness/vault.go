@@ -23,6 +23,8 @@ const (
 	KVPath = "secret/data/vigil/s3"
 	// ESKVPath holds the Elasticsearch user of the fake cluster.
 	ESKVPath = "secret/data/vigil/elasticsearch"
+	// ESKeyKVPath holds an API key of the fake cluster.
+	ESKeyKVPath = "secret/data/vigil/elasticsearch-key"
 	// AWSRole issues IAM-user keys through the stand-in (vault_aws_path).
 	AWSRole = "backup"
 	// AWSSTSRole issues MinIO's temporary keys through the stand-in's

@@ -37,6 +37,7 @@ type Server struct {
 	rejectCreates int // creates to refuse as concurrent; -1 forever
 	username      string
 	password      string
+	apiKey        string
 	forbidden     bool
 
 	clusterUUID string
@@ -118,6 +119,15 @@ func (s *Server) RequireAuth(user, pass string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.username, s.password = user, pass
+}
+
+// AcceptAPIKey makes the server also accept an API key (the encoded
+// form Elasticsearch returns: base64 of "id:api_key"); every request then
+// needs it or the user of RequireAuth.
+func (s *Server) AcceptAPIKey(encoded string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.apiKey = encoded
 }
 
 // Forbid answers 403 to snapshot operations, as for a user without the

@@ -21,8 +21,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, r.Method+" "+r.URL.RequestURI())
-	if s.username != "" {
-		if u, p, ok := r.BasicAuth(); !ok || u != s.username || p != s.password {
+	if s.username != "" || s.apiKey != "" {
+		// Elasticsearch takes either: basic auth, or "ApiKey <base64(id:key)>".
+		u, p, basic := r.BasicAuth()
+		userOK := basic && s.username != "" && u == s.username && p == s.password
+		scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		keyOK := s.apiKey != "" && strings.EqualFold(scheme, "ApiKey") && cred == s.apiKey
+		if !userOK && !keyOK {
 			w.Header().Set("WWW-Authenticate", `Basic realm="security" charset="UTF-8"`)
 			fail(w, http.StatusUnauthorized, "security_exception", "missing authentication credentials for REST request ["+r.URL.Path+"]")
 			return
