@@ -185,16 +185,7 @@ type Tokens struct {
 // CLIs' variables: addresses, the CA, the client certificate Nomad asks
 // for, and the given tokens.
 func (s *Stack) Env(t Tokens) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "NOMAD_") || strings.HasPrefix(k, "CONSUL_") || strings.HasPrefix(k, "VAULT_") || strings.HasPrefix(k, "AWS_") ||
-			strings.HasPrefix(k, "ETCDCTL_") || strings.HasPrefix(k, "ES_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	env = append(env,
+	env := append(CleanEnv(),
 		"NOMAD_ADDR="+s.Nomad.URL(),
 		"CONSUL_HTTP_ADDR="+s.Consul.URL(),
 		"VAULT_ADDR="+s.Vault.URL(),
@@ -210,6 +201,21 @@ func (s *Stack) Env(t Tokens) []string {
 		if v != "" {
 			env = append(env, k+"="+v)
 		}
+	}
+	return env
+}
+
+// CleanEnv is this process's environment without any variable the CLIs of
+// the stack read (addresses, tokens, TLS): a vigil process's starting point.
+func CleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "NOMAD_") || strings.HasPrefix(k, "CONSUL_") || strings.HasPrefix(k, "VAULT_") || strings.HasPrefix(k, "AWS_") ||
+			strings.HasPrefix(k, "ETCDCTL_") || strings.HasPrefix(k, "ES_") {
+			continue
+		}
+		env = append(env, kv)
 	}
 	return env
 }
