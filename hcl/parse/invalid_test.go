@@ -37,6 +37,12 @@ func TestInvalidSpecs(t *testing.T) {
 		{"es_repository_chars", "Invalid repository", "spec.hcl", 10, 18, "refuses in names"},
 		{"es_url_userinfo", "Credentials in Elasticsearch URL", "spec.hcl", 9, 18, "user info"},
 		{"config_id_invalid", "Invalid config_id", "spec.hcl", 1, 13, "lower-case"},
+		{"target_creds_wrong_source", "Credential source does not fit the backup", "spec.hcl", 11, 7, "vault_consul_path"},
+		{"target_creds_bad_path", "Invalid Vault path", "spec.hcl", 12, 24, "pki/issue/ROLE"},
+		{"target_creds_common_name", "Unexpected common_name", "spec.hcl", 11, 7, "only applies to vault_pki_path"},
+		{"target_creds_empty", "No credential source", "spec.hcl", 11, 5, "vault_kv_path"},
+		{"etcd_pki_without_tls", "Client certificate without TLS", "spec.hcl", 8, 3, "ca_file"},
+		{"tls_cert_without_key", "Incomplete TLS client certificate", "spec.hcl", 1, 1, "key_file"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.dir, func(t *testing.T) {

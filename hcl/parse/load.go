@@ -215,7 +215,7 @@ func load(p fileParser, files []string, opts Options) (*config.Config, hcl.Diagn
 		var raw rawVault
 		e.decode(b.Body, &raw)
 		cfg.Vault = config.Vault{Address: raw.Address, Namespace: raw.Namespace,
-			TLS: decodeTLS(e, raw.CAFile, raw.CAPath, raw.CertFile, raw.KeyFile, raw.TLSServerName, raw.DefRange)}
+			TLS: decodeTLS(e, raw.CAFile, raw.CAPath, raw.CertFile, raw.KeyFile, raw.TLSServerName, b.DefRange)}
 		if raw.Address != "" {
 			checkURL(e, raw.Address, "Vault address", b.DefRange)
 		}
@@ -324,9 +324,10 @@ func decodeControl(e *evaluator, b *hcl.Block) config.Control {
 		c.Enabled = *raw.Enabled
 	}
 	c.Address, c.Datacenter, c.Namespace = raw.Address, raw.Datacenter, raw.Namespace
-	c.TLS = decodeTLS(e, raw.CAFile, raw.CAPath, raw.CertFile, raw.KeyFile, raw.TLSServerName, raw.DefRange)
+	// def_range is filled for nested blocks only: this one is top-level.
+	c.TLS = decodeTLS(e, raw.CAFile, raw.CAPath, raw.CertFile, raw.KeyFile, raw.TLSServerName, b.DefRange)
 	if c.Address != "" && strings.Contains(c.Address, "://") {
-		checkURL(e, c.Address, "control Consul address", raw.DefRange)
+		checkURL(e, c.Address, "control Consul address", b.DefRange)
 	}
 	return c
 }
