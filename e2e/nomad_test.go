@@ -158,8 +158,14 @@ func TestRenderedExamplesRunOnNomad(t *testing.T) {
 		}
 	}
 	stubs, _, _ := nc.Jobs().PrefixList("vigil-")
-	if len(stubs) != 8 {
-		t.Errorf("want 8 jobs from the JSON files, got %d", len(stubs))
+	var registered []string
+	for _, s := range stubs {
+		if s.ParentID == "" { // a periodic launch's child is not a file's job
+			registered = append(registered, s.ID)
+		}
+	}
+	if len(registered) != 8 {
+		t.Errorf("want 8 jobs from the JSON files, got %v", registered)
 	}
 }
 
