@@ -118,6 +118,15 @@ func TestConsulSnapshotRestore(t *testing.T) {
 	fresh := freshConsul(t, ctx, "consul-snap-restore")
 
 	args := append([]string{"restore", "-backup", "consul-prod", "-latest", "-to", fresh.URL(), "-config", dir}, harnessVars()...)
+	// Replacing a cluster's state is confirmed first; without a terminal
+	// and without -auto-approve nothing happens.
+	if r := restoreAs(t, fresh, args...); r.code != 1 || !strings.Contains(r.stdout, "replaces the whole state") || !strings.Contains(r.stderr, "cancelled") {
+		t.Fatalf("restore without -auto-approve: %s", r)
+	}
+	if got := kvMap(t, fresh, "service/"); len(got) != 0 {
+		t.Fatalf("a cancelled restore changed the cluster: %d keys", len(got))
+	}
+	args = append([]string{"restore", "-auto-approve"}, args[1:]...)
 	if r := restoreAs(t, fresh, args...); r.code != 0 || !strings.Contains(r.stdout, "sha256 verified") {
 		t.Fatalf("restore: %s", r)
 	}

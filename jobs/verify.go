@@ -28,11 +28,13 @@ func verifyJob(cfg *config.Config, b *config.Backup, n config.Nomad, data, hash 
 // exec and raw_exec drivers the binary is fetched as an artifact into
 // local/scratch/ (or found on the node). With docker, a Consul drill gets a
 // sidecar task running the server image in the group's network namespace;
-// an etcd drill cannot run that way (etcdutl restores into the data dir the
-// member then starts on), so it is refused.
+// the other types' drills cannot run that way, so they are refused.
 func addScratch(tg *api.TaskGroup, b *config.Backup, n config.Nomad) error {
 	if b.Type == config.TypeElasticsearch {
 		return nil // restores into the configured cluster
+	}
+	if b.Type == config.TypeVaultRaft && !b.Verify.Vault.Unseals() {
+		return nil // checks the archive only: no scratch server
 	}
 	task := tg.Tasks[0]
 	if *task.Resources.MemoryMB < scratchMemoryMB {
@@ -48,8 +50,11 @@ func addScratch(tg *api.TaskGroup, b *config.Backup, n config.Nomad) error {
 		}
 		return nil
 	}
-	if b.Type == config.TypeEtcd {
-		return fmt.Errorf("jobs: compile %s: etcd drills need the exec or raw_exec driver", b.Name)
+	if b.Type != config.TypeConsulSnapshot && b.Type != config.TypeConsulKV {
+		// Only Consul's scratch server runs as a sidecar image: etcdutl
+		// restores into the data dir the member then starts on, and the
+		// Nomad and Vault scratch servers are configured by the drill.
+		return fmt.Errorf("jobs: compile %s: %s drills need the exec or raw_exec driver", b.Name, b.Type)
 	}
 	if sc.Image == "" {
 		return fmt.Errorf("jobs: compile %s: a docker drill needs verify { scratch { image = \"hashicorp/consul:...\" } }", b.Name)

@@ -71,6 +71,9 @@ type RestoreOptions struct {
 	To string
 	// Mode is "merge" (default) or "replace" for consul_kv.
 	Mode string
+	// Force restores a vault_raft snapshot into a cluster whose unseal
+	// keys differ from the snapshot's (snapshot-force).
+	Force bool
 	// OutFile is where an etcd restore writes the db file.
 	OutFile string
 	// DataDir, when set, makes an etcd restore run `etcdutl snapshot
@@ -98,6 +101,12 @@ type RestoreOptions struct {
 // scratch server of the drill's own, and so need the run's credentials.
 func DrillsInPlace(typ string) bool { return typ == config.TypeElasticsearch }
 
+// ReplacesState reports whether restoring a type replaces a cluster's
+// whole state, which vigil restore confirms first.
+func ReplacesState(typ string) bool {
+	return typ == config.TypeConsulSnapshot || typ == config.TypeNomadSnapshot || typ == config.TypeVaultRaft
+}
+
 // KeepsRepository reports whether a type keeps its data in its own
 // repository (Elasticsearch), which retention must reach too.
 func KeepsRepository(typ string) bool { return typ == config.TypeElasticsearch }
@@ -114,6 +123,8 @@ func Extension(typ string) string {
 		return ".db"
 	case config.TypeElasticsearch:
 		return ".es.json"
+	case config.TypeNomadSnapshot, config.TypeVaultRaft:
+		return ".snap"
 	}
 	return ""
 }
@@ -146,6 +157,18 @@ func New(b *config.Backup, to string, sec *Secrets) (Target, error) {
 		return NewEtcd(src, sec.Certificate), nil
 	case config.TypeElasticsearch:
 		return NewElasticsearch(b.Name, *b.Elasticsearch, to, sec)
+	case config.TypeNomadSnapshot:
+		src := config.NomadSource{}
+		if b.NomadCluster != nil {
+			src = *b.NomadCluster
+		}
+		return NewNomadSnapshot(src, to, sec.NomadToken)
+	case config.TypeVaultRaft:
+		src := config.VaultSource{}
+		if b.VaultCluster != nil {
+			src = *b.VaultCluster
+		}
+		return NewVaultRaft(src, to)
 	}
 	return nil, fmt.Errorf("plugin: no target for backup type %q", b.Type)
 }

@@ -32,6 +32,8 @@ type raftArchive struct {
 	Meta raftMeta
 	// StateSize is the length of state.bin.
 	StateSize int64
+	// Sealed: the archive ends with a non-empty SHA256SUMS.sealed (Vault).
+	Sealed bool
 }
 
 // readRaftArchive reads a raft snapshot archive, the format of `consul
@@ -40,9 +42,8 @@ type raftArchive struct {
 // other two. It checks what Consul's own snapshot reader checks, as the
 // bytes pass: every listed file present with its sum, no file unlisted,
 // state.bin as long as meta.json says, the gzip trailer's CRC and length,
-// and nothing after the archive. Any failure wraps ErrIncomplete. Other
-// members (Vault's SHA256SUMS.sealed) are read and must be listed if the
-// sums list them; they are not required.
+// and nothing after the archive. Any failure wraps ErrIncomplete. Vault's
+// SHA256SUMS.sealed is read and reported (Sealed), not required here.
 func readRaftArchive(r io.Reader) (*raftArchive, error) {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
@@ -83,6 +84,12 @@ func readRaftArchive(r io.Reader) (*raftArchive, error) {
 			metaJSON = []byte(buf.String())
 		case "state.bin":
 			a.StateSize = n
+		case "SHA256SUMS.sealed":
+			// Vault's SHA256SUMS encrypted by its seal: not listed in
+			// SHA256SUMS (it is a copy of it), and only the sealed
+			// cluster can read it; Vault's own client requires it there.
+			a.Sealed = n > 0
+			continue
 		}
 		got[h.Name] = hex.EncodeToString(hash.Sum(nil))
 	}

@@ -17,6 +17,8 @@ import (
 type Secrets struct {
 	// ConsulToken is a Consul ACL token (Vault's Consul secrets engine).
 	ConsulToken string
+	// NomadToken is a Nomad ACL token (Vault's Nomad secrets engine).
+	NomadToken string
 	// Certificate is a client certificate (Vault's PKI engine): etcd takes
 	// its CN as the user with client-certificate authentication.
 	Certificate *tls.Certificate

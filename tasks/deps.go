@@ -69,27 +69,9 @@ func NewDeps(cfg *config.Config, log hclog.Logger, version string) (*Deps, error
 // VAULT_TLS_SERVER_NAME, VAULT_NAMESPACE) as the vault CLI does, and
 // applies the spec's address and TLS settings on top.
 func VaultClient(v config.Vault) (*vault.Client, error) {
-	cfg := vault.DefaultConfig()
-	if cfg.Error != nil {
-		return nil, fmt.Errorf("vault: client: %w", cfg.Error)
-	}
-	if v.Address != "" {
-		cfg.Address = v.Address
-	}
-	if t := v.TLS; t != nil {
-		tc := &vault.TLSConfig{
-			CACert: os.Getenv(vault.EnvVaultCACert), CAPath: os.Getenv(vault.EnvVaultCAPath),
-			ClientCert: os.Getenv(vault.EnvVaultClientCert), ClientKey: os.Getenv(vault.EnvVaultClientKey),
-			TLSServerName: os.Getenv(vault.EnvVaultTLSServerName),
-		}
-		plugin.SetIf(&tc.CACert, t.CAFile)
-		plugin.SetIf(&tc.CAPath, t.CAPath)
-		plugin.SetIf(&tc.ClientCert, t.CertFile)
-		plugin.SetIf(&tc.ClientKey, t.KeyFile)
-		plugin.SetIf(&tc.TLSServerName, t.ServerName)
-		if err := cfg.ConfigureTLS(tc); err != nil {
-			return nil, fmt.Errorf("vault: tls: %w", err)
-		}
+	cfg, err := plugin.VaultConfig(v.Address, v.TLS)
+	if err != nil {
+		return nil, err
 	}
 	c, err := vault.NewClient(cfg)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-backup/vigil/hcl/config"
+	"github.com/vigil-backup/vigil/plugin"
 	"github.com/vigil-backup/vigil/tasks"
 	"github.com/vigil-backup/vigil/tasks/record"
 )
@@ -24,6 +26,13 @@ Usage: vigil restore -backup NAME [-id ID | -latest] [-to ADDRESS] [options]
   refused.
 
     consul_snapshot  PUT /v1/snapshot (replaces the whole Consul state)
+    nomad_snapshot   PUT /v1/operator/snapshot (replaces the whole Nomad
+                     state: jobs, allocations, variables, ACLs; needs a
+                     management token)
+    vault_raft       POST sys/storage/raft/snapshot (replaces the whole
+                     Vault state: secrets, mounts, policies, tokens; with
+                     -force, snapshot-force, for a cluster with other
+                     unseal keys, which then unseals with the snapshot's)
     consul_kv        imports the keys with transactions; -mode merge keeps
                      other keys, -mode replace deletes the prefix's keys the
                      backup lacks
@@ -32,12 +41,20 @@ Usage: vigil restore -backup NAME [-id ID | -latest] [-to ADDRESS] [options]
     elasticsearch    POST _snapshot/<repo>/<snapshot>/_restore, then waits for
                      recovery; -to restores into another cluster
 
+  A restore that replaces a cluster's whole state (consul_snapshot,
+  nomad_snapshot, vault_raft) asks for confirmation; -auto-approve skips
+  the question, for scripts.
+
 Restore Options:
 
   -id ID       The backup ID (see vigil list); a unique prefix is enough.
   -latest      The newest backup (the default).
-  -to ADDRESS  Restore into this Consul address or etcd endpoint instead of
-               the spec's.
+  -to ADDRESS  Restore into this address (Consul, Nomad, Vault) or etcd
+               endpoint instead of the spec's.
+  -auto-approve
+               Do not ask before replacing a cluster's state.
+  -force       vault_raft: restore into a cluster whose unseal keys
+               differ from the snapshot's (snapshot-force).
   -mode MODE   consul_kv: merge (default) or replace.
   -out FILE    etcd: where to write the db file (default ./<ID>.db).
   -data-dir D  etcd: run etcdutl snapshot restore into D.
@@ -57,8 +74,10 @@ Restore Options:
 func (c *RestoreCommand) Run(args []string) int {
 	var rf runtimeFlags
 	var opts tasks.RestoreOptions
-	var latest bool
+	var latest, autoApprove bool
 	fs := c.flagSet("restore")
+	fs.BoolVar(&autoApprove, "auto-approve", false, "")
+	fs.BoolVar(&opts.Force, "force", false, "")
 	rf.register(fs)
 	fs.StringVar(&opts.ID, "id", "", "")
 	fs.BoolVar(&latest, "latest", false, "")
@@ -82,6 +101,21 @@ func (c *RestoreCommand) Run(args []string) int {
 	if opts.Mode != "merge" && opts.Mode != "replace" {
 		c.errorf("restore: -mode must be merge or replace, got %q", opts.Mode)
 		return exitFail
+	}
+	if opts.Force && b.Type != config.TypeVaultRaft {
+		c.errorf("restore: -force applies to vault_raft backups only")
+		return exitFail
+	}
+	if plugin.ReplacesState(b.Type) && !autoApprove {
+		to := opts.To
+		if to == "" {
+			to = "the cluster the spec names"
+		}
+		fmt.Fprintf(c.Stdout, "Restoring %s replaces the whole state of %s (%s) with the backup's.", b.Name, to, b.Type)
+		if !confirm(c.Stdin, c.Stdout) {
+			c.errorf("restore: cancelled; nothing was changed (-auto-approve skips the question)")
+			return exitFail
+		}
 	}
 	opts.Out, opts.Log = c.Stdout, d.Log
 	if p := c.progressOut(); p != nil {

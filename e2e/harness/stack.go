@@ -124,6 +124,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		}},
 		{"nomad", func() (err error) { s.Nomad, err = StartNomad(ctx, s.Dir, s.Consul, s.Vault, s.Sec); return }},
 		{"vault jwt for nomad", func() error { return s.Vault.ConfigureNomadJWT(ctx, s.Nomad) }},
+		{"vault nomad engine", func() error { return s.Vault.ConfigureNomadEngine(ctx, s.Nomad) }},
 		{"consul jwt for nomad", func() error { return ConfigureConsulJWT(ctx, s.Consul, s.Nomad) }},
 	}
 	for _, st := range steps {

@@ -2,12 +2,15 @@ package harness
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"github.com/vigil-backup/vigil/plugin/scratch"
-	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/vigil-backup/vigil/plugin"
+	"github.com/vigil-backup/vigil/plugin/scratch"
 
 	vault "github.com/hashicorp/vault/api"
 )
@@ -46,15 +49,21 @@ const (
 	TokenRole = "vigil"
 )
 
-// Vault is a Vault server on loopback. With Security it runs from a config
-// file with a TLS listener, initialised and unsealed by the harness, whose
-// root token only the harness holds; in the open lab it is `vault server
-// -dev`.
+// Vault is a Vault server on loopback. With Security it runs as
+// production does: integrated storage (raft) from a config file, a TLS
+// listener, initialised and unsealed by the harness, whose root token and
+// unseal key only the harness holds (UnsealKeysFile is what a Vault drill
+// is given); in the open lab it is `vault server -dev`.
 type Vault struct {
 	Proc      *scratch.Proc
 	Addr      string
 	Sec       *Security
 	RootToken string
+	// UnsealKeysFile holds the unseal key as `vault operator init
+	// -format=json` prints it (secure stack only).
+	UnsealKeysFile string
+	// Dir is the server's folder.
+	Dir string
 }
 
 // URL is the API base URL.
@@ -66,72 +75,60 @@ func StartVault(ctx context.Context, dir string, sec *Security) (*Vault, error) 
 	if err != nil {
 		return nil, err
 	}
-	port, err := scratch.FreePort()
-	if err != nil {
-		return nil, err
-	}
 	d, err := os.MkdirTemp(dir, "vault-")
 	if err != nil {
 		return nil, err
 	}
-	v := &Vault{Addr: fmt.Sprintf("127.0.0.1:%d", port), Sec: sec}
-	// HOME points at the data dir so a ~/.vault-token write never touches
-	// the operator's file.
-	env := scratch.ServerEnv("HOME=" + d)
-	if sec == nil {
-		v.RootToken = "root"
-		v.Proc, err = scratch.StartProc("vault", d, env, bin, "server", "-dev",
-			"-dev-listen-address="+v.Addr, "-dev-root-token-id="+v.RootToken, "-log-level=warn")
-	} else {
-		conf := filepath.Join(d, "vault.hcl")
-		hcl := fmt.Sprintf(`storage "inmem" {}
-listener "tcp" {
-  address       = %q
-  tls_cert_file = %q
-  tls_key_file  = %q
-}
-api_addr      = %q
-disable_mlock = true
-ui            = false
-log_level     = "warn"
-`, v.Addr, sec.Server.CertFile, sec.Server.KeyFile, v.URL())
-		if err = os.WriteFile(conf, []byte(hcl), 0o600); err == nil {
-			v.Proc, err = scratch.StartProc("vault", d, env, bin, "server", "-config", conf)
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	answers := func(r *http.Response) bool { return r.StatusCode != 0 }
-	if err := scratch.WaitHTTPWith(ctx, sec.HTTPClient(), v.Proc, v.URL()+"/v1/sys/health", 30*time.Second, answers); err != nil {
-		v.Stop()
-		return nil, err
-	}
+	v := &Vault{Sec: sec, Dir: d}
 	if sec != nil {
+		var api string
+		v.Proc, api, err = scratch.VaultRaft(ctx, bin, d, "vault", scratch.VaultOptions{
+			CertFile: sec.Server.CertFile, KeyFile: sec.Server.KeyFile, Client: sec.HTTPClient()})
+		if err != nil {
+			return nil, err
+		}
+		v.Addr = strings.TrimPrefix(api, "https://")
 		if err := v.initialise(ctx); err != nil {
 			v.Stop()
 			return nil, err
 		}
+		return v, nil
+	}
+	port, err := scratch.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	v.Addr, v.RootToken = fmt.Sprintf("127.0.0.1:%d", port), "root"
+	// HOME points at the data dir so a ~/.vault-token write never touches
+	// the operator's file.
+	v.Proc, err = scratch.StartProc("vault", d, scratch.ServerEnv("HOME="+d), bin, "server", "-dev",
+		"-dev-listen-address="+v.Addr, "-dev-root-token-id="+v.RootToken, "-log-level=warn")
+	if err != nil {
+		return nil, err
+	}
+	if err := scratch.WaitHTTPWith(ctx, sec.HTTPClient(), v.Proc, v.URL()+"/v1/sys/health", 30*time.Second, scratch.Status200); err != nil {
+		v.Stop()
+		return nil, err
 	}
 	return v, nil
 }
 
-// initialise inits with one key share, unseals, and mounts secret/ as KV
-// v2, as dev mode would have.
+// initialise inits with one key share, unseals, keeps the key where a
+// drill can be pointed at it, and mounts secret/ as KV v2, as dev mode
+// would have.
 func (v *Vault) initialise(ctx context.Context) error {
 	c, err := v.Client("")
 	if err != nil {
 		return err
 	}
-	init, err := c.Sys().InitWithContext(ctx, &vault.InitRequest{SecretShares: 1, SecretThreshold: 1})
+	init, err := plugin.InitVault(ctx, c, false)
 	if err != nil {
-		return fmt.Errorf("harness: vault init: %w", err)
-	}
-	if _, err := c.Sys().UnsealWithContext(ctx, init.Keys[0]); err != nil {
-		return fmt.Errorf("harness: vault unseal: %w", err)
+		return fmt.Errorf("harness: %w", err)
 	}
 	v.RootToken = init.RootToken
-	if err := scratch.WaitHTTPWith(ctx, v.Sec.HTTPClient(), v.Proc, v.URL()+"/v1/sys/health", 30*time.Second, scratch.Status200); err != nil {
+	b, _ := json.Marshal(map[string]any{"unseal_keys_b64": init.KeysB64})
+	v.UnsealKeysFile = filepath.Join(v.Dir, "init.json")
+	if err := os.WriteFile(v.UnsealKeysFile, b, 0o600); err != nil {
 		return err
 	}
 	root, _ := v.Root()
@@ -289,4 +286,26 @@ func (v *Vault) EntityToken(ctx context.Context, alias string, ttl time.Duration
 		return "", fmt.Errorf("harness: vault token: %w", err)
 	}
 	return s.Auth.ClientToken, nil
+}
+
+// ConfigureNomadEngine mounts Vault's Nomad secrets engine over the
+// harness's Nomad (secure stack only): Vault holds a management token of
+// its own, as with the Consul engine, and issues the runs' Nomad tokens
+// under roles vigil setup writes.
+func (v *Vault) ConfigureNomadEngine(ctx context.Context, n *Nomad) error {
+	if v.Sec == nil {
+		return nil
+	}
+	c, err := v.Root()
+	if err != nil {
+		return err
+	}
+	if err := c.Sys().MountWithContext(ctx, "nomad", &vault.MountInput{Type: "nomad", Config: vault.MountConfigInput{MaxLeaseTTL: "24h"}}); err != nil {
+		return fmt.Errorf("harness: vault mount nomad: %w", err)
+	}
+	return v.write(ctx, c, []vaultWrite{
+		{"nomad/config/access", map[string]any{"address": n.URL(), "token": n.Management,
+			"ca_cert": string(v.Sec.CA.CertPEM), "client_cert": string(v.Sec.Admin.CertPEM), "client_key": string(v.Sec.Admin.KeyPEM)}},
+		{"nomad/config/lease", map[string]any{"ttl": "1h", "max_ttl": "24h"}},
+	})
 }

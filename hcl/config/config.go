@@ -20,10 +20,12 @@ const (
 	TypeConsulKV       = "consul_kv"
 	TypeEtcd           = "etcd"
 	TypeElasticsearch  = "elasticsearch"
+	TypeNomadSnapshot  = "nomad_snapshot"
+	TypeVaultRaft      = "vault_raft"
 )
 
 // BackupTypes lists the supported backup types in a stable order.
-var BackupTypes = []string{TypeConsulSnapshot, TypeConsulKV, TypeEtcd, TypeElasticsearch}
+var BackupTypes = []string{TypeConsulSnapshot, TypeConsulKV, TypeEtcd, TypeElasticsearch, TypeNomadSnapshot, TypeVaultRaft}
 
 // Config is one evaluated configuration: a directory of spec files, or the
 // JSON a compiled job carries for its single backup.
@@ -124,6 +126,9 @@ const (
 	// CredVaultPKI is a client certificate from Vault's PKI engine
 	// (pki/issue/ROLE).
 	CredVaultPKI = "vault_pki_path"
+	// CredVaultNomad is a Nomad ACL token from Vault's Nomad secrets
+	// engine (nomad/creds/ROLE).
+	CredVaultNomad = "vault_nomad_path"
 )
 
 // TargetCredentials says where a run gets the credentials of the system it
@@ -132,7 +137,8 @@ const (
 // Elasticsearch API key or user). Only paths live here; the credentials
 // never enter a Config.
 type TargetCredentials struct {
-	// Source is vault_consul_path, vault_pki_path or vault_kv_path.
+	// Source is vault_consul_path, vault_pki_path, vault_nomad_path or
+	// vault_kv_path.
 	Source    string `json:"source"`
 	VaultPath string `json:"vault_path"`
 	// CommonName is a PKI certificate's CN: the etcd user with etcd's
@@ -164,7 +170,12 @@ type Backup struct {
 	Consul        *ConsulSource        `json:"consul,omitempty"`
 	Etcd          *EtcdSource          `json:"etcd,omitempty"`
 	Elasticsearch *ElasticsearchSource `json:"elasticsearch,omitempty"`
-	Verify        *Verify              `json:"verify,omitempty"`
+	// NomadCluster and VaultCluster are the systems a nomad_snapshot and a
+	// vault_raft backup read (the backup's nomad and vault blocks); Nomad
+	// below places the job, and the top-level vault issues credentials.
+	NomadCluster *NomadSource `json:"nomad_cluster,omitempty"`
+	VaultCluster *VaultSource `json:"vault_cluster,omitempty"`
+	Verify       *Verify      `json:"verify,omitempty"`
 
 	Nomad Nomad `json:"nomad"`
 }
@@ -253,6 +264,12 @@ type Verify struct {
 	Keys     []KeyAssertion    `json:"keys,omitempty"`
 	Prefixes []PrefixAssertion `json:"prefixes,omitempty"`
 	Indices  []IndexAssertion  `json:"indices,omitempty"`
+	// Nomad: jobs (not periodic children) across namespaces, named jobs
+	// and variables.
+	MinJobs   int           `json:"min_jobs,omitempty"`
+	Jobs      []NomadObject `json:"jobs,omitempty"`
+	Variables []NomadObject `json:"variables,omitempty"`
+	Vault     *VaultDrill   `json:"vault,omitempty"`
 }
 
 // Scratch locates the binaries of a drill's scratch server (consul, or etcd
@@ -262,6 +279,8 @@ type Scratch struct {
 	Consul  string `json:"consul,omitempty"`
 	Etcd    string `json:"etcd,omitempty"`
 	Etcdutl string `json:"etcdutl,omitempty"`
+	Nomad   string `json:"nomad,omitempty"`
+	Vault   string `json:"vault,omitempty"`
 	// Artifact is fetched by Nomad into local/scratch/ (exec, raw_exec).
 	Artifact string `json:"artifact,omitempty"`
 	// Image runs the scratch server as a sidecar task (docker).
@@ -352,6 +371,8 @@ func (b *Backup) TargetCreds() *TargetCredentials {
 		return b.Etcd.Creds
 	case b.Elasticsearch != nil:
 		return b.Elasticsearch.Creds
+	case b.NomadCluster != nil:
+		return b.NomadCluster.Creds
 	}
 	return nil
 }

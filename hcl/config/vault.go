@@ -32,8 +32,9 @@ func VaultNeeds(source, path string) []VaultNeed {
 			n = append(n, VaultNeed{LeasePath("renew", path), "update", "to renew the keys while the run lasts"})
 		}
 		return n
-	case CredVaultConsul:
-		return []VaultNeed{{path, "read", "to get the run's Consul token"},
+	case CredVaultConsul, CredVaultNomad:
+		what := map[string]string{CredVaultConsul: "Consul", CredVaultNomad: "Nomad"}[source]
+		return []VaultNeed{{path, "read", "to get the run's " + what + " token"},
 			{LeasePath("renew", path), "update", "to renew the token while the run lasts"},
 			{LeasePath("revoke", path), "update", "to revoke the token when the run ends"}}
 	case CredVaultPKI:
@@ -51,6 +52,10 @@ func (c Credentials) VaultNeeds() []VaultNeed {
 	}
 	return VaultNeeds(c.Source, path)
 }
+
+// VaultRaftNeed is what a vault_raft run's own Vault token needs on the
+// cluster it backs up.
+var VaultRaftNeed = VaultNeed{"sys/storage/raft/snapshot", "read", "to stream the integrated storage's snapshot"}
 
 // VaultNeeds lists what the target's credential source needs.
 func (c *TargetCredentials) VaultNeeds() []VaultNeed {

@@ -124,8 +124,9 @@ func decodeBackup(e *evaluator, blk *hcl.Block, typ, name string, storages *stor
 	decodeSource(e, blk, &raw, &b, decoded)
 	b.Verify = decodeVerify(e, raw.Verify, typ)
 
-	b.Nomad = defaults.resolve(e, decodeRawNomadLayer(e, raw.Nomad), &blk.DefRange)
-	if b.Storage.Credentials.UsesVault() || b.TargetCreds() != nil {
+	b.Nomad = defaults.resolve(e, decodeRawNomadLayer(e, jobNomad(e, raw.Nomad, typ)), &blk.DefRange)
+	// A vault_raft run reads its cluster with the task's own Vault token.
+	if b.Storage.Credentials.UsesVault() || b.TargetCreds() != nil || typ == config.TypeVaultRaft {
 		b.Nomad.VaultEnabled = true
 	}
 	return b, true
@@ -201,6 +202,23 @@ func decodeSource(e *evaluator, blk *hcl.Block, raw *rawBackup, b *config.Backup
 		}
 	} else if b.Type == config.TypeEtcd {
 		e.errorf(blk.DefRange, "Missing etcd block", "An etcd backup needs an etcd block with endpoints.")
+	}
+	if b.Type == config.TypeNomadSnapshot {
+		b.NomadCluster = decodeNomadSource(e, raw.Nomad)
+	}
+	if raw.Vault != nil {
+		if b.Type != config.TypeVaultRaft {
+			wrong("vault", raw.Vault.DefRange)
+		} else {
+			v := raw.Vault
+			b.VaultCluster = &config.VaultSource{Address: v.Address,
+				TLS: decodeTLS(e, v.CAFile, v.CAPath, v.CertFile, v.KeyFile, v.TLSServerName, v.DefRange)}
+			if v.Address != "" {
+				checkURL(e, v.Address, "Vault address", v.DefRange)
+			}
+		}
+	} else if b.Type == config.TypeVaultRaft {
+		b.VaultCluster = &config.VaultSource{}
 	}
 	if raw.Elasticsearch != nil {
 		if b.Type != config.TypeElasticsearch {

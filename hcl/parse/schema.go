@@ -93,7 +93,39 @@ type rawBackup struct {
 	Etcd          *rawEtcd          `hcl:"etcd,block"`
 	Elasticsearch *rawElasticsearch `hcl:"elasticsearch,block"`
 	Verify        *rawVerify        `hcl:"verify,block"`
-	Nomad         *rawNomad         `hcl:"nomad,block"`
+	// Nomad places the job, except in a nomad_snapshot backup, where it
+	// names the cluster backed up (rawNomadSource); Vault names the cluster
+	// a vault_raft backup reads.
+	Nomad *rawBlock       `hcl:"nomad,block"`
+	Vault *rawVaultSource `hcl:"vault,block"`
+}
+
+// rawBlock is a block decoded later, by what it means in its backup.
+type rawBlock struct {
+	Body     hcl.Body  `hcl:",remain"`
+	DefRange hcl.Range `hcl:",def_range"`
+}
+
+type rawNomadSource struct {
+	Address       string                `hcl:"address,optional"`
+	Region        string                `hcl:"region,optional"`
+	Stale         bool                  `hcl:"stale,optional"`
+	Credentials   *rawTargetCredentials `hcl:"credentials,block"`
+	CAFile        string                `hcl:"ca_file,optional"`
+	CAPath        string                `hcl:"ca_path,optional"`
+	CertFile      string                `hcl:"cert_file,optional"`
+	KeyFile       string                `hcl:"key_file,optional"`
+	TLSServerName string                `hcl:"tls_server_name,optional"`
+}
+
+type rawVaultSource struct {
+	Address       string    `hcl:"address,optional"`
+	CAFile        string    `hcl:"ca_file,optional"`
+	CAPath        string    `hcl:"ca_path,optional"`
+	CertFile      string    `hcl:"cert_file,optional"`
+	KeyFile       string    `hcl:"key_file,optional"`
+	TLSServerName string    `hcl:"tls_server_name,optional"`
+	DefRange      hcl.Range `hcl:",def_range"`
 }
 
 type rawRetain struct {
@@ -154,6 +186,7 @@ type rawTargetCredentials struct {
 	VaultConsulPath *hcl.Attribute `hcl:"vault_consul_path,optional"`
 	VaultPKIPath    *hcl.Attribute `hcl:"vault_pki_path,optional"`
 	VaultKVPath     *hcl.Attribute `hcl:"vault_kv_path,optional"`
+	VaultNomadPath  *hcl.Attribute `hcl:"vault_nomad_path,optional"`
 	CommonName      *hcl.Attribute `hcl:"common_name,optional"`
 	TTL             *hcl.Attribute `hcl:"ttl,optional"`
 	DefRange        hcl.Range      `hcl:",def_range"`
@@ -194,12 +227,50 @@ type rawVerify struct {
 	Prefixes    []rawPrefix    `hcl:"prefix,block"`
 	Indices     []rawIndex     `hcl:"index,block"`
 	Scratch     *rawScratch    `hcl:"scratch,block"`
+	// nomad_snapshot
+	MinJobs   *hcl.Attribute   `hcl:"min_jobs,optional"`
+	Jobs      []rawNomadObject `hcl:"job,block"`
+	Variables []rawNomadObject `hcl:"variable,block"`
+	// vault_raft
+	UnsealKeysFile   *hcl.Attribute `hcl:"unseal_keys_file,optional"`
+	RecoveryKeysFile *hcl.Attribute `hcl:"recovery_keys_file,optional"`
+	Seals            []rawSeal      `hcl:"seal,block"`
+	Mounts           []rawLabel     `hcl:"mount,block"`
+	Secrets          []rawLabel     `hcl:"secret,block"`
+	DefRange         hcl.Range      `hcl:",def_range"`
+}
+
+type rawNomadObject struct {
+	Name      string    `hcl:"name,label"`
+	Namespace string    `hcl:"namespace,optional"`
+	DefRange  hcl.Range `hcl:",def_range"`
+}
+
+// rawSeal is a drill's seal "transit" block, Vault's own stanza.
+type rawSeal struct {
+	Type          string    `hcl:"type,label"`
+	Address       string    `hcl:"address"`
+	KeyName       string    `hcl:"key_name"`
+	MountPath     string    `hcl:"mount_path"`
+	Namespace     string    `hcl:"namespace,optional"`
+	CAFile        string    `hcl:"tls_ca_cert,optional"`
+	CertFile      string    `hcl:"tls_client_cert,optional"`
+	KeyFile       string    `hcl:"tls_client_key,optional"`
+	TLSServerName string    `hcl:"tls_server_name,optional"`
+	DefRange      hcl.Range `hcl:",def_range"`
+}
+
+type rawLabel struct {
+	Name     string    `hcl:"name,label"`
+	DefRange hcl.Range `hcl:",def_range"`
 }
 
 type rawScratch struct {
 	Consul   string    `hcl:"consul,optional"`
 	Etcd     string    `hcl:"etcd,optional"`
 	Etcdutl  string    `hcl:"etcdutl,optional"`
+	Nomad    string    `hcl:"nomad,optional"`
+	Vault    string    `hcl:"vault,optional"`
 	Artifact string    `hcl:"artifact,optional"`
 	Image    string    `hcl:"image,optional"`
 	DefRange hcl.Range `hcl:",def_range"`

@@ -21,7 +21,9 @@ func decodeTLS(e *evaluator, ca, caPath, cert, key, serverName string, rng hcl.R
 }
 
 var (
-	vaultConsulPath = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/creds/[A-Za-z0-9_.@-]+$`)
+	// vaultCredsPath is a secrets engine's creds endpoint (consul/creds/ROLE,
+	// nomad/creds/ROLE), under any mount path.
+	vaultCredsPath = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/creds/[A-Za-z0-9_.@-]+$`)
 	vaultPKIPath    = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/issue/[A-Za-z0-9_.@-]+$`)
 )
 
@@ -34,6 +36,7 @@ func decodeTargetCreds(e *evaluator, raw *rawTargetCredentials, typ string) *con
 	want := map[string]string{
 		config.TypeConsulSnapshot: "vault_consul_path", config.TypeConsulKV: "vault_consul_path",
 		config.TypeEtcd: "vault_pki_path", config.TypeElasticsearch: "vault_kv_path",
+		config.TypeNomadSnapshot: "vault_nomad_path",
 	}[typ]
 	c := &config.TargetCredentials{}
 	set := 0
@@ -55,9 +58,10 @@ func decodeTargetCreds(e *evaluator, raw *rawTargetCredentials, typ string) *con
 			e.errorf(attr.Expr.Range(), "Invalid Vault path", "%q is not a path such as %q.", c.VaultPath, example)
 		}
 	}
-	pick(raw.VaultConsulPath, config.CredVaultConsul, vaultConsulPath, "consul/creds/ROLE")
+	pick(raw.VaultConsulPath, config.CredVaultConsul, vaultCredsPath, "consul/creds/ROLE")
 	pick(raw.VaultPKIPath, config.CredVaultPKI, vaultPKIPath, "pki/issue/ROLE")
 	pick(raw.VaultKVPath, config.CredVaultKV, vaultPathPattern, "secret/data/vigil/elasticsearch")
+	pick(raw.VaultNomadPath, config.CredVaultNomad, vaultCredsPath, "nomad/creds/ROLE")
 	switch {
 	case set == 0:
 		e.errorf(raw.DefRange, "No credential source", "This credentials block needs %s.", want)

@@ -126,7 +126,7 @@ func applyPolicy(ctx context.Context, p Policy, c Clients, report func(Change)) 
 			report(Change{p.System, object, "unchanged"})
 			return nil
 		}
-		_, err = c.Nomad.ACLPolicies().Upsert(&nomad.ACLPolicy{Name: p.Name, Rules: text, Description: "vigil setup: plan and apply"}, nil)
+		_, err = c.Nomad.ACLPolicies().Upsert(&nomad.ACLPolicy{Name: p.Name, Rules: text, Description: "vigil setup"}, nil)
 		return done(report, Change{p.System, object, map[bool]string{true: "created", false: "updated"}[cur == nil]}, err)
 	}
 	return nil

@@ -2,6 +2,8 @@ package policy
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/vigil-backup/vigil/hcl/config"
 )
@@ -35,6 +37,52 @@ func etcdUsers(s *Setup, cfg *config.Config) {
 		s.EtcdUsers = append(s.EtcdUsers, EtcdUser{
 			Endpoints: b.Etcd.Endpoints, TLS: b.Etcd.TLS, User: b.Etcd.Creds.CommonName, Roles: []string{"root"},
 			Why: "backup " + b.Name + ": etcd's Maintenance.Snapshot needs the root role",
+		})
+	}
+}
+
+// nomadTargets is what the token of each nomad_snapshot run must allow:
+// the operator capability snapshot-save (Nomad 1.11.3 and later; older
+// clusters allow a snapshot to management tokens only). When the token
+// comes from Vault's Nomad secrets engine, its role there carries the
+// policy. A policy for a cluster other than the one vigil plans against
+// is printed for the operator, not written.
+func nomadTargets(s *Setup, cfg *config.Config) {
+	var backups []string
+	roles := map[string]bool{}
+	remote := false
+	for _, b := range cfg.Backups {
+		if b.NomadCluster == nil {
+			continue
+		}
+		backups = append(backups, b.Name)
+		if c := b.NomadCluster.Creds; c != nil {
+			roles[c.VaultPath] = true
+		}
+		remote = remote || b.NomadCluster.Address != "" && b.NomadCluster.Address != cfg.Nomad.Address
+	}
+	if len(backups) == 0 {
+		return
+	}
+	name := Name(cfg) + "-snapshot"
+	p := Policy{System: SystemNomad, Name: name, Manual: len(roles) == 0 || remote, Rules: []Rule{{
+		Text: "operator {\n  capabilities = [\"snapshot-save\"]\n}",
+		Why:  fmt.Sprintf("backups %s: a snapshot of the cluster state (Nomad 1.11.3 and later; a management token before)", strings.Join(backups, ", ")),
+	}}}
+	if remote {
+		p.Server = "the cluster backed up"
+	}
+	s.Policies = append(s.Policies, p)
+	var paths []string
+	for path := range roles {
+		paths = append(paths, path)
+	}
+	sort.Strings(paths)
+	for _, path := range paths {
+		s.VaultObjects = append(s.VaultObjects, VaultObject{
+			Path: strings.Replace(path, "/creds/", "/role/", 1),
+			Data: map[string]any{"policies": []string{name}, "type": "client", "global": false},
+			Why:  fmt.Sprintf("the Nomad tokens runs get at %s carry policy %s", path, name),
 		})
 	}
 }

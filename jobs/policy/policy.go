@@ -132,6 +132,7 @@ func Make(cfg *config.Config, o Options) *Setup {
 	consulTargets(s, cfg)
 	vaultRun(s, cfg, o)
 	nomadOperator(s, cfg)
+	nomadTargets(s, cfg)
 	etcdUsers(s, cfg)
 	return s
 }

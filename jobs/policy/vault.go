@@ -36,6 +36,13 @@ func vaultRun(s *Setup, cfg *config.Config, o Options) {
 		add(b.Storage.Credentials.VaultNeeds(), b.Name)
 		tc := b.TargetCreds()
 		add(tc.VaultNeeds(), b.Name)
+		if b.VaultCluster != nil {
+			if a := b.VaultCluster.Address; a == "" || a == cfg.Vault.Address {
+				add([]config.VaultNeed{config.VaultRaftNeed}, b.Name)
+			} else {
+				s.Notes = append(s.Notes, fmt.Sprintf("backup %s reads the Vault at %s, not the one its runs log in to: the run's VAULT_TOKEN must be that cluster's, with read on %s", b.Name, a, config.VaultRaftNeed.Path))
+			}
+		}
 		if tc != nil && tc.Source == config.CredVaultPKI {
 			pkiRole(s, b.Name, tc)
 		}

@@ -12,7 +12,7 @@ import (
 )
 
 // OpenTarget gets the run's credentials for the system a backup reads, as
-// tc says: a Consul token from Vault's Consul secrets engine, an etcd
+// tc says: a Consul or Nomad token from Vault's secrets engine, an etcd
 // client certificate from Vault's PKI engine (valid for ttl, or the spec's
 // TTL), or an Elasticsearch API key or user from Vault KV. Leased ones are
 // renewed while the session is open and revoked when it closes. A nil tc
@@ -31,8 +31,8 @@ func OpenTarget(ctx context.Context, tc *config.TargetCredentials, o Options, tt
 		return nil, fmt.Errorf("creds: %s: %w", tc.Source, err)
 	}
 	switch tc.Source {
-	case config.CredVaultConsul:
-		return openConsulToken(ctx, tc, o)
+	case config.CredVaultConsul, config.CredVaultNomad:
+		return openACLToken(ctx, tc, o)
 	case config.CredVaultPKI:
 		if tc.TTL > 0 {
 			ttl = tc.TTL
@@ -44,23 +44,32 @@ func OpenTarget(ctx context.Context, tc *config.TargetCredentials, o Options, tt
 	return nil, fmt.Errorf("creds: unknown credential source %q", tc.Source)
 }
 
-// openConsulToken reads consul/creds/ROLE: a token with the role's Consul
-// policies, deleted from Consul when its lease is revoked.
-func openConsulToken(ctx context.Context, tc *config.TargetCredentials, o Options) (*Session, error) {
+// openACLToken reads consul/creds/ROLE or nomad/creds/ROLE: a token with
+// the role's policies, deleted from Consul or Nomad when its lease is
+// revoked.
+func openACLToken(ctx context.Context, tc *config.TargetCredentials, o Options) (*Session, error) {
 	s, err := o.Vault.ReadWithContext(ctx, tc.VaultPath)
 	if err != nil {
-		return nil, fmt.Errorf("creds: vault_consul_path read %s: %w", tc.VaultPath, err)
+		return nil, fmt.Errorf("creds: %s read %s: %w", tc.Source, tc.VaultPath, err)
 	}
 	if s == nil || s.Data == nil {
-		return nil, fmt.Errorf("creds: vault_consul_path read %s: Vault returned no token", tc.VaultPath)
+		return nil, fmt.Errorf("creds: %s read %s: Vault returned no token", tc.Source, tc.VaultPath)
 	}
-	sess := &Session{What: "the Consul token from " + tc.VaultPath}
+	system, field := "Consul", "token"
+	if tc.Source == config.CredVaultNomad {
+		system, field = "Nomad", "secret_id"
+	}
+	sess := &Session{What: "the " + system + " token from " + tc.VaultPath}
 	holdLease(sess, o, s)
-	token := stringField(s.Data, "token")
+	token := stringField(s.Data, field)
 	if token == "" {
-		return nil, joinClose(ctx, sess, fmt.Errorf("creds: vault_consul_path read %s: the secret has no token", tc.VaultPath))
+		return nil, joinClose(ctx, sess, fmt.Errorf("creds: %s read %s: the secret has no %s", tc.Source, tc.VaultPath, field))
 	}
-	sess.Secrets = &plugin.Secrets{ConsulToken: token}
+	if tc.Source == config.CredVaultNomad {
+		sess.Secrets = &plugin.Secrets{NomadToken: token}
+	} else {
+		sess.Secrets = &plugin.Secrets{ConsulToken: token}
+	}
 	return sess, nil
 }
 
