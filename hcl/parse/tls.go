@@ -24,7 +24,7 @@ var (
 	// vaultCredsPath is a secrets engine's creds endpoint (consul/creds/ROLE,
 	// nomad/creds/ROLE), under any mount path.
 	vaultCredsPath = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/creds/[A-Za-z0-9_.@-]+$`)
-	vaultPKIPath    = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/issue/[A-Za-z0-9_.@-]+$`)
+	vaultPKIPath   = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/issue/[A-Za-z0-9_.@-]+$`)
 )
 
 // decodeTargetCreds reads where a run gets the credentials of the system
