@@ -52,6 +52,10 @@ func seedData(t *testing.T, ctx context.Context) {
 			t.Fatal(err)
 		}
 	}
+	// The canary the examples' Vault drill reads in its restored copy.
+	if err := stack.Vault.PutKV(ctx, "secret/data/canary", map[string]any{"written": "before the backup"}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // applyExamples registers the example jobs on the harness Nomad and
@@ -151,7 +155,7 @@ func TestForcedBackupsThroughNomad(t *testing.T) {
 	ctx := testContext(t, 5*time.Minute)
 	seedData(t, ctx)
 	applyExamples(t)
-	for _, name := range []string{"consul-prod", "consul-kv-services", "etcd-main", "logs"} {
+	for _, name := range []string{"consul-prod", "consul-kv-services", "etcd-main", "logs", "nomad-prod", "vault-prod"} {
 		forceBackup(t, ctx, name)
 		m, _ := latestManifest(t, ctx, examplesPrefix, name)
 		r := lastRecord(t, name)

@@ -69,36 +69,10 @@ func vigilEnv(t *testing.T, env []string, args ...string) result {
 
 // harnessVarValues point the example specs at the harness servers and run
 // the tasks with raw_exec and the freshly built binary.
-func harnessVarValues() []string {
-	return []string{
-		`datacenters=["dc1"]`,
-		"driver=raw_exec",
-		"vigil_artifact=",
-		"vigil_binary=" + vigilBin,
-		"control_consul=" + stack.Consul.URL(),
-		"vault_addr=" + stack.Vault.URL(),
-		"consul_addr=" + stack.Consul.URL(),
-		"ca_file=" + stack.Sec.CA.File,
-		"s3_endpoint=" + stack.MinIO.Endpoint(),
-		"bucket=" + harness.Bucket,
-		"s3_identity_role=" + harness.OIDCRole,
-		`etcd_endpoints=["` + stack.Etcd.Endpoint + `"]`,
-		"etcd_ca_file=" + stack.Sec.CA.File,
-		"es_url=" + stack.ES.URL,
-		"es_credentials=" + harness.ESKVPath,
-		"scratch_consul=" + tool("consul"),
-		`scratch_etcd=["` + tool("etcd") + `","` + tool("etcdutl") + `"]`,
-	}
-}
+func harnessVarValues() []string { return stack.ExampleVars(vigilBin) }
 
 // harnessVars are harnessVarValues as -var flags.
-func harnessVars() []string {
-	var out []string
-	for _, v := range harnessVarValues() {
-		out = append(out, "-var", v)
-	}
-	return out
-}
+func harnessVars() []string { return harness.AsFlags(harnessVarValues()) }
 
 // copyExamples copies examples/ into a fresh directory, sets it up for the
 // stack (vigil setup -apply with the harness variables), and returns it.

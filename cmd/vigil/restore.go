@@ -55,6 +55,10 @@ Restore Options:
                Do not ask before replacing a cluster's state.
   -force       vault_raft: restore into a cluster whose unseal keys
                differ from the snapshot's (snapshot-force).
+  -storage-env Read the store with the AWS credentials of the environment
+               (AWS_ACCESS_KEY_ID, AWS_PROFILE, ...) instead of the spec's
+               Vault source: for disaster recovery, when that Vault is the
+               one being restored.
   -mode MODE   consul_kv: merge (default) or replace.
   -out FILE    etcd: where to write the db file (default ./<ID>.db).
   -data-dir D  etcd: run etcdutl snapshot restore into D.
@@ -74,8 +78,9 @@ Restore Options:
 func (c *RestoreCommand) Run(args []string) int {
 	var rf runtimeFlags
 	var opts tasks.RestoreOptions
-	var latest, autoApprove bool
+	var latest, autoApprove, storageEnv bool
 	fs := c.flagSet("restore")
+	fs.BoolVar(&storageEnv, "storage-env", false, "")
 	fs.BoolVar(&autoApprove, "auto-approve", false, "")
 	fs.BoolVar(&opts.Force, "force", false, "")
 	rf.register(fs)
@@ -101,6 +106,9 @@ func (c *RestoreCommand) Run(args []string) int {
 	if opts.Mode != "merge" && opts.Mode != "replace" {
 		c.errorf("restore: -mode must be merge or replace, got %q", opts.Mode)
 		return exitFail
+	}
+	if storageEnv {
+		b.Storage.Credentials = config.Credentials{Source: config.CredEnvironment}
 	}
 	if opts.Force && b.Type != config.TypeVaultRaft {
 		c.errorf("restore: -force applies to vault_raft backups only")

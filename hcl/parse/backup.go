@@ -173,7 +173,7 @@ func decodeSource(e *evaluator, blk *hcl.Block, raw *rawBackup, b *config.Backup
 	isConsul := b.Type == config.TypeConsulKV || b.Type == config.TypeConsulSnapshot
 	wrong := func(block string, rng hcl.Range) {
 		e.errorf(rng, "Unexpected "+block+" block",
-			"A %s block does not apply to a %s backup.", block, b.Type)
+			"A %s block does not apply to %s backups.", block, b.Type)
 	}
 	if raw.Consul != nil {
 		if !isConsul {

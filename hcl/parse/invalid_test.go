@@ -43,6 +43,11 @@ func TestInvalidSpecs(t *testing.T) {
 		{"target_creds_empty", "No credential source", "spec.hcl", 11, 5, "vault_kv_path"},
 		{"etcd_pki_without_tls", "Client certificate without TLS", "spec.hcl", 8, 3, "ca_file"},
 		{"tls_cert_without_key", "Incomplete TLS client certificate", "spec.hcl", 1, 1, "key_file"},
+		{"nomad_job_setting_in_source", "Job setting in a nomad_snapshot's nomad block", "spec.hcl", 10, 5, "top-level nomad block"},
+		{"vault_assertions_without_unseal", "Assertions without a way to unseal", "spec.hcl", 10, 5, "unseal_keys_file"},
+		{"nomad_assertion_wrong_type", "Assertion does not fit the backup type", "spec.hcl", 13, 5, "nomad_snapshot"},
+		{"vault_block_wrong_type", "Unexpected vault block", "spec.hcl", 11, 3, "etcd backup"},
+		{"transit_without_recovery", "Missing recovery_keys_file", "spec.hcl", 10, 5, "recovery keys"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.dir, func(t *testing.T) {

@@ -118,6 +118,10 @@ func applyPolicy(ctx context.Context, p Policy, c Clients, report func(Change)) 
 			report(Change{p.System, object, "skipped"})
 			return nil
 		}
+		if p.Server != "" && strings.TrimSuffix(p.Server, "/") != strings.TrimSuffix(c.Nomad.Address(), "/") {
+			report(Change{p.System, object + ": setup writes to the Nomad at " + c.Nomad.Address() + " only; give this policy there yourself", "skipped"})
+			return nil
+		}
 		cur, _, err := c.Nomad.ACLPolicies().Info(p.Name, nil)
 		if err != nil && !strings.Contains(err.Error(), "404") {
 			return fmt.Errorf("setup: nomad: read %s: %w", object, err)

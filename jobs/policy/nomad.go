@@ -45,44 +45,49 @@ func etcdUsers(s *Setup, cfg *config.Config) {
 // the operator capability snapshot-save (Nomad 1.11.3 and later; older
 // clusters allow a snapshot to management tokens only). When the token
 // comes from Vault's Nomad secrets engine, its role there carries the
-// policy. A policy for a cluster other than the one vigil plans against
-// is printed for the operator, not written.
+// policy. The policy names the cluster it belongs in (Server); Apply
+// writes it only there.
 func nomadTargets(s *Setup, cfg *config.Config) {
-	var backups []string
-	roles := map[string]bool{}
-	remote := false
+	byServer := map[string][]string{}
+	roles := map[string]map[string]bool{}
 	for _, b := range cfg.Backups {
 		if b.NomadCluster == nil {
 			continue
 		}
-		backups = append(backups, b.Name)
-		if c := b.NomadCluster.Creds; c != nil {
-			roles[c.VaultPath] = true
+		server := b.NomadCluster.Address
+		byServer[server] = append(byServer[server], b.Name)
+		if roles[server] == nil {
+			roles[server] = map[string]bool{}
 		}
-		remote = remote || b.NomadCluster.Address != "" && b.NomadCluster.Address != cfg.Nomad.Address
+		if c := b.NomadCluster.Creds; c != nil {
+			roles[server][c.VaultPath] = true
+		}
 	}
-	if len(backups) == 0 {
-		return
+	var servers []string
+	for server := range byServer {
+		servers = append(servers, server)
 	}
-	name := Name(cfg) + "-snapshot"
-	p := Policy{System: SystemNomad, Name: name, Manual: len(roles) == 0 || remote, Rules: []Rule{{
-		Text: "operator {\n  capabilities = [\"snapshot-save\"]\n}",
-		Why:  fmt.Sprintf("backups %s: a snapshot of the cluster state (Nomad 1.11.3 and later; a management token before)", strings.Join(backups, ", ")),
-	}}}
-	if remote {
-		p.Server = "the cluster backed up"
-	}
-	s.Policies = append(s.Policies, p)
-	var paths []string
-	for path := range roles {
-		paths = append(paths, path)
-	}
-	sort.Strings(paths)
-	for _, path := range paths {
-		s.VaultObjects = append(s.VaultObjects, VaultObject{
-			Path: strings.Replace(path, "/creds/", "/role/", 1),
-			Data: map[string]any{"policies": []string{name}, "type": "client", "global": false},
-			Why:  fmt.Sprintf("the Nomad tokens runs get at %s carry policy %s", path, name),
-		})
+	sort.Strings(servers)
+	for i, server := range servers {
+		name := Name(cfg) + "-snapshot"
+		if len(servers) > 1 {
+			name = fmt.Sprintf("%s-snapshot-%d", Name(cfg), i+1)
+		}
+		s.Policies = append(s.Policies, Policy{System: SystemNomad, Server: server, Name: name, Manual: len(roles[server]) == 0, Rules: []Rule{{
+			Text: "operator {\n  capabilities = [\"snapshot-save\"]\n}",
+			Why:  fmt.Sprintf("backups %s: a snapshot of the cluster state (Nomad 1.11.3 and later; a management token before)", strings.Join(byServer[server], ", ")),
+		}}})
+		var paths []string
+		for path := range roles[server] {
+			paths = append(paths, path)
+		}
+		sort.Strings(paths)
+		for _, path := range paths {
+			s.VaultObjects = append(s.VaultObjects, VaultObject{
+				Path: strings.Replace(path, "/creds/", "/role/", 1),
+				Data: map[string]any{"policies": []string{name}, "type": "client", "global": false},
+				Why:  fmt.Sprintf("the Nomad tokens runs get at %s carry policy %s", path, name),
+			})
+		}
 	}
 }

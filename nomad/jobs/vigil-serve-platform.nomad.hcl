@@ -8,7 +8,7 @@ job "vigil-serve-platform" {
     vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "serve"
-    vigil_spec_hash = "8adafcb5d0d810fedd27d051f9c374b3de8f666916e0ff6d87127ba52d03b545"
+    vigil_spec_hash = "6ff2b57905c97a222fb252461ed8c7fb21f3a53b5b969bf011b96c2631541594"
     vigil_version   = "0.1.0-dev"
   }
 
@@ -293,6 +293,111 @@ job "vigil-serve-platform" {
         "max_duration": 1800000000000,
         "min_keys": 1,
         "scratch": {}
+      },
+      "nomad": {}
+    },
+    {
+      "type": "nomad_snapshot",
+      "name": "nomad-prod",
+      "schedule": "23 */4 * * *",
+      "storage": {
+        "kind": "s3",
+        "name": "primary",
+        "bucket": "platform-backups",
+        "prefix": "vigil/",
+        "region": "eu-central-1",
+        "endpoint": "https://s3.eu-central-1.amazonaws.com",
+        "path_style": true,
+        "sse": "AES256",
+        "credentials": {
+          "source": "vault_identity_sts",
+          "identity_role": "s3-backup"
+        }
+      },
+      "retain": {
+        "last": 12,
+        "daily": 14
+      },
+      "lock": {
+        "key": "vigil/locks/nomad-prod",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 1200000000000,
+      "compression": "zstd",
+      "nomad_cluster": {
+        "address": "https://nomad.service.consul:4646",
+        "tls": {
+          "ca_file": "/etc/vigil/tls/ca.pem",
+          "cert_file": "/etc/vigil/tls/nomad-client.pem",
+          "key_file": "/etc/vigil/tls/nomad-client-key.pem"
+        },
+        "credentials": {
+          "source": "vault_nomad_path",
+          "vault_path": "nomad/creds/vigil-platform"
+        }
+      },
+      "verify": {
+        "schedule": "45 4 * * *",
+        "max_duration": 1800000000000,
+        "scratch": {},
+        "min_jobs": 1,
+        "jobs": [
+          {
+            "name": "vigil-nomad-prod"
+          }
+        ]
+      },
+      "nomad": {}
+    },
+    {
+      "type": "vault_raft",
+      "name": "vault-prod",
+      "schedule": "41 */4 * * *",
+      "storage": {
+        "kind": "s3",
+        "name": "primary",
+        "bucket": "platform-backups",
+        "prefix": "vigil/",
+        "region": "eu-central-1",
+        "endpoint": "https://s3.eu-central-1.amazonaws.com",
+        "path_style": true,
+        "sse": "AES256",
+        "credentials": {
+          "source": "vault_identity_sts",
+          "identity_role": "s3-backup"
+        }
+      },
+      "retain": {
+        "last": 12,
+        "daily": 14
+      },
+      "lock": {
+        "key": "vigil/locks/vault-prod",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 1200000000000,
+      "compression": "zstd",
+      "vault_cluster": {
+        "address": "https://vault.service.consul:8200",
+        "tls": {
+          "ca_file": "/etc/vigil/tls/ca.pem"
+        }
+      },
+      "verify": {
+        "schedule": "50 4 * * *",
+        "max_duration": 1800000000000,
+        "scratch": {},
+        "vault": {
+          "unseal_keys_file": "/etc/vigil/secrets/vault-unseal.json",
+          "mounts": [
+            "secret/"
+          ],
+          "secrets": [
+            "secret/data/canary"
+          ]
+        }
       },
       "nomad": {}
     }

@@ -28,33 +28,18 @@ type demo struct {
 }
 
 // backups are the example backups the demo runs, and what is not built yet.
-var backups = []string{"consul-prod", "consul-kv-services", "etcd-main", "logs"}
+var backups = []string{"consul-prod", "consul-kv-services", "etcd-main", "logs", "nomad-prod", "vault-prod"}
 
-func (d *demo) vars() []string {
-	s := d.stack
-	kv := []string{
-		`datacenters=["dc1"]`, "driver=raw_exec", "vigil_artifact=", "vigil_binary=" + d.bin,
-		"control_consul=" + s.Consul.URL(), "consul_addr=" + s.Consul.URL(), "vault_addr=" + s.Vault.URL(),
-		"ca_file=" + s.Sec.CA.File, "etcd_ca_file=" + s.Sec.CA.File, "es_credentials=" + harness.ESKVPath,
-		"s3_endpoint=" + s.MinIO.Endpoint(), "bucket=" + harness.Bucket, "s3_identity_role=" + harness.OIDCRole,
-		`etcd_endpoints=["` + s.Etcd.Endpoint + `"]`, "es_url=" + s.ES.URL,
-		"scratch_consul=" + tool("consul"), `scratch_etcd=["` + tool("etcd") + `","` + tool("etcdutl") + `"]`,
-	}
-	var out []string
-	for _, v := range kv {
-		out = append(out, "-var", v)
-	}
-	return out
-}
+func (d *demo) vars() []string { return harness.AsFlags(d.stack.ExampleVars(d.bin)) }
 
 func (d *demo) show(ctx context.Context) error {
-	fmt.Println("\n==> Writing data: Consul KV under service/, 200 keys in etcd")
+	fmt.Println("\n==> Writing data: Consul KV under service/, 200 keys in etcd, a canary secret in Vault")
 	if err := d.seed(ctx); err != nil {
 		return err
 	}
 	specs := filepath.Join(d.dir, "specs")
 	os.MkdirAll(specs, 0o755)
-	for _, f := range []string{"main.hcl", "consul.hcl", "etcd.hcl", "elasticsearch.hcl"} {
+	for _, f := range []string{"main.hcl", "consul.hcl", "etcd.hcl", "elasticsearch.hcl", "nomad.hcl", "vault.hcl"} {
 		b, err := os.ReadFile(filepath.Join(harness.RepoRoot(), "examples", f))
 		if err != nil {
 			return err
@@ -82,7 +67,7 @@ func (d *demo) show(ctx context.Context) error {
 			fmt.Println(d.stack.Nomad.Explain(alloc))
 		}
 	}
-	for _, name := range []string{"consul-prod", "etcd-main", "logs"} {
+	for _, name := range []string{"consul-prod", "etcd-main", "logs", "nomad-prod", "vault-prod"} {
 		fmt.Printf("\n==> Forcing the restore drill vigil-verify-%s and waiting\n", name)
 		alloc, err := d.stack.Nomad.ForceRun(ctx, "vigil-verify-"+name, 3*time.Minute)
 		if err != nil {
@@ -168,7 +153,8 @@ func (d *demo) seed(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	// The canary the Vault drill reads in its restored copy.
+	return d.stack.Vault.PutKV(ctx, "secret/data/canary", map[string]any{"written": "before the backup"})
 }
 
 func (d *demo) objects(ctx context.Context) error {

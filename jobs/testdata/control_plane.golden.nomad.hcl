@@ -1,0 +1,532 @@
+job "vigil-nomad" {
+  type        = "batch"
+  datacenters = ["*"]
+
+  meta {
+    vigil_backup    = "nomad"
+    vigil_config    = "specs"
+    vigil_managed   = "true"
+    vigil_role      = "backup"
+    vigil_spec_hash = "eeb0b4ae0eee025debf5ea811e99a5b5200577583e5cb982083f4b36e0f02d55"
+    vigil_type      = "nomad_snapshot"
+    vigil_version   = "0.0.0-test"
+  }
+
+  periodic {
+    crons            = ["0 * * * *"]
+    prohibit_overlap = true
+    time_zone        = "UTC"
+  }
+
+  group "backup" {
+    count = 1
+
+    restart {
+      attempts = 1
+      interval = "2h30m0s"
+      delay    = "30s"
+      mode     = "fail"
+    }
+
+    reschedule {
+      attempts       = 1
+      interval       = "2h30m0s"
+      delay          = "1m0s"
+      delay_function = "constant"
+      unlimited      = false
+    }
+
+    task "vigil" {
+      driver       = "exec"
+      kill_timeout = "30s"
+
+      config {
+        args    = ["run", "-config", "$${NOMAD_TASK_DIR}/vigil.json", "-backup", "nomad", "-verify"]
+        command = "/usr/local/bin/vigil"
+      }
+
+      env {
+        VIGIL_NODE = "$${node.unique.name}"
+      }
+
+      template {
+        destination     = "local/vigil.json"
+        change_mode     = "noop"
+        left_delimiter  = "[[vigil:"
+        right_delimiter = ":vigil]]"
+        data            = <<EOT
+{
+  "id": "specs",
+  "consul": {
+    "enabled": true
+  },
+  "vault": {},
+  "nomad": {},
+  "backups": [
+    {
+      "type": "nomad_snapshot",
+      "name": "nomad",
+      "schedule": "0 * * * *",
+      "storage": {
+        "kind": "local",
+        "name": "disk",
+        "credentials": {},
+        "path": "/var/backups"
+      },
+      "retain": {},
+      "lock": {
+        "key": "vigil/locks/nomad",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 3600000000000,
+      "compression": "zstd",
+      "nomad_cluster": {
+        "address": "https://nomad.internal:4646",
+        "tls": {
+          "ca_file": "/etc/nomad/ca.pem"
+        },
+        "credentials": {
+          "source": "vault_nomad_path",
+          "vault_path": "nomad/creds/vigil"
+        }
+      },
+      "verify": {
+        "after_backup": true,
+        "max_duration": 1800000000000,
+        "min_jobs": 1,
+        "jobs": [
+          {
+            "name": "web"
+          }
+        ],
+        "variables": [
+          {
+            "name": "nomad/jobs/web",
+            "namespace": "default"
+          }
+        ]
+      },
+      "nomad": {}
+    }
+  ],
+  "telemetry": {},
+  "serve": {}
+}
+EOT
+      }
+
+      vault {
+        change_mode = "noop"
+      }
+
+      consul {
+      }
+
+      resources {
+        cpu    = 200
+        memory = 512
+      }
+    }
+  }
+}
+job "vigil-serve-specs" {
+  type        = "service"
+  datacenters = ["*"]
+
+  meta {
+    vigil_config    = "specs"
+    vigil_managed   = "true"
+    vigil_role      = "serve"
+    vigil_spec_hash = "36275b61fba520677267ac812a2b69b382eb18d7f9870c8518d3f315b1d8cb40"
+    vigil_version   = "0.0.0-test"
+  }
+
+  group "serve" {
+    count = 1
+
+    network {
+      port "http" {
+      }
+    }
+
+    restart {
+      attempts = 3
+      interval = "30m0s"
+      delay    = "15s"
+      mode     = "delay"
+    }
+
+    task "vigil" {
+      driver       = "exec"
+      kill_timeout = "30s"
+
+      config {
+        args    = ["serve", "-config", "$${NOMAD_TASK_DIR}/vigil.json", "-addr", "$${NOMAD_ADDR_http}"]
+        command = ""
+      }
+
+      env {
+        VIGIL_NODE = "$${node.unique.name}"
+      }
+
+      template {
+        destination     = "local/vigil.json"
+        change_mode     = "noop"
+        left_delimiter  = "[[vigil:"
+        right_delimiter = ":vigil]]"
+        data            = <<EOT
+{
+  "id": "specs",
+  "consul": {
+    "enabled": true
+  },
+  "vault": {},
+  "nomad": {},
+  "backups": [
+    {
+      "type": "nomad_snapshot",
+      "name": "nomad",
+      "schedule": "0 * * * *",
+      "storage": {
+        "kind": "local",
+        "name": "disk",
+        "credentials": {},
+        "path": "/var/backups"
+      },
+      "retain": {},
+      "lock": {
+        "key": "vigil/locks/nomad",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 3600000000000,
+      "compression": "zstd",
+      "nomad_cluster": {
+        "address": "https://nomad.internal:4646",
+        "tls": {
+          "ca_file": "/etc/nomad/ca.pem"
+        },
+        "credentials": {
+          "source": "vault_nomad_path",
+          "vault_path": "nomad/creds/vigil"
+        }
+      },
+      "verify": {
+        "after_backup": true,
+        "max_duration": 1800000000000,
+        "min_jobs": 1,
+        "jobs": [
+          {
+            "name": "web"
+          }
+        ],
+        "variables": [
+          {
+            "name": "nomad/jobs/web",
+            "namespace": "default"
+          }
+        ]
+      },
+      "nomad": {}
+    },
+    {
+      "type": "vault_raft",
+      "name": "vault",
+      "schedule": "0 * * * *",
+      "storage": {
+        "kind": "local",
+        "name": "disk",
+        "credentials": {},
+        "path": "/var/backups"
+      },
+      "retain": {},
+      "lock": {
+        "key": "vigil/locks/vault",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 3600000000000,
+      "compression": "zstd",
+      "vault_cluster": {
+        "address": "https://vault.internal:8200"
+      },
+      "verify": {
+        "schedule": "0 4 * * *",
+        "max_duration": 1800000000000,
+        "vault": {
+          "unseal_keys_file": "/secrets/unseal.json",
+          "mounts": [
+            "secret/"
+          ],
+          "secrets": [
+            "secret/data/canary"
+          ]
+        }
+      },
+      "nomad": {}
+    }
+  ],
+  "telemetry": {},
+  "serve": {
+    "count": 1,
+    "node": "vigil"
+  }
+}
+EOT
+      }
+
+      consul {
+      }
+
+      resources {
+        cpu    = 200
+        memory = 256
+      }
+    }
+  }
+}
+job "vigil-vault" {
+  type        = "batch"
+  datacenters = ["*"]
+
+  meta {
+    vigil_backup    = "vault"
+    vigil_config    = "specs"
+    vigil_managed   = "true"
+    vigil_role      = "backup"
+    vigil_spec_hash = "b4d104d213182a55837c2915e78f01df44405989008955e9315f4c50a25274fe"
+    vigil_type      = "vault_raft"
+    vigil_version   = "0.0.0-test"
+  }
+
+  periodic {
+    crons            = ["0 * * * *"]
+    prohibit_overlap = true
+    time_zone        = "UTC"
+  }
+
+  group "backup" {
+    count = 1
+
+    restart {
+      attempts = 1
+      interval = "2h0m0s"
+      delay    = "30s"
+      mode     = "fail"
+    }
+
+    reschedule {
+      attempts       = 1
+      interval       = "2h0m0s"
+      delay          = "1m0s"
+      delay_function = "constant"
+      unlimited      = false
+    }
+
+    task "vigil" {
+      driver       = "exec"
+      kill_timeout = "30s"
+
+      config {
+        args    = ["run", "-config", "$${NOMAD_TASK_DIR}/vigil.json", "-backup", "vault"]
+        command = "/usr/local/bin/vigil"
+      }
+
+      env {
+        VIGIL_NODE = "$${node.unique.name}"
+      }
+
+      template {
+        destination     = "local/vigil.json"
+        change_mode     = "noop"
+        left_delimiter  = "[[vigil:"
+        right_delimiter = ":vigil]]"
+        data            = <<EOT
+{
+  "id": "specs",
+  "consul": {
+    "enabled": true
+  },
+  "vault": {},
+  "nomad": {},
+  "backups": [
+    {
+      "type": "vault_raft",
+      "name": "vault",
+      "schedule": "0 * * * *",
+      "storage": {
+        "kind": "local",
+        "name": "disk",
+        "credentials": {},
+        "path": "/var/backups"
+      },
+      "retain": {},
+      "lock": {
+        "key": "vigil/locks/vault",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 3600000000000,
+      "compression": "zstd",
+      "vault_cluster": {
+        "address": "https://vault.internal:8200"
+      },
+      "verify": {
+        "schedule": "0 4 * * *",
+        "max_duration": 1800000000000,
+        "vault": {
+          "unseal_keys_file": "/secrets/unseal.json",
+          "mounts": [
+            "secret/"
+          ],
+          "secrets": [
+            "secret/data/canary"
+          ]
+        }
+      },
+      "nomad": {}
+    }
+  ],
+  "telemetry": {},
+  "serve": {}
+}
+EOT
+      }
+
+      vault {
+        change_mode = "noop"
+      }
+
+      consul {
+      }
+
+      resources {
+        cpu    = 200
+        memory = 256
+      }
+    }
+  }
+}
+job "vigil-verify-vault" {
+  type        = "batch"
+  datacenters = ["*"]
+
+  meta {
+    vigil_backup    = "vault"
+    vigil_config    = "specs"
+    vigil_managed   = "true"
+    vigil_role      = "verify"
+    vigil_spec_hash = "b4d104d213182a55837c2915e78f01df44405989008955e9315f4c50a25274fe"
+    vigil_type      = "vault_raft"
+    vigil_version   = "0.0.0-test"
+  }
+
+  periodic {
+    crons            = ["0 4 * * *"]
+    prohibit_overlap = true
+    time_zone        = "UTC"
+  }
+
+  group "verify" {
+    count = 1
+
+    restart {
+      attempts = 1
+      interval = "1h30m0s"
+      delay    = "30s"
+      mode     = "fail"
+    }
+
+    reschedule {
+      attempts       = 1
+      interval       = "1h30m0s"
+      delay          = "1m0s"
+      delay_function = "constant"
+      unlimited      = false
+    }
+
+    task "vigil" {
+      driver       = "exec"
+      kill_timeout = "30s"
+
+      config {
+        args    = ["verify", "-config", "$${NOMAD_TASK_DIR}/vigil.json", "-backup", "vault", "-latest"]
+        command = "/usr/local/bin/vigil"
+      }
+
+      env {
+        VIGIL_NODE = "$${node.unique.name}"
+      }
+
+      template {
+        destination     = "local/vigil.json"
+        change_mode     = "noop"
+        left_delimiter  = "[[vigil:"
+        right_delimiter = ":vigil]]"
+        data            = <<EOT
+{
+  "id": "specs",
+  "consul": {
+    "enabled": true
+  },
+  "vault": {},
+  "nomad": {},
+  "backups": [
+    {
+      "type": "vault_raft",
+      "name": "vault",
+      "schedule": "0 * * * *",
+      "storage": {
+        "kind": "local",
+        "name": "disk",
+        "credentials": {},
+        "path": "/var/backups"
+      },
+      "retain": {},
+      "lock": {
+        "key": "vigil/locks/vault",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 3600000000000,
+      "compression": "zstd",
+      "vault_cluster": {
+        "address": "https://vault.internal:8200"
+      },
+      "verify": {
+        "schedule": "0 4 * * *",
+        "max_duration": 1800000000000,
+        "vault": {
+          "unseal_keys_file": "/secrets/unseal.json",
+          "mounts": [
+            "secret/"
+          ],
+          "secrets": [
+            "secret/data/canary"
+          ]
+        }
+      },
+      "nomad": {}
+    }
+  ],
+  "telemetry": {},
+  "serve": {}
+}
+EOT
+      }
+
+      vault {
+        change_mode = "noop"
+      }
+
+      consul {
+      }
+
+      resources {
+        cpu    = 200
+        memory = 512
+      }
+    }
+  }
+}

@@ -1,0 +1,161 @@
+job "vigil-verify-vault-prod" {
+  type        = "batch"
+  datacenters = ["dc1"]
+  node_pool   = "default"
+  priority    = 60
+
+  meta {
+    vigil_backup    = "vault-prod"
+    vigil_config    = "platform"
+    vigil_managed   = "true"
+    vigil_role      = "verify"
+    vigil_spec_hash = "96e694a832abd65750e7b38b00cb784666b0e715a784f904f5544c81c8f26c1b"
+    vigil_type      = "vault_raft"
+    vigil_version   = "0.1.0-dev"
+  }
+
+  constraint {
+    attribute = "$${attr.kernel.name}"
+    value     = "linux"
+  }
+
+  periodic {
+    crons            = ["50 4 * * *"]
+    prohibit_overlap = true
+    time_zone        = "UTC"
+  }
+
+  group "verify" {
+    count = 1
+
+    restart {
+      attempts = 1
+      interval = "1h30m0s"
+      delay    = "30s"
+      mode     = "fail"
+    }
+
+    reschedule {
+      attempts       = 1
+      interval       = "1h30m0s"
+      delay          = "1m0s"
+      delay_function = "constant"
+      unlimited      = false
+    }
+
+    task "vigil" {
+      driver       = "exec"
+      kill_timeout = "30s"
+
+      config {
+        args    = ["verify", "-config", "$${NOMAD_TASK_DIR}/vigil.json", "-backup", "vault-prod", "-latest"]
+        command = "$${NOMAD_TASK_DIR}/vigil"
+      }
+
+      env {
+        VAULT_ADDR = "https://vault.service.consul:8200"
+        VIGIL_NODE = "$${node.unique.name}"
+      }
+
+      artifact {
+        source      = "https://releases.example.com/vigil/v0.1.0/vigil_linux_amd64.tar.gz"
+        destination = "local/"
+      }
+
+      template {
+        destination     = "local/vigil.json"
+        change_mode     = "noop"
+        left_delimiter  = "[[vigil:"
+        right_delimiter = ":vigil]]"
+        data            = <<EOT
+{
+  "id": "platform",
+  "consul": {
+    "enabled": true,
+    "address": "https://127.0.0.1:8501",
+    "datacenter": "dc1",
+    "tls": {
+      "ca_file": "/etc/vigil/tls/ca.pem"
+    }
+  },
+  "vault": {
+    "address": "https://vault.service.consul:8200",
+    "tls": {
+      "ca_file": "/etc/vigil/tls/ca.pem"
+    }
+  },
+  "nomad": {},
+  "backups": [
+    {
+      "type": "vault_raft",
+      "name": "vault-prod",
+      "schedule": "41 */4 * * *",
+      "storage": {
+        "kind": "s3",
+        "name": "primary",
+        "bucket": "platform-backups",
+        "prefix": "vigil/",
+        "region": "eu-central-1",
+        "endpoint": "https://s3.eu-central-1.amazonaws.com",
+        "path_style": true,
+        "sse": "AES256",
+        "credentials": {
+          "source": "vault_identity_sts",
+          "identity_role": "s3-backup"
+        }
+      },
+      "retain": {
+        "last": 12,
+        "daily": 14
+      },
+      "lock": {
+        "key": "vigil/locks/vault-prod",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 1200000000000,
+      "compression": "zstd",
+      "vault_cluster": {
+        "address": "https://vault.service.consul:8200",
+        "tls": {
+          "ca_file": "/etc/vigil/tls/ca.pem"
+        }
+      },
+      "verify": {
+        "schedule": "50 4 * * *",
+        "max_duration": 1800000000000,
+        "scratch": {},
+        "vault": {
+          "unseal_keys_file": "/etc/vigil/secrets/vault-unseal.json",
+          "mounts": [
+            "secret/"
+          ],
+          "secrets": [
+            "secret/data/canary"
+          ]
+        }
+      },
+      "nomad": {}
+    }
+  ],
+  "telemetry": {},
+  "serve": {}
+}
+EOT
+      }
+
+      vault {
+        role        = "vigil-platform"
+        change_mode = "noop"
+      }
+
+      consul {
+      }
+
+      resources {
+        cpu    = 200
+        memory = 512
+      }
+    }
+  }
+}
