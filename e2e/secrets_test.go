@@ -173,7 +173,7 @@ backup "consul_kv" "leak-broken" {
 		"elasticsearch password":  stack.ESPassword,
 		"elasticsearch api key":   stack.ESAPIKey,
 	}
-	consulTokens := append(proxy.ConsulTokens("/v1/kv"), proxy.ConsulTokens("/v1/snapshot")...)
+	consulTokens := append(proxy.Tokens("/v1/kv"), proxy.Tokens("/v1/snapshot")...)
 	if len(consulTokens) < 2 {
 		t.Fatalf("the runs' Consul tokens were not seen (%d)", len(consulTokens))
 	}

@@ -40,7 +40,7 @@ backup "consul_kv" "token-dies" {
 	if r.code != 0 || !strings.Contains(r.stderr, "revoked the run's credentials lease") {
 		t.Fatalf("run: %s", r)
 	}
-	used := p.ConsulTokens("/v1/kv")
+	used := p.Tokens("/v1/kv")
 	if len(used) != 1 || used[0] == tokensFor([]string{dir}).Consul {
 		t.Fatalf("the export should use one token of its own, not the control token: %d tokens", len(used))
 	}

@@ -57,6 +57,11 @@ func StartNomad(ctx context.Context, dir string, c *Consul, v *Vault, sec *Secur
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return nil, err
 	}
+	// A server with raft on disk, as in production: a -dev agent keeps
+	// raft in memory and cannot take a snapshot. (Outside dev mode the
+	// client retries its registration every 15 s; when it first tries
+	// before the server has elected itself, the agent is ready some 20 s
+	// later.)
 	gen := fmt.Sprintf(`
 data_dir = %q
 name     = "harness"
@@ -64,6 +69,16 @@ ports {
   http = %d
   rpc  = %d
   serf = %d
+}
+advertise {
+  http = "127.0.0.1"
+  rpc  = "127.0.0.1"
+  serf = "127.0.0.1"
+}
+server {
+  enabled          = true
+  bootstrap_expect = 1
+  raft_multiplier  = 1
 }
 `, data, ports[0], ports[1], ports[2])
 	gen += nomadWiring(c, v, sec)
@@ -78,7 +93,7 @@ ports {
 		// STS clients trust the CA through the AWS CLI's variable.
 		env = append(env, "AWS_CA_BUNDLE="+sec.CA.File)
 	}
-	p, err := scratch.StartProc("nomad", d, env, bin, "agent", "-dev", "-config", static, "-config", genPath)
+	p, err := scratch.StartProc("nomad", d, env, bin, "agent", "-config", static, "-config", genPath)
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,7 @@ type HTTPProxy struct {
 	mu    sync.Mutex
 	rules []ProxyRule
 	hits  map[string]int
-	// tokens are the X-Consul-Token values seen, by path prefix /v1/<x>/.
+	// tokens are the token header values seen, by path area /v1/<x>.
 	tokens map[string]map[string]bool
 }
 
@@ -96,12 +96,14 @@ func StartHTTPProxy(target string, upstream, serve *tls.Config) (*HTTPProxy, err
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		p.hits[r.Method+" "+r.URL.Path]++
-		if tok := r.Header.Get("X-Consul-Token"); tok != "" {
-			area := strings.Join(strings.SplitN(r.URL.Path, "/", 4)[:3], "/")
-			if p.tokens[area] == nil {
-				p.tokens[area] = map[string]bool{}
+		for _, h := range []string{"X-Consul-Token", "X-Nomad-Token", "X-Vault-Token"} {
+			if tok := r.Header.Get(h); tok != "" {
+				area := strings.Join(strings.SplitN(r.URL.Path, "/", 4)[:3], "/")
+				if p.tokens[area] == nil {
+					p.tokens[area] = map[string]bool{}
+				}
+				p.tokens[area][tok] = true
 			}
-			p.tokens[area][tok] = true
 		}
 		p.mu.Unlock()
 		if rule, ok := p.rule(r); ok && rule.Status != 0 {
@@ -152,9 +154,10 @@ func (p *HTTPProxy) Hits(prefix string) int {
 	return n
 }
 
-// ConsulTokens are the distinct X-Consul-Token values of the requests
-// under area ("/v1/kv", "/v1/snapshot"): which credential a client used.
-func (p *HTTPProxy) ConsulTokens(area string) []string {
+// Tokens are the distinct token header values (X-Consul-Token,
+// X-Nomad-Token, X-Vault-Token) of the requests under area ("/v1/kv",
+// "/v1/operator"): which credential a client used.
+func (p *HTTPProxy) Tokens(area string) []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []string

@@ -268,7 +268,9 @@ func (s *Stack) SetupConfig(ctx context.Context, vigil, path, id string, control
 		}
 	}
 	for _, p := range applied.Setup.Policies {
-		if p.System == "nomad" {
+		// The operator's policy; a -snapshot policy is the runs' (through
+		// Vault's Nomad engine).
+		if p.System == "nomad" && strings.HasSuffix(p.Name, "-operator") {
 			t.Nomad, err = s.Nomad.Token(p.Name, "plan and apply of "+name)
 		}
 	}

@@ -1,0 +1,294 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	nomad "github.com/hashicorp/nomad/api"
+	vault "github.com/hashicorp/vault/api"
+	"github.com/vigil-backup/vigil/e2e/harness"
+	"github.com/vigil-backup/vigil/plugin"
+	"github.com/vigil-backup/vigil/plugin/scratch"
+	"github.com/vigil-backup/vigil/tasks/record"
+)
+
+// nomadSource is the nomad block of a nomad_snapshot backup of address
+// (the harness Nomad, or a proxy in front of it): the CA, the client
+// certificate Nomad's mutual TLS asks for, and a token from Vault's Nomad
+// engine under the test configuration's role.
+func nomadSource(t *testing.T, address string) string {
+	return fmt.Sprintf(`nomad {
+    address   = %q
+    ca_file   = %q
+    cert_file = %q
+    key_file  = %q
+    credentials {
+      vault_nomad_path = "nomad/creds/%s"
+    }
+  }`, address, stack.Sec.CA.File, stack.Sec.Admin.CertFile, stack.Sec.Admin.KeyFile, configID(t))
+}
+
+// vaultSource is the vault block of a vault_raft backup of address.
+func vaultSource(address string) string {
+	return fmt.Sprintf("vault {\n    address = %q\n    %s\n  }", address, caFile())
+}
+
+// snapshotFile writes a backup's object, decompressed, to a file.
+func snapshotFile(t *testing.T, ctx context.Context, prefix, name string) (string, string) {
+	t.Helper()
+	m, data := latestManifest(t, ctx, prefix, name)
+	path := filepath.Join(t.TempDir(), name+".snap")
+	if err := os.WriteFile(path, decompress(t, m, data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, prefix + m.Object
+}
+
+// flipByte changes one byte in the middle of a stored object.
+func flipByte(t *testing.T, ctx context.Context, key string) {
+	t.Helper()
+	data := getObject(t, ctx, key)
+	data[len(data)/2] ^= 0x01
+	if _, err := stack.MinIO.RootClient().PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(stack.MinIO.Bucket), Key: aws.String(key), Body: bytes.NewReader(data),
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// forceOK forces a job through Nomad and returns its task's stderr.
+func forceOK(t *testing.T, ctx context.Context, id string) string {
+	t.Helper()
+	alloc, err := stack.Nomad.ForceRun(ctx, id, 4*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alloc.ClientStatus != "complete" {
+		t.Fatalf("%s: allocation %s %s\n%s", id, alloc.ID, alloc.ClientStatus, stack.Nomad.Explain(alloc))
+	}
+	return stack.Nomad.TaskLog(alloc.ID, "vigil", "stderr")
+}
+
+// TestNomadSnapshotThroughNomad: a forced Nomad job backs up the cluster
+// with a token from Vault's Nomad engine (revoked at the run's end); the
+// object passes `nomad operator snapshot inspect`; a restore into a fresh
+// server brings back a job and a variable written before the backup; the
+// scheduled drill's job passes; and a drill of the object with one byte
+// flipped fails on the checksum before any restore.
+func TestNomadSnapshotThroughNomad(t *testing.T) {
+	needStack(t)
+	defer purgeVigilJobs(t)
+	ctx := testContext(t, 8*time.Minute)
+	nc, _ := stack.Nomad.Client()
+	marker := nomad.NewBatchJob("cp-marker", "cp-marker", "global", 50)
+	marker.Datacenters = []string{"dc1"}
+	marker.ParameterizedJob = &nomad.ParameterizedJobConfig{} // never runs until dispatched
+	marker.AddTaskGroup(nomad.NewTaskGroup("g", 1).AddTask(nomad.NewTask("t", "raw_exec").SetConfig("command", "/bin/true")))
+	if _, _, err := nc.Jobs().Register(marker, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Jobs().Deregister("cp-marker", true, nil)
+	if _, _, err := nc.Variables().Create(&nomad.Variable{Path: "nomad/jobs/cp-marker", Items: nomad.VariableItems{"written": "before the backup"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	dir, prefix := specDir(t, fmt.Sprintf(`
+backup "nomad_snapshot" "cp-nomad" {
+  schedule = "0 * * * *"
+  storage  = storage.s3.sts
+  %s
+  verify {
+    schedule = "0 4 * * *"
+    min_jobs = 2
+    job "cp-marker" {}
+    variable "nomad/jobs/cp-marker" {}
+    scratch {
+      nomad = %q
+    }
+  }
+}`, nomadSource(t, stack.Nomad.URL()), tool("nomad")))
+	if r := vigil(t, "", "apply", "-auto-approve", dir); r.code != 0 {
+		t.Fatalf("apply: %s", r)
+	}
+	logs := forceOK(t, ctx, "vigil-cp-nomad")
+	if last := lastRecord(t, "cp-nomad"); last.Status != record.Succeeded || last.Source["raft_index"] == "" {
+		t.Fatalf("record: %+v", last)
+	}
+	if !strings.Contains(logs, "revoked the run's credentials lease") || !strings.Contains(logs, "nomad/creds/") {
+		t.Errorf("the run's Nomad token lease was not revoked:\n%s", logs)
+	}
+	tokens, _, err := nc.ACLTokens().List(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tk := range tokens {
+		if strings.HasPrefix(strings.ToLower(tk.Name), "vault") {
+			t.Errorf("a token Vault issued outlived the run: %s", tk.Name)
+		}
+	}
+
+	file, key := snapshotFile(t, ctx, prefix, "cp-nomad")
+	if out, err := toolCmd(t, "nomad", os.Environ(), "operator", "snapshot", "inspect", file); err != nil || !strings.Contains(out, "Index") {
+		t.Fatalf("nomad operator snapshot inspect: %v\n%s", err, out)
+	}
+
+	// Restore into a fresh server: the job and the variable come back.
+	fresh := t.TempDir()
+	p, addr, err := scratch.NomadServer(ctx, tool("nomad"), fresh, "nomad-restore", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(10 * time.Second)
+	if r := vigil(t, "", "restore", "-auto-approve", "-config", dir, "-backup", "cp-nomad", "-to", "http://"+addr); r.code != 0 || !strings.Contains(r.stdout, "sha256 verified") {
+		t.Fatalf("restore: %s", r)
+	}
+	fc, _ := nomad.NewClient(&nomad.Config{Address: "http://" + addr, Region: "global"})
+	fc.SetSecretID("")
+	if _, _, err := fc.Jobs().Info("cp-marker", nil); err != nil {
+		t.Errorf("the restored cluster lacks job cp-marker: %v", err)
+	}
+	if vs, _, err := fc.Variables().PrefixList("nomad/jobs/cp-marker", nil); err != nil || len(vs) != 1 {
+		t.Errorf("the restored cluster lacks the variable: %v %v", vs, err)
+	}
+
+	// The drill job, through Nomad.
+	forceOK(t, ctx, "vigil-verify-cp-nomad")
+	v := lastVerify(t, "cp-nomad")
+	if v.Status != record.Succeeded || v.Verify == nil || len(v.Verify.Checks) != 3 {
+		t.Fatalf("drill record: %+v", v)
+	}
+	for _, c := range v.Verify.Checks {
+		if !c.Passed {
+			t.Errorf("drill check %s failed: %s", c.Name, c.Detail)
+		}
+	}
+
+	flipByte(t, ctx, key)
+	tmp := t.TempDir()
+	r := vigilTmp(t, "", tmp, "verify", "-config", dir, "-backup", "cp-nomad")
+	if r.code != 1 || !strings.Contains(r.stderr, "checksum check failed, no restore attempted") {
+		t.Fatalf("drill of a corrupt object: %s", r)
+	}
+	assertNothingLeft(t, tmp)
+}
+
+// TestVaultRaftThroughNomad: a forced Nomad job backs up the harness
+// Vault's integrated storage with the task's own token; the object passes
+// `vault operator raft snapshot inspect`; a restore (with -force and the
+// store's keys from the environment, as in a disaster) into a fresh raft
+// Vault brings back a secret written before the backup; the drill job
+// restores into a scratch Vault, unseals it with the production keys and
+// reads the secret; and a flipped byte fails the drill before any restore.
+func TestVaultRaftThroughNomad(t *testing.T) {
+	needStack(t)
+	if stack.Sec == nil {
+		t.Skip("the open lab's Vault is in memory")
+	}
+	defer purgeVigilJobs(t)
+	ctx := testContext(t, 8*time.Minute)
+	if err := stack.Vault.PutKV(ctx, "secret/data/canary", map[string]any{"written": "before the backup"}); err != nil {
+		t.Fatal(err)
+	}
+	dir, prefix := specDir(t, fmt.Sprintf(`
+backup "vault_raft" "cp-vault" {
+  schedule = "0 * * * *"
+  storage  = storage.s3.sts
+  %s
+  verify {
+    schedule         = "0 4 * * *"
+    unseal_keys_file = %q
+    mount "secret/" {}
+    secret "secret/data/canary" {}
+    scratch {
+      vault = %q
+    }
+  }
+}`, vaultSource(stack.Vault.URL()), stack.Vault.UnsealKeysFile, tool("vault")))
+	if r := vigil(t, "", "apply", "-auto-approve", dir); r.code != 0 {
+		t.Fatalf("apply: %s", r)
+	}
+	forceOK(t, ctx, "vigil-cp-vault")
+	if last := lastRecord(t, "cp-vault"); last.Status != record.Succeeded || last.Source["node"] == "" {
+		t.Fatalf("record: %+v", last)
+	}
+	file, key := snapshotFile(t, ctx, prefix, "cp-vault")
+	if out, err := toolCmd(t, "vault", os.Environ(), "operator", "raft", "snapshot", "inspect", file); err != nil || !strings.Contains(out, "Index") {
+		t.Fatalf("vault operator raft snapshot inspect: %v\n%s", err, out)
+	}
+
+	// Disaster recovery: a fresh raft Vault, the store read with keys from
+	// the environment (the Vault that issues them is the one restored).
+	fresh := t.TempDir()
+	p, api, err := scratch.VaultRaft(ctx, tool("vault"), fresh, "vault-restore", scratch.VaultOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(10 * time.Second)
+	fc, _ := vault.NewClient(&vault.Config{Address: api})
+	fc.ClearToken()
+	init, err := plugin.InitVault(ctx, fc, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := append(stack.Env(harness.Tokens{Vault: init.RootToken, Consul: tokensFor([]string{dir}).Consul}),
+		"AWS_ACCESS_KEY_ID="+stack.KVAccessKey, "AWS_SECRET_ACCESS_KEY="+stack.KVSecretKey)
+	r := vigilEnv(t, env, "restore", "-auto-approve", "-force", "-storage-env", "-config", dir, "-backup", "cp-vault", "-to", api)
+	if r.code != 0 || !strings.Contains(r.stdout, "sha256 verified") {
+		t.Fatalf("restore: %s", r)
+	}
+	keys, err := plugin.ReadKeysFile(stack.Vault.UnsealKeysFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if st, err := fc.Sys().SealStatus(); err == nil && st.Sealed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the restored Vault did not seal for the snapshot's keys")
+		}
+	}
+	if err := plugin.Unseal(ctx, fc, keys); err != nil {
+		t.Fatal(err)
+	}
+	if err := plugin.WaitActive(ctx, fc); err != nil {
+		t.Fatal(err)
+	}
+	root, err := plugin.RootToken(ctx, fc, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc.SetToken(root)
+	s, err := fc.Logical().Read("secret/data/canary")
+	if err != nil || s == nil || fmt.Sprint(s.Data["data"]) != "map[written:before the backup]" {
+		t.Fatalf("the restored Vault lacks the canary: %v %v", s, err)
+	}
+
+	forceOK(t, ctx, "vigil-verify-cp-vault")
+	v := lastVerify(t, "cp-vault")
+	if v.Status != record.Succeeded || v.Verify == nil || len(v.Verify.Checks) != 3 {
+		t.Fatalf("drill record: %+v", v)
+	}
+	for _, c := range v.Verify.Checks {
+		if !c.Passed {
+			t.Errorf("drill check %s failed: %s", c.Name, c.Detail)
+		}
+	}
+
+	flipByte(t, ctx, key)
+	tmp := t.TempDir()
+	r = vigilTmp(t, "", tmp, "verify", "-config", dir, "-backup", "cp-vault")
+	if r.code != 1 || !strings.Contains(r.stderr, "checksum check failed, no restore attempted") {
+		t.Fatalf("drill of a corrupt object: %s", r)
+	}
+	assertNothingLeft(t, tmp)
+}
