@@ -43,6 +43,34 @@ func vaultSource(address string) string {
 	return fmt.Sprintf("vault {\n    address = %q\n    %s\n  }", address, caFile())
 }
 
+// grantForProxy writes what vigil setup prints, but does not write, for a
+// backup whose cluster it sees at another address (a proxy in front of the
+// harness's): the Nomad policy of the snapshot token, or the raft snapshot
+// rule in the test configuration's Vault policy.
+func grantForProxy(t *testing.T, typ string) {
+	t.Helper()
+	switch typ {
+	case "nomad_snapshot":
+		nc, _ := stack.Nomad.Client()
+		if _, err := nc.ACLPolicies().Upsert(&nomad.ACLPolicy{Name: "vigil-" + configID(t) + "-snapshot", Rules: `operator { capabilities = ["snapshot-save"] }`}, nil); err != nil {
+			t.Fatal(err)
+		}
+	case "vault_raft":
+		vc, _ := stack.Vault.Root()
+		name := "vigil-" + configID(t)
+		cur, _ := vc.Sys().GetPolicy(name)
+		if err := vc.Sys().PutPolicy(name, cur+"\npath \"sys/storage/raft/snapshot\" { capabilities = [\"read\"] }\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// startNomadProxy starts an HTTPS proxy in front of the harness Nomad,
+// which asks the proxy for the client certificate.
+func startNomadProxy() (*harness.HTTPProxy, error) {
+	return harness.StartHTTPProxy(stack.Nomad.URL(), stack.Sec.CA.ClientTLS(stack.Sec.Admin), stack.Sec.CA.ServerTLS(stack.Sec.Server))
+}
+
 // snapshotFile writes a backup's object, decompressed, to a file.
 func snapshotFile(t *testing.T, ctx context.Context, prefix, name string) (string, string) {
 	t.Helper()

@@ -28,7 +28,7 @@ func TestIncompleteStreamsNeverGetAManifest(t *testing.T) {
 	}
 	defer consulProxy.Close()
 
-	run := func(t *testing.T, typ, source string) (result, string, string) {
+	runWith := func(t *testing.T, typ, source string, prepare func(dir string)) (result, string, string) {
 		t.Helper()
 		name := strings.ToLower(strings.ReplaceAll(t.Name()[strings.LastIndex(t.Name(), "/")+1:], "_", "-"))
 		dir, prefix := specDir(t, fmt.Sprintf(`
@@ -37,7 +37,14 @@ backup %q %q {
   storage  = storage.s3.sts
   %s
 }`, typ, name, source))
+		if prepare != nil {
+			prepare(dir)
+		}
 		return vigil(t, "", "run", "-config", dir, "-backup", name), prefix, name
+	}
+	run := func(t *testing.T, typ, source string) (result, string, string) {
+		t.Helper()
+		return runWith(t, typ, source, nil)
 	}
 	noManifest := func(t *testing.T, prefix, name string) {
 		t.Helper()
@@ -115,6 +122,31 @@ backup %q %q {
 		}
 		noManifest(t, prefix, name)
 	})
+
+	// The Nomad and Vault snapshots, cut cleanly by a proxy in front of
+	// the real servers (Nomad asks the proxy for its client certificate).
+	for _, c := range []struct{ typ, url, path string }{
+		{"nomad_snapshot", stack.Nomad.URL(), "/v1/operator/snapshot"},
+		{"vault_raft", stack.Vault.URL(), "/v1/sys/storage/raft/snapshot"},
+	} {
+		t.Run(c.typ+"_cut_cleanly", func(t *testing.T) {
+			p, err := harness.StartHTTPProxy(c.url, stack.Sec.CA.ClientTLS(stack.Sec.Admin), stack.Sec.CA.ServerTLS(stack.Sec.Server))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			p.Set(harness.ProxyRule{Method: "GET", PathPrefix: c.path, CutAfter: 4096})
+			source := vaultSource(p.URL)
+			if c.typ == "nomad_snapshot" {
+				source = nomadSource(t, p.URL)
+			}
+			r, prefix, name := runWith(t, c.typ, source, func(string) { grantForProxy(t, c.typ) })
+			if r.code != 1 || !strings.Contains(r.stderr, "incomplete snapshot") || p.Hits("GET "+c.path) == 0 {
+				t.Fatalf("run on a cut snapshot: %s", r)
+			}
+			noManifest(t, prefix, name)
+		})
+	}
 
 	t.Run("consul_kv_allow_empty", func(t *testing.T) {
 		r, prefix, name := run(t, "consul_kv", "allow_empty = true\n  "+consulSource(t, stack.Consul.URL(), "servcie/"))

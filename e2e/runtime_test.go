@@ -193,8 +193,14 @@ type childRun struct {
 
 func startVigil(t *testing.T, tok string, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
 	t.Helper()
+	return startVigilEnv(t, envFor(tok, args), args...)
+}
+
+// startVigilEnv starts the binary with env and returns it running.
+func startVigilEnv(t *testing.T, env []string, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
 	cmd := exec.Command(vigilBin, args...)
-	cmd.Env = envFor(tok, args)
+	cmd.Env = env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {

@@ -17,8 +17,9 @@ import (
 )
 
 // TestNoCredentialLeaks runs a backup with each credential source (the S3
-// keys of every source; the Consul token of consul/creds, the etcd
-// certificate of pki/issue, the Elasticsearch user and API key from KV) at
+// keys of every source; the Consul token of consul/creds, the Nomad token
+// of nomad/creds, the etcd certificate of pki/issue, the Elasticsearch
+// user and API key from KV, the Vault token of a raft snapshot) at
 // trace log level, through Nomad and by hand, serves their status, and
 // then greps everything vigil wrote (stdout, stderr, Nomad task logs, the
 // task's config, every record on the control Consul, the rendered jobs,
@@ -33,6 +34,12 @@ func TestNoCredentialLeaks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer proxy.Close()
+	// So are the Nomad tokens from Vault's Nomad engine.
+	nomadProxy, err := startNomadProxy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nomadProxy.Close()
 	ec, _ := stack.Etcd.Client()
 	ec.Put(ctx, "leak/a", "1")
 	ec.Close()
@@ -59,7 +66,19 @@ backup "etcd" "leak-etcd" {
   storage  = storage.s3.sts
   %s
 }
-`, consulSource(t, proxy.URL, ""), etcdSource(t, stack.Etcd.Endpoint))
+
+backup "nomad_snapshot" "leak-nomad" {
+  schedule = "0 * * * *"
+  storage  = storage.s3.sts
+  %s
+}
+
+backup "vault_raft" "leak-vault" {
+  schedule = "0 * * * *"
+  storage  = storage.s3.sts
+  %s
+}
+`, consulSource(t, proxy.URL, ""), etcdSource(t, stack.Etcd.Endpoint), nomadSource(t, nomadProxy.URL), vaultSource(stack.Vault.URL()))
 	for name, path := range map[string]string{"leak-es-user": harness.ESKVPath, "leak-es-key": harness.ESKeyKVPath} {
 		body += fmt.Sprintf(`
 backup "elasticsearch" %q {
@@ -90,9 +109,10 @@ backup "consul_kv" "leak-broken" {
 }
 `
 	dir, _ := specDir(t, body)
+	grantForProxy(t, "nomad_snapshot")
 	tok := entityToken(t, ctx)
 	before := stack.IAM.Issued()
-	good := []string{"leak-sts", "leak-kv", "leak-aws", "leak-awssts", "leak-snapshot", "leak-etcd", "leak-es-user", "leak-es-key"}
+	good := []string{"leak-sts", "leak-kv", "leak-aws", "leak-awssts", "leak-snapshot", "leak-etcd", "leak-es-user", "leak-es-key", "leak-nomad", "leak-vault"}
 
 	var written []string
 	for _, name := range append(good, "leak-broken") {
@@ -179,6 +199,13 @@ backup "consul_kv" "leak-broken" {
 	}
 	for i, ct := range consulTokens {
 		secrets[fmt.Sprintf("consul token %d from consul/creds", i)] = ct
+	}
+	nomadTokens := nomadProxy.Tokens("/v1/operator")
+	if len(nomadTokens) < 2 {
+		t.Fatalf("the runs' Nomad tokens were not seen (%d)", len(nomadTokens))
+	}
+	for i, nt := range nomadTokens {
+		secrets[fmt.Sprintf("nomad token %d from nomad/creds", i)] = nt
 	}
 	for k, v := range stack.IAM.Issued() {
 		if _, old := before[k]; !old {

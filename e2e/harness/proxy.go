@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -184,7 +185,12 @@ type TCPProxy struct {
 	rate   int64
 	cut    int64
 	conns  map[net.Conn]bool
+	// answered counts the answer bytes sent, over every connection.
+	answered atomic.Int64
 }
+
+// Answered is how many answer bytes went through so far.
+func (p *TCPProxy) Answered() int64 { return p.answered.Load() }
 
 // StartTCPProxy listens on a free loopback port.
 func StartTCPProxy(target string) (*TCPProxy, error) {
@@ -247,18 +253,26 @@ func (p *TCPProxy) serve(c net.Conn) {
 	start := time.Now()
 	for {
 		n, err := up.Read(buf)
-		if n > 0 {
+		for chunk := buf[:n]; len(chunk) > 0; {
 			p.mu.Lock()
 			rate, cut := p.rate, p.cut
 			p.mu.Unlock()
-			if cut > 0 && sent+int64(n) > cut {
-				c.Write(buf[:cut-sent])
+			// Throttled answers go out in slices of a twentieth of a
+			// second's worth, so a small answer is slow too.
+			step := int64(len(chunk))
+			if rate > 0 {
+				step = min(step, max(rate/20, 1))
+			}
+			if cut > 0 && sent+step > cut {
+				c.Write(chunk[:cut-sent])
 				return
 			}
-			if _, werr := c.Write(buf[:n]); werr != nil {
+			if _, werr := c.Write(chunk[:step]); werr != nil {
 				return
 			}
-			sent += int64(n)
+			chunk = chunk[step:]
+			sent += step
+			p.answered.Add(step)
 			if rate > 0 {
 				if ahead := time.Duration(float64(sent)/float64(rate)*float64(time.Second)) - time.Since(start); ahead > 0 {
 					time.Sleep(ahead)
@@ -274,9 +288,19 @@ func (p *TCPProxy) serve(c net.Conn) {
 // Close stops the proxy and every connection through it.
 func (p *TCPProxy) Close() {
 	p.l.Close()
+	p.Drop()
+}
+
+// Drop ends every connection at once, with what the proxy still held
+// unsent: with a throttled answer, what a server that stops mid-stream
+// would never have sent.
+func (p *TCPProxy) Drop() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for c := range p.conns {
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetLinger(0) // a reset, not an orderly end
+		}
 		c.Close()
 	}
 }
