@@ -320,3 +320,103 @@ backup "vault_raft" "cp-vault" {
 	}
 	assertNothingLeft(t, tmp)
 }
+
+// TestVaultRaftTransitDrill: a production Vault sealed by a transit key
+// (in the harness Vault, as auto-unseal does it): its drill restores into
+// a scratch Vault with the same seal, which unseals itself, takes a root
+// token with the production recovery keys and finds the secret.
+func TestVaultRaftTransitDrill(t *testing.T) {
+	needStack(t)
+	if stack.Sec == nil {
+		t.Skip("the open lab has no TLS for the transit seal")
+	}
+	ctx := testContext(t, 5*time.Minute)
+	root, _ := stack.Vault.Root()
+	if err := root.Sys().Mount("transit", &vault.MountInput{Type: "transit"}); err != nil && !strings.Contains(err.Error(), "path is already in use") {
+		t.Fatal(err)
+	}
+	if _, err := root.Logical().Write("transit/keys/vigil-autounseal", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Sys().PutPolicy("transit-seal", `path "transit/encrypt/vigil-autounseal" { capabilities = ["update"] }
+path "transit/decrypt/vigil-autounseal" { capabilities = ["update"] }`); err != nil {
+		t.Fatal(err)
+	}
+	sealTok, err := root.Auth().Token().Create(&vault.TokenCreateRequest{Policies: []string{"transit-seal"}, NoParent: true, TTL: "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seal := fmt.Sprintf(`seal "transit" {
+  address     = %q
+  key_name    = "vigil-autounseal"
+  mount_path  = "transit/"
+  tls_ca_cert = %q
+}
+`, stack.Vault.URL(), stack.Sec.CA.File)
+	sealEnv := "VAULT_TRANSIT_SEAL_TOKEN=" + sealTok.Auth.ClientToken
+	prod := t.TempDir()
+	p, api, err := scratch.VaultRaft(ctx, tool("vault"), prod, "vault-transit", scratch.VaultOptions{SealHCL: seal, Env: []string{"VAULT_TOKEN=" + sealTok.Auth.ClientToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(10 * time.Second)
+	pc, _ := vault.NewClient(&vault.Config{Address: api})
+	pc.ClearToken()
+	init, err := plugin.InitVault(ctx, pc, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recovery := filepath.Join(t.TempDir(), "recovery.json")
+	b := fmt.Sprintf(`{"recovery_keys_b64": [%q]}`, init.RecoveryKeysB64[0])
+	if err := os.WriteFile(recovery, []byte(b), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pc.SetToken(init.RootToken)
+	if err := pc.Sys().Mount("secret", &vault.MountInput{Type: "kv", Options: map[string]string{"version": "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.Logical().Write("secret/data/canary", map[string]any{"data": map[string]any{"written": "before the backup"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	specs := t.TempDir()
+	writeSpec(t, specs, fmt.Sprintf(`
+consul {
+  enabled = false
+}
+
+storage "local" "disk" {
+  path = %q
+}
+
+backup "vault_raft" "transit-vault" {
+  schedule = "0 * * * *"
+  storage  = storage.local.disk
+  vault {
+    address = %q
+  }
+  verify {
+    recovery_keys_file = %q
+    %s
+    mount "secret/" {}
+    secret "secret/data/canary" {}
+    scratch {
+      vault = %q
+    }
+  }
+}`, t.TempDir(), api, recovery, strings.ReplaceAll(seal, "\n", "\n    "), tool("vault")))
+	env := append(harness.CleanEnv(), "VAULT_TOKEN="+init.RootToken, sealEnv)
+	if r := vigilEnv(t, env, "run", "-config", specs, "-backup", "transit-vault"); r.code != 0 {
+		t.Fatalf("backup: %s", r)
+	}
+	tmp := t.TempDir()
+	r := vigilEnv(t, append(env, "TMPDIR="+tmp), "verify", "-config", specs, "-backup", "transit-vault")
+	// The archive, the mount and the secret.
+	if r.code != 0 || !strings.Contains(r.stdout, "3 checks passed") {
+		t.Fatalf("drill with the transit seal: %s", r)
+	}
+	assertNothingLeft(t, tmp)
+	if strings.Contains(r.stdout+r.stderr, init.RecoveryKeysB64[0]) || strings.Contains(r.stdout+r.stderr, sealTok.Auth.ClientToken) {
+		t.Fatal("the drill printed a recovery key or the seal's token")
+	}
+}

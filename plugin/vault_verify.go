@@ -95,7 +95,10 @@ func scratchVault(ctx context.Context, d *config.VaultDrill, o VerifyOptions) (*
 	}
 	opts := scratch.VaultOptions{}
 	if tr := d.Transit; tr != nil {
-		opts.SealHCL, opts.Env = transitStanza(tr), []string{"VAULT_TRANSIT_SEAL_TOKEN=" + os.Getenv("VAULT_TRANSIT_SEAL_TOKEN")}
+		// Vault's transit seal takes its token from VAULT_TOKEN, which in
+		// the drill's environment is the run's own: the seal's comes in
+		// VAULT_TRANSIT_SEAL_TOKEN.
+		opts.SealHCL, opts.Env = transitStanza(tr), []string{"VAULT_TOKEN=" + os.Getenv("VAULT_TRANSIT_SEAL_TOKEN")}
 	}
 	p, addr, err := scratch.VaultRaft(ctx, bin, dir, "vigil-drill", opts)
 	if err != nil {
@@ -125,7 +128,7 @@ func scratchVault(ctx context.Context, d *config.VaultDrill, o VerifyOptions) (*
 }
 
 // transitStanza is Vault's seal "transit" stanza for the scratch server;
-// the token comes from VAULT_TRANSIT_SEAL_TOKEN, as Vault takes it.
+// its token is given in the server's environment.
 func transitStanza(tr *config.TransitSeal) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "seal \"transit\" {\n  address = %q\n  key_name = %q\n  mount_path = %q\n", tr.Address, tr.KeyName, tr.MountPath)

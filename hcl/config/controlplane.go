@@ -48,7 +48,8 @@ func (d *VaultDrill) Unseals() bool {
 }
 
 // TransitSeal mirrors Vault's seal "transit" stanza. Its token comes from
-// VAULT_TRANSIT_SEAL_TOKEN in the drill's environment, as Vault takes it.
+// VAULT_TRANSIT_SEAL_TOKEN in the drill's environment (VAULT_TOKEN there
+// is the run's own), and the scratch server gets it as its VAULT_TOKEN.
 type TransitSeal struct {
 	Address   string `json:"address"`
 	KeyName   string `json:"key_name"`
