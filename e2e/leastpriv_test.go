@@ -64,8 +64,20 @@ backup "elasticsearch" "lp-es" {
     }
     %s
   }
+}
+
+backup "nomad_snapshot" "lp-nomad" {
+  schedule = "0 * * * *"
+  storage  = storage.s3.sts
+  %s
+}
+
+backup "vault_raft" "lp-vault" {
+  schedule = "0 * * * *"
+  storage  = storage.s3.sts
+  %s
 }`, node, consulSource(t, stack.Consul.URL(), ""), consulSource(t, stack.Consul.URL(), "lp/"),
-		etcdSource(t, stack.Etcd.Endpoint), stack.ES.URL, esCredentials()))
+		etcdSource(t, stack.Etcd.Endpoint), stack.ES.URL, esCredentials(), nomadSource(t, stack.Nomad.URL()), vaultSource(stack.Vault.URL())))
 	ec, err := stack.Etcd.Client()
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +90,7 @@ backup "elasticsearch" "lp-es" {
 	if r := vigil(t, "", "setup", "-json", dir); r.code != 0 || json.Unmarshal([]byte(r.stdout), &s) != nil {
 		t.Fatalf("setup -json: %s", r)
 	}
-	for _, b := range []string{"lp-snap", "lp-kv", "lp-etcd", "lp-es"} {
+	for _, b := range []string{"lp-snap", "lp-kv", "lp-etcd", "lp-es", "lp-nomad", "lp-vault"} {
 		if r := vigil(t, "", "run", "-config", dir, "-backup", b); r.code != 0 {
 			t.Fatalf("%s with every rule: %s", b, r)
 		}
@@ -168,6 +180,9 @@ func whatFails(t *testing.T, dir, node string, p policy.Policy, rule policy.Rule
 		b := backupsOfRule.FindStringSubmatch(rule.Why)
 		return fmt.Sprintf("lacks %q on %s", m[2], m[1]), run(strings.Split(b[1], ", ")[0])
 	case policy.SystemNomad:
+		if strings.HasSuffix(p.Name, "-snapshot") {
+			return `token lacks the operator capability "snapshot-save"`, run("lp-nomad")
+		}
 		return "token lacks submit-job in namespace \"default\"", func() (string, bool) {
 			r := vigil(t, "", "plan", dir)
 			return r.stderr, r.code == 255
