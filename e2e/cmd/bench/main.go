@@ -1,7 +1,7 @@
 // Command bench measures vigil's streaming backup against the physical
 // limit (a raw upload of a file of the same size) and against the two-step
 // pipeline every other tool uses (save the snapshot to a file, then upload
-// it), on the harness's real etcd, Consul and MinIO. It prints a table of
+// it), on the harness's real etcd, Consul, Nomad, Vault and MinIO. It prints a table of
 // medians, the ratios, vigil's peak RSS and the bytes it wrote to disk.
 //
 // usage: go run ./e2e/cmd/bench [-sizes 256,1024] [-runs 3]
@@ -25,9 +25,11 @@ var (
 	runs     = flag.Int("runs", 3, "runs of each variant (more are added when the spread is wide)")
 	kvKeys   = flag.Int("kv-keys", 100000, "keys in the consul_kv benchmark")
 	snapMiB  = flag.Int("consul-mib", 256, "MiB of KV data in the consul_snapshot benchmark")
+	nomadMiB = flag.Int("nomad-mib", 32, "MiB of variables in the nomad_snapshot benchmark")
+	vaultMiB = flag.Int("vault-mib", 32, "MiB of KV secrets in the vault_raft benchmark")
 	specs    = flag.Int("compile-backups", 10000, "backups in the compile benchmark")
 	planJobs = flag.Int("plan-backups", 1000, "backups in the plan benchmark")
-	only     = flag.String("only", "", "comma list of benchmarks to run: etcd,consul_snapshot,consul_kv,restore,compile,plan")
+	only     = flag.String("only", "", "comma list of benchmarks to run: etcd,consul_snapshot,consul_kv,nomad_snapshot,vault_raft,restore,compile,plan")
 )
 
 func main() {
@@ -99,6 +101,16 @@ func run() error {
 	}
 	if want("consul_kv") {
 		if err := b.consulKV(ctx); err != nil {
+			return err
+		}
+	}
+	if want("nomad_snapshot") {
+		if err := b.nomadSnapshot(ctx); err != nil {
+			return err
+		}
+	}
+	if want("vault_raft") {
+		if err := b.vaultRaft(ctx); err != nil {
 			return err
 		}
 	}
