@@ -164,6 +164,16 @@ backup "nomad_snapshot" "cp-nomad" {
 		}
 	}
 
+	// list, status and prune see it as any other backup.
+	if r := vigil(t, "", "list", "-config", dir, "-backup", "cp-nomad"); r.code != 0 || strings.Count(r.stdout, "\n") != 2 {
+		t.Fatalf("list: %s", r)
+	}
+	if r := vigil(t, "", "status", "-config", dir, "cp-nomad"); r.code != 0 || !strings.Contains(r.stdout, "cp-nomad") {
+		t.Fatalf("status: %s", r)
+	}
+	if r := vigil(t, "", "prune", "-dry-run", "-config", dir, "-backup", "cp-nomad"); r.code != 0 {
+		t.Fatalf("prune: %s", r)
+	}
 	file, key := snapshotFile(t, ctx, prefix, "cp-nomad")
 	if out, err := toolCmd(t, "nomad", os.Environ(), "operator", "snapshot", "inspect", file); err != nil || !strings.Contains(out, "Index") {
 		t.Fatalf("nomad operator snapshot inspect: %v\n%s", err, out)
