@@ -430,3 +430,73 @@ backup "vault_raft" "transit-vault" {
 		t.Fatal("the drill printed a recovery key or the seal's token")
 	}
 }
+
+// TestVaultRaftFromTheActiveNode: pointed at a standby of a two-node raft
+// cluster, a vault_raft run asks sys/leader, takes the snapshot from the
+// active node, and its manifest names that node.
+func TestVaultRaftFromTheActiveNode(t *testing.T) {
+	needStack(t)
+	ctx := testContext(t, 3*time.Minute)
+	p1, api1, err := scratch.VaultRaft(ctx, tool("vault"), t.TempDir(), "vault-n1", scratch.VaultOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p1.Stop(10 * time.Second)
+	c1, _ := vault.NewClient(&vault.Config{Address: api1})
+	c1.ClearToken()
+	init, err := plugin.InitVault(ctx, c1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	join := fmt.Sprintf("retry_join {\n    leader_api_addr = %q\n  }", api1)
+	p2, api2, err := scratch.VaultRaft(ctx, tool("vault"), t.TempDir(), "vault-n2", scratch.VaultOptions{RaftHCL: join})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p2.Stop(10 * time.Second)
+	c2, _ := vault.NewClient(&vault.Config{Address: api2})
+	c2.ClearToken()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		// The joining node unseals with the cluster's keys once it joined.
+		if st, err := c2.Sys().Unseal(init.KeysB64[0]); err == nil && !st.Sealed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the second node never unsealed")
+		}
+	}
+	c2.SetToken(init.RootToken)
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		if l, err := c2.Sys().Leader(); err == nil && !l.IsSelf && l.LeaderAddress == api1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the second node never became a standby of the first")
+		}
+	}
+	specs := t.TempDir()
+	writeSpec(t, specs, fmt.Sprintf(`
+consul {
+  enabled = false
+}
+
+storage "local" "disk" {
+  path = %q
+}
+
+backup "vault_raft" "standby" {
+  schedule = "0 * * * *"
+  storage  = storage.local.disk
+  vault {
+    address = %q
+  }
+}`, t.TempDir(), api2))
+	r := vigilEnv(t, append(harness.CleanEnv(), "VAULT_TOKEN="+init.RootToken), "run", "-config", specs, "-backup", "standby")
+	if r.code != 0 {
+		t.Fatalf("run against the standby: %s", r)
+	}
+	r = vigilEnv(t, append(harness.CleanEnv(), "VAULT_TOKEN="+init.RootToken), "list", "-json", "-config", specs, "-backup", "standby")
+	if r.code != 0 || !strings.Contains(r.stdout, `"node": "`+api1+`"`) {
+		t.Fatalf("the manifest should name the active node %s: %s", api1, r)
+	}
+}

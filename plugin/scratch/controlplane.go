@@ -86,6 +86,9 @@ type VaultOptions struct {
 	// (VAULT_TRANSIT_SEAL_TOKEN), passed to the server alone.
 	SealHCL string
 	Env     []string
+	// RaftHCL is added to the storage "raft" stanza (retry_join, to make
+	// a node join another's cluster).
+	RaftHCL string
 }
 
 // VaultRaft starts a Vault server with integrated storage (raft) in dir on
@@ -111,6 +114,7 @@ func VaultRaft(ctx context.Context, bin, dir, name string, o VaultOptions) (*Pro
   path    = %q
   node_id = %q
   performance_multiplier = 1
+  %s
 }
 listener "tcp" {
   address = "127.0.0.1:%d"
@@ -123,7 +127,7 @@ disable_mlock = true
 ui            = false
 log_level     = "warn"
 %s
-`, raft, name, ports[0], ports[1], tls, api, ports[1], o.SealHCL)
+`, raft, name, o.RaftHCL, ports[0], ports[1], tls, api, ports[1], o.SealHCL)
 	path := filepath.Join(dir, name+".hcl")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		return nil, "", err
