@@ -168,7 +168,7 @@ func New(b *config.Backup, to string, sec *Secrets) (Target, error) {
 		if b.VaultCluster != nil {
 			src = *b.VaultCluster
 		}
-		return NewVaultRaft(src, to)
+		return NewVaultRaft(src, to, sec.VaultToken)
 	}
 	return nil, fmt.Errorf("plugin: no target for backup type %q", b.Type)
 }

@@ -19,6 +19,9 @@ type Secrets struct {
 	ConsulToken string
 	// NomadToken is a Nomad ACL token (Vault's Nomad secrets engine).
 	NomadToken string
+	// VaultToken is a token of the Vault a vault_raft backup reads or a
+	// restore writes (vigil restore -to-token-file).
+	VaultToken string
 	// Certificate is a client certificate (Vault's PKI engine): etcd takes
 	// its CN as the user with client-certificate authentication.
 	Certificate *tls.Certificate

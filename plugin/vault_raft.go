@@ -30,8 +30,8 @@ const VaultRaftNeed = `"read" on sys/storage/raft/snapshot`
 
 // NewVaultRaft returns the target for src; to, when set, replaces its
 // address. The token is the environment's (VAULT_TOKEN: inside Nomad, the
-// task's), as the vault CLI takes it.
-func NewVaultRaft(src config.VaultSource, to string) (*VaultRaft, error) {
+// task's), as the vault CLI takes it, unless token is set.
+func NewVaultRaft(src config.VaultSource, to, token string) (*VaultRaft, error) {
 	if to != "" {
 		src.Address = to
 	}
@@ -45,6 +45,9 @@ func NewVaultRaft(src config.VaultSource, to string) (*VaultRaft, error) {
 	c, err := vault.NewClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("vault: client for %s: %w", cfg.Address, err)
+	}
+	if token != "" {
+		c.SetToken(token)
 	}
 	return &VaultRaft{src: src, client: c}, nil
 }

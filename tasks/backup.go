@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/plugin"
 	"github.com/vigil-backup/vigil/tasks/creds"
+	"github.com/vigil-backup/vigil/tasks/envelope"
 	"github.com/vigil-backup/vigil/tasks/lock"
 	"github.com/vigil-backup/vigil/tasks/manifest"
 	"github.com/vigil-backup/vigil/tasks/record"
@@ -166,7 +167,8 @@ func (d *Deps) afterBackup(ctx context.Context, b *config.Backup, t plugin.Targe
 	rctx, cancel := context.WithTimeout(ctx, retentionTimeout)
 	defer cancel()
 	repo, _ := t.(plugin.Repository)
-	ret, err := Prune(rctx, s, b, d.Now(), run.StartedAt, repo)
+	sigs, _ := d.Signatures(b)
+	ret, err := Prune(rctx, s, b, sigs, d.Now(), run.StartedAt, repo)
 	run.Retention = ret
 	if err != nil {
 		run.Status, run.Error = record.RetentionFailed, "the backup was written, but retention failed: "+cause(ctx, err).Error()
@@ -190,7 +192,8 @@ func (d *Deps) closeDeadRun(ctx context.Context, book record.Book, s store.Store
 	}
 	// It ended before this run got the lock; when exactly is unknown.
 	prev.FinishedAt = &lockedAt
-	if m, err := FindBackup(ctx, s, b.Name, prev.ID); err == nil && m.ID == prev.ID {
+	sigs, _ := d.Signatures(b)
+	if m, err := FindBackup(ctx, s, sigs, b.Name, prev.ID); err == nil && m.ID == prev.ID {
 		log.Warn("an earlier run wrote its backup but not its record; recording it as succeeded", "run", prev.ID)
 		prev.Status, prev.ExitCode = record.Succeeded, 0
 		prev.Object, prev.Size, prev.SHA256, prev.Source = m.Object, m.Size, m.SHA256, m.Source
@@ -210,11 +213,30 @@ func (d *Deps) closeDeadRun(ctx context.Context, book record.Book, s store.Store
 	}
 }
 
-// takeBackup streams the snapshot, checks what the store holds, and writes
-// the manifest last.
+// takeBackup streams the snapshot (encrypted with a fresh data key when
+// the backup is), checks what the store holds, and writes the manifest
+// last, signed when the backup is encrypted, and locked as long as the
+// object when the storage locks objects.
 func takeBackup(ctx context.Context, d *Deps, b *config.Backup, t plugin.Target, s store.Store, run *record.Run) (*manifest.Manifest, error) {
 	key := dataKey(b, run.ID, b.Compression)
-	res, err := stream(ctx, t, s, key, b.Compression == "zstd", plugin.SnapshotOptions{ID: run.ID, Version: d.Version, AllowEmpty: b.AllowEmpty})
+	kr, err := d.Keyring(b)
+	if err != nil {
+		return nil, err
+	}
+	ret := retentionOf(b, run.StartedAt)
+	o := streamOptions{Zstd: b.Compression == "zstd", Backup: b.Name, ID: run.ID, Put: putter(s, ret)}
+	var dk *envelope.DataKey
+	if kr != nil {
+		if err := creds.Preflight(ctx, d.Vault, b.Encryption.VaultNeeds(false)); err != nil {
+			return nil, fmt.Errorf("tasks: encryption: %w", err)
+		}
+		if dk, err = kr.NewDataKey(ctx); err != nil {
+			return nil, err
+		}
+		o.Key = dk.Plain
+		defer clear(dk.Plain) // the plaintext key lives for this run only
+	}
+	res, err := stream(ctx, t, s, key, o, plugin.SnapshotOptions{ID: run.ID, Version: d.Version, AllowEmpty: b.AllowEmpty})
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +255,19 @@ func takeBackup(ctx context.Context, d *Deps, b *config.Backup, t plugin.Target,
 		Source: res.Source, StartedAt: run.StartedAt, FinishedAt: d.Now().UTC(),
 		Version: d.Version, AllocID: run.AllocID, Node: run.Node,
 	}
-	if err := putManifest(ctx, s, m); err != nil {
+	if ret != nil {
+		m.RetainUntil = &ret.Until
+	}
+	if dk != nil {
+		mount, name := kr.Key()
+		m.Encryption = &manifest.Encryption{Algorithm: envelope.Algorithm, SegmentSize: envelope.SegmentSize,
+			Mount: mount, Key: name, KeyVersion: dk.Version, WrappedKey: dk.Wrapped,
+			PlainSize: res.PlainSize, PlainSHA256: res.PlainSHA256}
+		if err := sign(ctx, kr, m); err != nil {
+			return nil, err
+		}
+	}
+	if err := putManifest(ctx, s, m, ret); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -248,7 +282,7 @@ func dataKey(b *config.Backup, id, compression string) string {
 	return key
 }
 
-func putManifest(ctx context.Context, s store.Store, m *manifest.Manifest) error {
+func putManifest(ctx context.Context, s store.Store, m *manifest.Manifest, ret *store.Retention) error {
 	b, err := m.Encode()
 	if err != nil {
 		return err
@@ -256,7 +290,7 @@ func putManifest(ctx context.Context, s store.Store, m *manifest.Manifest) error
 	if err := ctx.Err(); err != nil {
 		return err // never write a manifest for a run that was stopped
 	}
-	return s.Put(ctx, manifest.Key(m.Backup+"/", m.ID), strings.NewReader(string(b)), int64(len(b)))
+	return putter(s, ret)(ctx, manifest.Key(m.Backup+"/", m.ID), strings.NewReader(string(b)), int64(len(b)))
 }
 
 // cause prefers the reason the context ended (timeout, lost lock) over the

@@ -31,6 +31,10 @@ type Entry struct {
 	Manifest *manifest.Manifest
 	// Problem says why the entry is not a good backup; "" when it is.
 	Problem string
+	// Tampered: the manifest's signature does not hold. Such an entry is
+	// never restored, and never deleted by retention either: it is
+	// evidence, and deleting on its word would let an edit destroy data.
+	Tampered bool
 }
 
 // Good reports whether the entry is a backup that can be restored.
@@ -50,13 +54,17 @@ type Catalog struct {
 }
 
 // Judge decides whether a manifest in the store is a good backup, the one
-// place that decides it: the manifest parses, names this backup and its
-// own ID, and the data object it names is in the store with exactly the
-// manifest's size. It returns "" for a good backup, or why it is not.
-func Judge(backup, id string, m *manifest.Manifest, objects map[string]store.Object) string {
+// place that decides it: the manifest parses, its signature holds when the
+// backup's manifests are signed (badSignature says why not; "" when it
+// holds or none is asked), it names this backup and its own ID, and the
+// data object it names is in the store with exactly the manifest's size.
+// It returns "" for a good backup, or why it is not.
+func Judge(backup, id string, m *manifest.Manifest, objects map[string]store.Object, badSignature string) string {
 	switch {
 	case m == nil:
 		return "the manifest cannot be read"
+	case badSignature != "":
+		return TamperedPrefix + badSignature
 	case m.Backup != backup || m.ID != id:
 		return fmt.Sprintf("the manifest names backup %s/%s", m.Backup, m.ID)
 	case m.Object == "":
@@ -72,11 +80,14 @@ func Judge(backup, id string, m *manifest.Manifest, objects map[string]store.Obj
 	return ""
 }
 
+// TamperedPrefix starts the Problem of an entry whose signature fails.
+const TamperedPrefix = "tampered: "
+
 // MakeCatalog sorts a backup's listed objects with their parsed manifests
-// (by manifest key; a missing entry means it did not parse). Keys outside
-// "<backup>/" or not named like a backup are ignored, so nothing else is
-// ever touched.
-func MakeCatalog(backup string, objs []store.Object, manifests map[string]*manifest.Manifest) Catalog {
+// (by manifest key; a missing entry means it did not parse) and the
+// signature problems found (by manifest key). Keys outside "<backup>/" or
+// not named like a backup are ignored, so nothing else is ever touched.
+func MakeCatalog(backup string, objs []store.Object, manifests map[string]*manifest.Manifest, badSignatures map[string]string) Catalog {
 	byID := map[string]*Entry{}
 	objects := map[string]store.Object{}
 	var data []store.Object
@@ -107,7 +118,8 @@ func MakeCatalog(backup string, objs []store.Object, manifests map[string]*manif
 	}
 	for _, e := range byID {
 		e.Manifest = manifests[e.ManifestKey]
-		e.Problem = Judge(backup, e.ID, e.Manifest, objects)
+		e.Problem = Judge(backup, e.ID, e.Manifest, objects, badSignatures[e.ManifestKey])
+		e.Tampered = badSignatures[e.ManifestKey] != ""
 		if e.Good() {
 			c.Good = append(c.Good, *e)
 		} else {
@@ -126,12 +138,15 @@ func MakeCatalog(backup string, objs []store.Object, manifests map[string]*manif
 // out (MakeCatalog). A manifest that does not parse makes a broken entry; a
 // manifest that cannot be fetched is an error, so a passing fault never
 // makes a good backup look broken.
-func ReadCatalog(ctx context.Context, s store.Store, backup string) (Catalog, error) {
+//
+// With sigs, every manifest's signature is checked (Judge).
+func ReadCatalog(ctx context.Context, s store.Store, sigs Signatures, backup string) (Catalog, error) {
 	objs, err := s.List(ctx, backup+"/")
 	if err != nil {
 		return Catalog{}, err
 	}
 	manifests := map[string]*manifest.Manifest{}
+	bad := map[string]string{}
 	for _, o := range objs {
 		if !strings.HasSuffix(o.Key, manifest.Suffix) {
 			continue
@@ -145,13 +160,20 @@ func ReadCatalog(ctx context.Context, s store.Store, backup string) (Catalog, er
 			return Catalog{}, err
 		}
 		manifests[o.Key] = m
+		why, err := verifySignature(ctx, sigs, m)
+		if err != nil {
+			return Catalog{}, fmt.Errorf("tasks: check the signature of %s: %w", o.Key, err)
+		}
+		if why != "" {
+			bad[o.Key] = why
+		}
 	}
-	return MakeCatalog(backup, objs, manifests), nil
+	return MakeCatalog(backup, objs, manifests, bad), nil
 }
 
 // ListBackups lists the good backups of a backup, newest first.
-func ListBackups(ctx context.Context, s store.Store, backup string) ([]Entry, error) {
-	c, err := ReadCatalog(ctx, s, backup)
+func ListBackups(ctx context.Context, s store.Store, sigs Signatures, backup string) ([]Entry, error) {
+	c, err := ReadCatalog(ctx, s, sigs, backup)
 	return c.Good, err
 }
 
@@ -186,8 +208,8 @@ var ErrNoBackup = errors.New("no such backup")
 // or starts with it, or the newest when id is "" or "latest". A prefix that
 // fits more than one backup is an error naming them; a manifest that is not
 // a good backup is never returned (-latest skips it, -id explains it).
-func FindBackup(ctx context.Context, s store.Store, backup, id string) (*manifest.Manifest, error) {
-	c, err := ReadCatalog(ctx, s, backup)
+func FindBackup(ctx context.Context, s store.Store, sigs Signatures, backup, id string) (*manifest.Manifest, error) {
+	c, err := ReadCatalog(ctx, s, sigs, backup)
 	if err != nil {
 		return nil, err
 	}

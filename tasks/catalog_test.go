@@ -28,7 +28,7 @@ func TestManifestWithoutObjectIsNotABackup(t *testing.T) {
 	s.Delete(ctx, gone.Object)
 	s.Put(ctx, short.Object, strings.NewReader("shor"), 4)
 
-	cat, err := ReadCatalog(ctx, s, "db")
+	cat, err := ReadCatalog(ctx, s, nil, "db")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,11 +38,11 @@ func TestManifestWithoutObjectIsNotABackup(t *testing.T) {
 	if len(cat.Broken) != 2 || !strings.Contains(cat.Broken[0].Problem, "has 4 bytes, the manifest says 5") || !strings.Contains(cat.Broken[1].Problem, "is missing") {
 		t.Fatalf("broken: %+v", cat.Broken)
 	}
-	m, err := FindBackup(ctx, s, "db", "latest")
+	m, err := FindBackup(ctx, s, nil, "db", "latest")
 	if err != nil || m.ID != older.ID {
 		t.Fatalf("-latest picked %+v, %v; want the older good one", m, err)
 	}
-	if _, err := FindBackup(ctx, s, "db", gone.ID); !errors.Is(err, ErrNoBackup) || !strings.Contains(err.Error(), "is missing") {
+	if _, err := FindBackup(ctx, s, nil, "db", gone.ID); !errors.Is(err, ErrNoBackup) || !strings.Contains(err.Error(), "is missing") {
 		t.Fatalf("-id of a broken backup: %v", err)
 	}
 	// Retention keeping one counts only the good one; the broken ones go
@@ -66,11 +66,11 @@ func TestAmbiguousIDPrefix(t *testing.T) {
 	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	a := putTestBackup(t, s, "db", manifest.NewID(t0), "a")
 	b := putTestBackup(t, s, "db", manifest.NewID(t0.Add(time.Minute)), "b")
-	_, err := FindBackup(ctx, s, "db", "20261120T10")
+	_, err := FindBackup(ctx, s, nil, "db", "20261120T10")
 	if err == nil || !strings.Contains(err.Error(), a.ID) || !strings.Contains(err.Error(), b.ID) {
 		t.Fatalf("ambiguous prefix: %v", err)
 	}
-	if m, err := FindBackup(ctx, s, "db", "20261120T1001"); err != nil || m.ID != b.ID {
+	if m, err := FindBackup(ctx, s, nil, "db", "20261120T1001"); err != nil || m.ID != b.ID {
 		t.Fatalf("unique prefix: %+v %v", m, err)
 	}
 }
@@ -93,7 +93,7 @@ func TestLocalStoreRemovesDeadTempFiles(t *testing.T) {
 	old := time.Now().Add(-3 * time.Hour)
 	chtimes(t, dead, old)
 	b := &config.Backup{Name: "db", Timeout: time.Hour}
-	if _, err := Prune(ctx, s, b, time.Now(), time.Now(), nil); err != nil {
+	if _, err := Prune(ctx, s, b, nil, time.Now(), time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
 	if exists(dead) || !exists(young) {

@@ -148,7 +148,8 @@ func (d *Deps) OpenStore(ctx context.Context, b *config.Backup) (store.Store, *c
 	if err != nil {
 		return nil, nil, err
 	}
-	return &store.S3{Client: store.NewS3Client(ep, sess.Provider), Bucket: st.Bucket, Prefix: st.Prefix, SSE: st.SSE}, sess, nil
+	return &store.S3{Client: store.NewS3Client(ep, sess.Provider), Bucket: st.Bucket, Prefix: st.Prefix, SSE: st.SSE,
+		Versioned: st.ObjectLock != nil}, sess, nil
 }
 
 // book is the control Consul's, or records beside the backups.

@@ -68,7 +68,7 @@ func TestESRetention(t *testing.T) {
 		t.Fatalf("snapshots left:\n got %s\nwant %s", got, want)
 	}
 	s, _ := store.NewLocal(b.Storage.Path)
-	entries, _ := ListBackups(context.Background(), s, "logs")
+	entries, _ := ListBackups(context.Background(), s, nil, "logs")
 	if len(entries) != 2 {
 		t.Fatalf("%d manifests left, want 2", len(entries))
 	}
@@ -86,7 +86,7 @@ func TestESFailedRunRecord(t *testing.T) {
 		t.Fatalf("run %+v: %v", run, err)
 	}
 	s, _ := store.NewLocal(b.Storage.Path)
-	if _, err := FindBackup(context.Background(), s, "logs", ""); err == nil {
+	if _, err := FindBackup(context.Background(), s, nil, "logs", ""); err == nil {
 		t.Error("a PARTIAL snapshot got a manifest")
 	}
 }
@@ -116,7 +116,7 @@ func TestESRetentionCountsOnlyManifested(t *testing.T) {
 	s, _ := store.NewLocal(b.Storage.Path)
 	es, _ := d.TargetFor(b, "", nil)
 	repo := es.(plugin.Repository)
-	if _, err := Prune(context.Background(), s, b, time.Now(), time.Now(), repo); err != nil {
+	if _, err := Prune(context.Background(), s, b, nil, time.Now(), time.Now(), repo); err != nil {
 		t.Fatal(err)
 	}
 	want := strings.Join([]string{names[1], orphan}, ",")
@@ -124,13 +124,13 @@ func TestESRetentionCountsOnlyManifested(t *testing.T) {
 		t.Fatalf("within the orphan age: snapshots left %s, want %s", got, want)
 	}
 	later := time.Now().Add(2 * time.Hour)
-	if _, err := Prune(context.Background(), s, b, later, later, repo); err != nil {
+	if _, err := Prune(context.Background(), s, b, nil, later, later, repo); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(fake.Snapshots("backups"), ","); got != names[1] {
 		t.Fatalf("past the orphan age: snapshots left %s, want %s", got, names[1])
 	}
-	if good, _ := ListBackups(context.Background(), s, "logs"); len(good) != 1 {
+	if good, _ := ListBackups(context.Background(), s, nil, "logs"); len(good) != 1 {
 		t.Fatalf("%d good backups left, want 1", len(good))
 	}
 }

@@ -36,7 +36,7 @@ func putTestBackup(t *testing.T, s store.Store, backup, id, data string) *manife
 	ts, _ := manifest.IDTime(id)
 	m := &manifest.Manifest{Format: manifest.Format, ID: id, Backup: backup, Type: "etcd", Object: key, Size: int64(len(data)),
 		SHA256: shaHex([]byte(data)), Compression: "none", StartedAt: ts, FinishedAt: ts}
-	if err := putManifest(ctx, s, m); err != nil {
+	if err := putManifest(ctx, s, m, nil); err != nil {
 		t.Fatal(err)
 	}
 	return m

@@ -12,43 +12,76 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/vigil-backup/vigil/plugin"
+	"github.com/vigil-backup/vigil/tasks/envelope"
 	"github.com/vigil-backup/vigil/tasks/store"
 )
 
-// streamResult is what landed in the store.
+// streamResult is what landed in the store, and, for an encrypted
+// stream, what went into the cipher.
 type streamResult struct {
-	Source plugin.Source
-	Size   int64
-	SHA256 string
+	Source      plugin.Source
+	Size        int64
+	SHA256      string
+	PlainSize   int64
+	PlainSHA256 string
 }
 
 // errUploadStopped is what the snapshot side sees when the upload fails.
 var errUploadStopped = errors.New("upload stopped")
 
-// stream runs target.Snapshot into store.Put through a pipe: snapshot ->
-// [zstd] -> sha256+count -> upload. Nothing touches the disk, and memory is
-// bounded by the uploader's part buffers. If either side fails, the other
-// is stopped, and the store discards the partial object.
-func stream(ctx context.Context, t plugin.Target, s store.Store, key string, zstdOn bool, so plugin.SnapshotOptions) (*streamResult, error) {
+// streamOptions shape one stream.
+type streamOptions struct {
+	Zstd bool
+	// Key, when set, encrypts the stream (envelope.Encrypt) for backup
+	// Backup, ID ID.
+	Key        []byte
+	Backup, ID string
+	// Put writes the object; nil is the store's Put.
+	Put func(ctx context.Context, key string, r io.Reader, size int64) error
+}
+
+// stream runs target.Snapshot into the store through a pipe: snapshot ->
+// [zstd] -> [encrypt] -> sha256+count -> upload. Nothing touches the disk,
+// and memory is bounded by the uploader's part buffers and one cipher
+// segment. If either side fails, the other is stopped, and the store
+// discards the partial object.
+func stream(ctx context.Context, t plugin.Target, s store.Store, key string, o streamOptions, so plugin.SnapshotOptions) (*streamResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	put := o.Put
+	if put == nil {
+		put = s.Put
+	}
 	pr, pw := io.Pipe()
 	upDone := make(chan error, 1)
 	go func() {
-		err := s.Put(ctx, key, pr, -1)
+		err := put(ctx, key, pr, -1)
 		// Unblock the snapshot side if the upload stopped reading.
 		pr.CloseWithError(fmt.Errorf("%w: %v", errUploadStopped, err))
 		upDone <- err
 	}()
 
-	sum := plugin.NewDigest()
-	var sink io.Writer = io.MultiWriter(pw, sum)
-	if !zstdOn {
-		// The stored bytes are the target's own: let it reuse the digest.
-		so.Digest = sum
+	stored := plugin.NewDigest()
+	var sink io.Writer = io.MultiWriter(pw, stored)
+	plain := stored
+	var cipher io.WriteCloser
+	if o.Key != nil {
+		var err error
+		if cipher, err = envelope.Encrypt(sink, o.Key, o.Backup, o.ID); err != nil {
+			pw.CloseWithError(err)
+			<-upDone
+			return nil, err
+		}
+		plain = plugin.NewDigest()
+		sink = io.MultiWriter(cipher, plain)
+	}
+	if !o.Zstd {
+		// The bytes before encryption are the target's own: let it
+		// reuse their digest.
+		so.Digest = plain
 	}
 	var enc *zstd.Encoder
-	if zstdOn {
+	if o.Zstd {
 		var err error
 		// A 2 MiB window instead of the default 8 MiB keeps the encoder's
 		// memory small at little cost in ratio for snapshot data.
@@ -64,6 +97,9 @@ func stream(ctx context.Context, t plugin.Target, s store.Store, key string, zst
 	if err == nil && enc != nil {
 		err = enc.Close()
 	}
+	if err == nil && cipher != nil {
+		err = cipher.Close() // the last segment, marked last
+	}
 	if err != nil {
 		pw.CloseWithError(err)
 		cancel()
@@ -78,7 +114,8 @@ func stream(ctx context.Context, t plugin.Target, s store.Store, key string, zst
 	if err := <-upDone; err != nil {
 		return nil, err
 	}
-	return &streamResult{Source: src, Size: sum.Written(), SHA256: hex.EncodeToString(sum.Sum())}, nil
+	return &streamResult{Source: src, Size: stored.Written(), SHA256: hex.EncodeToString(stored.Sum()),
+		PlainSize: plain.Written(), PlainSHA256: hex.EncodeToString(plain.Sum())}, nil
 }
 
 // verifiedReader checks size and sha256 as bytes pass, and fails the read

@@ -33,8 +33,8 @@ func OrphanAge(b *config.Backup) time.Duration {
 }
 
 // MakePrunePlan reads the catalog (and the repository, if any) and plans.
-func MakePrunePlan(ctx context.Context, s store.Store, b *config.Backup, now, abortBefore time.Time, repo plugin.Repository) (PrunePlan, error) {
-	cat, err := ReadCatalog(ctx, s, b.Name)
+func MakePrunePlan(ctx context.Context, s store.Store, b *config.Backup, sigs Signatures, now, abortBefore time.Time, repo plugin.Repository) (PrunePlan, error) {
+	cat, err := ReadCatalog(ctx, s, sigs, b.Name)
 	if err != nil {
 		return PrunePlan{}, err
 	}
@@ -55,6 +55,14 @@ func MakePrunePlan(ctx context.Context, s store.Store, b *config.Backup, now, ab
 // still going.
 func MayDelete(b *config.Backup, modified, now time.Time) bool {
 	return now.Sub(modified) > OrphanAge(b)
+}
+
+// Locked decides whether an object lock still holds a backup the policy
+// lets go, the one place that decides it: its manifest records the date
+// every object of the run is locked until. A locked backup is due, not
+// deleted; retention tries again on a later run.
+func Locked(e Entry, now time.Time) bool {
+	return e.Manifest != nil && e.Manifest.RetainUntil != nil && now.Before(*e.Manifest.RetainUntil)
 }
 
 // PlanPrune applies b.Retain to the backup's good backups. Broken manifests
@@ -88,7 +96,9 @@ func selectRetained(b *config.Backup, good []Entry, now time.Time) (keep, drop [
 func oldBroken(b *config.Backup, broken []Entry, now time.Time) []Entry {
 	var out []Entry
 	for _, e := range broken {
-		if MayDelete(b, e.Time, now) {
+		// A tampered manifest is evidence, and deleting data on its word
+		// would let an edit destroy a backup: it stays.
+		if !e.Tampered && MayDelete(b, e.Time, now) {
 			out = append(out, e)
 		}
 	}
@@ -147,7 +157,7 @@ func PlanRepositoryPrune(b *config.Backup, cat Catalog, snaps []plugin.RepoSnaps
 	// A manifest whose snapshot is gone names nothing restorable: it goes
 	// at once; a broken one whose snapshot is still there waits like any.
 	for _, e := range cat.Broken {
-		if _, live := byID[e.ID]; !live || MayDelete(b, e.Time, now) {
+		if _, live := byID[e.ID]; !e.Tampered && (!live || MayDelete(b, e.Time, now)) {
 			p.Drop = append(p.Drop, e)
 		}
 	}
@@ -177,8 +187,8 @@ func location(b *config.Backup) *time.Location {
 // repo is the target when it keeps snapshots in its own repository
 // (Elasticsearch), else nil. Its snapshots are deleted before their
 // manifests, so a manifest never names a snapshot vigil deleted.
-func Prune(ctx context.Context, s store.Store, b *config.Backup, now, abortBefore time.Time, repo plugin.Repository) (*record.Retention, error) {
-	plan, err := MakePrunePlan(ctx, s, b, now, abortBefore, repo)
+func Prune(ctx context.Context, s store.Store, b *config.Backup, sigs Signatures, now, abortBefore time.Time, repo plugin.Repository) (*record.Retention, error) {
+	plan, err := MakePrunePlan(ctx, s, b, sigs, now, abortBefore, repo)
 	if err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
 	}
@@ -193,27 +203,40 @@ func Prune(ctx context.Context, s store.Store, b *config.Backup, now, abortBefor
 		}
 		res.Deleted = append(res.Deleted, snap.Name)
 	}
+	// A delete the store refuses for a lock (one whose date the run could
+	// not know, such as an orphan's) is due, not a failure.
+	del := func(key, id string) bool {
+		err := s.Delete(ctx, key)
+		switch {
+		case errors.Is(err, store.ErrLocked):
+			res.Due = appendOnce(res.Due, id)
+			return false
+		case err != nil:
+			errs = append(errs, err)
+			return false
+		}
+		return true
+	}
 	for _, e := range plan.Drop {
 		if failed[e.ID] {
 			continue // keep the manifest of a snapshot that still exists
 		}
-		if err := s.Delete(ctx, e.ManifestKey); err != nil {
-			errs = append(errs, err)
+		if Locked(e, now) {
+			res.Due = appendOnce(res.Due, e.ID)
+			continue
+		}
+		if !del(e.ManifestKey, e.ID) {
 			continue
 		}
 		if repo == nil {
 			res.Deleted = append(res.Deleted, e.ID)
 		}
 		for _, k := range e.DataKeys {
-			if err := s.Delete(ctx, k); err != nil {
-				errs = append(errs, err)
-			}
+			del(k, e.ID)
 		}
 	}
 	for _, o := range plan.Orphans {
-		if err := s.Delete(ctx, o.Key); err != nil {
-			errs = append(errs, err)
-		}
+		del(o.Key, o.Key)
 	}
 	if j, ok := s.(store.Janitor); ok {
 		if err := j.AbortUploads(ctx, b.Name+"/", abortBefore); err != nil {
@@ -232,4 +255,13 @@ func Prune(ctx context.Context, s store.Store, b *config.Backup, now, abortBefor
 		return res, fmt.Errorf("retention: %w", err)
 	}
 	return res, nil
+}
+
+func appendOnce(xs []string, x string) []string {
+	for _, v := range xs {
+		if v == x {
+			return xs
+		}
+	}
+	return append(xs, x)
 }

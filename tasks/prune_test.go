@@ -72,7 +72,7 @@ func TestPrunePlanProperties(t *testing.T) {
 		if rng.Intn(3) == 0 {
 			b.Retain.MaxAge = time.Duration(rng.Int63n(int64(30 * 24 * time.Hour)))
 		}
-		plan := PlanPrune(b, MakeCatalog("db", objs, manifests), now0)
+		plan := PlanPrune(b, MakeCatalog("db", objs, manifests, nil), now0)
 		var deleted []string
 		for _, e := range plan.Drop {
 			if e.ID == newest {
@@ -113,7 +113,7 @@ func TestPruneDeletesManifestFirst(t *testing.T) {
 	}
 	s.Put(ctx, "other/"+ids[5]+manifest.Suffix, strings.NewReader("{}"), 2)
 	b := &config.Backup{Name: "db", Timeout: time.Hour, Retain: config.Retain{Last: 2}}
-	res, err := Prune(ctx, s, b, now0, now0, nil)
+	res, err := Prune(ctx, s, b, nil, now0, now0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,10 @@ import (
 type RestoreOptions struct {
 	// ID picks a backup; "" or "latest" picks the newest.
 	ID string
+	// ToToken, when set, is the token of the cluster restored into
+	// (Consul, Nomad or Vault), instead of its CLI's variable: the
+	// variable may be taken by the Vault that decrypts the backup.
+	ToToken string
 	plugin.RestoreOptions
 	// Progress, when set, shows transfer progress (a terminal).
 	Progress io.Writer
@@ -34,7 +38,11 @@ func Restore(ctx context.Context, d *Deps, b *config.Backup, opts RestoreOptions
 	defer cancel()
 	defer closeSession(cleanup, sess, d.Log)
 
-	m, err := FindBackup(ctx, s, b.Name, opts.ID)
+	sigs, err := d.Signatures(b)
+	if err != nil {
+		return nil, err
+	}
+	m, err := FindBackup(ctx, s, sigs, b.Name, opts.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -56,11 +64,15 @@ func Restore(ctx context.Context, d *Deps, b *config.Backup, opts RestoreOptions
 	// A restore writes where a backup only reads: it runs with the
 	// operator's own credentials from the environment, never the backup's
 	// read-only ones.
-	t, err := d.TargetFor(b, opts.To, nil)
+	sec, err := restoreSecrets(b, opts.ToToken)
 	if err != nil {
 		return nil, err
 	}
-	r, closeFn, err := OpenObject(ctx, s, m, opts.Progress)
+	t, err := d.TargetFor(b, opts.To, sec)
+	if err != nil {
+		return nil, err
+	}
+	r, closeFn, err := d.OpenObject(ctx, s, b, m, opts.Progress)
 	if err != nil {
 		return nil, err
 	}
@@ -89,10 +101,11 @@ func VerifyObject(ctx context.Context, s store.Store, m *manifest.Manifest, prog
 	return nil
 }
 
-// OpenObject returns the backup's decompressed bytes, checked against the
-// manifest as they pass: the read that reaches the end fails if the size or
-// sha256 is wrong.
-func OpenObject(ctx context.Context, s store.Store, m *manifest.Manifest, progress io.Writer) (io.Reader, func(), error) {
+// OpenObject returns the backup's decrypted, decompressed bytes, checked
+// against the manifest as they pass: the read that reaches the end fails
+// if the size or sha256 is wrong, and an encrypted object's segments are
+// each authenticated before their bytes go on.
+func (d *Deps) OpenObject(ctx context.Context, s store.Store, b *config.Backup, m *manifest.Manifest, progress io.Writer) (io.Reader, func(), error) {
 	rc, err := s.Get(ctx, m.Object)
 	if err != nil {
 		return nil, nil, err
@@ -102,6 +115,10 @@ func OpenObject(ctx context.Context, s store.Store, m *manifest.Manifest, progre
 	ahead := newReadAhead(withProgress(rc, progress, "restore", m.Size))
 	var r io.Reader = newVerifiedReader(ahead, m.Size, m.SHA256)
 	closeFn := func() { ahead.Close(); rc.Close() }
+	if r, err = d.decryptFor(ctx, b, m, r); err != nil {
+		closeFn()
+		return nil, nil, err
+	}
 	if m.Compression == "zstd" {
 		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
 		if err != nil {
@@ -112,4 +129,20 @@ func OpenObject(ctx context.Context, s store.Store, m *manifest.Manifest, progre
 		closeFn = func() { zr.Close(); ahead.Close(); rc.Close() }
 	}
 	return r, closeFn, nil
+}
+
+// restoreSecrets carries a token given for the cluster restored into.
+func restoreSecrets(b *config.Backup, token string) (*plugin.Secrets, error) {
+	if token == "" {
+		return nil, nil
+	}
+	switch b.Type {
+	case config.TypeConsulSnapshot, config.TypeConsulKV:
+		return &plugin.Secrets{ConsulToken: token}, nil
+	case config.TypeNomadSnapshot:
+		return &plugin.Secrets{NomadToken: token}, nil
+	case config.TypeVaultRaft:
+		return &plugin.Secrets{VaultToken: token}, nil
+	}
+	return nil, fmt.Errorf("tasks: restore %s: a %s restore takes no token (-to-token-file)", b.Name, b.Type)
 }

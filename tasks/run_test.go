@@ -79,7 +79,7 @@ func TestRunWritesObjectThenManifest(t *testing.T) {
 			t.Fatalf("%s: run %+v: %v", comp, run, err)
 		}
 		s, _ := store.NewLocal(b.Storage.Path)
-		m, err := FindBackup(context.Background(), s, "unit", "latest")
+		m, err := FindBackup(context.Background(), s, nil, "unit", "latest")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +116,7 @@ func TestFailedSnapshotLeavesNoBackup(t *testing.T) {
 			t.Errorf("a failed run left %s", o.Key)
 		}
 	}
-	if _, err := FindBackup(context.Background(), s, "unit", ""); !errors.Is(err, ErrNoBackup) {
+	if _, err := FindBackup(context.Background(), s, nil, "unit", ""); !errors.Is(err, ErrNoBackup) {
 		t.Errorf("FindBackup after a failed run: %v", err)
 	}
 	last, _ := (&record.Store{S: s}).Last(context.Background(), "unit", record.KindBackup)

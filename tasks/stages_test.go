@@ -93,7 +93,7 @@ func TestDrillFailureSkipsRetention(t *testing.T) {
 	if run.Retention != nil {
 		t.Fatalf("retention ran after a failed drill: %+v", run.Retention)
 	}
-	good, err := ListBackups(context.Background(), cs, b.Name)
+	good, err := ListBackups(context.Background(), cs, nil, b.Name)
 	if err != nil || len(good) != 4 {
 		t.Fatalf("%d good backups after a failed drill, want all 4: %v", len(good), err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/plugin"
 	"github.com/vigil-backup/vigil/tasks/creds"
+	"github.com/vigil-backup/vigil/tasks/envelope"
 	"github.com/vigil-backup/vigil/tasks/lock"
 	"github.com/vigil-backup/vigil/tasks/manifest"
 	"github.com/vigil-backup/vigil/tasks/record"
@@ -83,7 +84,11 @@ func (d *Deps) verifyIn(ctx context.Context, b *config.Backup, s store.Store, bo
 }
 
 func drill(ctx context.Context, d *Deps, b *config.Backup, v *config.Verify, s store.Store, opts VerifyOptions, run *record.Run) (*plugin.VerifyResult, error) {
-	m, err := FindBackup(ctx, s, b.Name, opts.ID)
+	sigs, err := d.Signatures(b)
+	if err != nil {
+		return nil, err
+	}
+	m, err := FindBackup(ctx, s, sigs, b.Name, opts.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +120,8 @@ func drill(ctx context.Context, d *Deps, b *config.Backup, v *config.Verify, s s
 	restoreStart := time.Now()
 	checker, _ := t.(plugin.Checker)
 	path := filepath.Join(dir, "backup"+plugin.Extension(b.Type))
-	if err := fetchChecked(ctx, s, m, checker, path); err != nil {
+	decrypt := func(r io.Reader) (io.Reader, error) { return d.decryptFor(ctx, b, m, r) }
+	if err := fetchChecked(ctx, s, m, decrypt, checker, path); err != nil {
 		return nil, err
 	}
 	f, err := os.Open(path)
@@ -141,7 +147,7 @@ func drill(ctx context.Context, d *Deps, b *config.Backup, v *config.Verify, s s
 // all in that one pass and before any scratch server starts. A bad object
 // is reported by what is wrong with the stored bytes first: a flipped byte
 // may also break the decompression, but the checksum is the cause.
-func fetchChecked(ctx context.Context, s store.Store, m *manifest.Manifest, checker plugin.Checker, path string) error {
+func fetchChecked(ctx context.Context, s store.Store, m *manifest.Manifest, decrypt func(io.Reader) (io.Reader, error), checker plugin.Checker, path string) error {
 	rc, err := s.Get(ctx, m.Object)
 	if err != nil {
 		return err
@@ -161,7 +167,7 @@ func fetchChecked(ctx context.Context, s store.Store, m *manifest.Manifest, chec
 	pr, pw := io.Pipe()
 	unpacked := make(chan error, 1)
 	go func() {
-		err := unpack(ctx, pr, m.Compression, f, checker)
+		err := unpack(ctx, pr, m.Compression, decrypt, f, checker)
 		pr.CloseWithError(err)
 		unpacked <- err
 	}()
@@ -179,6 +185,8 @@ func fetchChecked(ctx context.Context, s store.Store, m *manifest.Manifest, chec
 		return fmt.Errorf("checksum check failed, no restore attempted: %w", src.err)
 	case src.err != nil:
 		return fmt.Errorf("drill: read %s: %w", m.Object, src.err)
+	case errors.Is(unpackErr, envelope.ErrTampered):
+		return fmt.Errorf("decryption failed, no restore attempted: %w", unpackErr)
 	case unpackErr != nil:
 		return fmt.Errorf("integrity check failed, no restore attempted: %w", unpackErr)
 	}
@@ -200,9 +208,15 @@ func (e *readErrors) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// unpack decompresses r into w and runs the target's integrity check on the
-// same bytes.
-func unpack(ctx context.Context, r io.Reader, compression string, w io.Writer, checker plugin.Checker) error {
+// unpack decrypts (each segment authenticated) and decompresses r into w,
+// and runs the target's integrity check on the same bytes.
+func unpack(ctx context.Context, r io.Reader, compression string, decrypt func(io.Reader) (io.Reader, error), w io.Writer, checker plugin.Checker) error {
+	if decrypt != nil {
+		var err error
+		if r, err = decrypt(r); err != nil {
+			return err
+		}
+	}
 	if compression == "zstd" {
 		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
 		if err != nil {

@@ -47,34 +47,51 @@ func (c *ListCommand) Run(args []string) int {
 		return exitFail
 	}
 	defer sess.Close(ctx)
-	entries, err := tasks.ListBackups(ctx, s, b.Name)
+	sigs, err := d.Signatures(b)
 	if err != nil {
 		c.errorf("vigil: list %s: %v", b.Name, err)
 		return exitFail
 	}
-	var ms []*manifest.Manifest
-	for _, e := range entries {
-		m, err := tasks.ReadManifest(ctx, s, e.ManifestKey)
-		if err != nil {
-			c.errorf("vigil: list %s: %v", b.Name, err)
-			return exitFail
+	cat, err := tasks.ReadCatalog(ctx, s, sigs, b.Name)
+	if err != nil {
+		c.errorf("vigil: list %s: %v", b.Name, err)
+		return exitFail
+	}
+	ms := []*manifest.Manifest{}
+	for _, e := range cat.Good {
+		ms = append(ms, e.Manifest)
+	}
+	// A manifest whose signature fails is shown as what it is, never as
+	// a backup.
+	for _, e := range cat.Broken {
+		if e.Tampered {
+			c.errorf("vigil: list %s: %s is not a backup: %s", b.Name, e.ID, e.Problem)
 		}
-		ms = append(ms, m)
 	}
 	if asJSON {
-		if ms == nil {
-			ms = []*manifest.Manifest{}
-		}
 		return boolExit(writeJSON(c.Stdout, ms) == nil)
 	}
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tFinished\tSize\tCompression\tSHA256\tObject")
 	for _, m := range ms {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.FinishedAt.UTC().Format("2006-01-02T15:04:05Z"),
-			record.HumanBytes(m.Size), m.Compression, short(m.SHA256), m.Object)
+			record.HumanBytes(m.Size), m.Compression+encrypted(m), short(m.SHA256), m.Object)
+	}
+	for _, e := range cat.Broken {
+		if e.Tampered {
+			fmt.Fprintf(tw, "%s\tTAMPERED\t\t\t\t%s\n", e.ID, strings.TrimPrefix(e.Problem, tasks.TamperedPrefix))
+		}
 	}
 	tw.Flush()
 	return exitOK
+}
+
+// encrypted marks an encrypted backup in the Compression column.
+func encrypted(m *manifest.Manifest) string {
+	if m.Encryption == nil {
+		return ""
+	}
+	return fmt.Sprintf(", encrypted (%s v%d)", m.Encryption.Key, m.Encryption.KeyVersion)
 }
 
 func short(sha string) string {

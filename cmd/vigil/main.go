@@ -58,6 +58,7 @@ func commands(m *Meta) map[string]cli.CommandFactory {
 		"restore":  func() (cli.Command, error) { return &RestoreCommand{Meta: m}, nil },
 		"list":     func() (cli.Command, error) { return &ListCommand{Meta: m}, nil },
 		"prune":    func() (cli.Command, error) { return &PruneCommand{Meta: m}, nil },
+		"rewrap":   func() (cli.Command, error) { return &RewrapCommand{Meta: m}, nil },
 		"verify":   func() (cli.Command, error) { return &VerifyCommand{Meta: m}, nil },
 		"serve":    func() (cli.Command, error) { return &ServeCommand{Meta: m}, nil },
 		"status":   func() (cli.Command, error) { return &StatusCommand{Meta: m}, nil },

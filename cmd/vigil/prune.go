@@ -61,8 +61,13 @@ func (c *PruneCommand) Run(args []string) int {
 		}
 		repo, _ = t.(plugin.Repository)
 	}
+	sigs, err := d.Signatures(b)
+	if err != nil {
+		c.errorf("vigil: prune %s: %v", b.Name, err)
+		return exitFail
+	}
 	if dry {
-		plan, err := tasks.MakePrunePlan(ctx, s, b, now, abortBefore, repo)
+		plan, err := tasks.MakePrunePlan(ctx, s, b, sigs, now, abortBefore, repo)
 		if err != nil {
 			c.errorf("vigil: prune %s: %v", b.Name, err)
 			return exitFail
@@ -82,7 +87,7 @@ func (c *PruneCommand) Run(args []string) int {
 		fmt.Fprintf(c.Stdout, "dry run: %d kept, %d would be deleted, %d orphans\n", len(plan.Keep), len(plan.Drop), len(plan.Orphans))
 		return exitOK
 	}
-	res, err := tasks.Prune(ctx, s, b, now, abortBefore, repo)
+	res, err := tasks.Prune(ctx, s, b, sigs, now, abortBefore, repo)
 	if err != nil {
 		c.errorf("vigil: prune %s: %v", b.Name, err)
 		return exitFail

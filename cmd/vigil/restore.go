@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -53,6 +54,11 @@ Restore Options:
                endpoint instead of the spec's.
   -auto-approve
                Do not ask before replacing a cluster's state.
+  -to-token-file FILE
+               The token of the cluster restored into (Consul, Nomad,
+               Vault), read from FILE, instead of its CLI's variable: for
+               an encrypted vault_raft backup, VAULT_TOKEN is the token of
+               the Vault whose Transit key decrypts it.
   -force       vault_raft: restore into a cluster whose unseal keys
                differ from the snapshot's (snapshot-force).
   -storage-env Read the store with the AWS credentials of the environment
@@ -81,6 +87,8 @@ func (c *RestoreCommand) Run(args []string) int {
 	var latest, autoApprove, storageEnv bool
 	fs := c.flagSet("restore")
 	fs.BoolVar(&storageEnv, "storage-env", false, "")
+	var tokenFile string
+	fs.StringVar(&tokenFile, "to-token-file", "", "")
 	fs.BoolVar(&autoApprove, "auto-approve", false, "")
 	fs.BoolVar(&opts.Force, "force", false, "")
 	rf.register(fs)
@@ -106,6 +114,14 @@ func (c *RestoreCommand) Run(args []string) int {
 	if opts.Mode != "merge" && opts.Mode != "replace" {
 		c.errorf("restore: -mode must be merge or replace, got %q", opts.Mode)
 		return exitFail
+	}
+	if tokenFile != "" {
+		tok, err := os.ReadFile(tokenFile)
+		if err != nil {
+			c.errorf("restore: -to-token-file: %v", err)
+			return exitFail
+		}
+		opts.ToToken = strings.TrimSpace(string(tok))
 	}
 	if storageEnv {
 		b.Storage.Credentials = config.Credentials{Source: config.CredEnvironment}

@@ -171,8 +171,11 @@ func (m *MinIO) RemoveUser(ctx context.Context, access string) error {
 	return adm.RemoveUser(ctx, access)
 }
 
+// createBucket makes the bucket with Object Lock enabled (which S3 and
+// MinIO allow only at creation, and which turns versioning on): storages
+// with object_lock lock what they write in it; others write as usual.
 func (m *MinIO) createBucket(ctx context.Context) error {
-	_, err := m.RootClient().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(m.Bucket)})
+	_, err := m.RootClient().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(m.Bucket), ObjectLockEnabledForBucket: aws.Bool(true)})
 	var owned *types.BucketAlreadyOwnedByYou
 	if err != nil && !errors.As(err, &owned) {
 		return fmt.Errorf("harness: create bucket: %w", err)

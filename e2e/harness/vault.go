@@ -47,6 +47,10 @@ const (
 	// TokenRole mints tokens with an entity for runs outside Nomad, with
 	// the policies vigil setup writes (vigil-*).
 	TokenRole = "vigil"
+	// TransitKey wraps encrypted backups' data keys (and HMACs their
+	// manifests); TransitSignKey is an ed25519 key for signatures.
+	TransitKey     = "vigil-backups"
+	TransitSignKey = "vigil-manifests"
 )
 
 // Vault is a Vault server on loopback. With Security it runs as
@@ -205,7 +209,7 @@ func (v *Vault) Configure(ctx context.Context, iamEndpoint string, c *Consul) er
 	if v.Sec == nil || c == nil {
 		return nil
 	}
-	for _, m := range []string{"consul", "pki"} {
+	for _, m := range []string{"consul", "pki", "transit"} {
 		if err := root.Sys().MountWithContext(ctx, m, &vault.MountInput{Type: m, Config: vault.MountConfigInput{MaxLeaseTTL: "24h"}}); err != nil {
 			return fmt.Errorf("harness: vault mount %s: %w", m, err)
 		}
@@ -216,6 +220,10 @@ func (v *Vault) Configure(ctx context.Context, iamEndpoint string, c *Consul) er
 		{"consul/config/access", map[string]any{"address": c.Addr, "scheme": "https", "ca_cert": string(v.Sec.CA.CertPEM), "token": c.Management}},
 		{"pki/config/ca", map[string]any{"pem_bundle": string(v.Sec.CA.CertPEM) + string(v.Sec.CA.KeyPEM)}},
 		{"pki/config/urls", map[string]any{"crl_distribution_points": []string{v.URL() + "/v1/pki/crl"}}},
+		// Transit keys encrypted backups use: the data keys' and HMACs',
+		// and an ed25519 key manifests may be signed with.
+		{"transit/keys/" + TransitKey, map[string]any{"type": "aes256-gcm96"}},
+		{"transit/keys/" + TransitSignKey, map[string]any{"type": "ed25519"}},
 	})
 }
 

@@ -82,6 +82,9 @@ type Storage struct {
 	PathStyle   bool        `json:"path_style,omitempty"`
 	SSE         string      `json:"sse,omitempty"`
 	Credentials Credentials `json:"credentials,omitempty"`
+	ObjectLock  *ObjectLock `json:"object_lock,omitempty"`
+	// Encryption applies to every backup stored here that sets none.
+	Encryption *Encryption `json:"encryption,omitempty"`
 
 	// Local folder.
 	Path string `json:"path,omitempty"`
@@ -166,6 +169,8 @@ type Backup struct {
 	// AllowEmpty accepts a backup that holds nothing (0 keys, 0 shards);
 	// by default an empty backup fails, as a mistyped prefix would.
 	AllowEmpty bool `json:"allow_empty,omitempty"`
+	// Encryption is the backup's own, or its storage's.
+	Encryption *Encryption `json:"encryption,omitempty"`
 
 	Consul        *ConsulSource        `json:"consul,omitempty"`
 	Etcd          *EtcdSource          `json:"etcd,omitempty"`

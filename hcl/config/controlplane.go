@@ -1,5 +1,7 @@
 package config
 
+import "time"
+
 // NomadSource is the Nomad cluster a nomad_snapshot backup reads. Empty
 // fields leave NOMAD_ADDR, NOMAD_REGION and the TLS variables in charge.
 type NomadSource struct {
@@ -56,4 +58,22 @@ type TransitSeal struct {
 	MountPath string `json:"mount_path"`
 	Namespace string `json:"namespace,omitempty"`
 	TLS       *TLS   `json:"tls,omitempty"`
+}
+
+// Encryption is envelope encryption with Vault's Transit engine: each
+// backup's data key comes from transit/datakey, wrapped by Key, and each
+// manifest is signed (an HMAC with Key, or with SignKey an ed25519
+// signature).
+type Encryption struct {
+	Mount   string `json:"mount"`
+	Key     string `json:"key"`
+	SignKey string `json:"sign_key,omitempty"`
+}
+
+// ObjectLock is S3 Object Lock: every object and manifest is written with
+// a retain-until date Retain ahead, which the store enforces.
+type ObjectLock struct {
+	// Mode is GOVERNANCE or COMPLIANCE.
+	Mode   string        `json:"mode"`
+	Retain time.Duration `json:"retain"`
 }

@@ -64,3 +64,26 @@ func (c *TargetCredentials) VaultNeeds() []VaultNeed {
 	}
 	return VaultNeeds(c.Source, c.VaultPath)
 }
+
+// VaultNeeds lists what an encrypted backup's jobs need of Transit: a
+// data key per backup, a signature per manifest, signature checks
+// (retention, listings, drills), and with drills the data key unwrapped.
+func (e *Encryption) VaultNeeds(drills bool) []VaultNeed {
+	if e == nil {
+		return nil
+	}
+	p := func(op, key string) string { return e.Mount + "/" + op + "/" + key }
+	ns := []VaultNeed{{p("datakey/plaintext", e.Key), "update", "to get each backup's data key"}}
+	signer := e.Key
+	if e.SignKey != "" {
+		signer = e.SignKey
+		ns = append(ns, VaultNeed{p("sign", signer), "update", "to sign each manifest"})
+	} else {
+		ns = append(ns, VaultNeed{p("hmac", signer), "update", "to sign each manifest (HMAC)"})
+	}
+	ns = append(ns, VaultNeed{p("verify", signer), "update", "to check manifests' signatures"})
+	if drills {
+		ns = append(ns, VaultNeed{p("decrypt", e.Key), "update", "to unwrap the data key a drill decrypts with"})
+	}
+	return ns
+}

@@ -120,6 +120,11 @@ func decodeBackup(e *evaluator, blk *hcl.Block, typ, name string, storages *stor
 		b.Compression = e.enum(raw.Compression, "zstd", "zstd", "none")
 	}
 	b.Retain = decodeRetain(e, raw.Retain)
+	b.Encryption = decodeEncryption(e, raw.Encryption)
+	if b.Encryption == nil {
+		b.Encryption = b.Storage.Encryption
+	}
+	checkLockedRetention(e, &b, blk.DefRange)
 	b.Lock = decodeLock(e, raw.Lock, name)
 	decodeSource(e, blk, &raw, &b, decoded)
 	b.Verify = decodeVerify(e, raw.Verify, typ)

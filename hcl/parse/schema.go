@@ -57,7 +57,28 @@ type rawS3 struct {
 	PathStyle   bool            `hcl:"path_style,optional"`
 	SSE         *hcl.Attribute  `hcl:"sse,optional"`
 	Credentials *rawCredentials `hcl:"credentials,block"`
+	ObjectLock  *rawObjectLock  `hcl:"object_lock,block"`
+	Encryption  *rawEncryption  `hcl:"encryption,block"`
 	DefRange    hcl.Range       `hcl:",def_range"`
+}
+
+type rawObjectLock struct {
+	Mode     *hcl.Attribute `hcl:"mode"`
+	Retain   *hcl.Attribute `hcl:"retain"`
+	DefRange hcl.Range      `hcl:",def_range"`
+}
+
+// rawEncryption holds one source of keys: vault_transit.
+type rawEncryption struct {
+	VaultTransit *rawVaultTransit `hcl:"vault_transit,block"`
+	DefRange     hcl.Range        `hcl:",def_range"`
+}
+
+type rawVaultTransit struct {
+	Key      *hcl.Attribute `hcl:"key"`
+	Mount    *hcl.Attribute `hcl:"mount,optional"`
+	SignKey  *hcl.Attribute `hcl:"sign_key,optional"`
+	DefRange hcl.Range      `hcl:",def_range"`
 }
 
 type rawCredentials struct {
@@ -76,7 +97,8 @@ type rawVaultIdentitySTS struct {
 }
 
 type rawLocal struct {
-	Path *hcl.Attribute `hcl:"path"`
+	Path       *hcl.Attribute `hcl:"path"`
+	Encryption *rawEncryption `hcl:"encryption,block"`
 }
 
 type rawBackup struct {
@@ -93,6 +115,7 @@ type rawBackup struct {
 	Etcd          *rawEtcd          `hcl:"etcd,block"`
 	Elasticsearch *rawElasticsearch `hcl:"elasticsearch,block"`
 	Verify        *rawVerify        `hcl:"verify,block"`
+	Encryption    *rawEncryption    `hcl:"encryption,block"`
 	// Nomad places the job, except in a nomad_snapshot backup, where it
 	// names the cluster backed up (rawNomadSource); Vault names the cluster
 	// a vault_raft backup reads.

@@ -99,6 +99,8 @@ func decodeS3(e *evaluator, b *hcl.Block) *config.Storage {
 		return s
 	}
 	s.Credentials = decodeCredentials(e, raw.Credentials)
+	s.ObjectLock = decodeObjectLock(e, raw.ObjectLock)
+	s.Encryption = decodeEncryption(e, raw.Encryption)
 	return s
 }
 
@@ -184,7 +186,7 @@ func decodeLocal(e *evaluator, b *hcl.Block) *config.Storage {
 		}
 		p = abs
 	}
-	return &config.Storage{Path: filepath.Clean(p)}
+	return &config.Storage{Path: filepath.Clean(p), Encryption: decodeEncryption(e, raw.Encryption)}
 }
 
 // resolveStorage follows a storage.KIND.NAME reference.

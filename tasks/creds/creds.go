@@ -98,7 +98,7 @@ func Open(ctx context.Context, c config.Credentials, o Options) (*Session, error
 	if c.UsesVault() && o.Vault == nil {
 		return nil, fmt.Errorf("creds: %s: %w", c.Source, ErrNoVault)
 	}
-	if err := preflight(ctx, o.Vault, c.VaultNeeds()); err != nil {
+	if err := Preflight(ctx, o.Vault, c.VaultNeeds()); err != nil {
 		return nil, fmt.Errorf("creds: %s: %w", c.Source, err)
 	}
 	switch c.Source {

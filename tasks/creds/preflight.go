@@ -9,11 +9,11 @@ import (
 	"github.com/vigil-backup/vigil/hcl/config"
 )
 
-// preflight asks Vault which capabilities the run's token has on every
+// Preflight asks Vault which capabilities the run's token has on every
 // path a source needs (sys/capabilities-self, which every token may call),
 // so a missing rule fails the run at its start with the rule named, not
 // halfway with a bare "permission denied", or silently for a revoke.
-func preflight(ctx context.Context, v Vault, ns []config.VaultNeed) error {
+func Preflight(ctx context.Context, v Vault, ns []config.VaultNeed) error {
 	if len(ns) == 0 {
 		return nil
 	}

@@ -27,7 +27,7 @@ func OpenTarget(ctx context.Context, tc *config.TargetCredentials, o Options, tt
 	if o.Vault == nil {
 		return nil, fmt.Errorf("creds: %s: %w", tc.Source, ErrNoVault)
 	}
-	if err := preflight(ctx, o.Vault, tc.VaultNeeds()); err != nil {
+	if err := Preflight(ctx, o.Vault, tc.VaultNeeds()); err != nil {
 		return nil, fmt.Errorf("creds: %s: %w", tc.Source, err)
 	}
 	switch tc.Source {

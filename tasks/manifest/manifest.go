@@ -42,6 +42,44 @@ type Manifest struct {
 	Version     string            `json:"vigil_version"`
 	AllocID     string            `json:"alloc_id,omitempty"`
 	Node        string            `json:"node,omitempty"`
+	// Encryption describes an encrypted object: Size and SHA256 above are
+	// the stored (encrypted) bytes'.
+	Encryption *Encryption `json:"encryption,omitempty"`
+	// RetainUntil is the object lock's date on the object and manifest.
+	RetainUntil *time.Time `json:"retain_until,omitempty"`
+	// Signature covers every field above (the manifest without it).
+	Signature *Signature `json:"signature,omitempty"`
+}
+
+// Encryption is how a backup's object was encrypted (envelope encryption
+// with Vault Transit): the data key wrapped by the Transit key, never the
+// key itself.
+type Encryption struct {
+	Algorithm   string `json:"algorithm"`
+	SegmentSize int    `json:"segment_size"`
+	Mount       string `json:"transit_mount"`
+	Key         string `json:"transit_key"`
+	KeyVersion  int    `json:"key_version"`
+	WrappedKey  string `json:"wrapped_key"`
+	// PlainSize and PlainSHA256 are the bytes before encryption (after
+	// compression).
+	PlainSize   int64  `json:"plaintext_size"`
+	PlainSHA256 string `json:"plaintext_sha256"`
+}
+
+// Signature is a manifest's signature by a Transit key.
+type Signature struct {
+	Type  string `json:"type"`
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// SignedBytes is what a signature covers: the manifest without its
+// signature, encoded as Encode does (struct order, sorted map keys).
+func (m *Manifest) SignedBytes() ([]byte, error) {
+	c := *m
+	c.Signature = nil
+	return c.Encode()
 }
 
 // NewID returns the ID of a backup started at t.
@@ -98,6 +136,16 @@ func (m *Manifest) Validate() error {
 		return fmt.Errorf("manifest: unknown compression %q", m.Compression)
 	case m.FinishedAt.Before(m.StartedAt):
 		return fmt.Errorf("manifest: finished before it started")
+	}
+	if e := m.Encryption; e != nil {
+		switch {
+		case e.WrappedKey == "" || !strings.HasPrefix(e.WrappedKey, "vault:v"):
+			return fmt.Errorf("manifest: encrypted, but the wrapped data key is not a Transit ciphertext")
+		case !sha256Hex.MatchString(e.PlainSHA256) || e.PlainSize < 0:
+			return fmt.Errorf("manifest: encrypted, but the plaintext's size or sha256 is invalid")
+		case e.SegmentSize <= 0 || e.Key == "" || e.Mount == "":
+			return fmt.Errorf("manifest: encrypted, but the key or segment size is missing")
+		}
 	}
 	if m.Object != "" {
 		if !sha256Hex.MatchString(m.SHA256) {

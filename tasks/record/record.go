@@ -86,7 +86,10 @@ func (r *Run) Duration() time.Duration {
 type Retention struct {
 	Kept    int      `json:"kept"`
 	Deleted []string `json:"deleted,omitempty"`
-	Error   string   `json:"error,omitempty"`
+	// Due are backups the policy lets go whose object lock has not ended:
+	// a later run deletes them.
+	Due   []string `json:"due,omitempty"`
+	Error string   `json:"error,omitempty"`
 }
 
 // Verify is the result of a restore drill.

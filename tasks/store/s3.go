@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3type "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 )
 
 // S3 is a Store in an S3 bucket under a prefix.
@@ -25,6 +27,9 @@ type S3 struct {
 	// Concurrency the parts in flight at once.
 	PartSize    int64
 	Concurrency int
+	// Versioned makes Delete remove every version of a key: a bucket with
+	// Object Lock keeps versions, and a plain delete only hides them.
+	Versioned bool
 }
 
 var _ Store = (*S3)(nil)
@@ -33,7 +38,17 @@ func (s *S3) String() string { return "s3://" + s.Bucket + "/" + s.Prefix }
 
 // Put implements Store with a streaming multipart upload (s3upload.go).
 func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64) error {
-	if err := s.putStream(ctx, key, r, size); err != nil {
+	if err := s.putStream(ctx, key, r, size, nil); err != nil {
+		return fmt.Errorf("store: put s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, err)
+	}
+	return nil
+}
+
+var _ Retainer = (*S3)(nil)
+
+// PutRetained implements Retainer with S3 Object Lock.
+func (s *S3) PutRetained(ctx context.Context, key string, r io.Reader, size int64, ret Retention) error {
+	if err := s.putStream(ctx, key, r, size, &ret); err != nil {
 		return fmt.Errorf("store: put s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, err)
 	}
 	return nil
@@ -69,13 +84,57 @@ func (s *S3) List(ctx context.Context, prefix string) ([]Object, error) {
 	return out, nil
 }
 
-// Delete implements Store.
+// Delete implements Store. In a versioned bucket every version of the key
+// goes (and its delete markers); a locked version is refused by S3, and
+// the error wraps ErrLocked.
 func (s *S3) Delete(ctx context.Context, key string) error {
-	_, err := s.Client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Prefix + key)})
-	if err != nil {
+	fail := func(err error) error {
+		if isLocked(err) {
+			err = fmt.Errorf("%w: %v", ErrLocked, err)
+		}
 		return fmt.Errorf("store: delete s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, err)
 	}
+	if !s.Versioned {
+		if _, err := s.Client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Prefix + key)}); err != nil {
+			return fail(err)
+		}
+		return nil
+	}
+	full := s.Prefix + key
+	p := s3.NewListObjectVersionsPaginator(s.Client, &s3.ListObjectVersionsInput{Bucket: aws.String(s.Bucket), Prefix: aws.String(full)})
+	var versions []*string
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		for _, v := range page.Versions {
+			if aws.ToString(v.Key) == full {
+				versions = append(versions, v.VersionId)
+			}
+		}
+		for _, m := range page.DeleteMarkers {
+			if aws.ToString(m.Key) == full {
+				versions = append(versions, m.VersionId)
+			}
+		}
+	}
+	for _, v := range versions {
+		if _, err := s.Client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(full), VersionId: v}); err != nil {
+			return fail(err)
+		}
+	}
 	return nil
+}
+
+// isLocked reports an S3 refusal to delete a locked object version.
+func isLocked(err error) bool {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		msg := ae.ErrorCode() + " " + ae.ErrorMessage()
+		return strings.Contains(msg, "WORM") || strings.Contains(msg, "retention") || strings.Contains(msg, "ObjectLocked") || ae.ErrorCode() == "AccessDenied" && strings.Contains(ae.ErrorMessage(), "lock")
+	}
+	return false
 }
 
 var _ Janitor = (*S3)(nil)

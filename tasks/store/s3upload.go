@@ -52,7 +52,7 @@ type upload struct {
 // goes up as a single PutObject; a longer one as a multipart upload whose
 // part uploads overlap with reading the next part. On any error the
 // multipart upload is aborted, with a context of its own.
-func (s *S3) putStream(ctx context.Context, key string, r io.Reader, size int64) error {
+func (s *S3) putStream(ctx context.Context, key string, r io.Reader, size int64, ret *Retention) error {
 	base := int64(s.PartSize)
 	if base < MinPartSize {
 		base = MinPartSize
@@ -87,11 +87,19 @@ func (s *S3) putStream(ctx context.Context, key string, r io.Reader, size int64)
 	if int64(n) < firstSize {
 		in := &s3.PutObjectInput{Bucket: aws.String(s.Bucket), Key: k, Body: bytes.NewReader(first[:n]), ContentLength: aws.Int64(int64(n))}
 		s.sse(&in.ServerSideEncryption)
+		if ret != nil {
+			// S3 asks a locked put for a checksum of its body.
+			in.ObjectLockMode, in.ObjectLockRetainUntilDate = s3type.ObjectLockMode(ret.Mode), aws.Time(ret.Until)
+			in.ChecksumAlgorithm = s3type.ChecksumAlgorithmCrc32c
+		}
 		_, err := s.Client.PutObject(ctx, in)
 		return err
 	}
 	create := &s3.CreateMultipartUploadInput{Bucket: aws.String(s.Bucket), Key: k, ChecksumAlgorithm: s3type.ChecksumAlgorithmCrc32c}
 	s.sse(&create.ServerSideEncryption)
+	if ret != nil {
+		create.ObjectLockMode, create.ObjectLockRetainUntilDate = s3type.ObjectLockMode(ret.Mode), aws.Time(ret.Until)
+	}
 	out, err := s.Client.CreateMultipartUpload(ctx, create)
 	if err != nil {
 		return err

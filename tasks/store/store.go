@@ -47,3 +47,22 @@ type Janitor interface {
 	// uploads of an exact key; pass the full key when it is known.
 	AbortUploads(ctx context.Context, prefix string, before time.Time) error
 }
+
+// Retention is an object lock: the object can be neither deleted nor
+// overwritten (its version) before Until.
+type Retention struct {
+	// Mode is GOVERNANCE or COMPLIANCE.
+	Mode  string
+	Until time.Time
+}
+
+// ErrLocked marks a delete the store refused because the object is still
+// locked: not a failure of retention, which tries again on a later run.
+var ErrLocked = errors.New("the object is locked until its retain-until date")
+
+// Retainer is implemented by stores that can lock what they write (S3
+// Object Lock).
+type Retainer interface {
+	// PutRetained is Put with the object locked as ret says.
+	PutRetained(ctx context.Context, key string, r io.Reader, size int64, ret Retention) error
+}

@@ -1,0 +1,101 @@
+package parse
+
+import (
+	"regexp"
+	"time"
+
+	"github.com/hashicorp/cronexpr"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/vigil-backup/vigil/hcl/config"
+)
+
+var transitName = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$`)
+
+// minInterval is the shortest gap between a cron schedule's next runs (a
+// week of them at most), or 0 when it cannot tell.
+func minInterval(schedule string) time.Duration {
+	expr, err := cronexpr.Parse(schedule)
+	if err != nil {
+		return 0
+	}
+	t := expr.Next(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	best := time.Duration(0)
+	for i := 0; i < 200 && !t.IsZero(); i++ {
+		next := expr.Next(t)
+		if next.IsZero() {
+			break
+		}
+		if d := next.Sub(t); best == 0 || d < best {
+			best = d
+		}
+		t = next
+	}
+	return best
+}
+
+// decodeEncryption reads an encryption block: vault_transit { key, mount,
+// sign_key }.
+func decodeEncryption(e *evaluator, raw *rawEncryption) *config.Encryption {
+	if raw == nil {
+		return nil
+	}
+	t := raw.VaultTransit
+	if t == nil {
+		e.errorf(raw.DefRange, "No key source", "An encryption block needs a vault_transit { key = ... } block naming the Transit key.")
+		return nil
+	}
+	c := &config.Encryption{Key: e.str(t.Key, ""), Mount: e.str(t.Mount, "transit"), SignKey: e.str(t.SignKey, "")}
+	for _, v := range []struct {
+		attr  *hcl.Attribute
+		value string
+	}{{t.Key, c.Key}, {t.Mount, c.Mount}, {t.SignKey, c.SignKey}} {
+		if v.attr != nil && !transitName.MatchString(v.value) {
+			e.errorf(v.attr.Expr.Range(), "Invalid Transit name", "%q is not a Transit key or mount name (letters, digits, '-', '_', '.', and '/' in a mount path).", v.value)
+		}
+	}
+	return c
+}
+
+// decodeObjectLock reads an S3 storage's object_lock { mode, retain }.
+func decodeObjectLock(e *evaluator, raw *rawObjectLock) *config.ObjectLock {
+	if raw == nil {
+		return nil
+	}
+	l := &config.ObjectLock{Mode: e.enum(raw.Mode, "", "GOVERNANCE", "COMPLIANCE"), Retain: e.duration(raw.Retain, 0)}
+	if raw.Retain != nil && l.Retain <= 0 {
+		e.errorf(raw.Retain.Expr.Range(), "Invalid retain", "retain must be greater than zero.")
+	}
+	return l
+}
+
+// checkLockedRetention warns where a backup's retention wants a backup
+// gone before its storage's object lock allows: retention then keeps it
+// until the lock ends (and says so), which is likely not what the spec
+// meant.
+func checkLockedRetention(e *evaluator, b *config.Backup, rng hcl.Range) {
+	lock := b.Storage.ObjectLock
+	if lock == nil {
+		return
+	}
+	r := b.Retain
+	soonest := time.Duration(0)
+	if r.MaxAge > 0 {
+		soonest = r.MaxAge
+	}
+	if r.Last > 0 {
+		if period := minInterval(b.Schedule); period > 0 {
+			if age := time.Duration(r.Last) * period; soonest == 0 || age < soonest {
+				soonest = age
+			}
+		}
+	}
+	if soonest > 0 && soonest < lock.Retain {
+		e.diags = append(e.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "Retention shorter than the object lock",
+			Detail: "This backup's retention lets backups go after about " + soonest.String() + ", but its storage locks every object for " + lock.Retain.String() +
+				": retention keeps each backup until its lock ends, and deletes it on a later run.",
+			Subject: rng.Ptr(),
+		})
+	}
+}
