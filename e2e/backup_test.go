@@ -18,12 +18,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	consul "github.com/hashicorp/consul/api"
 	"github.com/klauspost/compress/zstd"
+	"github.com/vigil-backup/vigil/hcl/config"
+	"github.com/vigil-backup/vigil/tasks/envelope"
 	"github.com/vigil-backup/vigil/tasks/manifest"
 	"github.com/vigil-backup/vigil/tasks/record"
 )
 
 // examplesPrefix is where the example storage puts backups in the bucket.
 const examplesPrefix = "vigil/"
+
+// examplePrefix is where an example backup lands: Vault's snapshots have a
+// storage of their own (examples/vault.hcl).
+func examplePrefix(name string) string {
+	if name == "vault-prod" {
+		return "vigil-vault/"
+	}
+	return examplesPrefix
+}
 
 // seedData writes realistic keys into the harness Consul and etcd.
 func seedData(t *testing.T, ctx context.Context) {
@@ -116,8 +127,25 @@ func latestManifest(t *testing.T, ctx context.Context, prefix, name string) (*ma
 	return m, data
 }
 
+// decompress returns a stored object's bytes as the target wrote them:
+// decrypted (with the data key Transit unwraps for the harness's root
+// token) and decompressed.
 func decompress(t *testing.T, m *manifest.Manifest, data []byte) []byte {
 	t.Helper()
+	if e := m.Encryption; e != nil {
+		root, _ := stack.Vault.Root()
+		key, err := envelope.New(root.Logical(), config.Encryption{Mount: e.Mount, Key: e.Key}).Unwrap(context.Background(), e.WrappedKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := envelope.Decrypt(bytes.NewReader(data), key, m.Backup, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if data, err = io.ReadAll(r); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if m.Compression != "zstd" {
 		return data
 	}
@@ -157,7 +185,7 @@ func TestForcedBackupsThroughNomad(t *testing.T) {
 	applyExamples(t)
 	for _, name := range []string{"consul-prod", "consul-kv-services", "etcd-main", "logs", "nomad-prod", "vault-prod"} {
 		forceBackup(t, ctx, name)
-		m, _ := latestManifest(t, ctx, examplesPrefix, name)
+		m, _ := latestManifest(t, ctx, examplePrefix(name), name)
 		r := lastRecord(t, name)
 		if r.Status != record.Succeeded || r.Object != m.Object || r.SHA256 != m.SHA256 || r.Size != m.Size || r.AllocID == "" {
 			t.Errorf("%s: record %+v does not match manifest %+v", name, r, m)

@@ -40,7 +40,7 @@ func TestDrillsThroughNomad(t *testing.T) {
 		if n, _ := v.Verify.Values["keys_restored"].(float64); n < 1 {
 			t.Errorf("%s: no restored key count in %v", name, v.Verify.Values)
 		}
-		m, _ := latestManifest(t, ctx, examplesPrefix, name)
+		m, _ := latestManifest(t, ctx, examplePrefix(name), name)
 		if v.Verify.BackupID != m.ID || v.Verify.BackupAge <= 0 {
 			t.Errorf("%s: drilled %s (age %s), newest backup %s", name, v.Verify.BackupID, v.Verify.BackupAge, m.ID)
 		}

@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +15,9 @@ import (
 	"time"
 
 	"github.com/vigil-backup/vigil/e2e/harness"
+	"github.com/vigil-backup/vigil/hcl/config"
+	"github.com/vigil-backup/vigil/tasks/envelope"
+	"github.com/vigil-backup/vigil/tasks/manifest"
 	"github.com/vigil-backup/vigil/tasks/record"
 )
 
@@ -65,6 +70,7 @@ backup "etcd" "leak-etcd" {
   schedule = "0 * * * *"
   storage  = storage.s3.sts
   %s
+  %s
 }
 
 backup "nomad_snapshot" "leak-nomad" {
@@ -78,7 +84,7 @@ backup "vault_raft" "leak-vault" {
   storage  = storage.s3.sts
   %s
 }
-`, consulSource(t, proxy.URL, ""), etcdSource(t, stack.Etcd.Endpoint), nomadSource(t, nomadProxy.URL), vaultSource(stack.Vault.URL()))
+`, consulSource(t, proxy.URL, ""), etcdSource(t, stack.Etcd.Endpoint), transit(harness.TransitKey, false), nomadSource(t, nomadProxy.URL), vaultSource(stack.Vault.URL()))
 	for name, path := range map[string]string{"leak-es-user": harness.ESKVPath, "leak-es-key": harness.ESKeyKVPath} {
 		body += fmt.Sprintf(`
 backup "elasticsearch" %q {
@@ -108,7 +114,7 @@ backup "consul_kv" "leak-broken" {
   }
 }
 `
-	dir, _ := specDir(t, body)
+	dir, prefix := specDir(t, body)
 	grantForProxy(t, "nomad_snapshot")
 	tok := entityToken(t, ctx)
 	before := stack.IAM.Issued()
@@ -206,6 +212,22 @@ backup "consul_kv" "leak-broken" {
 	}
 	for i, nt := range nomadTokens {
 		secrets[fmt.Sprintf("nomad token %d from nomad/creds", i)] = nt
+	}
+	// The plaintext data keys of the encrypted backup's runs, as Transit
+	// gives them back to its root token.
+	root, _ := stack.Vault.Root()
+	for _, mk := range manifests(t, ctx, prefix, "leak-etcd") {
+		m, err := manifest.Parse(getObject(t, ctx, mk))
+		if err != nil || m.Encryption == nil {
+			t.Fatalf("%s: not an encrypted manifest: %v", mk, err)
+		}
+		key, err := envelope.New(root.Logical(), config.Encryption{Mount: m.Encryption.Mount, Key: m.Encryption.Key}).Unwrap(ctx, m.Encryption.WrappedKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets["data key of "+m.ID+" (base64)"] = base64.StdEncoding.EncodeToString(key)
+		secrets["data key of "+m.ID+" (hex)"] = hex.EncodeToString(key)
+		written = append(written, string(getObject(t, ctx, mk)))
 	}
 	for k, v := range stack.IAM.Issued() {
 		if _, old := before[k]; !old {

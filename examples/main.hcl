@@ -132,4 +132,13 @@ storage "s3" "primary" {
       role = var.s3_identity_role
     }
   }
+
+  # Every backup stored here is encrypted with its own data key from
+  # Vault's Transit engine (wrapped by this key), and its manifest signed:
+  # reading the bucket reveals nothing, editing it is detected.
+  encryption {
+    vault_transit {
+      key = "vigil-backups"
+    }
+  }
 }

@@ -14,7 +14,7 @@ variable "scratch_vault" {
 # as `vault operator raft snapshot save` writes it, from the active node.
 backup "vault_raft" "vault-prod" {
   schedule = "41 */4 * * *"
-  storage  = storage.s3.primary
+  storage  = storage.s3.vault-snapshots
   timeout  = "20m"
 
   # The Vault the runs log in to: their policy (vigil setup) allows read
@@ -38,6 +38,25 @@ backup "vault_raft" "vault-prod" {
     secret "secret/data/canary" {}
     scratch {
       vault = var.scratch_vault
+    }
+  }
+}
+
+# Vault's snapshots are already encrypted by its barrier (they are read
+# only with the cluster's unseal keys), and encrypting them with this same
+# Vault's Transit key would make a restore need the Vault being restored:
+# they go to a storage of their own, unencrypted by vigil.
+storage "s3" "vault-snapshots" {
+  bucket     = var.bucket
+  prefix     = "vigil-vault/"
+  region     = "eu-central-1"
+  endpoint   = var.s3_endpoint
+  path_style = true
+  sse        = "AES256"
+
+  credentials {
+    vault_identity_sts {
+      role = var.s3_identity_role
     }
   }
 }

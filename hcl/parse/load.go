@@ -245,6 +245,11 @@ func load(p fileParser, files []string, opts Options) (*config.Config, hcl.Diagn
 		cfg.Storages = append(cfg.Storages, *s)
 	}
 	cfg.Backups = decodeBackups(e, blocks["backup"], storages, defaults)
+	for i := range cfg.Backups {
+		if blk := backupBlock(blocks["backup"], cfg.Backups[i].Name); blk != nil {
+			checkCircularEncryption(e, &cfg.Backups[i], cfg.Vault.Address, blk.DefRange)
+		}
+	}
 
 	diags = append(diags, e.diags...)
 	if diags.HasErrors() {
@@ -349,4 +354,14 @@ func decodeTelemetry(e *evaluator, b *hcl.Block) config.Telemetry {
 		}
 	}
 	return t
+}
+
+// backupBlock finds the block of the named backup.
+func backupBlock(blocks []*hcl.Block, name string) *hcl.Block {
+	for _, b := range blocks {
+		if len(b.Labels) == 2 && b.Labels[1] == name {
+			return b
+		}
+	}
+	return nil
 }

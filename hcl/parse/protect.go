@@ -99,3 +99,22 @@ func checkLockedRetention(e *evaluator, b *config.Backup, rng hcl.Range) {
 		})
 	}
 }
+
+// checkCircularEncryption warns when a vault_raft backup is encrypted with
+// Transit on the Vault it backs up: restoring it would need the very
+// cluster being restored. (Vault's snapshots are encrypted by its barrier
+// already.)
+func checkCircularEncryption(e *evaluator, b *config.Backup, vaultAddr string, rng hcl.Range) {
+	if b.Type != config.TypeVaultRaft || b.Encryption == nil || b.VaultCluster == nil {
+		return
+	}
+	if a := b.VaultCluster.Address; a != "" && vaultAddr != "" && a != vaultAddr {
+		return
+	}
+	e.diags = append(e.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagWarning,
+		Summary:  "Vault snapshot encrypted by the Vault it backs up",
+		Detail:   "This vault_raft backup is encrypted with a Transit key of the Vault it backs up: after losing that Vault, its backups cannot be decrypted. Vault's snapshots are encrypted by its barrier already; store them without encryption, or use a Transit key of another Vault.",
+		Subject:  rng.Ptr(),
+	})
+}

@@ -9,7 +9,7 @@ job "vigil-consul-kv-services" {
     vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "f512ac6511316941d1c32b55c7aeb71bf2807543dc249fb5a5848cfcaa0183b9"
+    vigil_spec_hash = "9eb7b1169d538a7b641824b5794d010f88175aae15b1532520d1b13945621fec"
     vigil_type      = "consul_kv"
     vigil_version   = "0.1.0-dev"
   }
@@ -102,6 +102,10 @@ job "vigil-consul-kv-services" {
         "credentials": {
           "source": "vault_identity_sts",
           "identity_role": "s3-backup"
+        },
+        "encryption": {
+          "mount": "transit",
+          "key": "vigil-backups"
         }
       },
       "retain": {
@@ -115,6 +119,10 @@ job "vigil-consul-kv-services" {
       },
       "timeout": 3600000000000,
       "compression": "zstd",
+      "encryption": {
+        "mount": "transit",
+        "key": "vigil-backups"
+      },
       "consul": {
         "address": "https://consul.service.consul:8501",
         "prefix": "service/",

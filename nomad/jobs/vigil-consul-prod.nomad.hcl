@@ -9,7 +9,7 @@ job "vigil-consul-prod" {
     vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "207b019d8779b74a0c65526882a550fbce5550fb0f60c5fc822f5604525e5dfd"
+    vigil_spec_hash = "d3f986401bce3e3a4ff6ffe9c45731de0493f44d0a866ec0d448f31cabcc8cde"
     vigil_type      = "consul_snapshot"
     vigil_version   = "0.1.0-dev"
   }
@@ -103,6 +103,10 @@ job "vigil-consul-prod" {
         "credentials": {
           "source": "vault_identity_sts",
           "identity_role": "s3-backup"
+        },
+        "encryption": {
+          "mount": "transit",
+          "key": "vigil-backups"
         }
       },
       "retain": {
@@ -118,6 +122,10 @@ job "vigil-consul-prod" {
       },
       "timeout": 1200000000000,
       "compression": "zstd",
+      "encryption": {
+        "mount": "transit",
+        "key": "vigil-backups"
+      },
       "consul": {
         "address": "https://consul.service.consul:8501",
         "datacenter": "dc1",

@@ -9,7 +9,7 @@ job "vigil-etcd-main" {
     vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "3556e534a51c023f54927a94f94c19af52bdea1febf7ea8ffd6f45abe32c38e4"
+    vigil_spec_hash = "847ae2bb66237eea6ef34754f54dd05bf3b4e30791ebbf3e53da539d0909c5dc"
     vigil_type      = "etcd"
     vigil_version   = "0.1.0-dev"
   }
@@ -102,6 +102,10 @@ job "vigil-etcd-main" {
         "credentials": {
           "source": "vault_identity_sts",
           "identity_role": "s3-backup"
+        },
+        "encryption": {
+          "mount": "transit",
+          "key": "vigil-backups"
         }
       },
       "retain": {
@@ -115,6 +119,10 @@ job "vigil-etcd-main" {
       },
       "timeout": 2700000000000,
       "compression": "zstd",
+      "encryption": {
+        "mount": "transit",
+        "key": "vigil-backups"
+      },
       "etcd": {
         "endpoints": [
           "https://etcd-0.internal:2379",

@@ -9,7 +9,7 @@ job "vigil-nomad-prod" {
     vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "2025729bc89b9a874be123a7aa7a19aa790338cc90bf559838c6726c86c6606d"
+    vigil_spec_hash = "202a2d144117ba9fedea8b2becc6a70673c3687d4d6cde492db7481f8c673e59"
     vigil_type      = "nomad_snapshot"
     vigil_version   = "0.1.0-dev"
   }
@@ -102,6 +102,10 @@ job "vigil-nomad-prod" {
         "credentials": {
           "source": "vault_identity_sts",
           "identity_role": "s3-backup"
+        },
+        "encryption": {
+          "mount": "transit",
+          "key": "vigil-backups"
         }
       },
       "retain": {
@@ -115,6 +119,10 @@ job "vigil-nomad-prod" {
       },
       "timeout": 1200000000000,
       "compression": "zstd",
+      "encryption": {
+        "mount": "transit",
+        "key": "vigil-backups"
+      },
       "nomad_cluster": {
         "address": "https://nomad.service.consul:4646",
         "tls": {

@@ -8,7 +8,7 @@ job "vigil-serve-platform" {
     vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "serve"
-    vigil_spec_hash = "6ff2b57905c97a222fb252461ed8c7fb21f3a53b5b969bf011b96c2631541594"
+    vigil_spec_hash = "e60074abeef341e0f1e6c017d6bafbf84c641fce18fd638433b14fcc5b60f619"
     vigil_version   = "0.1.0-dev"
   }
 
@@ -91,6 +91,10 @@ job "vigil-serve-platform" {
         "credentials": {
           "source": "vault_identity_sts",
           "identity_role": "s3-backup"
+        },
+        "encryption": {
+          "mount": "transit",
+          "key": "vigil-backups"
         }
       },
       "retain": {
@@ -106,6 +110,10 @@ job "vigil-serve-platform" {
       },
       "timeout": 1200000000000,
       "compression": "zstd",
+      "encryption": {
+        "mount": "transit",
+        "key": "vigil-backups"
+      },
       "consul": {
         "address": "https://consul.service.consul:8501",
         "datacenter": "dc1",
@@ -148,6 +156,10 @@ job "vigil-serve-platform" {
         "credentials": {
           "source": "vault_identity_sts",
           "identity_role": "s3-backup"
+        },
+        "encryption": {
+          "mount": "transit",
+          "key": "vigil-backups"
         }
       },
       "retain": {
@@ -161,6 +173,10 @@ job "vigil-serve-platform" {
       },
       "timeout": 3600000000000,
       "compression": "zstd",
+      "encryption": {
+        "mount": "transit",
+        "key": "vigil-backups"
+      },
       "consul": {
         "address": "https://consul.service.consul:8501",
         "prefix": "service/",
@@ -201,6 +217,10 @@ job "vigil-serve-platform" {
         "credentials": {
           "source": "vault_identity_sts",
           "identity_role": "s3-backup"
+        },
+        "encryption": {
+          "mount": "transit",
+          "key": "vigil-backups"
         }
       },
       "retain": {
@@ -213,6 +233,10 @@ job "vigil-serve-platform" {
       },
       "timeout": 7200000000000,
       "compression": "none",
+      "encryption": {
+        "mount": "transit",
+        "key": "vigil-backups"
+      },
       "elasticsearch": {
         "url": "https://elasticsearch.service.consul:9200",
         "repository": "s3-logs",
@@ -259,6 +283,10 @@ job "vigil-serve-platform" {
         "credentials": {
           "source": "vault_identity_sts",
           "identity_role": "s3-backup"
+        },
+        "encryption": {
+          "mount": "transit",
+          "key": "vigil-backups"
         }
       },
       "retain": {
@@ -272,6 +300,10 @@ job "vigil-serve-platform" {
       },
       "timeout": 2700000000000,
       "compression": "zstd",
+      "encryption": {
+        "mount": "transit",
+        "key": "vigil-backups"
+      },
       "etcd": {
         "endpoints": [
           "https://etcd-0.internal:2379",
@@ -312,6 +344,10 @@ job "vigil-serve-platform" {
         "credentials": {
           "source": "vault_identity_sts",
           "identity_role": "s3-backup"
+        },
+        "encryption": {
+          "mount": "transit",
+          "key": "vigil-backups"
         }
       },
       "retain": {
@@ -325,6 +361,10 @@ job "vigil-serve-platform" {
       },
       "timeout": 1200000000000,
       "compression": "zstd",
+      "encryption": {
+        "mount": "transit",
+        "key": "vigil-backups"
+      },
       "nomad_cluster": {
         "address": "https://nomad.service.consul:4646",
         "tls": {
@@ -366,6 +406,10 @@ job "vigil-serve-platform" {
         "credentials": {
           "source": "vault_identity_sts",
           "identity_role": "s3-backup"
+        },
+        "encryption": {
+          "mount": "transit",
+          "key": "vigil-backups"
         }
       },
       "retain": {
@@ -379,6 +423,10 @@ job "vigil-serve-platform" {
       },
       "timeout": 1200000000000,
       "compression": "zstd",
+      "encryption": {
+        "mount": "transit",
+        "key": "vigil-backups"
+      },
       "vault_cluster": {
         "address": "https://vault.service.consul:8200",
         "tls": {

@@ -9,7 +9,7 @@ job "vigil-vault-prod" {
     vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "96e694a832abd65750e7b38b00cb784666b0e715a784f904f5544c81c8f26c1b"
+    vigil_spec_hash = "fb501174e0c09f6c10869be04181afb8215245f392af94edc3206dd7d5f0106b"
     vigil_type      = "vault_raft"
     vigil_version   = "0.1.0-dev"
   }
@@ -102,6 +102,10 @@ job "vigil-vault-prod" {
         "credentials": {
           "source": "vault_identity_sts",
           "identity_role": "s3-backup"
+        },
+        "encryption": {
+          "mount": "transit",
+          "key": "vigil-backups"
         }
       },
       "retain": {
@@ -115,6 +119,10 @@ job "vigil-vault-prod" {
       },
       "timeout": 1200000000000,
       "compression": "zstd",
+      "encryption": {
+        "mount": "transit",
+        "key": "vigil-backups"
+      },
       "vault_cluster": {
         "address": "https://vault.service.consul:8200",
         "tls": {

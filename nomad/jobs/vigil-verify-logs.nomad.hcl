@@ -9,7 +9,7 @@ job "vigil-verify-logs" {
     vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "verify"
-    vigil_spec_hash = "9643b16cedef84874efe5fb54419c7f96343818ce3209cd7f042adcd411aba53"
+    vigil_spec_hash = "967a223e4e0fda712b2a6836508d096750b65d104d20702c48538decc6a76e67"
     vigil_type      = "elasticsearch"
     vigil_version   = "0.1.0-dev"
   }
@@ -102,6 +102,10 @@ job "vigil-verify-logs" {
         "credentials": {
           "source": "vault_identity_sts",
           "identity_role": "s3-backup"
+        },
+        "encryption": {
+          "mount": "transit",
+          "key": "vigil-backups"
         }
       },
       "retain": {
@@ -114,6 +118,10 @@ job "vigil-verify-logs" {
       },
       "timeout": 7200000000000,
       "compression": "none",
+      "encryption": {
+        "mount": "transit",
+        "key": "vigil-backups"
+      },
       "elasticsearch": {
         "url": "https://elasticsearch.service.consul:9200",
         "repository": "s3-logs",
