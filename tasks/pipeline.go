@@ -53,19 +53,26 @@ func stream(ctx context.Context, t plugin.Target, s store.Store, key string, o s
 		put = s.Put
 	}
 	pr, pw := io.Pipe()
+	stored := plugin.NewDigest()
+	// Encrypted, the stored bytes are hashed on the upload's side, so the
+	// two sha256 passes (plaintext, ciphertext) run on two goroutines.
+	var upload io.Reader = pr
+	if o.Key != nil {
+		upload = io.TeeReader(pr, stored)
+	}
 	upDone := make(chan error, 1)
 	go func() {
-		err := put(ctx, key, pr, -1)
+		err := put(ctx, key, upload, -1)
 		// Unblock the snapshot side if the upload stopped reading.
 		pr.CloseWithError(fmt.Errorf("%w: %v", errUploadStopped, err))
 		upDone <- err
 	}()
 
-	stored := plugin.NewDigest()
 	var sink io.Writer = io.MultiWriter(pw, stored)
 	plain := stored
 	var cipher io.WriteCloser
 	if o.Key != nil {
+		sink = pw
 		var err error
 		if cipher, err = envelope.Encrypt(sink, o.Key, o.Backup, o.ID); err != nil {
 			pw.CloseWithError(err)

@@ -121,7 +121,22 @@ backup "etcd" "zstd" {
   etcd { endpoints = [%q] }
   retain { last = 1 }
 }
-`, e.Endpoint, e.Endpoint))
+
+vault {
+  address = %q
+}
+
+backup "etcd" "encrypted" {
+  schedule    = "0 * * * *"
+  storage     = storage.s3.minio
+  compression = "none"
+  etcd { endpoints = [%q] }
+  retain { last = 1 }
+  encryption {
+    vault_transit { key = "bench" }
+  }
+}
+`, e.Endpoint, e.Endpoint, b.vault.URL(), e.Endpoint))
 	if err != nil {
 		return err
 	}
@@ -138,8 +153,9 @@ backup "etcd" "zstd" {
 		return err
 	}
 	st, _ := os.Stat(file)
+	env := append(b.env(), "VAULT_TOKEN="+b.vault.RootToken)
 	vigil := func(backup string) func() (sample, error) {
-		return func() (sample, error) { return measure(b.env(), b.vigil, "run", "-config", spec, "-backup", backup) }
+		return func() (sample, error) { return measure(env, b.vigil, "run", "-config", spec, "-backup", backup) }
 	}
 	res, err := compare([]variant{
 		{"a", func() (sample, error) { return b.upload(file, "bench/raw-"+name) }},
@@ -148,6 +164,7 @@ backup "etcd" "zstd" {
 		}},
 		{"c", vigil("plain")},
 		{"z", vigil("zstd")},
+		{"e", vigil("encrypted")},
 	})
 	if err != nil {
 		return err
@@ -156,6 +173,11 @@ backup "etcd" "zstd" {
 	b.table.add("  same, vigil with zstd", fmt.Sprint(size), "", "", secs(res["z"].median()),
 		ratio(res["z"].median(), res["a"].median()), ratio(res["z"].median(), res["b"].median()),
 		mib(res["z"].maxRSS()), mib(res["z"].maxWritten()), res["z"].minMax())
+	b.table.add("  same, vigil encrypted (Transit data key, streaming AEAD)", fmt.Sprint(size), "", "", secs(res["e"].median()),
+		ratio(res["e"].median(), res["a"].median()), ratio(res["e"].median(), res["b"].median()),
+		mib(res["e"].maxRSS()), mib(res["e"].maxWritten()), res["e"].minMax())
+	b.table.note("etcd %d MiB: encryption takes %s of vigil's plain wall time (%s vs %s), peak RSS %s vs %s", size,
+		ratio(res["e"].median(), res["c"].median()), secs(res["e"].median()), secs(res["c"].median()), mib(res["e"].maxRSS()), mib(res["c"].maxRSS()))
 	if want("restore") && size >= 1024 {
 		return b.restore(spec, name)
 	}

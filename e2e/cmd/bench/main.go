@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	vaultapi "github.com/hashicorp/vault/api"
 	"github.com/vigil-backup/vigil/e2e/harness"
 )
 
@@ -59,6 +60,8 @@ type bench struct {
 	dir   string
 	vigil string
 	minio *harness.MinIO
+	// vault is a dev Vault with a Transit key "bench", for encrypted rows.
+	vault *harness.Vault
 	table *table
 }
 
@@ -81,7 +84,19 @@ func run() error {
 		return err
 	}
 	defer m.Stop()
-	b := &bench{dir: dir, vigil: vigil, minio: m, table: &table{}}
+	v, err := harness.StartVault(ctx, dir, nil)
+	if err != nil {
+		return err
+	}
+	defer v.Stop()
+	root, _ := v.Root()
+	if err := root.Sys().Mount("transit", &vaultapi.MountInput{Type: "transit"}); err != nil {
+		return err
+	}
+	if _, err := root.Logical().Write("transit/keys/bench", nil); err != nil {
+		return err
+	}
+	b := &bench{dir: dir, vigil: vigil, minio: m, vault: v, table: &table{}}
 	fmt.Printf("vigil bench, %s, %d CPUs; MinIO, etcd and Consul on 127.0.0.1 share them with vigil\n\n", time.Now().UTC().Format(time.RFC3339), numCPU())
 	if want("etcd") || want("restore") {
 		for _, s := range strings.Split(*sizes, ",") {
