@@ -5,6 +5,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -18,8 +20,10 @@ import (
 	nomad "github.com/hashicorp/nomad/api"
 	vault "github.com/hashicorp/vault/api"
 	"github.com/vigil-backup/vigil/e2e/harness"
+	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/plugin"
 	"github.com/vigil-backup/vigil/plugin/scratch"
+	"github.com/vigil-backup/vigil/tasks/envelope"
 	"github.com/vigil-backup/vigil/tasks/manifest"
 )
 
@@ -307,6 +311,38 @@ backup "consul_kv" "tamper-other" {
 			}
 		})
 	}
+
+	// Someone who may sign (a Transit token) but holds no data key flips a
+	// byte of the ciphertext and makes the manifest match it: the
+	// signature holds, the sha256 holds, and the segment does not
+	// authenticate.
+	t.Run("ciphertext_flipped_and_resigned", func(t *testing.T) {
+		var mm manifest.Manifest
+		json.Unmarshal(orig, &mm)
+		data := getObject(t, ctx, prefix+mm.Object)
+		defer putManifestBytes(t, ctx, prefix+mm.Object, data)
+		defer putManifestBytes(t, ctx, newest, orig)
+		bad := append([]byte(nil), data...)
+		bad[len(bad)/2] ^= 1
+		putManifestBytes(t, ctx, prefix+mm.Object, bad)
+		sum := sha256.Sum256(bad)
+		mm.SHA256 = hex.EncodeToString(sum[:])
+		payload, _ := mm.SignedBytes()
+		root, _ := stack.Vault.Root()
+		sig, err := envelope.New(root.Logical(), config.Encryption{Mount: "transit", Key: harness.TransitKey}).Sign(ctx, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mm.Signature = sig
+		b, _ := mm.Encode()
+		putManifestBytes(t, ctx, newest, b)
+		tmp := t.TempDir()
+		r := vigilTmp(t, "", tmp, "verify", "-config", dir, "-backup", "tamper", "-id", mm.ID)
+		if r.code != 1 || !strings.Contains(r.stderr, "decryption failed, no restore attempted") || !strings.Contains(r.stderr, "does not authenticate") {
+			t.Fatalf("drill of a re-signed, altered ciphertext: %s", r)
+		}
+		assertNothingLeft(t, tmp)
+	})
 
 	// A token without transit/decrypt on the key: the run's own policy
 	// (drills may decrypt) with that one rule taken away.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	nomad "github.com/hashicorp/nomad/api"
+	"github.com/vigil-backup/vigil/e2e/harness"
 	"github.com/vigil-backup/vigil/jobs/policy"
 )
 
@@ -35,6 +36,7 @@ serve {
 backup "consul_snapshot" "lp-snap" {
   schedule = "0 * * * *"
   storage  = storage.s3.sts
+  %s
   %s
 }
 
@@ -76,7 +78,7 @@ backup "vault_raft" "lp-vault" {
   schedule = "0 * * * *"
   storage  = storage.s3.sts
   %s
-}`, node, consulSource(t, stack.Consul.URL(), ""), consulSource(t, stack.Consul.URL(), "lp/"),
+}`, node, consulSource(t, stack.Consul.URL(), ""), transit(harness.TransitKey, false), consulSource(t, stack.Consul.URL(), "lp/"),
 		etcdSource(t, stack.Etcd.Endpoint), stack.ES.URL, esCredentials(), nomadSource(t, stack.Nomad.URL()), vaultSource(stack.Vault.URL())))
 	ec, err := stack.Etcd.Client()
 	if err != nil {
