@@ -8,7 +8,7 @@ job "vigil-serve-platform" {
     vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "serve"
-    vigil_spec_hash = "e60074abeef341e0f1e6c017d6bafbf84c641fce18fd638433b14fcc5b60f619"
+    vigil_spec_hash = "b20514e44897038c9e7bf2ee03ad694fe943818fa69333f69eaf6ab97255f613"
     vigil_version   = "0.1.0-dev"
   }
 
@@ -396,9 +396,9 @@ job "vigil-serve-platform" {
       "schedule": "41 */4 * * *",
       "storage": {
         "kind": "s3",
-        "name": "primary",
+        "name": "vault-snapshots",
         "bucket": "platform-backups",
-        "prefix": "vigil/",
+        "prefix": "vigil-vault/",
         "region": "eu-central-1",
         "endpoint": "https://s3.eu-central-1.amazonaws.com",
         "path_style": true,
@@ -406,10 +406,6 @@ job "vigil-serve-platform" {
         "credentials": {
           "source": "vault_identity_sts",
           "identity_role": "s3-backup"
-        },
-        "encryption": {
-          "mount": "transit",
-          "key": "vigil-backups"
         }
       },
       "retain": {
@@ -423,10 +419,6 @@ job "vigil-serve-platform" {
       },
       "timeout": 1200000000000,
       "compression": "zstd",
-      "encryption": {
-        "mount": "transit",
-        "key": "vigil-backups"
-      },
       "vault_cluster": {
         "address": "https://vault.service.consul:8200",
         "tls": {

@@ -9,7 +9,7 @@ job "vigil-verify-vault-prod" {
     vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "verify"
-    vigil_spec_hash = "fb501174e0c09f6c10869be04181afb8215245f392af94edc3206dd7d5f0106b"
+    vigil_spec_hash = "bb36a20e12e34ec338af9aa846a3f83f1c3620a5d3dcb8e56160a3281ef5a1fb"
     vigil_type      = "vault_raft"
     vigil_version   = "0.1.0-dev"
   }
@@ -92,9 +92,9 @@ job "vigil-verify-vault-prod" {
       "schedule": "41 */4 * * *",
       "storage": {
         "kind": "s3",
-        "name": "primary",
+        "name": "vault-snapshots",
         "bucket": "platform-backups",
-        "prefix": "vigil/",
+        "prefix": "vigil-vault/",
         "region": "eu-central-1",
         "endpoint": "https://s3.eu-central-1.amazonaws.com",
         "path_style": true,
@@ -102,10 +102,6 @@ job "vigil-verify-vault-prod" {
         "credentials": {
           "source": "vault_identity_sts",
           "identity_role": "s3-backup"
-        },
-        "encryption": {
-          "mount": "transit",
-          "key": "vigil-backups"
         }
       },
       "retain": {
@@ -119,10 +115,6 @@ job "vigil-verify-vault-prod" {
       },
       "timeout": 1200000000000,
       "compression": "zstd",
-      "encryption": {
-        "mount": "transit",
-        "key": "vigil-backups"
-      },
       "vault_cluster": {
         "address": "https://vault.service.consul:8200",
         "tls": {
