@@ -72,7 +72,7 @@ func TestFaultS3DiesMidUpload(t *testing.T) {
 	stack.MinIO.Stop()
 	r := waitVigil(cmd, out, errb)
 	failedAfter := time.Since(stopped)
-	if err := stack.MinIO.Restart(); err != nil {
+	if err := stack.MinIO.Restart(ctx); err != nil {
 		t.Fatalf("restart MinIO: %v", err)
 	}
 	if r.code != 1 || !strings.Contains(r.stderr, "store: put s3://") {

@@ -35,7 +35,9 @@ type MinIO struct {
 	DataDir string
 	Bucket  string
 	Sec     *Security
-	start   func() (*scratch.Proc, error)
+	// start runs the server and waits for it, under the caller's context
+	// (not the harness's start-up one, long expired when a test restarts it).
+	start func(ctx context.Context) (*scratch.Proc, error)
 }
 
 // Endpoint is the S3 base URL.
@@ -85,7 +87,7 @@ func StartMinIO(ctx context.Context, dir, oidcConfigURL string, sec *Security) (
 			"MINIO_IDENTITY_OPENID_CLAIM_NAME=policy",
 		)
 	}
-	m.start = func() (*scratch.Proc, error) {
+	m.start = func(ctx context.Context) (*scratch.Proc, error) {
 		args := append([]string{"server", "--quiet", "--address", m.Addr, "--console-address", fmt.Sprintf("127.0.0.1:%d", ports[1])}, certsArgs...)
 		p, err := scratch.StartProc("minio", dir, env, bin, append(args, m.DataDir)...)
 		if err != nil {
@@ -97,7 +99,7 @@ func StartMinIO(ctx context.Context, dir, oidcConfigURL string, sec *Security) (
 		}
 		return p, nil
 	}
-	if m.Proc, err = m.start(); err != nil {
+	if m.Proc, err = m.start(ctx); err != nil {
 		return nil, err
 	}
 	if err := m.createBucket(ctx); err != nil {
@@ -108,8 +110,8 @@ func StartMinIO(ctx context.Context, dir, oidcConfigURL string, sec *Security) (
 }
 
 // Restart starts a stopped server again on the same address and data.
-func (m *MinIO) Restart() error {
-	p, err := m.start()
+func (m *MinIO) Restart(ctx context.Context) error {
+	p, err := m.start(ctx)
 	if err != nil {
 		return err
 	}
