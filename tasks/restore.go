@@ -57,7 +57,7 @@ func Restore(ctx context.Context, d *Deps, b *config.Backup, opts RestoreOptions
 	// object, so the file is removed before anything uses it: one pass is
 	// enough. Targets restored over the network get the check first.
 	if b.Type != config.TypeEtcd {
-		if err := VerifyObject(ctx, s, m, opts.Progress); err != nil {
+		if err := VerifyObject(ctx, s, b, m, opts.Progress); err != nil {
 			return nil, fmt.Errorf("restore refused: %w", err)
 		}
 	}
@@ -88,8 +88,8 @@ func Restore(ctx context.Context, d *Deps, b *config.Backup, opts RestoreOptions
 }
 
 // VerifyObject reads the whole object and checks its size and sha256.
-func VerifyObject(ctx context.Context, s store.Store, m *manifest.Manifest, progress io.Writer) error {
-	rc, err := s.Get(ctx, m.Object)
+func VerifyObject(ctx context.Context, s store.Store, b *config.Backup, m *manifest.Manifest, progress io.Writer) error {
+	rc, err := readBack(ctx, s, b, m)
 	if err != nil {
 		return err
 	}
@@ -106,15 +106,12 @@ func VerifyObject(ctx context.Context, s store.Store, m *manifest.Manifest, prog
 // if the size or sha256 is wrong, and an encrypted object's segments are
 // each authenticated before their bytes go on.
 func (d *Deps) OpenObject(ctx context.Context, s store.Store, b *config.Backup, m *manifest.Manifest, progress io.Writer) (io.Reader, func(), error) {
-	rc, err := s.Get(ctx, m.Object)
+	rc, err := readBack(ctx, s, b, m)
 	if err != nil {
 		return nil, nil, err
 	}
-	// Reading ahead lets the download go on while the bytes already
-	// received are hashed and written.
-	ahead := newReadAhead(withProgress(rc, progress, "restore", m.Size))
-	var r io.Reader = newVerifiedReader(ahead, m.Size, m.SHA256)
-	closeFn := func() { ahead.Close(); rc.Close() }
+	var r io.Reader = newVerifiedReader(withProgress(rc, progress, "restore", m.Size), m.Size, m.SHA256)
+	closeFn := func() { rc.Close() }
 	if r, err = d.decryptFor(ctx, b, m, r); err != nil {
 		closeFn()
 		return nil, nil, err
@@ -126,9 +123,16 @@ func (d *Deps) OpenObject(ctx context.Context, s store.Store, b *config.Backup, 
 			return nil, nil, fmt.Errorf("tasks: zstd: %w", err)
 		}
 		r = zr.IOReadCloser()
-		closeFn = func() { zr.Close(); ahead.Close(); rc.Close() }
+		closeFn = func() { zr.Close(); rc.Close() }
 	}
 	return r, closeFn, nil
+}
+
+// readBack reads a backup's stored object ahead of its consumer, with
+// the storage's range requests in flight (store.Download); the caller
+// checks the bytes against the manifest as they pass.
+func readBack(ctx context.Context, s store.Store, b *config.Backup, m *manifest.Manifest) (io.ReadCloser, error) {
+	return store.Download(ctx, s, m.Object, m.Size, store.DownloadOptions{Concurrency: b.Storage.DownloadConcurrency})
 }
 
 // restoreSecrets carries a token given for the cluster restored into.

@@ -121,7 +121,7 @@ func drill(ctx context.Context, d *Deps, b *config.Backup, v *config.Verify, s s
 	checker, _ := t.(plugin.Checker)
 	path := filepath.Join(dir, "backup"+plugin.Extension(b.Type))
 	decrypt := func(r io.Reader) (io.Reader, error) { return d.decryptFor(ctx, b, m, r) }
-	if err := fetchChecked(ctx, s, m, decrypt, checker, path); err != nil {
+	if err := fetchChecked(ctx, s, b, m, decrypt, checker, path); err != nil {
 		return nil, err
 	}
 	f, err := os.Open(path)
@@ -147,15 +147,13 @@ func drill(ctx context.Context, d *Deps, b *config.Backup, v *config.Verify, s s
 // all in that one pass and before any scratch server starts. A bad object
 // is reported by what is wrong with the stored bytes first: a flipped byte
 // may also break the decompression, but the checksum is the cause.
-func fetchChecked(ctx context.Context, s store.Store, m *manifest.Manifest, decrypt func(io.Reader) (io.Reader, error), checker plugin.Checker, path string) error {
-	rc, err := s.Get(ctx, m.Object)
+func fetchChecked(ctx context.Context, s store.Store, b *config.Backup, m *manifest.Manifest, decrypt func(io.Reader) (io.Reader, error), checker plugin.Checker, path string) error {
+	rc, err := readBack(ctx, s, b, m)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	ahead := newReadAhead(rc)
-	defer ahead.Close()
-	raw := newVerifiedReader(ahead, m.Size, m.SHA256)
+	raw := newVerifiedReader(rc, m.Size, m.SHA256)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("drill: %w", err)

@@ -75,14 +75,18 @@ type Storage struct {
 	Name string `json:"name"`
 
 	// S3.
-	Bucket      string      `json:"bucket,omitempty"`
-	Prefix      string      `json:"prefix,omitempty"`
-	Region      string      `json:"region,omitempty"`
-	Endpoint    string      `json:"endpoint,omitempty"`
-	PathStyle   bool        `json:"path_style,omitempty"`
-	SSE         string      `json:"sse,omitempty"`
-	Credentials Credentials `json:"credentials,omitempty"`
-	ObjectLock  *ObjectLock `json:"object_lock,omitempty"`
+	Bucket    string `json:"bucket,omitempty"`
+	Prefix    string `json:"prefix,omitempty"`
+	Region    string `json:"region,omitempty"`
+	Endpoint  string `json:"endpoint,omitempty"`
+	PathStyle bool   `json:"path_style,omitempty"`
+	SSE       string `json:"sse,omitempty"`
+	// DownloadConcurrency is the range requests in flight when an object
+	// is read back (restore, drill, verify); 0 is the default for the
+	// machine the read runs on (store.DefaultDownloadConcurrency).
+	DownloadConcurrency int         `json:"download_concurrency,omitempty"`
+	Credentials         Credentials `json:"credentials,omitempty"`
+	ObjectLock          *ObjectLock `json:"object_lock,omitempty"`
 	// Encryption applies to every backup stored here that sets none.
 	Encryption *Encryption `json:"encryption,omitempty"`
 

@@ -50,16 +50,19 @@ type rawVault struct {
 }
 
 type rawS3 struct {
-	Bucket      string          `hcl:"bucket"`
-	Prefix      string          `hcl:"prefix,optional"`
-	Region      string          `hcl:"region,optional"`
-	Endpoint    *hcl.Attribute  `hcl:"endpoint,optional"`
-	PathStyle   bool            `hcl:"path_style,optional"`
-	SSE         *hcl.Attribute  `hcl:"sse,optional"`
-	Credentials *rawCredentials `hcl:"credentials,block"`
-	ObjectLock  *rawObjectLock  `hcl:"object_lock,block"`
-	Encryption  *rawEncryption  `hcl:"encryption,block"`
-	DefRange    hcl.Range       `hcl:",def_range"`
+	Bucket    string         `hcl:"bucket"`
+	Prefix    string         `hcl:"prefix,optional"`
+	Region    string         `hcl:"region,optional"`
+	Endpoint  *hcl.Attribute `hcl:"endpoint,optional"`
+	PathStyle bool           `hcl:"path_style,optional"`
+	SSE       *hcl.Attribute `hcl:"sse,optional"`
+	// DownloadConcurrency is the range requests in flight when a restore,
+	// drill or verify reads an object.
+	DownloadConcurrency *hcl.Attribute  `hcl:"download_concurrency,optional"`
+	Credentials         *rawCredentials `hcl:"credentials,block"`
+	ObjectLock          *rawObjectLock  `hcl:"object_lock,block"`
+	Encryption          *rawEncryption  `hcl:"encryption,block"`
+	DefRange            hcl.Range       `hcl:",def_range"`
 }
 
 type rawObjectLock struct {

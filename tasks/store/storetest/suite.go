@@ -30,6 +30,43 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("FailedPutKeepsOldObject", func(t *testing.T) { failedOverwrite(t, newStore(t)) })
 	t.Run("ListPrefixSorted", func(t *testing.T) { listPrefix(t, newStore(t)) })
 	t.Run("DeleteAndNotFound", func(t *testing.T) { deleteNotFound(t, newStore(t)) })
+	t.Run("RangedDownload", func(t *testing.T) { rangedDownload(t, newStore(t)) })
+}
+
+// rangedDownload reads an object back in parts with requests in flight
+// (store.Download), and checks a range's bytes and the object size the
+// store reports with it.
+func rangedDownload(t *testing.T, s store.Store) {
+	r, ok := s.(store.Ranger)
+	if !ok {
+		t.Skip("the store reads objects only whole")
+	}
+	data := make([]byte, 3<<20+777)
+	rand.Read(data)
+	if err := s.Put(ctx(t), "r/obj", bytes.NewReader(data), int64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+	body, total, err := r.GetRange(ctx(t), "r/obj", 1000, 5000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := io.ReadAll(body)
+	body.Close()
+	if err != nil || total != int64(len(data)) || !bytes.Equal(part, data[1000:6000]) {
+		t.Fatalf("range 1000+5000: %d bytes, object size %d (want %d), err %v", len(part), total, len(data), err)
+	}
+	rc, err := store.Download(ctx(t), s, "r/obj", int64(len(data)), store.DownloadOptions{Concurrency: 4, PartSize: 256 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("download in parts: %d of %d bytes, err %v", len(got), len(data), err)
+	}
+	if _, _, err := r.GetRange(ctx(t), "r/missing", 0, 10); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("range of a missing key: %v", err)
+	}
 }
 
 func ctx(t *testing.T) context.Context {
