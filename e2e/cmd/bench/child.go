@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -72,7 +74,7 @@ func measure(env []string, name string, args ...string) (sample, error) {
 		return sample{}, err
 	}
 	peak, err := harness.PeakRSS(cmd)
-	s := sample{d: time.Since(start), peakRSS: peak}
+	s := sample{d: time.Since(start), peakRSS: peak, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		s.written = ru.Oublock * 512
 	}
@@ -80,6 +82,32 @@ func measure(env []string, name string, args ...string) (sample, error) {
 		return s, fmt.Errorf("%s %v: %w\n%s", name, args, err, stderr.String())
 	}
 	return s, nil
+}
+
+// withServerCPU adds the CPU time the server process pid spent during
+// run: on a machine whose cores vigil shares with MinIO, it is half of
+// what bounds a transfer.
+func withServerCPU(pid int, run func() (sample, error)) (sample, error) {
+	before := procCPU(pid)
+	s, err := run()
+	s.serverCPU = procCPU(pid) - before
+	return s, err
+}
+
+// procCPU is a process's user and system time from /proc/PID/stat.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which ends with the last ")".
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
 }
 
 // self is this binary, for the child processes.

@@ -91,24 +91,8 @@ func (b *bench) consulKV(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	bin, _ := harness.Tool("consul")
 	file := filepath.Join(b.dir, "consul-kv.json")
-	export := func() (sample, error) {
-		f, err := os.Create(file)
-		if err != nil {
-			return sample{}, err
-		}
-		defer f.Close()
-		cmd := exec.Command(bin, "kv", "export")
-		cmd.Env, cmd.Stdout = append(b.env(), "CONSUL_HTTP_ADDR="+c.Addr), f
-		start := time.Now()
-		if err := cmd.Start(); err != nil {
-			return sample{}, err
-		}
-		peak, err := harness.PeakRSS(cmd)
-		st, _ := f.Stat()
-		return sample{d: time.Since(start), peakRSS: peak, written: st.Size()}, err
-	}
+	export := b.kvExport(c, file)
 	if _, err := export(); err != nil {
 		return err
 	}
@@ -125,6 +109,27 @@ func (b *bench) consulKV(ctx context.Context) error {
 	st, _ := os.Stat(file)
 	b.addRow(fmt.Sprintf("consul_kv (%dk keys, %s)", *kvKeys/1000, mib(st.Size())), 0, res)
 	return nil
+}
+
+// kvExport is `consul kv export > file`, measured.
+func (b *bench) kvExport(c *harness.Consul, file string) func() (sample, error) {
+	bin, _ := harness.Tool("consul")
+	return func() (sample, error) {
+		f, err := os.Create(file)
+		if err != nil {
+			return sample{}, err
+		}
+		defer f.Close()
+		cmd := exec.Command(bin, "kv", "export")
+		cmd.Env, cmd.Stdout = append(b.env(), "CONSUL_HTTP_ADDR="+c.Addr), f
+		start := time.Now()
+		if err := cmd.Start(); err != nil {
+			return sample{}, err
+		}
+		peak, err := harness.PeakRSS(cmd)
+		st, _ := f.Stat()
+		return sample{d: time.Since(start), peakRSS: peak, written: st.Size()}, err
+	}
 }
 
 // consulBackup is the spec of a bench backup of the Consul at url, stored

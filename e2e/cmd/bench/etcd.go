@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil-backup/vigil/e2e/harness"
+	"github.com/vigil-backup/vigil/tasks/store"
 )
 
 // env is what vigil and the helpers run with: MinIO's keys through the
@@ -26,6 +27,11 @@ func (b *bench) env() []string {
 
 // spec writes a standalone spec (no control Consul) with the backups.
 func (b *bench) spec(name, backups string) (string, error) {
+	return b.specWith(name, "", backups)
+}
+
+// specWith is spec with more settings in the storage block.
+func (b *bench) specWith(name, storageExtra, backups string) (string, error) {
 	dir := filepath.Join(b.dir, "spec-"+name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
@@ -42,8 +48,9 @@ storage "s3" "minio" {
   credentials {
     environment = true
   }
+%s
 }
-`, harness.Bucket, b.minio.Endpoint()) + backups
+`, harness.Bucket, b.minio.Endpoint(), storageExtra) + backups
 	return dir, os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(src), 0o644)
 }
 
@@ -169,55 +176,119 @@ backup "etcd" "encrypted" {
 	if err != nil {
 		return err
 	}
-	b.addRow(fmt.Sprintf("etcd (db %s)", mib(st.Size())), size, res)
-	b.table.add("  same, vigil with zstd", fmt.Sprint(size), "", "", secs(res["z"].median()),
-		ratio(res["z"].median(), res["a"].median()), ratio(res["z"].median(), res["b"].median()),
-		mib(res["z"].maxRSS()), mib(res["z"].maxWritten()), res["z"].minMax())
-	b.table.add("  same, vigil encrypted (Transit data key, streaming AEAD)", fmt.Sprint(size), "", "", secs(res["e"].median()),
-		ratio(res["e"].median(), res["a"].median()), ratio(res["e"].median(), res["b"].median()),
-		mib(res["e"].maxRSS()), mib(res["e"].maxWritten()), res["e"].minMax())
+	row := fmt.Sprintf("etcd (db %s)", mib(st.Size()))
+	b.addRow(row, size, res)
+	b.variantRow("  same, vigil with zstd", size, res, "z")
+	b.variantRow("  same, vigil encrypted (Transit data key, streaming AEAD)", size, res, "e")
 	b.table.note("etcd %d MiB: encryption takes %s of vigil's plain wall time (%s vs %s), peak RSS %s vs %s", size,
-		ratio(res["e"].median(), res["c"].median()), secs(res["e"].median()), secs(res["c"].median()), mib(res["e"].maxRSS()), mib(res["c"].maxRSS()))
+		roundRatios(res["e"], res["c"]), secs(res["e"].median()), secs(res["c"].median()), mib(res["e"].maxRSS()), mib(res["c"].maxRSS()))
+	if size >= 1024 {
+		b.table.atMost(fmt.Sprintf("etcd %d MiB random, c/b <= 0.75", size), roundRatios(res["c"], res["b"]), 0.75)
+		b.table.atMost(fmt.Sprintf("etcd %d MiB random, c/a <= 1.6", size), roundRatios(res["c"], res["a"]), 1.6)
+		b.table.rssAtMost(fmt.Sprintf("etcd %d MiB random, vigil peak RSS <= 64 MiB", size), res["c"], 64<<20)
+	}
 	if want("restore") && size >= 1024 {
-		return b.restore(spec, name)
+		return b.restore(name, size)
 	}
 	return nil
 }
 
 func (b *bench) addRow(scenario string, size int, res map[string]series) {
-	a, bb, c := res["a"].median(), res["b"].median(), res["c"].median()
-	b.table.add(scenario, fmt.Sprint(size), secs(a), secs(bb), secs(c), ratio(c, a), ratio(c, bb),
-		mib(res["c"].maxRSS()), mib(res["c"].maxWritten()),
-		fmt.Sprintf("a %s, b %s, c %s", res["a"].minMax(), res["b"].minMax(), res["c"].minMax()))
+	b.variantRow(scenario, size, res, "c")
 	b.table.note("%s: two-step's largest process peaked at %s; runs per variant: %d", scenario, mib(res["b"].maxRSS()), len(res["c"]))
 }
 
+// variantRow prints variant v against the raw upload (a) and, where the
+// scenario has one, the two-step pipeline (b).
+func (b *bench) variantRow(scenario string, size int, res map[string]series, v string) {
+	a, bb, c := res["a"].median(), res["b"].median(), res[v].median()
+	sizeCell, aCell, bCell, cb := "", "", "", "-"
+	if size > 0 {
+		sizeCell = fmt.Sprint(size)
+	}
+	if v == "c" {
+		aCell = secs(a)
+		if len(res["b"]) > 0 {
+			bCell = secs(bb)
+		}
+	}
+	if len(res["b"]) > 0 {
+		cb = roundRatios(res[v], res["b"]).String()
+	}
+	runs := fmt.Sprintf("a %s, %s %s", res["a"].minMax(), v, res[v].minMax())
+	if v == "c" && len(res["b"]) > 0 {
+		runs = fmt.Sprintf("a %s, b %s, c %s", res["a"].minMax(), res["b"].minMax(), res["c"].minMax())
+	}
+	b.table.add(scenario, sizeCell, aCell, bCell, secs(c), roundRatios(res[v], res["a"]).String(), cb,
+		mib(res[v].maxRSS()), mib(res[v].maxWritten()), runs)
+}
+
 // restore compares `vigil restore` of the plain etcd backup (download,
-// sha256 check, db file) with a raw download of the same object.
-func (b *bench) restore(spec, name string) error {
+// sha256 check, db file) with a raw single-stream download of the same
+// object, and with vigil reading the object in one stream as before
+// (download_concurrency = 1). The CPU figures show what bounds it: vigil,
+// MinIO and the download share the machine's cores.
+func (b *bench) restore(name string, size int) error {
 	fmt.Printf("== restore %s\n", name)
 	key, err := b.latestObject("plain/")
 	if err != nil {
 		return err
 	}
+	backup := `
+backup "etcd" "plain" {
+  schedule    = "0 * * * *"
+  storage     = storage.s3.minio
+  compression = "none"
+  etcd { endpoints = ["http://127.0.0.1:1"] }
+  retain { last = 1 }
+}
+`
+	parallel, err := b.spec("restore-parallel", backup)
+	if err != nil {
+		return err
+	}
+	single, err := b.specWith("restore-single", "  download_concurrency = 1", backup)
+	if err != nil {
+		return err
+	}
 	out := filepath.Join(b.dir, "restored.db")
+	pid := b.minio.Proc.Pid()
+	restore := func(spec string) func() (sample, error) {
+		return func() (sample, error) {
+			defer os.Remove(out)
+			return withServerCPU(pid, func() (sample, error) {
+				return measure(b.env(), b.vigil, "restore", "-config", spec, "-backup", "plain", "-out", out)
+			})
+		}
+	}
 	res, err := compare([]variant{
 		{"a", func() (sample, error) {
 			defer os.Remove(out)
-			return measure(b.env(), self(), "-child-download", b.minio.Endpoint(), key, out)
+			return withServerCPU(pid, func() (sample, error) {
+				return measure(b.env(), self(), "-child-download", b.minio.Endpoint(), key, out)
+			})
 		}},
-		{"c", func() (sample, error) {
-			defer os.Remove(out)
-			return measure(b.env(), b.vigil, "restore", "-config", spec, "-backup", "plain", "-out", out)
-		}},
+		{"c", restore(parallel)},
+		{"s", restore(single)},
 	})
 	if err != nil {
 		return err
 	}
-	a, c := res["a"].median(), res["c"].median()
-	b.table.add("restore etcd (raw download as a)", "1024", secs(a), "", secs(c), ratio(c, a), "",
-		mib(res["c"].maxRSS()), "(writes the db)", fmt.Sprintf("a %s, c %s", res["a"].minMax(), res["c"].minMax()))
-	b.table.note("restore speed vs raw download: %.2fx", float64(a)/float64(c))
+	a, c, sgl := res["a"].median(), res["c"].median(), res["s"].median()
+	b.table.add(fmt.Sprintf("restore etcd, %d range requests (raw download as a)", store.DefaultDownloadConcurrency()), fmt.Sprint(size), secs(a), "", secs(c),
+		roundRatios(res["c"], res["a"]).String(), "", mib(res["c"].maxRSS()), "(writes the db)", fmt.Sprintf("a %s, c %s", res["a"].minMax(), res["c"].minMax()))
+	b.table.add("  same, one stream (download_concurrency = 1)", fmt.Sprint(size), "", "", secs(sgl),
+		roundRatios(res["s"], res["a"]).String(), "", mib(res["s"].maxRSS()), "(writes the db)", "s "+res["s"].minMax())
+	speed := roundRatios(res["a"], res["c"])
+	b.table.note("restore speed vs raw download: %s× with range requests, %s× in one stream", speed, roundRatios(res["a"], res["s"]))
+	for _, v := range []struct{ name, key string }{{"raw download", "a"}, {"vigil restore", "c"}, {"vigil, one stream", "s"}} {
+		cpu, srv := res[v.key].medianCPU()
+		b.table.note("  %s: %s wall, %s CPU in the process, %s in MinIO (2 cores: %s of CPU available)", v.name,
+			secs(res[v.key].median()), secs(cpu), secs(srv), secs(2*res[v.key].median()))
+	}
+	b.table.atLeast(fmt.Sprintf("restore etcd %d MiB, speed >= 1.0x raw download", size), speed, 1.0)
+	b.table.atLeast(fmt.Sprintf("restore etcd %d MiB, speed >= 1.2x raw download (stretch)", size), speed, 1.2)
+	b.table.rssAtMost(fmt.Sprintf("restore etcd %d MiB, peak RSS <= 64 MiB", size), res["c"], 64<<20)
 	return nil
 }
 

@@ -28,9 +28,10 @@ var (
 	snapMiB  = flag.Int("consul-mib", 256, "MiB of KV data in the consul_snapshot benchmark")
 	nomadMiB = flag.Int("nomad-mib", 32, "MiB of variables in the nomad_snapshot benchmark")
 	vaultMiB = flag.Int("vault-mib", 32, "MiB of KV secrets in the vault_raft benchmark")
+	realMiB  = flag.Int("realistic-mib", 512, "MiB of Kubernetes-style objects in the realistic etcd benchmark")
 	specs    = flag.Int("compile-backups", 10000, "backups in the compile benchmark")
 	planJobs = flag.Int("plan-backups", 1000, "backups in the plan benchmark")
-	only     = flag.String("only", "", "comma list of benchmarks to run: etcd,consul_snapshot,consul_kv,nomad_snapshot,vault_raft,restore,compile,plan")
+	only     = flag.String("only", "", "comma list of benchmarks to run: etcd,realistic,consul_snapshot,consul_kv,nomad_snapshot,vault_raft,restore,compile,plan")
 )
 
 func main() {
@@ -107,6 +108,14 @@ func run() error {
 			if err := b.etcd(ctx, mib); err != nil {
 				return err
 			}
+		}
+	}
+	if want("realistic") {
+		if err := b.etcdRealistic(ctx, *realMiB); err != nil {
+			return err
+		}
+		if err := b.consulKVRealistic(ctx); err != nil {
+			return err
 		}
 	}
 	if want("consul_snapshot") {
