@@ -160,6 +160,58 @@ func (v *verifiedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// WriteTo passes its source's large writes (a parallel download's whole
+// parts) on to w, hashing each part on another core while w writes it:
+// the hash, the longest step, then overlaps the write instead of adding
+// to it. As with Read, the last bytes reach w only once the whole object
+// is checked: a server being restored never gets a complete bad body.
+func (v *verifiedReader) WriteTo(w io.Writer) (int64, error) {
+	wt, ok := v.r.(io.WriterTo)
+	if !ok {
+		return io.Copy(w, struct{ io.Reader }{v})
+	}
+	n, err := wt.WriteTo(&hashingWriter{v: v, w: w})
+	if err == nil {
+		err = v.check()
+	}
+	return n, err
+}
+
+// hashingWriter hashes into a verifiedReader's digest what it writes.
+type hashingWriter struct {
+	v *verifiedReader
+	w io.Writer
+}
+
+// overlapMin is the write from which hashing runs beside the write.
+const overlapMin = 1 << 20
+
+func (h *hashingWriter) Write(p []byte) (int, error) {
+	end := h.v.d.Written() + int64(len(p))
+	if end > h.v.size {
+		return 0, &checksumError{fmt.Sprintf("object is longer than the manifest's %d bytes", h.v.size)}
+	}
+	if end == h.v.size {
+		h.v.d.Write(p)
+		if err := h.v.check(); err != nil {
+			return 0, err
+		}
+		return h.w.Write(p)
+	}
+	if len(p) < overlapMin {
+		h.v.d.Write(p)
+		return h.w.Write(p)
+	}
+	hashed := make(chan struct{})
+	go func() {
+		h.v.d.Write(p)
+		close(hashed)
+	}()
+	n, err := h.w.Write(p)
+	<-hashed
+	return n, err
+}
+
 func (v *verifiedReader) check() error {
 	if v.d.Written() != v.size {
 		return &checksumError{fmt.Sprintf("object has %d bytes, the manifest says %d", v.d.Written(), v.size)}

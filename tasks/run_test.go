@@ -207,6 +207,64 @@ func TestVerifiedReader(t *testing.T) {
 	}
 }
 
+// partsReader hands out its data in parts through WriteTo, as a parallel
+// download does.
+type partsReader struct {
+	data []byte
+	part int
+}
+
+func (p *partsReader) Read(b []byte) (int, error) {
+	if len(p.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(b, p.data)
+	p.data = p.data[n:]
+	return n, nil
+}
+
+func (p *partsReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for len(p.data) > 0 {
+		n, err := w.Write(p.data[:min(p.part, len(p.data))])
+		total += int64(n)
+		p.data = p.data[n:]
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// Through WriteTo (whole parts, hashed beside the write) a good object
+// arrives whole, and a bad one never delivers its last part: the writer
+// (a server being restored) never gets a complete bad body.
+func TestVerifiedReaderWriteTo(t *testing.T) {
+	data := randomBytes(5<<20 + 123)
+	const part = 2 << 20
+	var got bytes.Buffer
+	n, err := newVerifiedReader(&partsReader{data, part}, int64(len(data)), shaHex(data)).WriteTo(&got)
+	if err != nil || n != int64(len(data)) || !bytes.Equal(got.Bytes(), data) {
+		t.Fatalf("good object: %d bytes, err %v", n, err)
+	}
+	bad := bytes.Clone(data)
+	bad[part+7] ^= 1
+	for name, c := range map[string]struct {
+		src  []byte
+		size int64
+	}{"flipped byte": {bad, int64(len(data))}, "short": {data[:len(data)-1], int64(len(data))}, "long": {data, int64(len(data) - 1)}} {
+		got.Reset()
+		_, err := io.Copy(&got, newVerifiedReader(&partsReader{c.src, part}, c.size, shaHex(data)))
+		var ce *checksumError
+		if !errors.As(err, &ce) {
+			t.Errorf("%s: err = %v", name, err)
+		}
+		if int64(got.Len()) >= c.size {
+			t.Errorf("%s: %d bytes delivered of a bad object of %d", name, got.Len(), c.size)
+		}
+	}
+}
+
 // An etcd restore writes the db file in one pass; a corrupt object fails
 // the read that reaches its end, and no file is left for etcdutl.
 func TestEtcdRestoreOfCorruptObjectLeavesNoFile(t *testing.T) {

@@ -84,7 +84,7 @@ func decodeS3(e *evaluator, b *hcl.Block) *config.Storage {
 		n := 0
 		if e.value(raw.DownloadConcurrency, &n) && (n < 1 || n > 16) {
 			e.errorf(raw.DownloadConcurrency.Expr.Range(), "Invalid value for download_concurrency",
-				"download_concurrency must be between 1 (one request, no ranges) and 16, got %d; leave it out for two requests per core (at least 4).", n)
+				"download_concurrency must be between 1 (one request, no ranges) and 16, got %d; leave it out for one more than the cores (3 to 8).", n)
 			n = 0
 		}
 		s.DownloadConcurrency = n

@@ -13,18 +13,22 @@ import (
 // Download tuning. Memory is (Concurrency+1) × PartSize: the parts in
 // flight, and the one being consumed.
 const (
-	DefaultDownloadPartSize = 4 << 20
+	// DefaultDownloadPartSize: 8 MiB parts cost MinIO a quarter less CPU
+	// than 4 MiB ones for the same object (fewer requests to authorize
+	// and open); the bench measured both.
+	DefaultDownloadPartSize = 8 << 20
 	maxDownloadConcurrency  = 16
 	// partAttempts is how often one range request is tried: a reset
 	// connection costs one part again, not the whole restore.
 	partAttempts = 3
 )
 
-// DefaultDownloadConcurrency is the range requests kept in flight: two per
-// core (a request waits on the network as much as it uses a core), at
-// least 4 and at most 16.
+// DefaultDownloadConcurrency is the range requests kept in flight: one
+// more than the cores, at least 3 (on loopback a 2-core machine is CPU
+// bound beyond that) and at most 8 (72 MiB of parts; a larger machine on
+// a fast link sets download_concurrency up to 16).
 func DefaultDownloadConcurrency() int {
-	return min(max(2*runtime.NumCPU(), 4), maxDownloadConcurrency)
+	return min(max(runtime.NumCPU()+1, 3), 8)
 }
 
 // DownloadOptions tune Download; zero values take the defaults.
@@ -91,6 +95,7 @@ func (c closers) Close() error { return c.close() }
 // queue in part order, so the consumer waits only for the next part.
 type parallelReader struct {
 	cancel context.CancelFunc
+	frees  []func()
 	order  chan chan part
 	free   chan []byte
 	wg     sync.WaitGroup
@@ -112,7 +117,9 @@ func newParallelReader(ctx context.Context, r Ranger, key string, size int64, o 
 		free:   make(chan []byte, o.Concurrency+1),
 	}
 	for i := 0; i < o.Concurrency+1; i++ {
-		pr.free <- make([]byte, o.PartSize)
+		buf, free := partBuffer(int(o.PartSize))
+		pr.free <- buf
+		pr.frees = append(pr.frees, free)
 	}
 	pr.wg.Add(1)
 	go pr.dispatch(ctx, r, key, size, o.PartSize, first)
@@ -207,9 +214,41 @@ func (pr *parallelReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// Close stops the fetches in flight and waits for them.
+// WriteTo hands whole parts to w: no copy through a small buffer, and one
+// write per part rather than one per 32 KiB.
+func (pr *parallelReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		if len(pr.cur) > 0 {
+			n, err := w.Write(pr.cur)
+			total += int64(n)
+			pr.cur = pr.cur[n:]
+			if err != nil {
+				return total, err
+			}
+		}
+		// Read with an empty p fetches the next part into cur.
+		if _, err := pr.Read(nil); err == io.EOF {
+			return total, nil
+		} else if err != nil {
+			return total, err
+		}
+	}
+}
+
+// errClosed is what a read after Close gets.
+var errClosed = errors.New("store: read of a closed download")
+
+// Close stops the fetches in flight, waits for them and frees the parts.
 func (pr *parallelReader) Close() error {
 	pr.cancel()
 	pr.wg.Wait()
+	if pr.frees != nil {
+		pr.full, pr.cur, pr.err = nil, nil, errClosed
+		for _, free := range pr.frees {
+			free()
+		}
+		pr.frees = nil
+	}
 	return nil
 }

@@ -151,6 +151,10 @@ func TestDownloadCloseEarlyStopsFetches(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc.Close()
+	// The parts' memory is freed: a read after Close must not touch it.
+	if _, err := rc.Read(buf); !errors.Is(err, errClosed) {
+		t.Errorf("read after close: %v", err)
+	}
 	waitGoroutines(t, before)
 	if n := f.requests.Load(); n > 8 {
 		t.Errorf("%d requests made for an object closed after 100 bytes", n)
