@@ -1,19 +1,26 @@
 # vigil: `make demo` shows the product, `make test` runs every test.
 SHELL        := /bin/bash
 GO           ?= go
-VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+VERSION      ?= $(shell scripts/version.sh)
 LDFLAGS      := -X main.version=$(VERSION)
 BIN          := bin/vigil
 TOOLS_DIR    := $(shell scripts/tools.sh --print-dir)
 FUZZTIME     ?= 10m
 E2E_TIMEOUT  ?= 60m
 
-.PHONY: all build test unit e2e bench faults fuzz demo demo-down fmt lint tools examples-render clean
+DIST         ?= dist
+
+.PHONY: all build release test unit e2e bench faults fuzz demo demo-down fmt lint tools examples-render clean
 
 all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vigil
+
+# Static linux/amd64 and linux/arm64 archives and SHA256SUMS in $(DIST);
+# the same commit gives the same bytes.
+release:
+	GO=$(GO) scripts/release.sh $(DIST) $(VERSION)
 
 # Every test: unit tests with the race detector, then the e2e suite on real servers.
 test: lint unit e2e
