@@ -23,8 +23,14 @@ variable "driver" {
 
 variable "vigil_artifact" {
   type        = string
-  default     = "https://releases.example.com/vigil/v0.1.0/vigil_linux_amd64.tar.gz"
-  description = "Where the exec driver fetches the vigil binary. Empty to use vigil_binary."
+  default     = "https://releases.example.com/vigil/v0.1.0/vigil_0.1.0_linux_amd64.tar.gz"
+  description = "Where the exec driver fetches the vigil release archive (make release). Empty to use vigil_binary."
+}
+
+variable "vigil_artifact_checksum" {
+  type        = string
+  default     = ""
+  description = "The archive's line in the release's SHA256SUMS, as sha256:HEX; Nomad refuses a download that differs."
 }
 
 variable "vigil_binary" {
@@ -97,6 +103,8 @@ nomad {
   driver      = var.driver
   artifact    = var.vigil_artifact
   binary      = var.vigil_binary
+
+  artifact_checksum = var.vigil_artifact_checksum
 
   constraint {
     attribute = "$${attr.kernel.name}" # $$ escapes Nomad's own interpolation

@@ -245,7 +245,11 @@ func group(name string, n config.Nomad, v config.Vault, timeout time.Duration, d
 		}},
 	}
 	if n.Artifact != "" && n.Driver != config.DriverDocker {
-		task.Artifacts = []*api.TaskArtifact{{GetterSource: ptr(n.Artifact), RelativeDest: ptr("local/")}}
+		a := &api.TaskArtifact{GetterSource: ptr(n.Artifact), RelativeDest: ptr("local/")}
+		if n.ArtifactChecksum != "" {
+			a.GetterOptions = map[string]string{"checksum": n.ArtifactChecksum}
+		}
+		task.Artifacts = []*api.TaskArtifact{a}
 	}
 	if n.VaultEnabled {
 		// noop: a run keeps the token it started with instead of being restarted.

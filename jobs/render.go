@@ -126,6 +126,12 @@ func writeTask(tb *hclwrite.Body, t *api.Task) {
 		ab := tb.AppendNewBlock("artifact", nil).Body()
 		setStr(ab, "source", a.GetterSource)
 		setStr(ab, "destination", a.RelativeDest)
+		if len(a.GetterOptions) > 0 {
+			ob := ab.AppendNewBlock("options", nil).Body()
+			for _, k := range sortedKeys(a.GetterOptions) {
+				ob.SetAttributeValue(k, cty.StringVal(a.GetterOptions[k]))
+			}
+		}
 	}
 	for _, tpl := range t.Templates {
 		tb.AppendNewline()

@@ -336,6 +336,9 @@ type Nomad struct {
 	Driver      string       `json:"driver,omitempty"`
 	Image       string       `json:"image,omitempty"`
 	Artifact    string       `json:"artifact,omitempty"`
+	// ArtifactChecksum is "TYPE:HEX" (sha256:...), checked by Nomad's
+	// artifact fetcher.
+	ArtifactChecksum string `json:"artifact_checksum,omitempty"`
 	// Binary is the vigil binary's path on the node (raw_exec, exec without
 	// an artifact).
 	Binary         string `json:"binary,omitempty"`

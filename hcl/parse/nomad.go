@@ -1,6 +1,8 @@
 package parse
 
 import (
+	"strings"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/vigil-backup/vigil/hcl/config"
 )
@@ -19,7 +21,11 @@ type nomadLayer struct {
 	present  bool
 	driver   string
 	priority *int
-	defRange hcl.Range
+	// artifact and checksum go together: a layer that sets an artifact
+	// sets its checksum too (none when it gives none), so a backup's own
+	// artifact never inherits the checksum of the default's.
+	artifact, checksum *string
+	defRange           hcl.Range
 }
 
 func decodeNomadLayer(e *evaluator, b *hcl.Block) *nomadLayer {
@@ -66,6 +72,7 @@ func (l *nomadLayer) fill(e *evaluator, body hcl.Body) *nomadLayer {
 
 func (l *nomadLayer) evalFields(e *evaluator) {
 	l.driver = e.enum(l.raw.Driver, "", config.DriverDocker, config.DriverExec, config.DriverRawExec)
+	l.evalArtifact(e)
 	if l.raw.Priority != nil {
 		var p int
 		if e.value(l.raw.Priority, &p) {
@@ -105,7 +112,10 @@ func (l *nomadLayer) resolve(e *evaluator, over *nomadLayer, blockRange *hcl.Ran
 		setIf(&n.Namespace, r.Namespace)
 		setIf(&n.NodePool, r.NodePool)
 		setIf(&n.Image, r.Image)
-		setIf(&n.Artifact, r.Artifact)
+		if layer.artifact != nil {
+			n.Artifact, n.ArtifactChecksum = *layer.artifact, ""
+			setIf(&n.ArtifactChecksum, layer.checksum)
+		}
 		setIf(&n.Binary, r.Binary)
 		if layer.driver != "" {
 			n.Driver = layer.driver
@@ -154,6 +164,47 @@ func (l *nomadLayer) resolve(e *evaluator, over *nomadLayer, blockRange *hcl.Ran
 		}
 	}
 	return n
+}
+
+// checksumHexLen is the hex length of each checksum type go-getter (and so
+// Nomad's artifact block) checks.
+var checksumHexLen = map[string]int{"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}
+
+// evalArtifact reads artifact and artifact_checksum. An http(s) artifact
+// without a checksum is a warning: Nomad would run whatever the server
+// sends.
+func (l *nomadLayer) evalArtifact(e *evaluator) {
+	r := l.raw
+	if r.Artifact != nil {
+		a := e.str(r.Artifact, "")
+		l.artifact = &a
+	}
+	if r.ArtifactChecksum != nil {
+		c := e.str(r.ArtifactChecksum, "")
+		rng := r.ArtifactChecksum.Expr.Range()
+		typ, sum, _ := strings.Cut(c, ":")
+		want, known := checksumHexLen[typ]
+		switch {
+		case c == "": // none, as when left out (a variable's empty default)
+		case r.Artifact == nil:
+			e.errorf(rng, "Checksum without artifact",
+				"artifact_checksum checks the artifact set in the same nomad block; set artifact here too.")
+		case !known || len(sum) != want || strings.Trim(strings.ToLower(sum), "0123456789abcdef") != "":
+			e.errorf(rng, "Invalid artifact checksum",
+				"%q is not a checksum Nomad can check: give \"sha256:\" and 64 hex digits (sha512, sha1 and md5 work too), as `sha256sum` prints it.", c)
+		default:
+			l.checksum = &c
+		}
+	}
+	if l.artifact != nil && l.checksum == nil && (r.ArtifactChecksum == nil || e.str(r.ArtifactChecksum, "") == "") &&
+		(strings.HasPrefix(*l.artifact, "https://") || strings.HasPrefix(*l.artifact, "http://")) {
+		e.diags = append(e.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "Artifact without a checksum",
+			Detail:   "Nomad runs whatever this URL serves. Add artifact_checksum = \"sha256:...\" (the release's SHA256SUMS line) so a changed or truncated download fails the job instead.",
+			Subject:  r.Artifact.Expr.Range().Ptr(),
+		})
+	}
 }
 
 func setIf[T any](dst *T, src *T) {

@@ -335,12 +335,14 @@ type rawNomad struct {
 	Constraints   []rawConstraint `hcl:"constraint,block"`
 	Driver        *hcl.Attribute  `hcl:"driver,optional"`
 	Image         *string         `hcl:"image,optional"`
-	Artifact      *string         `hcl:"artifact,optional"`
-	Binary        *string         `hcl:"binary,optional"`
-	Resources     *rawResources   `hcl:"resources,block"`
-	Vault         *rawNomadVault  `hcl:"vault,block"`
-	Consul        *struct{}       `hcl:"consul,block"`
-	DefRange      hcl.Range       `hcl:",def_range"`
+	Artifact      *hcl.Attribute  `hcl:"artifact,optional"`
+	// ArtifactChecksum is go-getter's "TYPE:HEX", checked by Nomad.
+	ArtifactChecksum *hcl.Attribute `hcl:"artifact_checksum,optional"`
+	Binary           *string        `hcl:"binary,optional"`
+	Resources        *rawResources  `hcl:"resources,block"`
+	Vault            *rawNomadVault `hcl:"vault,block"`
+	Consul           *struct{}      `hcl:"consul,block"`
+	DefRange         hcl.Range      `hcl:",def_range"`
 }
 
 type rawConstraint struct {

@@ -56,8 +56,11 @@ job "vigil-logs" {
       }
 
       artifact {
-        source      = "https://releases.example.com/vigil.tar.gz"
+        source      = "https://releases.example.com/vigil_0.2.0_linux_amd64.tar.gz"
         destination = "local/"
+        options {
+          checksum = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+        }
       }
 
       template {
@@ -177,8 +180,11 @@ job "vigil-serve-specs" {
       }
 
       artifact {
-        source      = "https://releases.example.com/vigil.tar.gz"
+        source      = "https://releases.example.com/vigil_0.2.0_linux_amd64.tar.gz"
         destination = "local/"
+        options {
+          checksum = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+        }
       }
 
       template {
@@ -338,8 +344,11 @@ job "vigil-snap" {
       }
 
       artifact {
-        source      = "https://releases.example.com/vigil.tar.gz"
+        source      = "https://releases.example.com/vigil_0.2.0_linux_amd64.tar.gz"
         destination = "local/"
+        options {
+          checksum = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+        }
       }
 
       template {

@@ -58,7 +58,7 @@ job "vigil-verify-etcd-main" {
       }
 
       artifact {
-        source      = "https://releases.example.com/vigil/v0.1.0/vigil_linux_amd64.tar.gz"
+        source      = "https://releases.example.com/vigil/v0.1.0/vigil_0.1.0_linux_amd64.tar.gz"
         destination = "local/"
       }
 
