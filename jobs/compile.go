@@ -114,6 +114,9 @@ func compileBackup(cfg *config.Config, src *config.Backup, opts Options) ([]*api
 		return nil, fmt.Errorf("jobs: compile %s: %w", name, err)
 	}
 	n := taskNomad(cfg, src.Nomad)
+	if err := checkCommand(BackupPrefix+name, n); err != nil {
+		return nil, err
+	}
 	job := newJob(BackupPrefix+name, cfg.ID, n, b, "backup", hash, opts)
 	job.Periodic = periodic(b.Schedule, b.TimeZone)
 	args := []string{"run", "-config", "${NOMAD_TASK_DIR}/vigil.json", "-backup", name}
@@ -282,6 +285,19 @@ func group(name string, n config.Nomad, v config.Vault, timeout time.Duration, d
 		},
 		Tasks: []*api.Task{task},
 	}
+}
+
+// checkCommand refuses a task Nomad would accept but could not start: no
+// image for docker, no command otherwise. The spec's checks catch these
+// first; this keeps a job built another way from reaching Nomad so.
+func checkCommand(id string, n config.Nomad) error {
+	switch {
+	case n.Driver == config.DriverDocker && n.Image == "":
+		return fmt.Errorf("jobs: compile %s: the docker driver has no image to run", id)
+	case n.Driver != config.DriverDocker && n.Binary == "" && n.Artifact == "":
+		return fmt.Errorf("jobs: compile %s: the %s driver has no command to run (set binary or artifact)", id, n.Driver)
+	}
+	return nil
 }
 
 func taskConfig(n config.Nomad, args []string) map[string]any {

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -144,5 +145,42 @@ func TestServeJob(t *testing.T) {
 		if strings.HasPrefix(*job.ID, ServePrefix) {
 			t.Error("a standalone config (consul disabled) has no serve job")
 		}
+	}
+}
+
+// The serve job of a spec with no nomad block runs the default binary (it
+// had command = "", which Nomad accepts and cannot start); every compiled
+// task has something to run.
+func TestEveryTaskHasACommand(t *testing.T) {
+	dir := t.TempDir()
+	spec := `
+storage "s3" "s" {
+  bucket = "b"
+  credentials {
+    environment = true
+  }
+}
+
+backup "consul_kv" "kv" {
+  schedule = "0 * * * *"
+  storage  = storage.s3.s
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	jobs := compileFile(t, dir)
+	if len(jobs) != 2 {
+		t.Fatalf("%d jobs", len(jobs))
+	}
+	for _, job := range jobs {
+		c := job.TaskGroups[0].Tasks[0].Config
+		if c["command"] == "" || c["command"] == nil {
+			t.Errorf("%s: no command: %v", *job.ID, c)
+		}
+	}
+	bad := config.Nomad{Driver: config.DriverDocker}
+	if err := checkCommand("vigil-serve-x", bad); err == nil || !strings.Contains(err.Error(), "no image") {
+		t.Errorf("docker without an image: %v", err)
 	}
 }

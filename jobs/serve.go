@@ -39,6 +39,9 @@ func CompileServe(cfg *config.Config, opts Options) (*api.Job, error) {
 	}
 	sum := sha256.Sum256(buf.Bytes())
 	n := taskNomad(cfg, cfg.Nomad)
+	if err := checkCommand(ServeID(cfg), n); err != nil {
+		return nil, err
+	}
 	job := newJob(ServeID(cfg), cfg.ID, n, &config.Backup{}, "serve", hex.EncodeToString(sum[:]), opts)
 	job.Type = ptr(api.JobTypeService)
 	delete(job.Meta, MetaBackup)

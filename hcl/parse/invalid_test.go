@@ -35,6 +35,7 @@ func TestInvalidSpecs(t *testing.T) {
 		{"download_concurrency_range", "Invalid value for download_concurrency", "spec.hcl", 6, 26, "between 1"},
 		{"checksum_bad", "Invalid artifact checksum", "spec.hcl", 7, 23, "64 hex digits"},
 		{"checksum_without_artifact", "Checksum without artifact", "spec.hcl", 13, 25, "same nomad block"},
+		{"serve_docker_no_image", "Missing docker image", "spec.hcl", 5, 1, "vigil-serve"},
 		{"lock_key_dotdot", "Invalid lock key", "spec.hcl", 9, 11, `".."`},
 		{"es_upper_prefix", "Invalid snapshot_prefix", "spec.hcl", 11, 23, "lower case"},
 		{"es_repository_chars", "Invalid repository", "spec.hcl", 10, 18, "refuses in names"},

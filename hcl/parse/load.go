@@ -245,6 +245,9 @@ func load(p fileParser, files []string, opts Options) (*config.Config, hcl.Diagn
 		cfg.Storages = append(cfg.Storages, *s)
 	}
 	cfg.Backups = decodeBackups(e, blocks["backup"], storages, defaults)
+	if cfg.Consul.Enabled && len(cfg.Backups) > 0 {
+		checkServeNomad(e, cfg.Nomad, defaults)
+	}
 	for i := range cfg.Backups {
 		if blk := backupBlock(blocks["backup"], cfg.Backups[i].Name); blk != nil {
 			checkCircularEncryption(e, &cfg.Backups[i], cfg.Vault.Address, blk.DefRange)

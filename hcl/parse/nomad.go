@@ -140,8 +140,12 @@ func (l *nomadLayer) resolve(e *evaluator, over *nomadLayer, blockRange *hcl.Ran
 			n.ConsulIdentity = true
 		}
 	}
+	if n.Driver != config.DriverDocker && n.Binary == "" && n.Artifact == "" {
+		n.Binary = DefaultBinary // the serve job's too: never an empty command
+	}
 	if blockRange == nil {
-		// The top-level defaults alone are not a job; only backups are checked.
+		// The top-level defaults are checked where a job uses them alone
+		// (checkServeNomad); backups are checked here.
 		return n
 	}
 	switch n.Driver {
@@ -159,11 +163,17 @@ func (l *nomadLayer) resolve(e *evaluator, over *nomadLayer, blockRange *hcl.Ran
 			e.errorf(*blockRange, "Image without docker driver",
 				"image only applies to the docker driver; this backup uses %s.", n.Driver)
 		}
-		if n.Binary == "" && n.Artifact == "" {
-			n.Binary = DefaultBinary
-		}
 	}
 	return n
+}
+
+// checkServeNomad checks the top-level nomad block where the vigil-serve
+// job is compiled from it alone: with the docker driver it needs an image.
+func checkServeNomad(e *evaluator, n config.Nomad, l *nomadLayer) {
+	if n.Driver == config.DriverDocker && n.Image == "" {
+		e.errorf(l.defRange, "Missing docker image",
+			"The vigil-serve job runs with the top-level nomad block's settings, and the docker driver needs image = \"...\" there.")
+	}
 }
 
 // checksumHexLen is the hex length of each checksum type go-getter (and so

@@ -163,7 +163,7 @@ job "vigil-serve-specs" {
 
       config {
         args    = ["serve", "-config", "$${NOMAD_TASK_DIR}/vigil.json", "-addr", "$${NOMAD_ADDR_http}"]
-        command = ""
+        command = "/usr/local/bin/vigil"
       }
 
       env {
