@@ -183,6 +183,12 @@ func (m *Meta) startRun(cfg *config.Config) (context.Context, *tasks.Telemetry, 
 	return ctx, tel, func() { stop(); tel.Close() }, true
 }
 
+// stdoutIsTerminal says whether output is read by a person.
+func (m *Meta) stdoutIsTerminal() bool {
+	f, ok := m.Stdout.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
+}
+
 // progressOut is stderr when it is a terminal and vigil is not under Nomad.
 func (m *Meta) progressOut() *os.File {
 	if f, ok := m.Stderr.(*os.File); ok && !inNomad() && isatty.IsTerminal(f.Fd()) {

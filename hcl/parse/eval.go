@@ -142,7 +142,28 @@ func (e *evaluator) cron(attr *hcl.Attribute) string {
 			"%q is not a cron expression Nomad's periodic scheduler accepts: %s.", s, err)
 		return ""
 	}
+	e.cronFieldsWarning(attr, s)
 	return s
+}
+
+// cronFieldsWarning says how Nomad reads a schedule of 6 or 7 fields,
+// which Quartz and Spring read with seconds first.
+func (e *evaluator) cronFieldsWarning(attr *hcl.Attribute, s string) {
+	var detail string
+	switch f := strings.Fields(s); len(f) {
+	case 6:
+		detail = fmt.Sprintf("Nomad reads six fields as minute, hour, day of month, month, day of week and year: the last field is the year, not the first the seconds as in Quartz or Spring. %q runs at minute %s, hour %s. For seconds first, write seven fields (second minute hour day month weekday year); otherwise drop the year for the usual five.", s, f[0], f[1])
+	case 7:
+		detail = fmt.Sprintf("Nomad reads seven fields as second, minute, hour, day of month, month, day of week and year: %q runs at second %s, minute %s, hour %s. A backup needs no seconds: the usual five fields (minute hour day month weekday) say the same.", s, f[0], f[1], f[2])
+	default:
+		return
+	}
+	e.diags = append(e.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagWarning,
+		Summary:  fmt.Sprintf("Cron schedule with %d fields", len(strings.Fields(s))),
+		Detail:   detail + " `vigil validate -v` prints the next runs.",
+		Subject:  attr.Expr.Range().Ptr(),
+	})
 }
 
 func (e *evaluator) timeZone(attr *hcl.Attribute) string {

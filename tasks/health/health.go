@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/cronexpr"
 	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/tasks/record"
 )
@@ -202,17 +201,10 @@ func verifyMaxAge(b *config.Backup) time.Duration {
 }
 
 func next(schedule, tz string, after time.Time) time.Time {
-	e, err := cronexpr.Parse(schedule)
-	if err != nil {
-		return time.Time{}
+	if runs := config.NextRuns(schedule, tz, after, 1); len(runs) == 1 {
+		return runs[0].UTC()
 	}
-	loc := time.UTC
-	if tz != "" {
-		if l, err := time.LoadLocation(tz); err == nil {
-			loc = l
-		}
-	}
-	return e.Next(after.In(loc)).UTC()
+	return time.Time{}
 }
 
 // summary is a run in one line: time, size, object or error.
