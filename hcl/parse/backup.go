@@ -142,12 +142,15 @@ func decodeRetain(e *evaluator, raw *rawRetain) config.Retain {
 	if raw == nil {
 		return r
 	}
+	errs := e.errorCount()
 	r.Last = e.nonNegative(raw.Last, 0)
 	r.Daily = e.nonNegative(raw.Daily, 0)
 	r.Weekly = e.nonNegative(raw.Weekly, 0)
 	r.Monthly = e.nonNegative(raw.Monthly, 0)
 	r.MaxAge = e.duration(raw.MaxAge, 0)
-	if r == (config.Retain{}) {
+	// A setting refused above reads as zero: "keeps nothing" would be a
+	// second error about the same mistake.
+	if r == (config.Retain{}) && e.errorCount() == errs {
 		e.errorf(raw.DefRange, "Retention keeps nothing",
 			"This retain block keeps no backup: set last, daily, weekly, monthly or max_age above zero, or remove the block to keep every backup.")
 	}

@@ -29,6 +29,18 @@ func (e *evaluator) errorf(rng hcl.Range, summary, format string, args ...any) {
 	})
 }
 
+// errorCount is how many errors are reported so far: a check that would
+// only repeat an earlier error compares it before and after.
+func (e *evaluator) errorCount() int {
+	n := 0
+	for _, d := range e.diags {
+		if d.Severity == hcl.DiagError {
+			n++
+		}
+	}
+	return n
+}
+
 // require reports a missing required attribute. gohcl treats pointer
 // fields as optional, so the *hcl.Attribute fields are checked here.
 func (e *evaluator) require(attr *hcl.Attribute, name string, block hcl.Range) bool {

@@ -36,6 +36,7 @@ func TestInvalidSpecs(t *testing.T) {
 		{"checksum_bad", "Invalid artifact checksum", "spec.hcl", 7, 23, "64 hex digits"},
 		{"checksum_without_artifact", "Checksum without artifact", "spec.hcl", 13, 25, "same nomad block"},
 		{"serve_docker_no_image", "Missing docker image", "spec.hcl", 5, 1, "vigil-serve"},
+		{"not_text", "Spec file is not text", "spec.hcl", 2, 27, "not UTF-8 text"},
 		{"lock_key_dotdot", "Invalid lock key", "spec.hcl", 9, 11, `".."`},
 		{"es_upper_prefix", "Invalid snapshot_prefix", "spec.hcl", 11, 23, "lower case"},
 		{"es_repository_chars", "Invalid repository", "spec.hcl", 10, 18, "refuses in names"},
@@ -116,5 +117,60 @@ backup "elasticsearch" "ES-Main" {
 	}
 	if got := cfg.Backups[0].Elasticsearch.SnapshotPrefix; got != "vigil-es-main" {
 		t.Fatalf("prefix %q", got)
+	}
+}
+
+// One mistake gives one error: not a second one about what the first
+// left out (a storage refused, a retention setting of the wrong type), and
+// not one per byte of a file that is not text.
+func TestNoFollowOnErrors(t *testing.T) {
+	const head = "consul {\n  enabled = false\n}\n"
+	cases := map[string]struct{ src, summary string }{
+		"storage refused": {head + `storage "local" "disk" {
+  path = ""
+}
+backup "consul_kv" "a" {
+  schedule = "0 * * * *"
+  storage  = storage.local.disk
+}
+`, "Invalid local path"},
+		"storage name refused": {head + `storage "local" "-disk" {
+  path = "/b"
+}
+backup "consul_kv" "a" {
+  schedule = "0 * * * *"
+  storage  = storage.local.-disk
+}
+`, ""},
+		"retention of the wrong type": {head + `storage "local" "disk" {
+  path = "/b"
+}
+backup "consul_kv" "a" {
+  schedule = "0 * * * *"
+  storage  = storage.local.disk
+  retain {
+    last = "ten"
+  }
+}
+`, "Unsuitable value type"},
+		"binary": {"\x7fELF\x02\x01\x01\x00\x00\x00garbage\xff\xfe", "Spec file is not text"},
+	}
+	for name, c := range cases {
+		_, _, diags := LoadBytes("spec.hcl", []byte(c.src), Options{})
+		var errs hcl.Diagnostics
+		for _, d := range diags {
+			if d.Severity == hcl.DiagError {
+				errs = append(errs, d)
+			}
+		}
+		if c.summary == "" {
+			if len(errs) == 0 {
+				t.Errorf("%s: accepted", name)
+			}
+			continue
+		}
+		if len(errs) != 1 || errs[0].Summary != c.summary {
+			t.Errorf("%s: want one error %q, got %d:\n%s", name, c.summary, len(errs), errs.Error())
+		}
 	}
 }

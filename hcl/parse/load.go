@@ -7,6 +7,7 @@
 package parse
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
@@ -37,7 +39,7 @@ type Options struct {
 }
 
 type fileParser interface {
-	ParseHCLFile(filename string) (*hcl.File, hcl.Diagnostics)
+	ParseHCL(src []byte, filename string) (*hcl.File, hcl.Diagnostics)
 }
 
 // Load evaluates the spec at path, a directory of *.hcl files or one file.
@@ -95,11 +97,45 @@ type memParser struct {
 	src map[string][]byte
 }
 
-func (m *memParser) ParseHCLFile(name string) (*hcl.File, hcl.Diagnostics) {
-	if b, ok := m.src[name]; ok {
-		return m.ParseHCL(b, name)
+// source is a file's bytes: the ones given to LoadBytes, or the disk's.
+func source(p fileParser, name string) ([]byte, error) {
+	if m, ok := p.(*memParser); ok {
+		if b, ok := m.src[name]; ok {
+			return b, nil
+		}
 	}
-	return m.Parser.ParseHCLFile(name)
+	return os.ReadFile(name)
+}
+
+// readSpec reads one spec file and refuses one that is not text, with one
+// error naming it: parsed, a binary gives an error per byte, each quoting
+// raw bytes into the terminal.
+func readSpec(p fileParser, name string) ([]byte, hcl.Diagnostics) {
+	src, err := source(p, name)
+	if err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Failed to read file", Detail: err.Error()}}
+	}
+	bad := bytes.IndexByte(src, 0)
+	if bad < 0 && !utf8.Valid(src) {
+		for i, r := range string(src) {
+			if r == utf8.RuneError {
+				bad = i
+				break
+			}
+		}
+	}
+	if bad < 0 {
+		return src, nil
+	}
+	line := 1 + bytes.Count(src[:bad], []byte("\n"))
+	col := 1 + bad - (bytes.LastIndexByte(src[:bad], '\n') + 1)
+	pos := hcl.Pos{Line: line, Column: col, Byte: bad}
+	return nil, hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Spec file is not text",
+		Detail:   fmt.Sprintf("%s holds bytes that are not UTF-8 text. Spec files are HCL text; is this a binary, or a file in another encoding?", name),
+		Subject:  &hcl.Range{Filename: name, Start: pos, End: hcl.Pos{Line: line, Column: col + 1, Byte: bad + 1}},
+	}}
 }
 
 func specFiles(path string) ([]string, hcl.Diagnostics) {
@@ -140,7 +176,10 @@ func parseAll(p fileParser, files []string) []parsed {
 	hp, ok := p.(*hclparse.Parser)
 	if !ok || len(files) < 4 {
 		for i, name := range files {
-			out[i].f, out[i].diags = p.ParseHCLFile(name)
+			var src []byte
+			if src, out[i].diags = readSpec(p, name); src != nil {
+				out[i].f, out[i].diags = p.ParseHCL(src, name)
+			}
 		}
 		return out
 	}
@@ -152,12 +191,10 @@ func parseAll(p fileParser, files []string) []parsed {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			src, err := os.ReadFile(name)
-			if err != nil {
-				out[i].diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Failed to read file", Detail: err.Error()}}
-				return
+			var src []byte
+			if src, out[i].diags = readSpec(p, name); src != nil {
+				out[i].f, out[i].diags = hclsyntax.ParseConfig(src, name, hcl.InitialPos)
 			}
-			out[i].f, out[i].diags = hclsyntax.ParseConfig(src, name, hcl.InitialPos)
 		}()
 	}
 	wg.Wait()

@@ -15,6 +15,9 @@ type storageSet struct {
 	list   []*config.Storage
 	byName map[string]*config.Storage // name -> storage; names are unique across kinds
 	ranges map[string]hcl.Range
+	// broken names storages declared with an error already reported: a
+	// reference to one is not a second error.
+	broken map[string]bool
 }
 
 var (
@@ -33,10 +36,11 @@ func checkName(e *evaluator, kind, name string, rng hcl.Range) bool {
 }
 
 func decodeStorages(e *evaluator, blocks []*hcl.Block) *storageSet {
-	set := &storageSet{byName: map[string]*config.Storage{}, ranges: map[string]hcl.Range{}}
+	set := &storageSet{byName: map[string]*config.Storage{}, ranges: map[string]hcl.Range{}, broken: map[string]bool{}}
 	for _, b := range blocks {
 		kind, name := b.Labels[0], b.Labels[1]
 		if !checkName(e, "storage", name, b.LabelRanges[1]) {
+			set.broken[name] = true
 			continue
 		}
 		if prev, dup := set.ranges[name]; dup {
@@ -55,6 +59,7 @@ func decodeStorages(e *evaluator, blocks []*hcl.Block) *storageSet {
 			continue
 		}
 		if s == nil {
+			set.broken[name] = true
 			continue
 		}
 		s.Kind, s.Name = kind, name
@@ -226,6 +231,9 @@ func resolveStorage(e *evaluator, attr *hcl.Attribute, set *storageSet) *config.
 		return nil
 	}
 	s, ok := set.byName[name.Name]
+	if !ok && set.broken[name.Name] {
+		return nil
+	}
 	if !ok {
 		e.errorf(rng, "Reference to undeclared storage",
 			"No storage %q %q is declared in any spec file.%s", kind.Name, name.Name, suggest(set))

@@ -112,7 +112,11 @@ func (v *variable) set(val cty.Value, rng hcl.Range) hcl.Diagnostics {
 func applyVarFlags(p fileParser, vars map[string]*variable, flags []string, files []string) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, path := range files {
-		f, fDiags := p.ParseHCLFile(path)
+		src, fDiags := readSpec(p, path)
+		var f *hcl.File
+		if src != nil {
+			f, fDiags = p.ParseHCL(src, path)
+		}
 		diags = append(diags, fDiags...)
 		if fDiags.HasErrors() {
 			continue

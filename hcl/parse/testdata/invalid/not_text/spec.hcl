@@ -1,0 +1,3 @@
+storage "local" "disk" {
+  path = "/var/backups/café"
+}
