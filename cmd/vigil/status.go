@@ -8,6 +8,7 @@ import (
 
 	consul "github.com/hashicorp/consul/api"
 	"github.com/vigil-backup/vigil/hcl/config"
+	"github.com/vigil-backup/vigil/jobs"
 	"github.com/vigil-backup/vigil/plugin"
 	"github.com/vigil-backup/vigil/tasks/health"
 	"github.com/vigil-backup/vigil/tasks/record"
@@ -92,7 +93,7 @@ func (c *StatusCommand) Run(args []string) int {
 			return exitFail
 		}
 	} else {
-		printStatus(c.Stdout, statuses, checks, now)
+		printStatus(c.Stdout, statuses, checks, jobs.ServeID(cfg), now)
 	}
 	for _, s := range statuses {
 		if !s.Healthy {
@@ -116,9 +117,10 @@ func checkStates(c *consul.Client, node string) map[string]string {
 	return out
 }
 
-func printStatus(w interface{ Write([]byte) (int, error) }, statuses []health.Status, checks map[string]string, now time.Time) {
+func printStatus(w interface{ Write([]byte) (int, error) }, statuses []health.Status, checks map[string]string, serveJob string, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "Name\tType\tLast Run\tResult\tAge\tNext Run\tVerified\tCheck")
+	stale := false
 	for _, s := range statuses {
 		last, result, age := "-", "never", "-"
 		if s.Last != nil {
@@ -140,13 +142,24 @@ func printStatus(w interface{ Write([]byte) (int, error) }, statuses []health.St
 			}
 		}
 		check := checks[health.CheckID(s.Backup)]
-		if check == "" {
+		switch {
+		case check == "":
 			check = "(no vigil serve)"
+		case check != s.State:
+			// Only a leading vigil serve writes the checks: one that says
+			// other than the records is not being kept.
+			check += " (stale: the records say " + s.State + ")"
+			stale = true
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Backup, s.Type, last, result, age,
 			s.NextExpected.UTC().Format("2006-01-02T15:04:05Z"), verified, check)
 	}
 	tw.Flush()
+	if stale {
+		fmt.Fprintf(w, "\nA stale check is one no vigil serve keeps up to date: Consul still shows its last state.\n"+
+			"Start it with `vigil apply` (it submits the %s job with the backups), or check it with\n"+
+			"`nomad job status %s`.\n", serveJob, serveJob)
+	}
 }
 
 func ago(d time.Duration) string {
