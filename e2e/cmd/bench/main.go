@@ -98,6 +98,13 @@ func run() error {
 		return err
 	}
 	b := &bench{dir: dir, vigil: vigil, minio: m, vault: v, table: &table{}}
+	// What was measured before a failure is printed too.
+	printed := false
+	defer func() {
+		if !printed {
+			b.table.print(os.Stdout)
+		}
+	}()
 	fmt.Printf("vigil bench, %s, %d CPUs; MinIO, etcd and Consul on 127.0.0.1 share them with vigil\n\n", time.Now().UTC().Format(time.RFC3339), numCPU())
 	if want("etcd") || want("restore") {
 		for _, s := range strings.Split(*sizes, ",") {
@@ -148,6 +155,7 @@ func run() error {
 			return err
 		}
 	}
+	printed = true
 	b.table.print(os.Stdout)
 	return nil
 }

@@ -127,7 +127,8 @@ func fillKubernetes(ctx context.Context, c *clientv3.Client, mib int) error {
 			for written < mib<<20/4 {
 				var ops []clientv3.Op
 				batch := 0
-				for batch < 1<<20 {
+				// etcd takes at most 128 operations in a transaction.
+				for batch < 1<<20 && len(ops) < 128 {
 					k, v := g.next()
 					ops = append(ops, clientv3.OpPut(k, string(v)))
 					batch += len(k) + len(v)
