@@ -183,6 +183,7 @@ type TCPProxy struct {
 	l      net.Listener
 	mu     sync.Mutex
 	rate   int64
+	upRate int64
 	cut    int64
 	conns  map[net.Conn]bool
 	// answered counts the answer bytes sent, over every connection.
@@ -208,6 +209,14 @@ func (p *TCPProxy) Throttle(bytesPerSecond int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.rate = bytesPerSecond
+}
+
+// ThrottleRequests limits what clients send to bytesPerSecond per
+// connection (0: no limit): an upload over a slow link.
+func (p *TCPProxy) ThrottleRequests(bytesPerSecond int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.upRate = bytesPerSecond
 }
 
 // CutAfter closes each new connection after n answer bytes (0: never).
@@ -245,7 +254,7 @@ func (p *TCPProxy) serve(c net.Conn) {
 		up.Close()
 	}()
 	go func() {
-		io.Copy(up, c)
+		p.sendRequests(up, c)
 		up.Close()
 	}()
 	buf := make([]byte, 32<<10)
@@ -273,6 +282,33 @@ func (p *TCPProxy) serve(c net.Conn) {
 			chunk = chunk[step:]
 			sent += step
 			p.answered.Add(step)
+			if rate > 0 {
+				if ahead := time.Duration(float64(sent)/float64(rate)*float64(time.Second)) - time.Since(start); ahead > 0 {
+					time.Sleep(ahead)
+				}
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// sendRequests copies a client's bytes to the server, at upRate when set.
+func (p *TCPProxy) sendRequests(up, c net.Conn) {
+	buf := make([]byte, 32<<10)
+	var sent int64
+	start := time.Now()
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			if _, werr := up.Write(buf[:n]); werr != nil {
+				return
+			}
+			sent += int64(n)
+			p.mu.Lock()
+			rate := p.upRate
+			p.mu.Unlock()
 			if rate > 0 {
 				if ahead := time.Duration(float64(sent)/float64(rate)*float64(time.Second)) - time.Since(start); ahead > 0 {
 					time.Sleep(ahead)

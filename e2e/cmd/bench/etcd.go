@@ -206,7 +206,7 @@ func (b *bench) variantRow(scenario string, size int, res map[string]series, v s
 	if size > 0 {
 		sizeCell = fmt.Sprint(size)
 	}
-	if v == "c" {
+	if v == "c" || len(res["c"]) == 0 { // a row of its own shows its own a
 		aCell = secs(a)
 		if len(res["b"]) > 0 {
 			bCell = secs(bb)
