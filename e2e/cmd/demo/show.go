@@ -115,6 +115,31 @@ func (d *demo) show(ctx context.Context) error {
     Logs and data: %[16]s
 `, s.Sec.CA.File, s.Consul.URL(), s.Consul.Management, s.Nomad.URL(), s.Sec.Admin.CertFile, s.Sec.Admin.KeyFile, s.Nomad.Management,
 		s.Vault.URL(), s.Vault.RootToken, serveURL, s.MinIO.Endpoint(), harness.Bucket, s.Etcd.Endpoint, s.Sec.EtcdRoot.CertFile, s.ES.URL, d.dir)
+	return d.printByHand(specs)
+}
+
+// printByHand writes the variables vigil's own runs use to a file and
+// prints the commands that read the demo's backups by hand.
+func (d *demo) printByHand(specs string) error {
+	envFile := filepath.Join(d.dir, "vigil.env")
+	var exports strings.Builder
+	for _, kv := range d.stack.Env(d.tokens)[len(harness.CleanEnv()):] {
+		k, v, _ := strings.Cut(kv, "=")
+		fmt.Fprintf(&exports, "export %s=%q\n", k, v)
+	}
+	if err := os.WriteFile(envFile, []byte(exports.String()), 0o600); err != nil {
+		return err
+	}
+	vars := strings.Join(d.vars(), " ")
+	fmt.Printf(`
+==> vigil by hand, with the operator tokens vigil setup used (in %[1]s):
+
+    source %[1]s
+    %[2]s status -config %[3]s %[4]s
+    %[2]s list -config %[3]s -backup consul-kv-services %[4]s
+    %[2]s restore -config %[3]s -backup consul-kv-services -latest -mode merge %[4]s
+    %[2]s verify -config %[3]s -backup etcd-main -latest %[4]s
+`, envFile, d.bin, specs, vars)
 	return nil
 }
 
