@@ -117,6 +117,9 @@ func compileBackup(cfg *config.Config, src *config.Backup, opts Options) ([]*api
 	if err := checkCommand(BackupPrefix+name, n); err != nil {
 		return nil, err
 	}
+	if err := checkLocalStorage(BackupPrefix+name, b, n); err != nil {
+		return nil, err
+	}
 	job := newJob(BackupPrefix+name, cfg.ID, n, b, "backup", hash, opts)
 	job.Periodic = periodic(b.Schedule, b.TimeZone)
 	args := []string{"run", "-config", "${NOMAD_TASK_DIR}/vigil.json", "-backup", name}
@@ -128,6 +131,7 @@ func compileBackup(cfg *config.Config, src *config.Backup, opts Options) ([]*api
 		timeout += v.MaxDuration
 	}
 	tg := group("backup", n, cfg.Vault, timeout, data, args)
+	mountStorage(tg, b, n, false)
 	if afterBackup {
 		if err := addScratch(tg, b, n); err != nil {
 			return nil, err

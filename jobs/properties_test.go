@@ -81,7 +81,10 @@ func TestBackupJobShape(t *testing.T) {
 // The spec hash must change with anything the run reads, and only then.
 func TestSpecHashFollowsTheSpec(t *testing.T) {
 	src := `
-storage "local" "d" { path = "/b" }
+storage "local" "d" {
+  path        = "/b"
+  host_volume = "b"
+}
 backup "consul_kv" "kv" {
   schedule = "0 * * * *"
   storage  = storage.local.d

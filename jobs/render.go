@@ -68,6 +68,14 @@ func writeGroup(gb *hclwrite.Body, tg *api.TaskGroup) {
 			nb.AppendNewBlock("port", []string{p.Label})
 		}
 	}
+	for _, name := range sortedKeys(tg.Volumes) {
+		v := tg.Volumes[name]
+		gb.AppendNewline()
+		vb := gb.AppendNewBlock("volume", []string{name}).Body()
+		vb.SetAttributeValue("type", cty.StringVal(v.Type))
+		vb.SetAttributeValue("source", cty.StringVal(v.Source))
+		vb.SetAttributeValue("read_only", cty.BoolVal(v.ReadOnly))
+	}
 	if r := tg.RestartPolicy; r != nil {
 		gb.AppendNewline()
 		rb := gb.AppendNewBlock("restart", nil).Body()
@@ -102,6 +110,7 @@ func writeTask(tb *hclwrite.Body, t *api.Task) {
 	}
 	tb.AppendNewline()
 	cb := tb.AppendNewBlock("config", nil).Body()
+	defer writeVolumeMounts(tb, t)
 	for _, k := range sortedKeys(t.Config) {
 		switch v := t.Config[k].(type) {
 		case string:
@@ -255,4 +264,14 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+func writeVolumeMounts(tb *hclwrite.Body, t *api.Task) {
+	for _, m := range t.VolumeMounts {
+		tb.AppendNewline()
+		mb := tb.AppendNewBlock("volume_mount", nil).Body()
+		setStr(mb, "volume", m.Volume)
+		setStr(mb, "destination", m.Destination)
+		setBool(mb, "read_only", m.ReadOnly)
+	}
 }

@@ -17,6 +17,7 @@ func verifyJob(cfg *config.Config, b *config.Backup, n config.Nomad, data, hash 
 	job.Periodic = periodic(b.Verify.Schedule, b.TimeZone)
 	args := []string{"verify", "-config", "${NOMAD_TASK_DIR}/vigil.json", "-backup", b.Name, "-latest"}
 	tg := group("verify", n, cfg.Vault, b.Verify.MaxDuration, data, args)
+	mountStorage(tg, b, n, true)
 	if err := addScratch(tg, b, n); err != nil {
 		return nil, err
 	}

@@ -16,7 +16,8 @@ consul {
   enabled = false
 }
 storage "local" "disk" {
-  path = "/var/backups"
+  path        = "/var/backups"
+  host_volume = "backups"
 }
 backup "consul_kv" "kv" {
   schedule  = "` + schedule + `"

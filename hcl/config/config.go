@@ -90,8 +90,11 @@ type Storage struct {
 	// Encryption applies to every backup stored here that sets none.
 	Encryption *Encryption `json:"encryption,omitempty"`
 
-	// Local folder.
-	Path string `json:"path,omitempty"`
+	// Local folder. Under Nomad's exec and docker drivers a task sees its
+	// own filesystem: HostVolume names the Nomad host volume (a
+	// host_volume block of the clients) mounted at Path in the task.
+	Path       string `json:"path,omitempty"`
+	HostVolume string `json:"host_volume,omitempty"`
 }
 
 // Ref is the spec's reference form, storage.KIND.NAME.

@@ -100,7 +100,9 @@ type rawVaultIdentitySTS struct {
 }
 
 type rawLocal struct {
-	Path       *hcl.Attribute `hcl:"path"`
+	Path *hcl.Attribute `hcl:"path"`
+	// HostVolume is the Nomad host volume that holds path on the clients.
+	HostVolume *hcl.Attribute `hcl:"host_volume,optional"`
 	Encryption *rawEncryption `hcl:"encryption,block"`
 }
 

@@ -200,7 +200,15 @@ func decodeLocal(e *evaluator, b *hcl.Block) *config.Storage {
 		}
 		p = abs
 	}
-	return &config.Storage{Path: filepath.Clean(p), Encryption: decodeEncryption(e, raw.Encryption)}
+	st := &config.Storage{Path: filepath.Clean(p), Encryption: decodeEncryption(e, raw.Encryption)}
+	if raw.HostVolume != nil {
+		st.HostVolume = e.str(raw.HostVolume, "")
+		if !namePattern.MatchString(st.HostVolume) {
+			e.errorf(raw.HostVolume.Expr.Range(), "Invalid host volume name",
+				"%q is not a Nomad host volume name: the name of a host_volume block in the clients' configuration.", st.HostVolume)
+		}
+	}
+	return st
 }
 
 // resolveStorage follows a storage.KIND.NAME reference.

@@ -7,7 +7,7 @@ job "vigil-nomad" {
     vigil_config    = "specs"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "eeb0b4ae0eee025debf5ea811e99a5b5200577583e5cb982083f4b36e0f02d55"
+    vigil_spec_hash = "8e2190aa7f1de86e02403696538dbe9057f63637725fe2fa98e6672b40fd3d94"
     vigil_type      = "nomad_snapshot"
     vigil_version   = "0.0.0-test"
   }
@@ -20,6 +20,12 @@ job "vigil-nomad" {
 
   group "backup" {
     count = 1
+
+    volume "backups" {
+      type      = "host"
+      source    = "backups"
+      read_only = false
+    }
 
     restart {
       attempts = 1
@@ -71,7 +77,8 @@ job "vigil-nomad" {
         "kind": "local",
         "name": "disk",
         "credentials": {},
-        "path": "/var/backups"
+        "path": "/var/backups",
+        "host_volume": "backups"
       },
       "retain": {},
       "lock": {
@@ -127,6 +134,12 @@ EOT
         cpu    = 200
         memory = 512
       }
+
+      volume_mount {
+        volume      = "backups"
+        destination = "/var/backups"
+        read_only   = false
+      }
     }
   }
 }
@@ -138,7 +151,7 @@ job "vigil-serve-specs" {
     vigil_config    = "specs"
     vigil_managed   = "true"
     vigil_role      = "serve"
-    vigil_spec_hash = "36275b61fba520677267ac812a2b69b382eb18d7f9870c8518d3f315b1d8cb40"
+    vigil_spec_hash = "98efa533e1eb94e7946f62a26342cdd1406429e7d175d5dbb7d7ce240b87e6a4"
     vigil_version   = "0.0.0-test"
   }
 
@@ -192,7 +205,8 @@ job "vigil-serve-specs" {
         "kind": "local",
         "name": "disk",
         "credentials": {},
-        "path": "/var/backups"
+        "path": "/var/backups",
+        "host_volume": "backups"
       },
       "retain": {},
       "lock": {
@@ -238,7 +252,8 @@ job "vigil-serve-specs" {
         "kind": "local",
         "name": "disk",
         "credentials": {},
-        "path": "/var/backups"
+        "path": "/var/backups",
+        "host_volume": "backups"
       },
       "retain": {},
       "lock": {
@@ -295,7 +310,7 @@ job "vigil-vault" {
     vigil_config    = "specs"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "b4d104d213182a55837c2915e78f01df44405989008955e9315f4c50a25274fe"
+    vigil_spec_hash = "8e8e674b7e88ccd73a9c6fb5d4c93211207bfc7dd86724d87a762d2794d9b33d"
     vigil_type      = "vault_raft"
     vigil_version   = "0.0.0-test"
   }
@@ -308,6 +323,12 @@ job "vigil-vault" {
 
   group "backup" {
     count = 1
+
+    volume "backups" {
+      type      = "host"
+      source    = "backups"
+      read_only = false
+    }
 
     restart {
       attempts = 1
@@ -359,7 +380,8 @@ job "vigil-vault" {
         "kind": "local",
         "name": "disk",
         "credentials": {},
-        "path": "/var/backups"
+        "path": "/var/backups",
+        "host_volume": "backups"
       },
       "retain": {},
       "lock": {
@@ -405,6 +427,12 @@ EOT
         cpu    = 200
         memory = 256
       }
+
+      volume_mount {
+        volume      = "backups"
+        destination = "/var/backups"
+        read_only   = false
+      }
     }
   }
 }
@@ -417,7 +445,7 @@ job "vigil-verify-vault" {
     vigil_config    = "specs"
     vigil_managed   = "true"
     vigil_role      = "verify"
-    vigil_spec_hash = "b4d104d213182a55837c2915e78f01df44405989008955e9315f4c50a25274fe"
+    vigil_spec_hash = "8e8e674b7e88ccd73a9c6fb5d4c93211207bfc7dd86724d87a762d2794d9b33d"
     vigil_type      = "vault_raft"
     vigil_version   = "0.0.0-test"
   }
@@ -430,6 +458,12 @@ job "vigil-verify-vault" {
 
   group "verify" {
     count = 1
+
+    volume "backups" {
+      type      = "host"
+      source    = "backups"
+      read_only = true
+    }
 
     restart {
       attempts = 1
@@ -481,7 +515,8 @@ job "vigil-verify-vault" {
         "kind": "local",
         "name": "disk",
         "credentials": {},
-        "path": "/var/backups"
+        "path": "/var/backups",
+        "host_volume": "backups"
       },
       "retain": {},
       "lock": {
@@ -526,6 +561,12 @@ EOT
       resources {
         cpu    = 200
         memory = 512
+      }
+
+      volume_mount {
+        volume      = "backups"
+        destination = "/var/backups"
+        read_only   = true
       }
     }
   }

@@ -7,7 +7,7 @@ job "vigil-k8s" {
     vigil_config    = "specs"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "802c2edce47179438e9aeda89decef62716c8293163187fb6c6193fac7766bb9"
+    vigil_spec_hash = "759a11a47a9cf8d892c51f1f52845647c1af2b487cf2e51f0d00818c4550897f"
     vigil_type      = "etcd"
     vigil_version   = "0.0.0-test"
   }
@@ -20,6 +20,12 @@ job "vigil-k8s" {
 
   group "backup" {
     count = 1
+
+    volume "backups" {
+      type      = "host"
+      source    = "vigil-backups"
+      read_only = false
+    }
 
     restart {
       attempts = 1
@@ -71,7 +77,8 @@ job "vigil-k8s" {
         "kind": "local",
         "name": "disk",
         "credentials": {},
-        "path": "/var/lib/vigil/backups"
+        "path": "/var/lib/vigil/backups",
+        "host_volume": "vigil-backups"
       },
       "retain": {},
       "lock": {
@@ -128,7 +135,7 @@ job "vigil-kv" {
     vigil_config    = "specs"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "725ec21c73e4069784644cb5627caf1b889f17abb168967268f539bb279e8525"
+    vigil_spec_hash = "5204e035d0f0c36746a0211a8eed95eb3298d6600ef933a736f10ddd2b097f2a"
     vigil_type      = "consul_kv"
     vigil_version   = "0.0.0-test"
   }
@@ -144,6 +151,12 @@ job "vigil-kv" {
 
     network {
       mode = "bridge"
+    }
+
+    volume "backups" {
+      type      = "host"
+      source    = "vigil-backups"
+      read_only = false
     }
 
     restart {
@@ -197,7 +210,8 @@ job "vigil-kv" {
         "kind": "local",
         "name": "disk",
         "credentials": {},
-        "path": "/var/lib/vigil/backups"
+        "path": "/var/lib/vigil/backups",
+        "host_volume": "vigil-backups"
       },
       "retain": {},
       "lock": {
@@ -239,6 +253,12 @@ EOT
         cpu    = 200
         memory = 512
       }
+
+      volume_mount {
+        volume      = "backups"
+        destination = "/var/lib/vigil/backups"
+        read_only   = false
+      }
     }
 
     task "scratch" {
@@ -269,7 +289,7 @@ job "vigil-serve-specs" {
     vigil_config    = "specs"
     vigil_managed   = "true"
     vigil_role      = "serve"
-    vigil_spec_hash = "d9ca87422edf9b462a416a7cf13f58d7b23d3aa99bcb09c09dbce022dedf2b73"
+    vigil_spec_hash = "f2b83c854573f0691c3c8944150498adcc466abd222c6394541ef5e0486dbd54"
     vigil_version   = "0.0.0-test"
   }
 
@@ -323,7 +343,8 @@ job "vigil-serve-specs" {
         "kind": "local",
         "name": "disk",
         "credentials": {},
-        "path": "/var/lib/vigil/backups"
+        "path": "/var/lib/vigil/backups",
+        "host_volume": "vigil-backups"
       },
       "retain": {},
       "lock": {
@@ -362,7 +383,8 @@ job "vigil-serve-specs" {
         "kind": "local",
         "name": "disk",
         "credentials": {},
-        "path": "/var/lib/vigil/backups"
+        "path": "/var/lib/vigil/backups",
+        "host_volume": "vigil-backups"
       },
       "retain": {},
       "lock": {
@@ -419,7 +441,7 @@ job "vigil-verify-k8s" {
     vigil_config    = "specs"
     vigil_managed   = "true"
     vigil_role      = "verify"
-    vigil_spec_hash = "802c2edce47179438e9aeda89decef62716c8293163187fb6c6193fac7766bb9"
+    vigil_spec_hash = "759a11a47a9cf8d892c51f1f52845647c1af2b487cf2e51f0d00818c4550897f"
     vigil_type      = "etcd"
     vigil_version   = "0.0.0-test"
   }
@@ -432,6 +454,12 @@ job "vigil-verify-k8s" {
 
   group "verify" {
     count = 1
+
+    volume "backups" {
+      type      = "host"
+      source    = "vigil-backups"
+      read_only = true
+    }
 
     restart {
       attempts = 1
@@ -488,7 +516,8 @@ job "vigil-verify-k8s" {
         "kind": "local",
         "name": "disk",
         "credentials": {},
-        "path": "/var/lib/vigil/backups"
+        "path": "/var/lib/vigil/backups",
+        "host_volume": "vigil-backups"
       },
       "retain": {},
       "lock": {

@@ -1,5 +1,6 @@
 storage "local" "disk" {
-  path = "/var/backups"
+  path        = "/var/backups"
+  host_volume = "backups"
 }
 
 backup "nomad_snapshot" "nomad" {

@@ -4,7 +4,8 @@ nomad {
 }
 
 storage "local" "disk" {
-  path = "/var/lib/vigil/backups"
+  path        = "/var/lib/vigil/backups"
+  host_volume = "vigil-backups"
 }
 
 backup "etcd" "k8s" {

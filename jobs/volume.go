@@ -1,0 +1,45 @@
+package jobs
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/nomad/api"
+	"github.com/vigil-backup/vigil/hcl/config"
+)
+
+// storageVolume is the name of a job's host volume for its local storage.
+const storageVolume = "backups"
+
+// checkLocalStorage refuses a local storage a task could only write into
+// its own folder: the exec driver's chroot and a docker container are not
+// the node's filesystem, and Nomad deletes them with the allocation. A
+// backup "written" there would be recorded good and then lost.
+func checkLocalStorage(id string, b *config.Backup, n config.Nomad) error {
+	s := b.Storage
+	if s.Kind != config.StorageLocal || s.HostVolume != "" || n.Driver == config.DriverRawExec {
+		return nil
+	}
+	return fmt.Errorf("jobs: compile %s: %s (%s) would be written inside the %s task's own filesystem, which Nomad deletes with the allocation; "+
+		"declare the folder as a host volume on the Nomad clients (client { host_volume \"backups\" { path = %q } }) and name it in the storage block: host_volume = \"backups\"",
+		id, s.Ref(), s.Path, n.Driver, s.Path)
+}
+
+// mountStorage mounts a local storage's host volume at its path in the
+// group's vigil task: the path the task writes is the node's folder. The
+// raw_exec driver sees the node's filesystem and mounts nothing; the
+// volume still places the job on a node that has it.
+func mountStorage(tg *api.TaskGroup, b *config.Backup, n config.Nomad, readOnly bool) {
+	s := b.Storage
+	if s.Kind != config.StorageLocal || s.HostVolume == "" {
+		return
+	}
+	tg.Volumes = map[string]*api.VolumeRequest{storageVolume: {Name: storageVolume, Type: "host", Source: s.HostVolume, ReadOnly: readOnly}}
+	if n.Driver == config.DriverRawExec {
+		return
+	}
+	for _, t := range tg.Tasks {
+		if t.Name == "vigil" {
+			t.VolumeMounts = append(t.VolumeMounts, &api.VolumeMount{Volume: ptr(storageVolume), Destination: ptr(s.Path), ReadOnly: ptr(readOnly)})
+		}
+	}
+}

@@ -1,0 +1,49 @@
+package jobs
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/vigil-backup/vigil/hcl/config"
+)
+
+// A local storage under exec or docker is mounted from a host volume at
+// its path, or refused: written without one, a backup would land inside
+// the task's own filesystem and go with the allocation.
+func TestLocalStorageUnderNomad(t *testing.T) {
+	cfg := &config.Config{ID: "specs"}
+	backup := func(driver, volume string) *config.Backup {
+		return &config.Backup{Name: "kv", Type: config.TypeConsulKV, Schedule: "0 * * * *",
+			Storage: config.Storage{Kind: config.StorageLocal, Name: "disk", Path: "/srv/backups", HostVolume: volume},
+			Nomad:   config.Nomad{Driver: driver, Binary: "/usr/local/bin/vigil", Image: "vigil:test", CPU: 100, MemoryMB: 128}}
+	}
+	for _, driver := range []string{config.DriverExec, config.DriverDocker} {
+		cfg.Backups = []config.Backup{*backup(driver, "")}
+		if _, err := Compile(cfg, Options{}); err == nil || !strings.Contains(err.Error(), "host_volume") {
+			t.Errorf("%s without a host volume: %v", driver, err)
+		}
+		cfg.Backups = []config.Backup{*backup(driver, "nas")}
+		jobs, err := Compile(cfg, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tg := jobs[0].TaskGroups[0]
+		v := tg.Volumes[storageVolume]
+		m := tg.Tasks[0].VolumeMounts
+		if v == nil || v.Type != "host" || v.Source != "nas" || v.ReadOnly || len(m) != 1 || *m[0].Destination != "/srv/backups" || *m[0].Volume != storageVolume {
+			t.Errorf("%s: volume %+v, mounts %+v", driver, v, m)
+		}
+	}
+	cfg.Backups = []config.Backup{*backup(config.DriverRawExec, "")}
+	if _, err := Compile(cfg, Options{}); err != nil {
+		t.Errorf("raw_exec writes the node's folder: %v", err)
+	}
+	cfg.Backups = []config.Backup{*backup(config.DriverRawExec, "nas")}
+	jobs, err := Compile(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg := jobs[0].TaskGroups[0]; tg.Volumes[storageVolume] == nil || len(tg.Tasks[0].VolumeMounts) != 0 {
+		t.Errorf("raw_exec: the volume places the job, and nothing is mounted: %+v %+v", tg.Volumes, tg.Tasks[0].VolumeMounts)
+	}
+}
