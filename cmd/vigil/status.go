@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -28,7 +29,8 @@ Usage: vigil status [-json] [-config PATH] [NAME]
   Prints, in the style of "nomad job status", each backup with its last
   run, result, age, next expected run, the age of its last verified-good
   backup and its Consul check state, read from the run records on the
-  control Consul.
+  control Consul, or, for a standalone config (consul { enabled = false }),
+  from the records beside the backups in each backup's storage.
 
   Exit status: 0 when every backup is healthy, 2 when any is failing or
   overdue, 1 on errors.
@@ -65,19 +67,18 @@ func (c *StatusCommand) Run(args []string) int {
 		}
 		backups = []config.Backup{*b}
 	}
+	ctx, stop := signalContext()
+	defer stop()
+	now := time.Now()
 	if !cfg.Consul.Enabled {
-		c.errorf("status: the run records live on the control Consul; this config runs standalone (use vigil list)")
-		return exitFail
+		return c.standalone(ctx, cfg, backups, &rf, asJSON, now)
 	}
 	client, err := plugin.ControlClient(cfg.Consul)
 	if err != nil {
 		c.errorf("status: %v", err)
 		return exitFail
 	}
-	ctx, stop := signalContext()
-	defer stop()
 	book := &record.Consul{Client: client}
-	now := time.Now()
 	var statuses []health.Status
 	for i := range backups {
 		rec, err := health.Load(ctx, book, backups[i].Name)
@@ -95,6 +96,43 @@ func (c *StatusCommand) Run(args []string) int {
 	} else {
 		printStatus(c.Stdout, statuses, checks, jobs.ServeID(cfg), now)
 	}
+	return statusExit(statuses)
+}
+
+// standalone reads each backup's records beside its backups in its
+// store (consul { enabled = false }); there are no Consul checks.
+func (c *StatusCommand) standalone(ctx context.Context, cfg *config.Config, backups []config.Backup, rf *runtimeFlags, asJSON bool, now time.Time) int {
+	d, ok := c.deps(cfg, rf)
+	if !ok {
+		return exitFail
+	}
+	var statuses []health.Status
+	for i := range backups {
+		b := &backups[i]
+		s, sess, ok := c.openStore(ctx, d, b, "status")
+		if !ok {
+			return exitFail
+		}
+		rec, err := health.Load(ctx, &record.Store{S: s}, b.Name)
+		sess.Close(ctx)
+		if err != nil {
+			c.errorf("status: %v", err)
+			return exitFail
+		}
+		statuses = append(statuses, health.Evaluate(b, rec, now, now))
+	}
+	if asJSON {
+		if err := writeJSON(c.Stdout, statuses); err != nil {
+			return exitFail
+		}
+		return statusExit(statuses)
+	}
+	printStatus(c.Stdout, statuses, nil, "", now)
+	return statusExit(statuses)
+}
+
+// statusExit is 2 when any backup is failing or overdue.
+func statusExit(statuses []health.Status) int {
 	for _, s := range statuses {
 		if !s.Healthy {
 			return 2
@@ -143,6 +181,8 @@ func printStatus(w interface{ Write([]byte) (int, error) }, statuses []health.St
 		}
 		check := checks[health.CheckID(s.Backup)]
 		switch {
+		case checks == nil:
+			check = "(standalone)"
 		case check == "":
 			check = "(no vigil serve)"
 		case check != s.State:

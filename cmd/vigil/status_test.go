@@ -2,12 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigil-backup/vigil/tasks/health"
 	"github.com/vigil-backup/vigil/tasks/record"
+	"github.com/vigil-backup/vigil/tasks/store"
 )
 
 // A Consul check that says other than the records (no vigil serve keeps
@@ -38,5 +42,40 @@ func TestStatusMarksStaleChecks(t *testing.T) {
 	printStatus(&out, statuses, checks, "vigil-serve-team", now)
 	if strings.Contains(out.String(), "stale") {
 		t.Errorf("checks that agree marked stale:\n%s", out.String())
+	}
+}
+
+// A standalone config (no control Consul) has its run records beside the
+// backups: status reads them there, and a failed last run exits 2.
+func TestStatusStandalone(t *testing.T) {
+	dir, backups := t.TempDir(), t.TempDir()
+	spec := `
+consul {
+  enabled = false
+}
+storage "local" "disk" {
+  path = "` + backups + `"
+}
+backup "consul_kv" "kv" {
+  schedule = "0 * * * *"
+  storage  = storage.local.disk
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.NewLocal(backups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := time.Now().Add(-2 * time.Minute)
+	finished := started.Add(time.Second)
+	run := record.Run{Backup: "kv", Kind: record.KindBackup, ID: "r1", Status: record.Failed, StartedAt: started, FinishedAt: &finished, Error: "consul: connection refused"}
+	if err := (&record.Store{S: s}).Finish(context.Background(), run); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := vigil(t, "", "status", "-config", dir)
+	if code != 2 || !strings.Contains(out, "failed") || !strings.Contains(out, "(standalone)") {
+		t.Errorf("standalone status: exit %d\n%s%s", code, out, errs)
 	}
 }
