@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"strings"
 
+	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/plugin"
 	"github.com/vigil-backup/vigil/tasks"
+	"github.com/vigil-backup/vigil/tasks/creds"
 	"github.com/vigil-backup/vigil/tasks/health"
+	"github.com/vigil-backup/vigil/tasks/record"
 )
 
 // ServeCommand keeps the Consul checks and serves backup status.
@@ -33,6 +37,10 @@ Usage: vigil serve [-config PATH] [-addr HOST:PORT] [options]
 
   The compiled vigil-serve job runs this command.
 
+  A standalone configuration (consul { enabled = false }) keeps its run
+  records beside the backups: serve reads them from each backup's storage
+  every 15 s and serves the same HTTP API, with no checks to keep.
+
 Serve Options:
 
   -addr HOST:PORT  Where to listen (default: the spec's serve { address },
@@ -55,20 +63,29 @@ func (c *ServeCommand) Run(args []string) int {
 	if !ok {
 		return exitFail
 	}
-	if !cfg.Consul.Enabled {
-		c.errorf("serve: the checks and run records live on the control Consul; this config runs standalone (consul { enabled = false })")
-		return exitFail
-	}
 	if addr == "" {
 		addr = cfg.Serve.Address
 	}
 	if addr == "" {
 		addr = "127.0.0.1:8080"
 	}
-	client, err := plugin.ControlClient(cfg.Consul)
-	if err != nil {
-		c.errorf("serve: %v", err)
-		return exitFail
+	ctx, stop := signalContext()
+	defer stop()
+	opts := health.ServeOptions{Config: cfg, Addr: addr, Log: c.logger(&rf)}
+	if cfg.Consul.Enabled {
+		client, err := plugin.ControlClient(cfg.Consul)
+		if err != nil {
+			c.errorf("serve: %v", err)
+			return exitFail
+		}
+		opts.Consul = client
+	} else {
+		book, closeAll, ok := c.standaloneBook(ctx, cfg, &rf)
+		if !ok {
+			return exitFail
+		}
+		defer closeAll()
+		opts.Book = book
 	}
 	tel, err := tasks.NewTelemetry(cfg.Telemetry, true)
 	if err != nil {
@@ -76,15 +93,37 @@ func (c *ServeCommand) Run(args []string) int {
 		return exitFail
 	}
 	defer tel.Close()
-	ctx, stop := signalContext()
-	defer stop()
-	err = health.Serve(ctx, health.ServeOptions{
-		Config: cfg, Consul: client, Addr: addr, Log: c.logger(&rf),
-		Metrics: tel.Handler(), Published: tel.Statuses,
-	})
-	if err != nil {
+	opts.Metrics, opts.Published = tel.Handler(), tel.Statuses
+	if err := health.Serve(ctx, opts); err != nil {
 		c.errorf("%v", err)
 		return exitFail
 	}
 	return exitOK
+}
+
+// standaloneBook opens every backup's storage, where a standalone
+// configuration keeps its run records beside the backups.
+func (c *ServeCommand) standaloneBook(ctx context.Context, cfg *config.Config, rf *runtimeFlags) (record.Book, func(), bool) {
+	d, ok := c.deps(cfg, rf)
+	if !ok {
+		return nil, nil, false
+	}
+	book := record.Routed{}
+	var sessions []*creds.Session
+	closeAll := func() {
+		for _, s := range sessions {
+			s.Close(context.WithoutCancel(ctx))
+		}
+	}
+	for i := range cfg.Backups {
+		b := &cfg.Backups[i]
+		s, sess, ok := c.openStore(ctx, d, b, "serve")
+		if !ok {
+			closeAll()
+			return nil, nil, false
+		}
+		sessions = append(sessions, sess)
+		book[b.Name] = &record.Store{S: s}
+	}
+	return book, closeAll, true
 }

@@ -18,8 +18,11 @@ import (
 
 // ServeOptions configure Serve.
 type ServeOptions struct {
-	Config  *config.Config
+	Config *config.Config
+	// Consul is the control Consul; nil for a standalone configuration,
+	// whose records Book reads beside the backups, with no checks to keep.
 	Consul  *consul.Client
+	Book    record.Book
 	Addr    string
 	Log     hclog.Logger
 	Metrics http.Handler
@@ -31,7 +34,10 @@ type ServeOptions struct {
 // the run records, serves it over HTTP, and, while it leads the serve
 // allocations, writes the Consul checks. It returns when ctx ends.
 func Serve(ctx context.Context, o ServeOptions) error {
-	w := &Watcher{Backups: o.Config.Backups, Book: &record.Consul{Client: o.Consul}, KV: o.Consul.KV(), Since: time.Now(), Log: o.Log}
+	w := &Watcher{Backups: o.Config.Backups, Book: o.Book, Since: time.Now(), Log: o.Log}
+	if o.Consul != nil {
+		w.Book, w.KV = &record.Consul{Client: o.Consul}, o.Consul.KV()
+	}
 	if err := w.Refresh(ctx); err != nil {
 		o.Log.Warn("first read of the run records failed; retrying", "error", err)
 	}
@@ -69,6 +75,10 @@ func Serve(ctx context.Context, o ServeOptions) error {
 		}
 		latest <- st
 	})
+	if o.Consul == nil {
+		<-ctx.Done() // standalone: the page and the metrics, no checks
+		return nil
+	}
 	node := o.Config.Serve.Node
 	holder, _ := os.Hostname()
 	Lead(ctx, o.Consul, LeaderKey(node), fmt.Sprintf("%s %s", holder, os.Getenv("NOMAD_ALLOC_ID")), o.Log, func(lctx context.Context) {

@@ -16,6 +16,10 @@ import (
 // changes: overdue is a matter of time passing, not of a new record.
 const refreshEvery = 5 * time.Second
 
+// pollEvery is how often a Watcher without a KV to block on (records in
+// the backups' storage) reads them again: each read lists the stores.
+const pollEvery = 15 * time.Second
+
 // KV is the blocking list Watch waits on. *consul.KV satisfies it.
 type KV interface {
 	List(prefix string, q *consul.QueryOptions) (consul.KVPairs, *consul.QueryMeta, error)
@@ -25,7 +29,9 @@ type KV interface {
 type Watcher struct {
 	Backups []config.Backup
 	Book    record.Book
-	KV      KV
+	// KV, when set, is blocked on for record changes; without it (records
+	// beside the backups) Watch reads them every pollEvery.
+	KV KV
 	Since   time.Time
 	// ReadOnly keeps Refresh from recording the registration of backups
 	// seen for the first time.
@@ -101,6 +107,10 @@ func (w *Watcher) Ready() bool {
 // the records' prefix) and at least every few seconds, and calls changed
 // after each refresh. It returns when ctx ends.
 func (w *Watcher) Watch(ctx context.Context, changed func([]Status)) {
+	if w.KV == nil {
+		w.poll(ctx, changed)
+		return
+	}
 	var index uint64
 	for ctx.Err() == nil {
 		q := (&consul.QueryOptions{WaitIndex: index, WaitTime: refreshEvery}).WithContext(ctx)
@@ -127,6 +137,21 @@ func (w *Watcher) Watch(ctx context.Context, changed func([]Status)) {
 		if changed != nil {
 			changed(w.Statuses())
 		}
+	}
+}
+
+// poll reads the records every pollEvery, for records with nothing to
+// block on.
+func (w *Watcher) poll(ctx context.Context, changed func([]Status)) {
+	for ctx.Err() == nil {
+		if err := w.Refresh(ctx); err != nil {
+			if ctx.Err() == nil {
+				w.Log.Warn("reading run records failed", "error", err)
+			}
+		} else if changed != nil {
+			changed(w.Statuses())
+		}
+		sleep(ctx, pollEvery)
 	}
 }
 

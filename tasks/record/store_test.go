@@ -21,6 +21,21 @@ func TestStoreBook(t *testing.T) {
 	recordtest.Run(t, &record.Store{S: s}, "suite")
 }
 
+// TestRoutedBook: the suite through a Routed book, each backup's records
+// in its own store; a backup with no book is an error, not a silent drop.
+func TestRoutedBook(t *testing.T) {
+	a, _ := store.NewLocal(t.TempDir())
+	b, _ := store.NewLocal(t.TempDir())
+	routed := record.Routed{"suite": &record.Store{S: a}, "other": &record.Store{S: b}}
+	recordtest.Run(t, routed, "suite")
+	if objs, _ := b.List(context.Background(), ""); len(objs) != 0 {
+		t.Errorf("records of suite landed in other's store: %v", objs)
+	}
+	if err := routed.Start(context.Background(), record.Run{Backup: "nobody", Kind: record.KindBackup}); err == nil {
+		t.Error("a record of an unknown backup was accepted")
+	}
+}
+
 // failingHistory is a store whose writes under runs/history/ fail.
 type failingHistory struct{ store.Store }
 
