@@ -29,6 +29,8 @@ type Nomad struct {
 	Addr    string
 	DataDir string
 	Sec     *Security
+	// HostVolumeDir is the folder of the client's host volume HostVolume.
+	HostVolumeDir string
 	// Management is the bootstrap token ("" in the open lab).
 	Management string
 
@@ -82,6 +84,11 @@ server {
 }
 `, data, ports[0], ports[1], ports[2])
 	gen += nomadWiring(c, v, sec)
+	hostVolume := filepath.Join(d, "host-backups")
+	if err := os.MkdirAll(hostVolume, 0o755); err != nil {
+		return nil, err
+	}
+	gen += execWiring(hostVolume, sec)
 	genPath := filepath.Join(d, "harness.hcl")
 	if err := os.WriteFile(genPath, []byte(gen), 0o644); err != nil {
 		return nil, err
@@ -97,7 +104,7 @@ server {
 	if err != nil {
 		return nil, err
 	}
-	n := &Nomad{Proc: p, Addr: fmt.Sprintf("127.0.0.1:%d", ports[0]), DataDir: data, Sec: sec}
+	n := &Nomad{Proc: p, Addr: fmt.Sprintf("127.0.0.1:%d", ports[0]), DataDir: data, Sec: sec, HostVolumeDir: hostVolume}
 	if err := n.bootstrap(ctx); err != nil {
 		p.Stop(10 * time.Second)
 		return nil, err
@@ -169,6 +176,39 @@ tls {
 `, v.URL(), sec.CA.File)
 	}
 	return b.String()
+}
+
+// HostVolume is the Nomad host volume on the harness client that local
+// storages of exec and docker jobs mount.
+const HostVolume = "e2e-backups"
+
+// execWiring gives exec tasks what the secure stack's specs name by path
+// (the CA and certificates: the chroot holds only what chroot_env lists,
+// Nomad's defaults plus the harness's TLS folder) and the host volume
+// HostVolume at path.
+func execWiring(path string, sec *Security) string {
+	var env strings.Builder
+	dirs := []string{"/bin", "/etc", "/lib", "/lib32", "/lib64", "/run/resolvconf", "/sbin", "/usr"}
+	if sec != nil {
+		dirs = append(dirs, filepath.Dir(sec.CA.File))
+		if d := filepath.Dir(sec.Server.CertFile); d != filepath.Dir(sec.CA.File) {
+			dirs = append(dirs, d)
+		}
+	}
+	for _, d := range dirs {
+		if _, err := os.Stat(d); err == nil {
+			fmt.Fprintf(&env, "    %q = %q\n", d, d)
+		}
+	}
+	return fmt.Sprintf(`
+client {
+  chroot_env {
+%s  }
+  host_volume %q {
+    path = %q
+  }
+}
+`, env.String(), HostVolume, path)
 }
 
 // bootstrap takes Nomad's ACL bootstrap token, which only the harness

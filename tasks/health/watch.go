@@ -31,8 +31,8 @@ type Watcher struct {
 	Book    record.Book
 	// KV, when set, is blocked on for record changes; without it (records
 	// beside the backups) Watch reads them every pollEvery.
-	KV KV
-	Since   time.Time
+	KV    KV
+	Since time.Time
 	// ReadOnly keeps Refresh from recording the registration of backups
 	// seen for the first time.
 	ReadOnly bool
