@@ -185,6 +185,20 @@ func (m *MinIO) createBucket(ctx context.Context) error {
 	return nil
 }
 
+// UsePlainBucket replaces the (empty) bucket with one without Object
+// Lock, so without versions: the bench overwrites the same keys for every
+// run, and a versioned bucket would keep every copy until the disk fills.
+func (m *MinIO) UsePlainBucket(ctx context.Context) error {
+	c := m.RootClient()
+	if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(m.Bucket)}); err != nil {
+		return fmt.Errorf("harness: delete bucket: %w", err)
+	}
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(m.Bucket)}); err != nil {
+		return fmt.Errorf("harness: create bucket: %w", err)
+	}
+	return nil
+}
+
 // Object is one listed object.
 type Object struct {
 	Key  string

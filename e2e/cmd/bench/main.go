@@ -85,6 +85,9 @@ func run() error {
 		return err
 	}
 	defer m.Stop()
+	if err := m.UsePlainBucket(ctx); err != nil {
+		return err
+	}
 	v, err := harness.StartVault(ctx, dir, nil)
 	if err != nil {
 		return err
