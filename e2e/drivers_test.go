@@ -106,9 +106,9 @@ func TestExecDriverWithChecksummedArtifact(t *testing.T) {
 	}
 	forceOK(t, ctx, "vigil-exec-kv")
 	manifests, _ := filepath.Glob(filepath.Join(host, "exec-kv", "*.manifest.json"))
-	objects, _ := filepath.Glob(filepath.Join(host, "exec-kv", "*.json"))
-	if len(manifests) != 1 || len(objects) < 2 {
-		t.Fatalf("the node's folder holds manifests %v and files %v, want the backup", manifests, objects)
+	objects, _ := filepath.Glob(filepath.Join(host, "exec-kv", "*.json.zst"))
+	if len(manifests) != 1 || len(objects) != 1 {
+		t.Fatalf("the node's folder holds manifests %v and data objects %v, want one backup", manifests, objects)
 	}
 	if r := vigil(t, "", "list", "-config", dir, "-backup", "exec-kv"); r.code != 0 || strings.Count(r.stdout, "\n") != 2 {
 		t.Errorf("list of the exec backup: %s", r)

@@ -23,6 +23,21 @@ func nomadOperator(s *Setup, cfg *config.Config) {
 			Why:  fmt.Sprintf("vigil plan and apply of the jobs in namespace %s", ns),
 		})
 	}
+	volumes := map[string][]string{}
+	for _, b := range cfg.Backups {
+		if v := b.Storage.HostVolume; b.Storage.Kind == config.StorageLocal && v != "" {
+			volumes[v] = append(volumes[v], b.Name)
+		}
+	}
+	for _, v := range sortedKeys(volumes) {
+		// Nomad checks a job's host volumes against the submitter's
+		// token: write is mount-readwrite (backups) and mount-readonly
+		// (drills).
+		p.Rules = append(p.Rules, Rule{
+			Text: fmt.Sprintf("host_volume %q {\n  policy = \"write\"\n}", v),
+			Why:  fmt.Sprintf("submit the jobs that mount host volume %s (local storage of %s)", v, strings.Join(volumes[v], ", ")),
+		})
+	}
 	s.Policies = append(s.Policies, p)
 }
 
@@ -90,4 +105,13 @@ func nomadTargets(s *Setup, cfg *config.Config) {
 			})
 		}
 	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -81,3 +81,26 @@ func TestWithout(t *testing.T) {
 		t.Fatalf("%+v %+v", p, q)
 	}
 }
+
+// TestHostVolumeRule: Nomad checks a job's host volumes against the token
+// that submits it, so the operator's policy names each one local storages
+// mount.
+func TestHostVolumeRule(t *testing.T) {
+	cfg := &config.Config{ID: "t", Backups: []config.Backup{
+		{Name: "a", Storage: config.Storage{Kind: config.StorageLocal, Path: "/b", HostVolume: "nas"}},
+		{Name: "b", Storage: config.Storage{Kind: config.StorageLocal, Path: "/b", HostVolume: "nas"}},
+		{Name: "c", Storage: config.Storage{Kind: config.StorageS3}},
+	}}
+	s := Make(cfg, DefaultOptions)
+	var rules []string
+	for _, p := range s.Policies {
+		if p.System == SystemNomad && p.Name == "vigil-t-operator" {
+			for _, r := range p.Rules {
+				rules = append(rules, r.Text)
+			}
+		}
+	}
+	if n := strings.Count(strings.Join(rules, "\n"), `host_volume "nas"`); n != 1 || !strings.Contains(strings.Join(rules, "\n"), `policy = "write"`) {
+		t.Errorf("operator rules: %q", rules)
+	}
+}
