@@ -2,6 +2,8 @@ package policy
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -29,7 +31,7 @@ func nomadOperator(s *Setup, cfg *config.Config) {
 			volumes[v] = append(volumes[v], b.Name)
 		}
 	}
-	for _, v := range sortedKeys(volumes) {
+	for _, v := range slices.Sorted(maps.Keys(volumes)) {
 		// Nomad checks a job's host volumes against the submitter's
 		// token: write is mount-readwrite (backups) and mount-readonly
 		// (drills).
@@ -105,13 +107,4 @@ func nomadTargets(s *Setup, cfg *config.Config) {
 			})
 		}
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

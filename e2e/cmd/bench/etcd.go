@@ -27,11 +27,16 @@ func (b *bench) env() []string {
 
 // spec writes a standalone spec (no control Consul) with the backups.
 func (b *bench) spec(name, backups string) (string, error) {
-	return b.specWith(name, "", backups)
+	return b.specAt(name, b.minio.Endpoint(), "", backups)
 }
 
 // specWith is spec with more settings in the storage block.
 func (b *bench) specWith(name, storageExtra, backups string) (string, error) {
+	return b.specAt(name, b.minio.Endpoint(), storageExtra, backups)
+}
+
+// specAt is specWith with the S3 endpoint given (a proxy in front of MinIO).
+func (b *bench) specAt(name, endpoint, storageExtra, backups string) (string, error) {
 	dir := filepath.Join(b.dir, "spec-"+name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
@@ -50,8 +55,54 @@ storage "s3" "minio" {
   }
 %s
 }
-`, harness.Bucket, b.minio.Endpoint(), storageExtra) + backups
+`, harness.Bucket, endpoint, storageExtra) + backups
 	return dir, os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(src), 0o644)
+}
+
+// etcdBackup is the spec of a bench backup of an etcd; extra goes in its
+// block.
+func etcdBackup(name, compression, endpoint, extra string) string {
+	return fmt.Sprintf(`
+backup "etcd" %q {
+  schedule    = "0 * * * *"
+  storage     = storage.s3.minio
+  compression = %q
+  etcd { endpoints = [%q] }
+  retain { last = 1 }
+%s
+}
+`, name, compression, endpoint, extra)
+}
+
+// filledEtcd starts an etcd, fills it, and saves its snapshot to a file
+// (what the raw upload sends); save saves it again (the two-step's first
+// step).
+func (b *bench) filledEtcd(ctx context.Context, name, what string, fill func(*harness.Etcd) error) (e *harness.Etcd, file string, save func() (sample, error), err error) {
+	fmt.Printf("== %s: filling\n", what)
+	start := time.Now()
+	if e, err = harness.StartEtcd(ctx, b.dir, name, 16<<30, nil); err != nil {
+		return nil, "", nil, err
+	}
+	if err = fill(e); err != nil {
+		e.Stop()
+		return nil, "", nil, err
+	}
+	fmt.Printf("   filled in %.1fs\n", time.Since(start).Seconds())
+	etcdctl, err := harness.Tool("etcdctl")
+	if err != nil {
+		e.Stop()
+		return nil, "", nil, err
+	}
+	file = filepath.Join(b.dir, name+".db")
+	save = func() (sample, error) {
+		os.Remove(file)
+		return measure(b.env(), etcdctl, "--endpoints", e.Endpoint, "snapshot", "save", file)
+	}
+	if _, err = save(); err != nil {
+		e.Stop()
+		return nil, "", nil, err
+	}
+	return e, file, save, nil
 }
 
 // variant is one way of getting the same data into S3.
@@ -102,61 +153,15 @@ func (b *bench) upload(file, key string) (sample, error) {
 
 func (b *bench) etcd(ctx context.Context, size int) error {
 	name := fmt.Sprintf("etcd-%d", size)
-	fmt.Printf("== etcd %d MiB: filling\n", size)
-	start := time.Now()
-	e, err := harness.StartEtcd(ctx, b.dir, name, 16<<30, nil)
+	e, file, save, err := b.filledEtcd(ctx, name, fmt.Sprintf("etcd %d MiB", size), func(e *harness.Etcd) error { return e.Fill(ctx, size) })
 	if err != nil {
 		return err
 	}
 	defer e.Stop()
-	if err := e.Fill(ctx, size); err != nil {
-		return err
-	}
-	fmt.Printf("   filled in %.1fs\n", time.Since(start).Seconds())
-	spec, err := b.spec(name, fmt.Sprintf(`
-backup "etcd" "plain" {
-  schedule    = "0 * * * *"
-  storage     = storage.s3.minio
-  compression = "none"
-  etcd { endpoints = [%q] }
-  retain { last = 1 }
-}
-
-backup "etcd" "zstd" {
-  schedule = "0 * * * *"
-  storage  = storage.s3.minio
-  etcd { endpoints = [%q] }
-  retain { last = 1 }
-}
-
-vault {
-  address = %q
-}
-
-backup "etcd" "encrypted" {
-  schedule    = "0 * * * *"
-  storage     = storage.s3.minio
-  compression = "none"
-  etcd { endpoints = [%q] }
-  retain { last = 1 }
-  encryption {
-    vault_transit { key = "bench" }
-  }
-}
-`, e.Endpoint, e.Endpoint, b.vault.URL(), e.Endpoint))
+	spec, err := b.spec(name, etcdBackup("plain", "none", e.Endpoint, "")+etcdBackup("zstd", "zstd", e.Endpoint, "")+
+		fmt.Sprintf("\nvault {\n  address = %q\n}\n", b.vault.URL())+
+		etcdBackup("encrypted", "none", e.Endpoint, "  encryption {\n    vault_transit { key = \"bench\" }\n  }"))
 	if err != nil {
-		return err
-	}
-	etcdctl, err := harness.Tool("etcdctl")
-	if err != nil {
-		return err
-	}
-	file := filepath.Join(b.dir, name+".db")
-	save := func() (sample, error) {
-		os.Remove(file)
-		return measure(b.env(), etcdctl, "--endpoints", e.Endpoint, "snapshot", "save", file)
-	}
-	if _, err := save(); err != nil { // the file the raw upload sends
 		return err
 	}
 	st, _ := os.Stat(file)
@@ -234,15 +239,7 @@ func (b *bench) restore(name string, size int) error {
 	if err != nil {
 		return err
 	}
-	backup := `
-backup "etcd" "plain" {
-  schedule    = "0 * * * *"
-  storage     = storage.s3.minio
-  compression = "none"
-  etcd { endpoints = ["http://127.0.0.1:1"] }
-  retain { last = 1 }
-}
-`
+	backup := etcdBackup("plain", "none", "http://127.0.0.1:1", "")
 	parallel, err := b.spec("restore-parallel", backup)
 	if err != nil {
 		return err
@@ -312,19 +309,11 @@ func (b *bench) restoreOverALink(key, backup string, size int) error {
 	defer proxy.Close()
 	proxy.Throttle(linkRate)
 	endpoint := "http://" + proxy.Addr
-	spec := func(name, extra string) (string, error) {
-		dir := filepath.Join(b.dir, "spec-"+name)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return "", err
-		}
-		src := fmt.Sprintf("consul {\n  enabled = false\n}\n\nstorage \"s3\" \"minio\" {\n  bucket     = %q\n  endpoint   = %q\n  path_style = true\n  credentials {\n    environment = true\n  }\n%s\n}\n", harness.Bucket, endpoint, extra) + backup
-		return dir, os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(src), 0o644)
-	}
-	parallel, err := spec("link-parallel", "")
+	parallel, err := b.specAt("link-parallel", endpoint, "", backup)
 	if err != nil {
 		return err
 	}
-	single, err := spec("link-single", "  download_concurrency = 1")
+	single, err := b.specAt("link-single", endpoint, "  download_concurrency = 1", backup)
 	if err != nil {
 		return err
 	}

@@ -214,53 +214,21 @@ func (b *bench) compressionRows(scenario string, size int, res map[string]series
 // uncompressed and with zstd, against the raw upload of its db file.
 func (b *bench) etcdRealistic(ctx context.Context, size int) error {
 	name := fmt.Sprintf("etcd-k8s-%d", size)
-	fmt.Printf("== etcd %d MiB of Kubernetes-style objects: filling\n", size)
-	start := time.Now()
-	e, err := harness.StartEtcd(ctx, b.dir, name, 16<<30, nil)
+	e, file, save, err := b.filledEtcd(ctx, name, fmt.Sprintf("etcd %d MiB of Kubernetes-style objects", size), func(e *harness.Etcd) error {
+		c, err := e.Client()
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return fillKubernetes(ctx, c, size)
+	})
 	if err != nil {
 		return err
 	}
 	defer e.Stop()
-	c, err := e.Client()
+	zstdBackup := etcdBackup("k8s-zstd", "zstd", e.Endpoint, "")
+	spec, err := b.spec(name, etcdBackup("k8s-plain", "none", e.Endpoint, "")+zstdBackup)
 	if err != nil {
-		return err
-	}
-	err = fillKubernetes(ctx, c, size)
-	c.Close()
-	if err != nil {
-		return err
-	}
-	fmt.Printf("   filled in %.1fs\n", time.Since(start).Seconds())
-	spec, err := b.spec(name, fmt.Sprintf(`
-backup "etcd" "k8s-plain" {
-  schedule    = "0 * * * *"
-  storage     = storage.s3.minio
-  compression = "none"
-  etcd { endpoints = [%q] }
-  retain { last = 1 }
-}
-
-backup "etcd" "k8s-zstd" {
-  schedule    = "0 * * * *"
-  storage     = storage.s3.minio
-  compression = "zstd"
-  etcd { endpoints = [%q] }
-  retain { last = 1 }
-}
-`, e.Endpoint, e.Endpoint))
-	if err != nil {
-		return err
-	}
-	etcdctl, err := harness.Tool("etcdctl")
-	if err != nil {
-		return err
-	}
-	file := filepath.Join(b.dir, name+".db")
-	save := func() (sample, error) {
-		os.Remove(file)
-		return measure(b.env(), etcdctl, "--endpoints", e.Endpoint, "snapshot", "save", file)
-	}
-	if _, err := save(); err != nil {
 		return err
 	}
 	st, _ := os.Stat(file)
@@ -280,15 +248,7 @@ backup "etcd" "k8s-zstd" {
 	}
 	scenario := fmt.Sprintf("etcd, Kubernetes-style objects (db %s)", mib(st.Size()))
 	b.compressionRows(scenario, size, res, st.Size(), "k8s-zstd/")
-	return b.compressionOverALink(scenario, size, file, fmt.Sprintf(`
-backup "etcd" "k8s-zstd" {
-  schedule    = "0 * * * *"
-  storage     = storage.s3.minio
-  compression = "zstd"
-  etcd { endpoints = [%q] }
-  retain { last = 1 }
-}
-`, e.Endpoint), "k8s-zstd")
+	return b.compressionOverALink(scenario, size, file, zstdBackup, "k8s-zstd")
 }
 
 // compressionOverALink repeats the zstd comparison with the uploads going
@@ -305,12 +265,8 @@ func (b *bench) compressionOverALink(scenario string, size int, file, backup, na
 	defer proxy.Close()
 	proxy.ThrottleRequests(rate)
 	endpoint := "http://" + proxy.Addr
-	dir := filepath.Join(b.dir, "spec-link-"+name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	src := fmt.Sprintf("consul {\n  enabled = false\n}\n\nstorage \"s3\" \"minio\" {\n  bucket     = %q\n  endpoint   = %q\n  path_style = true\n  credentials {\n    environment = true\n  }\n}\n", harness.Bucket, endpoint) + backup
-	if err := os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(src), 0o644); err != nil {
+	dir, err := b.specAt("link-"+name, endpoint, "", backup)
+	if err != nil {
 		return err
 	}
 	res, err := compare([]variant{
