@@ -52,16 +52,7 @@ func releaseArchive(t *testing.T) (string, string) {
 // artifact with checksum, into a local storage on the client's host volume.
 func execSpec(t *testing.T, name, artifact, checksum, folder string) string {
 	dir := t.TempDir()
-	src := fmt.Sprintf(`
-config_id = %q
-consul {
-  address = %q
-  %s
-}
-vault {
-  address = %q
-  %s
-}
+	src := controlBlocks(t, stack.Consul.URL()) + fmt.Sprintf(`
 nomad {
   datacenters       = ["dc1"]
   driver            = "exec"
@@ -80,7 +71,7 @@ backup "consul_kv" %q {
   storage  = storage.local.host
   %s
 }
-`, configID(t), stack.Consul.URL(), caFile(), stack.Vault.URL(), caFile(), artifact, checksum, "vigil-"+configID(t),
+`, artifact, checksum, "vigil-"+configID(t),
 		folder, harness.HostVolume, name, consulSource(t, stack.Consul.URL(), ""))
 	if err := os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)

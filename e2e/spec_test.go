@@ -32,7 +32,30 @@ func specDir(t *testing.T, backups string) (string, string) {
 func specDirVia(t *testing.T, control, s3Endpoint, backups string) (string, string) {
 	t.Helper()
 	prefix := fmt.Sprintf("e2e/%s-%d/", strings.ReplaceAll(t.Name(), "/", "-"), time.Now().UnixNano())
-	src := fmt.Sprintf(`
+	src := controlBlocks(t, control) + fmt.Sprintf(`
+nomad {
+  datacenters = ["dc1"]
+  driver      = "raw_exec"
+  binary      = %q
+  vault {
+    role = %q
+  }
+}
+`, vigilBin, "vigil-"+configID(t))
+	src += storages(prefix, s3Endpoint)
+	src += backups
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	setupSpec(t, dir, configID(t))
+	return dir, prefix
+}
+
+// controlBlocks are the test configuration's ID and its control Consul
+// and Vault blocks.
+func controlBlocks(t *testing.T, control string) string {
+	return fmt.Sprintf(`
 config_id = %q
 
 consul {
@@ -44,24 +67,7 @@ vault {
   address = %q
   %s
 }
-
-nomad {
-  datacenters = ["dc1"]
-  driver      = "raw_exec"
-  binary      = %q
-  vault {
-    role = %q
-  }
-}
-`, configID(t), control, caFile(), stack.Vault.URL(), caFile(), vigilBin, "vigil-"+configID(t))
-	src += storages(prefix, s3Endpoint)
-	src += backups
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	setupSpec(t, dir, configID(t))
-	return dir, prefix
+`, configID(t), control, caFile(), stack.Vault.URL(), caFile())
 }
 
 // storages are one S3 storage per credential source under prefix.
