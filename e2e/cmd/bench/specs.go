@@ -19,7 +19,8 @@ func (b *bench) manySpecs(name string, n int, header string) (string, error) {
 	}
 	main := header + `
 storage "local" "disk" {
-  path = "/var/lib/vigil/backups"
+  path        = "/var/lib/vigil/backups"
+  host_volume = "backups"
 }
 `
 	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(main), 0o644); err != nil {
