@@ -132,7 +132,11 @@ func (d *Deps) OpenObject(ctx context.Context, s store.Store, b *config.Backup, 
 // the storage's range requests in flight (store.Download); the caller
 // checks the bytes against the manifest as they pass.
 func readBack(ctx context.Context, s store.Store, b *config.Backup, m *manifest.Manifest) (io.ReadCloser, error) {
-	return store.Download(ctx, s, m.Object, m.Size, store.DownloadOptions{Concurrency: b.Storage.DownloadConcurrency})
+	o := store.DownloadOptions{Concurrency: b.Storage.DownloadConcurrency}
+	if b.Storage.Kind == config.StorageLocal {
+		o.Concurrency = 1 // a file reads fastest in order; ranges pay off over a network
+	}
+	return store.Download(ctx, s, m.Object, m.Size, o)
 }
 
 // restoreSecrets carries a token given for the cluster restored into.
