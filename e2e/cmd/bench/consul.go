@@ -66,6 +66,21 @@ func (b *bench) consulSnapshot(ctx context.Context) error {
 	return nil
 }
 
+// putKV writes the pairs in transactions of 64.
+func putKV(cc *consul.Client, pairs []*consul.KVPair) error {
+	var ops consul.TxnOps
+	for i, p := range pairs {
+		ops = append(ops, &consul.TxnOp{KV: &consul.KVTxnOp{Verb: consul.KVSet, Key: p.Key, Value: p.Value}})
+		if len(ops) == 64 || i == len(pairs)-1 {
+			if ok, _, _, err := cc.Txn().Txn(ops, nil); err != nil || !ok {
+				return fmt.Errorf("fill: %v", err)
+			}
+			ops = ops[:0]
+		}
+	}
+	return nil
+}
+
 // consulKV: vigil's consul_kv against `consul kv export > FILE` plus
 // upload, over kv-keys keys.
 func (b *bench) consulKV(ctx context.Context) error {
@@ -76,15 +91,12 @@ func (b *bench) consulKV(ctx context.Context) error {
 	}
 	defer c.Stop()
 	start := time.Now()
-	var ops consul.TxnOps
-	for i := 0; i < *kvKeys; i++ {
-		ops = append(ops, &consul.TxnOp{KV: &consul.KVTxnOp{Verb: consul.KVSet, Key: fmt.Sprintf("app/%03d/key-%06d", i%500, i), Value: []byte(strings.Repeat("v", 64))}})
-		if len(ops) == 64 || i == *kvKeys-1 {
-			if ok, _, _, err := cc.Txn().Txn(ops, nil); err != nil || !ok {
-				return fmt.Errorf("fill: %v", err)
-			}
-			ops = ops[:0]
-		}
+	pairs := make([]*consul.KVPair, *kvKeys)
+	for i := range pairs {
+		pairs[i] = &consul.KVPair{Key: fmt.Sprintf("app/%03d/key-%06d", i%500, i), Value: []byte(strings.Repeat("v", 64))}
+	}
+	if err := putKV(cc, pairs); err != nil {
+		return err
 	}
 	fmt.Printf("   filled in %.1fs\n", time.Since(start).Seconds())
 	spec, err := b.spec("consul-kv", consulBackup("consul_kv", "kv", c.URL()))

@@ -294,16 +294,8 @@ func (b *bench) consulKVRealistic(ctx context.Context) error {
 		return err
 	}
 	defer c.Stop()
-	pairs := consulConfigKV(*kvKeys)
-	var ops consul.TxnOps
-	for i, p := range pairs {
-		ops = append(ops, &consul.TxnOp{KV: &consul.KVTxnOp{Verb: consul.KVSet, Key: p.Key, Value: p.Value}})
-		if len(ops) == 64 || i == len(pairs)-1 {
-			if ok, _, _, err := cc.Txn().Txn(ops, nil); err != nil || !ok {
-				return fmt.Errorf("fill: %v", err)
-			}
-			ops = ops[:0]
-		}
+	if err := putKV(cc, consulConfigKV(*kvKeys)); err != nil {
+		return err
 	}
 	spec, err := b.spec("consul-kv-real", consulBackup("consul_kv", "kv-plain", c.URL())+
 		strings.Replace(consulBackup("consul_kv", "kv-zstd", c.URL()), `compression = "none"`, `compression = "zstd"`, 1))
