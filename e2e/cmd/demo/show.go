@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -130,16 +131,36 @@ func (d *demo) printByHand(specs string) error {
 	if err := os.WriteFile(envFile, []byte(exports.String()), 0o600); err != nil {
 		return err
 	}
-	vars := strings.Join(d.vars(), " ")
+	// The variables go into a var file: on a command line, list values
+	// such as ["dc1"] would need quoting from the shell.
+	varFile := filepath.Join(d.dir, "demo.vars.hcl")
+	var vb strings.Builder
+	for _, kv := range d.stack.ExampleVars(d.bin) {
+		k, v, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(v, "[") && !strings.HasPrefix(v, "{") {
+			v = strconv.Quote(v)
+		}
+		fmt.Fprintf(&vb, "%s = %s\n", k, v)
+	}
+	if err := os.WriteFile(varFile, []byte(vb.String()), 0o600); err != nil {
+		return err
+	}
+	vars := "-var-file " + varFile
+	// A restore writes: it takes the cluster's own token, not the
+	// operator's (which may only read what vigil setup granted).
+	tokenFile := filepath.Join(d.dir, "consul-management.token")
+	if err := os.WriteFile(tokenFile, []byte(d.stack.Consul.Management), 0o600); err != nil {
+		return err
+	}
 	fmt.Printf(`
 ==> vigil by hand, with the operator tokens vigil setup used (in %[1]s):
 
     source %[1]s
     %[2]s status -config %[3]s %[4]s
     %[2]s list -config %[3]s -backup consul-kv-services %[4]s
-    %[2]s restore -config %[3]s -backup consul-kv-services -latest -mode merge %[4]s
+    %[2]s restore -config %[3]s -backup consul-kv-services -latest -mode merge -to-token-file %[5]s %[4]s
     %[2]s verify -config %[3]s -backup etcd-main -latest %[4]s
-`, envFile, d.bin, specs, vars)
+`, envFile, d.bin, specs, vars, tokenFile)
 	return nil
 }
 
