@@ -10,7 +10,7 @@ E2E_TIMEOUT  ?= 60m
 
 DIST         ?= dist
 
-.PHONY: all build release test unit e2e bench faults fuzz demo demo-down fmt lint tools examples-render clean
+.PHONY: all build release image test unit e2e bench faults fuzz demo demo-down fmt lint tools examples-render clean
 
 all: build
 
@@ -21,6 +21,11 @@ build:
 # the same commit gives the same bytes.
 release:
 	GO=$(GO) scripts/release.sh $(DIST) $(VERSION)
+
+# The container image (Dockerfile), built with a local Docker engine (or a
+# private dockerd) and saved to $(DIST)/vigil-image.tar.
+image:
+	GO=$(GO) scripts/image.sh $(DIST) $(VERSION)
 
 # Every test: unit tests with the race detector, then the e2e suite on real servers.
 test: lint unit e2e
