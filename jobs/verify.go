@@ -17,7 +17,9 @@ func verifyJob(cfg *config.Config, b *config.Backup, n config.Nomad, data, hash 
 	job.Periodic = periodic(b.Verify.Schedule, b.TimeZone)
 	args := []string{"verify", "-config", "${NOMAD_TASK_DIR}/vigil.json", "-backup", b.Name, "-latest"}
 	tg := group("verify", n, cfg.Vault, b.Verify.MaxDuration, data, args)
-	mountStorage(tg, b, n, true)
+	// A drill only reads the backups, but a standalone one (no control
+	// Consul) keeps its run records beside them.
+	mountStorage(tg, b, n, cfg.Consul.Enabled)
 	if err := addScratch(tg, b, n); err != nil {
 		return nil, err
 	}

@@ -25,7 +25,8 @@ func checkLocalStorage(id string, b *config.Backup, n config.Nomad) error {
 }
 
 // mountStorage mounts a local storage's host volume at its path in the
-// group's vigil task: the path the task writes is the node's folder. The
+// group's vigil task (read-only where the task only reads): the path the
+// task writes is the node's folder. The
 // raw_exec driver sees the node's filesystem and mounts nothing; the
 // volume still places the job on a node that has it.
 func mountStorage(tg *api.TaskGroup, b *config.Backup, n config.Nomad, readOnly bool) {

@@ -3,6 +3,7 @@ package jobs
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-backup/vigil/hcl/config"
 )
@@ -45,5 +46,37 @@ func TestLocalStorageUnderNomad(t *testing.T) {
 	}
 	if tg := jobs[0].TaskGroups[0]; tg.Volumes[storageVolume] == nil || len(tg.Tasks[0].VolumeMounts) != 0 {
 		t.Errorf("raw_exec: the volume places the job, and nothing is mounted: %+v %+v", tg.Volumes, tg.Tasks[0].VolumeMounts)
+	}
+}
+
+// A drill mounts the storage read-only where its records go to the control
+// Consul, and read-write in a standalone configuration, whose records it
+// writes beside the backups.
+func TestDrillStorageMount(t *testing.T) {
+	for _, consul := range []bool{true, false} {
+		cfg := &config.Config{ID: "specs", Consul: config.Control{Enabled: consul}, Nomad: config.Nomad{Driver: config.DriverExec, Binary: "/usr/local/bin/vigil"}}
+		cfg.Backups = []config.Backup{{Name: "kv", Type: config.TypeConsulKV, Schedule: "0 * * * *",
+			Storage: config.Storage{Kind: config.StorageLocal, Name: "disk", Path: "/srv/backups", HostVolume: "nas"},
+			Nomad:   config.Nomad{Driver: config.DriverExec, Binary: "/usr/local/bin/vigil", CPU: 100, MemoryMB: 128},
+			Verify:  &config.Verify{Schedule: "0 4 * * *", MaxDuration: time.Hour}}}
+		jobs, err := Compile(cfg, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, j := range jobs {
+			if !strings.HasPrefix(*j.ID, VerifyPrefix) {
+				continue
+			}
+			found = true
+			tg := j.TaskGroups[0]
+			m := tg.Tasks[0].VolumeMounts
+			if tg.Volumes[storageVolume].ReadOnly != consul || len(m) != 1 || *m[0].ReadOnly != consul {
+				t.Errorf("consul %v: drill volume %+v, mounts %+v", consul, tg.Volumes[storageVolume], m)
+			}
+		}
+		if !found {
+			t.Errorf("consul %v: no drill job", consul)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/tasks"
 	"github.com/vigil-backup/vigil/tasks/creds"
+	"github.com/vigil-backup/vigil/tasks/record"
 	"github.com/vigil-backup/vigil/tasks/store"
 )
 
@@ -195,4 +196,32 @@ func (m *Meta) progressOut() *os.File {
 		return f
 	}
 	return nil
+}
+
+// recordsBeside opens the storage of each of backups, where a standalone
+// configuration keeps its run records beside the backups; closeAll ends
+// the storage sessions.
+func (m *Meta) recordsBeside(ctx context.Context, cfg *config.Config, backups []config.Backup, rf *runtimeFlags, cmd string) (book record.Routed, closeAll func(), ok bool) {
+	d, ok := m.deps(cfg, rf)
+	if !ok {
+		return nil, nil, false
+	}
+	book = record.Routed{}
+	var sessions []*creds.Session
+	closeAll = func() {
+		for _, s := range sessions {
+			s.Close(context.WithoutCancel(ctx))
+		}
+	}
+	for i := range backups {
+		b := &backups[i]
+		s, sess, ok := m.openStore(ctx, d, b, cmd)
+		if !ok {
+			closeAll()
+			return nil, nil, false
+		}
+		sessions = append(sessions, sess)
+		book[b.Name] = &record.Store{S: s}
+	}
+	return book, closeAll, true
 }

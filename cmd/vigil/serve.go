@@ -1,15 +1,11 @@
 package main
 
 import (
-	"context"
 	"strings"
 
-	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/plugin"
 	"github.com/vigil-backup/vigil/tasks"
-	"github.com/vigil-backup/vigil/tasks/creds"
 	"github.com/vigil-backup/vigil/tasks/health"
-	"github.com/vigil-backup/vigil/tasks/record"
 )
 
 // ServeCommand keeps the Consul checks and serves backup status.
@@ -80,7 +76,7 @@ func (c *ServeCommand) Run(args []string) int {
 		}
 		opts.Consul = client
 	} else {
-		book, closeAll, ok := c.standaloneBook(ctx, cfg, &rf)
+		book, closeAll, ok := c.recordsBeside(ctx, cfg, cfg.Backups, &rf, "serve")
 		if !ok {
 			return exitFail
 		}
@@ -99,31 +95,4 @@ func (c *ServeCommand) Run(args []string) int {
 		return exitFail
 	}
 	return exitOK
-}
-
-// standaloneBook opens every backup's storage, where a standalone
-// configuration keeps its run records beside the backups.
-func (c *ServeCommand) standaloneBook(ctx context.Context, cfg *config.Config, rf *runtimeFlags) (record.Book, func(), bool) {
-	d, ok := c.deps(cfg, rf)
-	if !ok {
-		return nil, nil, false
-	}
-	book := record.Routed{}
-	var sessions []*creds.Session
-	closeAll := func() {
-		for _, s := range sessions {
-			s.Close(context.WithoutCancel(ctx))
-		}
-	}
-	for i := range cfg.Backups {
-		b := &cfg.Backups[i]
-		s, sess, ok := c.openStore(ctx, d, b, "serve")
-		if !ok {
-			closeAll()
-			return nil, nil, false
-		}
-		sessions = append(sessions, sess)
-		book[b.Name] = &record.Store{S: s}
-	}
-	return book, closeAll, true
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -70,15 +69,23 @@ func (c *StatusCommand) Run(args []string) int {
 	ctx, stop := signalContext()
 	defer stop()
 	now := time.Now()
-	if !cfg.Consul.Enabled {
-		return c.standalone(ctx, cfg, backups, &rf, asJSON, now)
+	var book record.Book
+	var client *consul.Client // nil: standalone, no checks
+	if cfg.Consul.Enabled {
+		var err error
+		if client, err = plugin.ControlClient(cfg.Consul); err != nil {
+			c.errorf("status: %v", err)
+			return exitFail
+		}
+		book = &record.Consul{Client: client}
+	} else {
+		routed, closeAll, ok := c.recordsBeside(ctx, cfg, backups, &rf, "status")
+		if !ok {
+			return exitFail
+		}
+		defer closeAll()
+		book = routed
 	}
-	client, err := plugin.ControlClient(cfg.Consul)
-	if err != nil {
-		c.errorf("status: %v", err)
-		return exitFail
-	}
-	book := &record.Consul{Client: client}
 	var statuses []health.Status
 	for i := range backups {
 		rec, err := health.Load(ctx, book, backups[i].Name)
@@ -88,46 +95,18 @@ func (c *StatusCommand) Run(args []string) int {
 		}
 		statuses = append(statuses, health.Evaluate(&backups[i], rec, now, now))
 	}
-	checks := checkStates(client, cfg.Serve.Node)
+	var checks map[string]string // nil: no checks to show
+	serveJob := ""
+	if client != nil {
+		checks, serveJob = checkStates(client, cfg.Serve.Node), jobs.ServeID(cfg)
+	}
 	if asJSON {
 		if err := writeJSON(c.Stdout, statuses); err != nil {
 			return exitFail
 		}
 	} else {
-		printStatus(c.Stdout, statuses, checks, jobs.ServeID(cfg), now)
+		printStatus(c.Stdout, statuses, checks, serveJob, now)
 	}
-	return statusExit(statuses)
-}
-
-// standalone reads each backup's records beside its backups in its
-// store (consul { enabled = false }); there are no Consul checks.
-func (c *StatusCommand) standalone(ctx context.Context, cfg *config.Config, backups []config.Backup, rf *runtimeFlags, asJSON bool, now time.Time) int {
-	d, ok := c.deps(cfg, rf)
-	if !ok {
-		return exitFail
-	}
-	var statuses []health.Status
-	for i := range backups {
-		b := &backups[i]
-		s, sess, ok := c.openStore(ctx, d, b, "status")
-		if !ok {
-			return exitFail
-		}
-		rec, err := health.Load(ctx, &record.Store{S: s}, b.Name)
-		sess.Close(ctx)
-		if err != nil {
-			c.errorf("status: %v", err)
-			return exitFail
-		}
-		statuses = append(statuses, health.Evaluate(b, rec, now, now))
-	}
-	if asJSON {
-		if err := writeJSON(c.Stdout, statuses); err != nil {
-			return exitFail
-		}
-		return statusExit(statuses)
-	}
-	printStatus(c.Stdout, statuses, nil, "", now)
 	return statusExit(statuses)
 }
 

@@ -116,13 +116,12 @@ func readSpec(p fileParser, name string) ([]byte, hcl.Diagnostics) {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Failed to read file", Detail: err.Error()}}
 	}
 	bad := bytes.IndexByte(src, 0)
-	if bad < 0 && !utf8.Valid(src) {
-		for i, r := range string(src) {
-			if r == utf8.RuneError {
-				bad = i
-				break
-			}
+	for i := 0; bad < 0 && !utf8.Valid(src) && i < len(src); {
+		r, size := utf8.DecodeRune(src[i:])
+		if r == utf8.RuneError && size == 1 { // an encoding error, not U+FFFD itself
+			bad = i
 		}
+		i += size
 	}
 	if bad < 0 {
 		return src, nil

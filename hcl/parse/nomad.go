@@ -185,6 +185,7 @@ var checksumHexLen = map[string]int{"md5": 32, "sha1": 40, "sha256": 64, "sha512
 // sends.
 func (l *nomadLayer) evalArtifact(e *evaluator) {
 	r := l.raw
+	errs := e.errorCount()
 	if r.Artifact != nil {
 		a := e.str(r.Artifact, "")
 		l.artifact = &a
@@ -206,7 +207,8 @@ func (l *nomadLayer) evalArtifact(e *evaluator) {
 			l.checksum = &c
 		}
 	}
-	if l.artifact != nil && l.checksum == nil && (r.ArtifactChecksum == nil || e.str(r.ArtifactChecksum, "") == "") &&
+	// An error above already says what is wrong with the artifact block.
+	if l.artifact != nil && l.checksum == nil && e.errorCount() == errs &&
 		(strings.HasPrefix(*l.artifact, "https://") || strings.HasPrefix(*l.artifact, "http://")) {
 		e.diags = append(e.diags, &hcl.Diagnostic{
 			Severity: hcl.DiagWarning,

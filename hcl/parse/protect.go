@@ -4,7 +4,6 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/hashicorp/cronexpr"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/vigil-backup/vigil/hcl/config"
 )
@@ -14,21 +13,12 @@ var transitName = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$`)
 // minInterval is the shortest gap between a cron schedule's next runs (a
 // week of them at most), or 0 when it cannot tell.
 func minInterval(schedule string) time.Duration {
-	expr, err := cronexpr.Parse(schedule)
-	if err != nil {
-		return 0
-	}
-	t := expr.Next(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	runs := config.NextRuns(schedule, "", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 200)
 	best := time.Duration(0)
-	for i := 0; i < 200 && !t.IsZero(); i++ {
-		next := expr.Next(t)
-		if next.IsZero() {
-			break
-		}
-		if d := next.Sub(t); best == 0 || d < best {
+	for i := 1; i < len(runs); i++ {
+		if d := runs[i].Sub(runs[i-1]); best == 0 || d < best {
 			best = d
 		}
-		t = next
 	}
 	return best
 }
