@@ -52,7 +52,10 @@ backup "etcd" %q {
   %s
 }`, name, etcdSource(t, "https://"+slow.Addr)))
 	tok := entityToken(t, ctx)
-	cmd, out, errb := startVigil(t, tok, "run", "-config", dir, "-backup", name)
+	// CONSUL_HTTP_ADDR wins over the spec's control address, as for the
+	// consul CLI: it names the proxy too.
+	args := []string{"run", "-config", dir, "-backup", name}
+	cmd, out, errb := startVigilEnv(t, append(envFor(tok, args), "CONSUL_HTTP_ADDR="+proxy.URL), args...)
 	cc, _ := stack.Consul.Client()
 	book := &record.Consul{Client: cc}
 	deadline := time.Now().Add(time.Minute)

@@ -17,47 +17,34 @@ import (
 // ConsulConfig starts from the environment (CONSUL_HTTP_ADDR,
 // CONSUL_HTTP_TOKEN(_FILE), CONSUL_CACERT, CONSUL_CAPATH,
 // CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY, CONSUL_TLS_SERVER_NAME,
-// CONSUL_HTTP_SSL(_VERIFY)) as the consul CLI does, and applies the spec's
-// address, datacenter, namespace and TLS settings on top. An https://
-// address speaks TLS; verification is never turned off here.
-func ConsulConfig(address, datacenter, namespace string, t *config.TLS) *consul.Config {
+// CONSUL_NAMESPACE, CONSUL_HTTP_SSL(_VERIFY)) as the consul CLI does, and
+// combines the spec's address, datacenter, namespace and TLS settings with
+// it by p. An https:// address speaks TLS; verification is never turned
+// off here.
+func ConsulConfig(address, datacenter, namespace string, t *config.TLS, p Precedence) *consul.Config {
 	cfg := consul.DefaultConfig()
-	if address != "" {
-		cfg.Address = address
-	}
-	if datacenter != "" {
-		cfg.Datacenter = datacenter
-	}
-	if namespace != "" {
-		cfg.Namespace = namespace
-	}
+	SetIf(&cfg.Address, p.Address(consul.HTTPAddrEnvName, address))
+	SetIf(&cfg.Datacenter, datacenter)
+	p.Set(&cfg.Namespace, namespace)
 	// Split a scheme in the address the way the consul client does, so
 	// raw requests (the streamed KV export) use the same URL.
 	if scheme, host, ok := strings.Cut(cfg.Address, "://"); ok {
 		cfg.Scheme, cfg.Address = scheme, host
 	}
 	if t != nil {
-		SetIf(&cfg.TLSConfig.CAFile, t.CAFile)
-		SetIf(&cfg.TLSConfig.CAPath, t.CAPath)
-		SetIf(&cfg.TLSConfig.CertFile, t.CertFile)
-		SetIf(&cfg.TLSConfig.KeyFile, t.KeyFile)
-		SetIf(&cfg.TLSConfig.Address, t.ServerName)
+		p.Set(&cfg.TLSConfig.CAFile, t.CAFile)
+		p.Set(&cfg.TLSConfig.CAPath, t.CAPath)
+		p.Set(&cfg.TLSConfig.CertFile, t.CertFile)
+		p.Set(&cfg.TLSConfig.KeyFile, t.KeyFile)
+		p.Set(&cfg.TLSConfig.Address, t.ServerName)
 	}
 	return cfg
 }
 
-// SetIf sets *dst to v when v is not empty: spec settings over the
-// environment's.
-func SetIf(dst *string, v string) {
-	if v != "" {
-		*dst = v
-	}
-}
-
 // ConsulClient builds a client from ConsulConfig; token, when set, replaces
 // the environment's (a token Vault issued for the run).
-func ConsulClient(address, datacenter, namespace string, t *config.TLS, token string) (*consul.Client, error) {
-	cfg := ConsulConfig(address, datacenter, namespace, t)
+func ConsulClient(address, datacenter, namespace string, t *config.TLS, p Precedence, token string) (*consul.Client, error) {
+	cfg := ConsulConfig(address, datacenter, namespace, t, p)
 	SetIf(&cfg.Token, token)
 	c, err := consul.NewClient(cfg)
 	if err != nil {
@@ -77,7 +64,7 @@ var _ Target = (*ConsulSnapshot)(nil)
 // NewConsulSnapshot returns the target for src; token, when set, is the
 // run's own Consul token.
 func NewConsulSnapshot(src config.ConsulSource, token string) (*ConsulSnapshot, error) {
-	c, err := ConsulClient(src.Address, src.Datacenter, "", src.TLS, token)
+	c, err := ConsulClient(src.Address, src.Datacenter, "", src.TLS, SpecOverEnv, token)
 	if err != nil {
 		return nil, err
 	}
@@ -176,8 +163,10 @@ func consulRefusal(resp *http.Response, need string) error {
 
 // ControlClient reaches the control Consul (locks, records, checks) with
 // the environment's token: inside Nomad, the task's workload identity.
+// CONSUL_HTTP_ADDR and the other CONSUL_* variables win over the spec's
+// consul block, as they do for the consul CLI.
 func ControlClient(c config.Control) (*consul.Client, error) {
-	return ConsulClient(c.Address, c.Datacenter, c.Namespace, c.TLS, "")
+	return ConsulClient(c.Address, c.Datacenter, c.Namespace, c.TLS, EnvOverSpec, "")
 }
 
 // ConsulDenied names the rule a call Consul refused (403, "Permission

@@ -35,7 +35,7 @@ var _ Target = (*ConsulKV)(nil)
 // NewConsulKV returns the target for src; token, when set, is the run's
 // own Consul token.
 func NewConsulKV(src config.ConsulSource, token string) (*ConsulKV, error) {
-	cfg := ConsulConfig(src.Address, src.Datacenter, "", src.TLS)
+	cfg := ConsulConfig(src.Address, src.Datacenter, "", src.TLS, SpecOverEnv)
 	SetIf(&cfg.Token, token)
 	c, err := consul.NewClient(cfg)
 	if err != nil {

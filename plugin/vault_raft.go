@@ -35,7 +35,7 @@ func NewVaultRaft(src config.VaultSource, to, token string) (*VaultRaft, error) 
 	if to != "" {
 		src.Address = to
 	}
-	cfg, err := VaultConfig(src.Address, src.TLS)
+	cfg, err := VaultConfig(src.Address, src.TLS, SpecOverEnv)
 	if err != nil {
 		return nil, err
 	}

@@ -66,10 +66,10 @@ func NewDeps(cfg *config.Config, log hclog.Logger, version string) (*Deps, error
 
 // VaultClient starts from the environment (VAULT_ADDR, VAULT_TOKEN,
 // VAULT_CACERT, VAULT_CAPATH, VAULT_CLIENT_CERT, VAULT_CLIENT_KEY,
-// VAULT_TLS_SERVER_NAME, VAULT_NAMESPACE) as the vault CLI does, and
-// applies the spec's address and TLS settings on top.
+// VAULT_TLS_SERVER_NAME, VAULT_NAMESPACE) as the vault CLI does; the
+// spec's vault block fills in what they leave unset (plugin.EnvOverSpec).
 func VaultClient(v config.Vault) (*vault.Client, error) {
-	cfg, err := plugin.VaultConfig(v.Address, v.TLS)
+	cfg, err := plugin.VaultConfig(v.Address, v.TLS, plugin.EnvOverSpec)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func VaultClient(v config.Vault) (*vault.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vault: client: %w", err)
 	}
-	if v.Namespace != "" {
+	if v.Namespace != "" && os.Getenv(vault.EnvVaultNamespace) == "" {
 		c.SetNamespace(v.Namespace)
 	}
 	return c, nil

@@ -134,11 +134,11 @@ func (n *nomadFlags) client(spec config.Nomad) (*api.Client, error) {
 	}
 	if t := spec.TLS; t != nil {
 		tc := cfg.TLSConfig
-		setEmpty(&tc.CACert, t.CAFile)
-		setEmpty(&tc.CAPath, t.CAPath)
-		setEmpty(&tc.ClientCert, t.CertFile)
-		setEmpty(&tc.ClientKey, t.KeyFile)
-		setEmpty(&tc.TLSServerName, t.ServerName)
+		plugin.SetEmpty(&tc.CACert, t.CAFile)
+		plugin.SetEmpty(&tc.CAPath, t.CAPath)
+		plugin.SetEmpty(&tc.ClientCert, t.CertFile)
+		plugin.SetEmpty(&tc.ClientKey, t.KeyFile)
+		plugin.SetEmpty(&tc.TLSServerName, t.ServerName)
 	}
 	plugin.SetIf(&cfg.TLSConfig.CACert, n.caCert)
 	plugin.SetIf(&cfg.TLSConfig.CAPath, n.caPath)
@@ -164,13 +164,6 @@ func (n *nomadFlags) client(spec config.Nomad) (*api.Client, error) {
 	return c, nil
 }
 
-// setEmpty sets *dst to v when *dst is empty: the spec under the
-// environment.
-func setEmpty(dst *string, v string) {
-	if *dst == "" {
-		*dst = v
-	}
-}
 
 func compileOptions() jobs.Options { return jobs.Options{Version: version} }
 

@@ -134,7 +134,7 @@ func (c *SetupCommand) setupClients(cfg *config.Config, nf nomadFlags) (policy.C
 		if p.Server == policy.ControlServer {
 			return plugin.ControlClient(cfg.Consul)
 		}
-		return plugin.ConsulClient(strings.TrimPrefix(p.Server, "CONSUL_HTTP_ADDR"), "", "", p.TLS, "")
+		return plugin.ConsulClient(strings.TrimPrefix(p.Server, "CONSUL_HTTP_ADDR"), "", "", p.TLS, plugin.SpecOverEnv, "")
 	}
 	if cfg.Vault.Address != "" || os.Getenv("VAULT_ADDR") != "" {
 		v, err := tasks.VaultClient(cfg.Vault)
