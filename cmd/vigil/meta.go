@@ -164,7 +164,6 @@ func (n *nomadFlags) client(spec config.Nomad) (*api.Client, error) {
 	return c, nil
 }
 
-
 func compileOptions() jobs.Options { return jobs.Options{Version: version} }
 
 func (m *Meta) errorf(format string, args ...any) {
