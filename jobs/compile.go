@@ -241,7 +241,7 @@ func group(name string, n config.Nomad, v config.Vault, timeout time.Duration, d
 		Config:      taskConfig(n, args),
 		KillTimeout: ptr(30 * time.Second),
 		// The lock holder record names the node.
-		Env:       map[string]string{"VIGIL_NODE": "${node.unique.name}"},
+		Env:       taskEnv(n),
 		Resources: &api.Resources{CPU: ptr(n.CPU), MemoryMB: ptr(n.MemoryMB)},
 		Templates: []*api.Template{{
 			EmbeddedTmpl: ptr(data),
@@ -271,7 +271,7 @@ func group(name string, n config.Nomad, v config.Vault, timeout time.Duration, d
 	if n.ConsulIdentity {
 		task.Consul = &api.Consul{}
 	}
-	return &api.TaskGroup{
+	tg := &api.TaskGroup{
 		Name:  ptr(name),
 		Count: ptr(1),
 		RestartPolicy: &api.RestartPolicy{
@@ -289,6 +289,19 @@ func group(name string, n config.Nomad, v config.Vault, timeout time.Duration, d
 		},
 		Tasks: []*api.Task{task},
 	}
+	mountVolumes(tg, n)
+	return tg
+}
+
+// taskEnv is the spec's env with vigil's own variables over it.
+func taskEnv(n config.Nomad) map[string]string {
+	env := map[string]string{}
+	for k, v := range n.Env {
+		env[k] = v
+	}
+	// The lock holder record names the node.
+	env["VIGIL_NODE"] = "${node.unique.name}"
+	return env
 }
 
 // checkCommand refuses a task Nomad would accept but could not start: no
@@ -310,7 +323,11 @@ func taskConfig(n config.Nomad, args []string) map[string]any {
 		argv[i] = a
 	}
 	if n.Driver == config.DriverDocker {
-		return map[string]any{"image": n.Image, "args": argv}
+		c := map[string]any{"image": n.Image, "args": argv}
+		if n.NetworkMode != "" {
+			c["network_mode"] = n.NetworkMode
+		}
+		return c
 	}
 	command := n.Binary
 	if n.Artifact != "" {

@@ -46,9 +46,19 @@ func CompileServe(cfg *config.Config, opts Options) (*api.Job, error) {
 	job.Type = ptr(api.JobTypeService)
 	delete(job.Meta, MetaBackup)
 	delete(job.Meta, MetaType)
-	args := []string{"serve", "-config", "${NOMAD_TASK_DIR}/vigil.json", "-addr", "${NOMAD_ADDR_http}"}
+	addr := "${NOMAD_ADDR_http}"
+	mapped := n.Driver == config.DriverDocker && n.NetworkMode != "host"
+	if mapped {
+		// A container on a docker network has its own address: serve
+		// listens on all of them and Nomad maps the node's port to it.
+		addr = "0.0.0.0:${NOMAD_PORT_http}"
+	}
+	args := []string{"serve", "-config", "${NOMAD_TASK_DIR}/vigil.json", "-addr", addr}
 	n.VaultEnabled = false // serve reads records; it needs no storage credentials
 	tg := group("serve", n, cfg.Vault, time.Hour, buf.String(), args)
+	if mapped {
+		tg.Tasks[0].Config["ports"] = []any{"http"}
+	}
 	tg.Count = ptr(cfg.Serve.Count)
 	tg.Networks = []*api.NetworkResource{{DynamicPorts: []api.Port{{Label: "http"}}}}
 	tg.RestartPolicy = &api.RestartPolicy{Attempts: ptr(3), Interval: ptr(30 * time.Minute), Delay: ptr(15 * time.Second), Mode: ptr("delay")}

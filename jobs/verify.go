@@ -59,6 +59,9 @@ func addScratch(tg *api.TaskGroup, b *config.Backup, n config.Nomad) error {
 		// Nomad and Vault scratch servers are configured by the drill.
 		return fmt.Errorf("jobs: compile %s: %s drills need the exec or raw_exec driver", b.Name, b.Type)
 	}
+	if n.NetworkMode != "" {
+		return fmt.Errorf("jobs: compile %s: a docker drill runs its scratch Consul in the group's bridge network, and network_mode = %q would take vigil out of it; drop network_mode for this backup (its servers must then be reachable from the bridge network)", b.Name, n.NetworkMode)
+	}
 	if sc.Image == "" {
 		return fmt.Errorf("jobs: compile %s: a docker drill needs verify { scratch { image = \"hashicorp/consul:...\" } }", b.Name)
 	}

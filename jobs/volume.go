@@ -26,21 +26,38 @@ func checkLocalStorage(id string, b *config.Backup, n config.Nomad) error {
 
 // mountStorage mounts a local storage's host volume at its path in the
 // group's vigil task (read-only where the task only reads): the path the
-// task writes is the node's folder. The
-// raw_exec driver sees the node's filesystem and mounts nothing; the
-// volume still places the job on a node that has it.
+// task writes is the node's folder.
 func mountStorage(tg *api.TaskGroup, b *config.Backup, n config.Nomad, readOnly bool) {
 	s := b.Storage
 	if s.Kind != config.StorageLocal || s.HostVolume == "" {
 		return
 	}
-	tg.Volumes = map[string]*api.VolumeRequest{storageVolume: {Name: storageVolume, Type: "host", Source: s.HostVolume, ReadOnly: readOnly}}
+	mountVolume(tg, n, storageVolume, s.HostVolume, s.Path, readOnly)
+}
+
+// mountVolumes mounts the nomad block's host volumes into the vigil task:
+// a CA and client certificates the task reads under exec and docker.
+func mountVolumes(tg *api.TaskGroup, n config.Nomad) {
+	for _, m := range n.Mounts {
+		mountVolume(tg, n, "mount-"+m.Volume, m.Volume, m.Path, m.ReadOnly)
+	}
+}
+
+// mountVolume requests the host volume source under label and mounts it at
+// path in the vigil task. The raw_exec driver sees the node's filesystem
+// and mounts nothing; the volume still places the job on a node that has
+// it.
+func mountVolume(tg *api.TaskGroup, n config.Nomad, label, source, path string, readOnly bool) {
+	if tg.Volumes == nil {
+		tg.Volumes = map[string]*api.VolumeRequest{}
+	}
+	tg.Volumes[label] = &api.VolumeRequest{Name: label, Type: "host", Source: source, ReadOnly: readOnly}
 	if n.Driver == config.DriverRawExec {
 		return
 	}
 	for _, t := range tg.Tasks {
 		if t.Name == "vigil" {
-			t.VolumeMounts = append(t.VolumeMounts, &api.VolumeMount{Volume: ptr(storageVolume), Destination: ptr(s.Path), ReadOnly: ptr(readOnly)})
+			t.VolumeMounts = append(t.VolumeMounts, &api.VolumeMount{Volume: ptr(label), Destination: ptr(path), ReadOnly: ptr(readOnly)})
 		}
 	}
 }

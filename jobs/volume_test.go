@@ -80,3 +80,34 @@ func TestDrillStorageMount(t *testing.T) {
 		}
 	}
 }
+
+// The nomad block's host volumes are mounted beside a local storage's,
+// and a docker drill refuses network_mode: its scratch Consul is only
+// reachable inside the group's bridge network.
+func TestNomadBlockMountsAndNetworkMode(t *testing.T) {
+	n := config.Nomad{Driver: config.DriverDocker, Image: "vigil:test", CPU: 100, MemoryMB: 128, NetworkMode: "host",
+		Env: map[string]string{"AWS_CA_BUNDLE": "/tls/ca.pem", "VIGIL_NODE": "spoofed"}, Mounts: []config.Mount{{Volume: "tls", Path: "/tls", ReadOnly: true}}}
+	cfg := &config.Config{ID: "specs", Nomad: n}
+	cfg.Backups = []config.Backup{{Name: "kv", Type: config.TypeConsulKV, Schedule: "0 * * * *",
+		Storage: config.Storage{Kind: config.StorageLocal, Name: "disk", Path: "/srv/backups", HostVolume: "nas"}, Nomad: n}}
+	jobs, err := Compile(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := jobs[0].TaskGroups[0]
+	task := tg.Tasks[0]
+	if len(tg.Volumes) != 2 || tg.Volumes["mount-tls"].Source != "tls" || !tg.Volumes["mount-tls"].ReadOnly || tg.Volumes[storageVolume].Source != "nas" {
+		t.Errorf("volumes: %+v", tg.Volumes)
+	}
+	if len(task.VolumeMounts) != 2 || task.Config["network_mode"] != "host" {
+		t.Errorf("mounts %+v, config %+v", task.VolumeMounts, task.Config)
+	}
+	if task.Env["AWS_CA_BUNDLE"] != "/tls/ca.pem" || task.Env["VIGIL_NODE"] != "${node.unique.name}" {
+		t.Errorf("env: the spec's, under vigil's own: %+v", task.Env)
+	}
+	cfg.Backups[0].Storage = config.Storage{Kind: config.StorageS3, Name: "s3", Bucket: "b"}
+	cfg.Backups[0].Verify = &config.Verify{Schedule: "0 4 * * *", MaxDuration: time.Hour, Scratch: &config.Scratch{Image: "consul:test"}}
+	if _, err := Compile(cfg, Options{}); err == nil || !strings.Contains(err.Error(), "network_mode") {
+		t.Errorf("a docker drill with network_mode: %v", err)
+	}
+}

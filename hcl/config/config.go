@@ -344,12 +344,28 @@ type Nomad struct {
 	ArtifactChecksum string `json:"artifact_checksum,omitempty"`
 	// Binary is the vigil binary's path on the node (raw_exec, exec without
 	// an artifact).
-	Binary         string `json:"binary,omitempty"`
-	CPU            int    `json:"cpu,omitempty"`
-	MemoryMB       int    `json:"memory,omitempty"`
-	VaultRole      string `json:"vault_role,omitempty"`
-	VaultEnabled   bool   `json:"vault_enabled,omitempty"`
-	ConsulIdentity bool   `json:"consul_identity,omitempty"`
+	Binary   string `json:"binary,omitempty"`
+	CPU      int    `json:"cpu,omitempty"`
+	MemoryMB int    `json:"memory,omitempty"`
+	// NetworkMode is the docker driver's network_mode ("host" reaches
+	// servers on the node's loopback).
+	NetworkMode string `json:"network_mode,omitempty"`
+	// Env is added to the task's environment; secret-looking names are
+	// refused, since it is compiled into the job in clear text.
+	Env map[string]string `json:"env,omitempty"`
+	// Mounts are Nomad host volumes mounted into the task.
+	Mounts         []Mount `json:"mounts,omitempty"`
+	VaultRole      string  `json:"vault_role,omitempty"`
+	VaultEnabled   bool    `json:"vault_enabled,omitempty"`
+	ConsulIdentity bool    `json:"consul_identity,omitempty"`
+}
+
+// Mount is a Nomad host volume (a client's host_volume block) mounted at
+// Path in the task.
+type Mount struct {
+	Volume   string `json:"volume"`
+	Path     string `json:"path"`
+	ReadOnly bool   `json:"read_only"`
 }
 
 // Constraint mirrors a Nomad constraint.

@@ -52,6 +52,9 @@ func TestInvalidSpecs(t *testing.T) {
 		{"vault_assertions_without_unseal", "Assertions without a way to unseal", "spec.hcl", 10, 5, "unseal_keys_file"},
 		{"nomad_assertion_wrong_type", "Assertion does not fit the backup type", "spec.hcl", 13, 5, "nomad_snapshot"},
 		{"vault_block_wrong_type", "Unexpected vault block", "spec.hcl", 11, 3, "etcd backup"},
+		{"network_mode_exec", "network_mode without docker driver", "spec.hcl", 5, 1, "only applies to the docker driver"},
+		{"env_secret", "Secret in env", "spec.hcl", 6, 9, `"AWS_SECRET_ACCESS" looks like a secret`},
+		{"host_volume_relative", "Invalid host_volume path", "spec.hcl", 6, 3, "must be absolute"},
 		{"transit_without_recovery", "Missing recovery_keys_file", "spec.hcl", 10, 5, "recovery keys"},
 	}
 	for _, tc := range cases {

@@ -25,6 +25,9 @@ type nomadLayer struct {
 	// sets its checksum too (none when it gives none), so a backup's own
 	// artifact never inherits the checksum of the default's.
 	artifact, checksum *string
+	networkMode        *string
+	env                map[string]string
+	mounts             []config.Mount
 	defRange           hcl.Range
 }
 
@@ -73,6 +76,7 @@ func (l *nomadLayer) fill(e *evaluator, body hcl.Body) *nomadLayer {
 func (l *nomadLayer) evalFields(e *evaluator) {
 	l.driver = e.enum(l.raw.Driver, "", config.DriverDocker, config.DriverExec, config.DriverRawExec)
 	l.evalArtifact(e)
+	l.evalTask(e)
 	if l.raw.Priority != nil {
 		var p int
 		if e.value(l.raw.Priority, &p) {
@@ -139,6 +143,7 @@ func (l *nomadLayer) resolve(e *evaluator, over *nomadLayer, blockRange *hcl.Ran
 		if r.Consul != nil {
 			n.ConsulIdentity = true
 		}
+		layer.mergeTask(&n)
 	}
 	if n.Driver != config.DriverDocker && n.Binary == "" && n.Artifact == "" {
 		n.Binary = DefaultBinary // the serve job's too: never an empty command
@@ -148,6 +153,7 @@ func (l *nomadLayer) resolve(e *evaluator, over *nomadLayer, blockRange *hcl.Ran
 		// (checkServeNomad); backups are checked here.
 		return n
 	}
+	checkNetworkMode(e, n, *blockRange)
 	switch n.Driver {
 	case config.DriverDocker:
 		if n.Image == "" {
@@ -170,6 +176,7 @@ func (l *nomadLayer) resolve(e *evaluator, over *nomadLayer, blockRange *hcl.Ran
 // checkServeNomad checks the top-level nomad block where the vigil-serve
 // job is compiled from it alone: with the docker driver it needs an image.
 func checkServeNomad(e *evaluator, n config.Nomad, l *nomadLayer) {
+	checkNetworkMode(e, n, l.defRange)
 	if n.Driver == config.DriverDocker && n.Image == "" {
 		e.errorf(l.defRange, "Missing docker image",
 			"The vigil-serve job runs with the top-level nomad block's settings, and the docker driver needs image = \"...\" there.")

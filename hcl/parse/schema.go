@@ -344,7 +344,21 @@ type rawNomad struct {
 	Resources        *rawResources  `hcl:"resources,block"`
 	Vault            *rawNomadVault `hcl:"vault,block"`
 	Consul           *struct{}      `hcl:"consul,block"`
-	DefRange         hcl.Range      `hcl:",def_range"`
+	// NetworkMode is the docker driver's network_mode.
+	NetworkMode *hcl.Attribute `hcl:"network_mode,optional"`
+	// Env is added to the task's environment (never secrets).
+	Env         *hcl.Attribute   `hcl:"env,optional"`
+	HostVolumes []rawNomadVolume `hcl:"host_volume,block"`
+	DefRange    hcl.Range        `hcl:",def_range"`
+}
+
+// rawNomadVolume mounts a Nomad client's host volume into the task: the
+// files it reads (a CA, client certificates) under exec and docker.
+type rawNomadVolume struct {
+	Name     string    `hcl:"name,label"`
+	Path     string    `hcl:"path"`
+	ReadOnly *bool     `hcl:"read_only,optional"`
+	DefRange hcl.Range `hcl:",def_range"`
 }
 
 type rawConstraint struct {

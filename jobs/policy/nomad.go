@@ -25,22 +25,54 @@ func nomadOperator(s *Setup, cfg *config.Config) {
 			Why:  fmt.Sprintf("vigil plan and apply of the jobs in namespace %s", ns),
 		})
 	}
-	volumes := map[string][]string{}
-	for _, b := range cfg.Backups {
-		if v := b.Storage.HostVolume; b.Storage.Kind == config.StorageLocal && v != "" {
-			volumes[v] = append(volumes[v], b.Name)
+	p.Rules = append(p.Rules, hostVolumeRules(cfg)...)
+	s.Policies = append(s.Policies, p)
+}
+
+// hostVolumeRules let the operator submit the jobs that mount host
+// volumes: Nomad checks them against the submitter's token. "write" is
+// mount-readwrite and mount-readonly (a local storage's backups and
+// drills); "read" is mount-readonly (a nomad block's read-only mounts).
+func hostVolumeRules(cfg *config.Config) []Rule {
+	type use struct {
+		write bool
+		by    []string
+	}
+	volumes := map[string]*use{}
+	add := func(volume, by string, write bool) {
+		u := volumes[volume]
+		if u == nil {
+			u = &use{}
+			volumes[volume] = u
+		}
+		u.write = u.write || write
+		if !slices.Contains(u.by, by) {
+			u.by = append(u.by, by)
 		}
 	}
+	for _, b := range cfg.Backups {
+		if v := b.Storage.HostVolume; b.Storage.Kind == config.StorageLocal && v != "" {
+			add(v, "local storage of "+b.Name, true)
+		}
+		for _, m := range b.Nomad.Mounts {
+			add(m.Volume, "job of "+b.Name, !m.ReadOnly)
+		}
+	}
+	for _, m := range cfg.Nomad.Mounts {
+		add(m.Volume, "the serve job", !m.ReadOnly)
+	}
+	var rules []Rule
 	for _, v := range slices.Sorted(maps.Keys(volumes)) {
-		// Nomad checks a job's host volumes against the submitter's
-		// token: write is mount-readwrite (backups) and mount-readonly
-		// (drills).
-		p.Rules = append(p.Rules, Rule{
-			Text: fmt.Sprintf("host_volume %q {\n  policy = \"write\"\n}", v),
-			Why:  fmt.Sprintf("submit the jobs that mount host volume %s (local storage of %s)", v, strings.Join(volumes[v], ", ")),
+		u, policy := volumes[v], "read"
+		if u.write {
+			policy = "write"
+		}
+		rules = append(rules, Rule{
+			Text: fmt.Sprintf("host_volume %q {\n  policy = %q\n}", v, policy),
+			Why:  fmt.Sprintf("submit the jobs that mount host volume %s (%s)", v, strings.Join(u.by, ", ")),
 		})
 	}
-	s.Policies = append(s.Policies, p)
+	return rules
 }
 
 // etcdUsers are the etcd users the certificates Vault issues stand for

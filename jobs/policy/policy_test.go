@@ -89,7 +89,8 @@ func TestHostVolumeRule(t *testing.T) {
 	cfg := &config.Config{ID: "t", Backups: []config.Backup{
 		{Name: "a", Storage: config.Storage{Kind: config.StorageLocal, Path: "/b", HostVolume: "nas"}},
 		{Name: "b", Storage: config.Storage{Kind: config.StorageLocal, Path: "/b", HostVolume: "nas"}},
-		{Name: "c", Storage: config.Storage{Kind: config.StorageS3}},
+		{Name: "c", Storage: config.Storage{Kind: config.StorageS3},
+			Nomad: config.Nomad{Mounts: []config.Mount{{Volume: "tls", Path: "/etc/tls", ReadOnly: true}}}},
 	}}
 	s := Make(cfg, DefaultOptions)
 	var rules []string
@@ -100,7 +101,9 @@ func TestHostVolumeRule(t *testing.T) {
 			}
 		}
 	}
-	if n := strings.Count(strings.Join(rules, "\n"), `host_volume "nas"`); n != 1 || !strings.Contains(strings.Join(rules, "\n"), `policy = "write"`) {
+	all := strings.Join(rules, "\n")
+	if n := strings.Count(all, `host_volume "nas"`); n != 1 || !strings.Contains(all, "host_volume \"nas\" {\n  policy = \"write\"") ||
+		!strings.Contains(all, "host_volume \"tls\" {\n  policy = \"read\"") {
 		t.Errorf("operator rules: %q", rules)
 	}
 }

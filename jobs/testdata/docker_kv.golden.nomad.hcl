@@ -23,6 +23,12 @@ job "vigil-app-config" {
   group "backup" {
     count = 1
 
+    volume "mount-vigil-tls" {
+      type      = "host"
+      source    = "vigil-tls"
+      read_only = true
+    }
+
     restart {
       attempts = 1
       interval = "2h0m0s"
@@ -43,12 +49,14 @@ job "vigil-app-config" {
       kill_timeout = "30s"
 
       config {
-        args  = ["run", "-config", "$${NOMAD_TASK_DIR}/vigil.json", "-backup", "app-config"]
-        image = "registry.internal/vigil:0.1.0"
+        args         = ["run", "-config", "$${NOMAD_TASK_DIR}/vigil.json", "-backup", "app-config"]
+        image        = "registry.internal/vigil:0.1.0"
+        network_mode = "host"
       }
 
       env {
-        VIGIL_NODE = "$${node.unique.name}"
+        AWS_CA_BUNDLE = "/etc/vigil/tls/ca.pem"
+        VIGIL_NODE    = "$${node.unique.name}"
       }
 
       template {
@@ -115,6 +123,12 @@ EOT
         cpu    = 200
         memory = 256
       }
+
+      volume_mount {
+        volume      = "mount-vigil-tls"
+        destination = "/etc/vigil/tls"
+        read_only   = true
+      }
     }
   }
 }
@@ -140,6 +154,12 @@ job "vigil-serve-specs" {
       }
     }
 
+    volume "mount-vigil-tls" {
+      type      = "host"
+      source    = "vigil-tls"
+      read_only = true
+    }
+
     restart {
       attempts = 3
       interval = "30m0s"
@@ -152,12 +172,14 @@ job "vigil-serve-specs" {
       kill_timeout = "30s"
 
       config {
-        args  = ["serve", "-config", "$${NOMAD_TASK_DIR}/vigil.json", "-addr", "$${NOMAD_ADDR_http}"]
+        args  = ["serve", "-config", "$${NOMAD_TASK_DIR}/vigil.json", "-addr", "0.0.0.0:$${NOMAD_PORT_http}"]
         image = "registry.internal/vigil:0.1.0"
+        ports = ["http"]
       }
 
       env {
-        VIGIL_NODE = "$${node.unique.name}"
+        AWS_CA_BUNDLE = "/etc/vigil/tls/ca.pem"
+        VIGIL_NODE    = "$${node.unique.name}"
       }
 
       template {
@@ -221,6 +243,12 @@ EOT
       resources {
         cpu    = 200
         memory = 256
+      }
+
+      volume_mount {
+        volume      = "mount-vigil-tls"
+        destination = "/etc/vigil/tls"
+        read_only   = true
       }
     }
   }

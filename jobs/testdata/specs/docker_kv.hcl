@@ -8,6 +8,12 @@ nomad {
   namespace   = "platform"
   driver      = "docker"
   image       = "registry.internal/vigil:0.1.0"
+  env = {
+    AWS_CA_BUNDLE = "/etc/vigil/tls/ca.pem"
+  }
+  host_volume "vigil-tls" {
+    path = "/etc/vigil/tls"
+  }
   vault {
     role = "vigil-backup"
   }
@@ -28,6 +34,9 @@ backup "consul_kv" "app-config" {
   storage   = storage.s3.offsite
   consul {
     prefix = "app/"
+  }
+  nomad {
+    network_mode = "host"
   }
   retain {
     daily = 7

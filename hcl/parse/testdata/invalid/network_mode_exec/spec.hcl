@@ -1,0 +1,12 @@
+storage "s3" "offsite" {
+  bucket = "backups"
+}
+
+backup "consul_kv" "kv" {
+  schedule = "0 * * * *"
+  storage  = storage.s3.offsite
+  nomad {
+    driver       = "exec"
+    network_mode = "host"
+  }
+}
