@@ -79,25 +79,28 @@ build_one() {
   echo "tools: $name $version: built in $((SECONDS - start))s -> $bin"
 }
 
-# Headless Chromium drives the Consul UI check in the e2e suite. It comes
-# from Debian's packages, not the Go proxy.
-ensure_chromium() {
-  if command -v chromium >/dev/null 2>&1; then
-    echo "tools: chromium: present at $(command -v chromium)"
+# Debian packages the e2e suite needs: headless Chromium drives the Consul
+# UI check; docker.io's dockerd runs the docker-driver tests (the harness
+# starts its own daemon). They come from Debian's packages, not the Go
+# proxy. usage: ensure_deb NAME COMMAND PACKAGE...
+ensure_deb() {
+  local name=$1 cmd=$2; shift 2
+  if command -v "$cmd" >/dev/null 2>&1; then
+    echo "tools: $name: present at $(command -v "$cmd")"
     return 0
   fi
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
   if ! command -v apt-get >/dev/null 2>&1; then
-    echo "tools: chromium: not installed and no apt-get; install Debian's chromium package by hand" >&2
+    echo "tools: $name: not installed and no apt-get; install Debian's $* by hand" >&2
     return 1
   fi
   local start=$SECONDS
-  echo "tools: chromium: installing Debian's chromium package"
-  if $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null; then
-    echo "tools: chromium: installed in $((SECONDS - start))s"
+  echo "tools: $name: installing Debian's $*"
+  if $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null; then
+    echo "tools: $name: installed in $((SECONDS - start))s"
   else
-    echo "tools: chromium: apt-get install chromium failed" >&2
+    echo "tools: $name: apt-get install $* failed" >&2
     return 1
   fi
 }
@@ -110,7 +113,10 @@ while read -r name module version extra; do
 done < "$versions"
 
 if selected chromium; then
-  ensure_chromium || status=1
+  ensure_deb chromium chromium chromium || status=1
+fi
+if selected docker; then
+  ensure_deb docker dockerd docker.io || status=1
 fi
 
 exit $status

@@ -45,7 +45,7 @@ func (n *Nomad) URL() string { return n.Sec.scheme() + "://" + n.Addr }
 // StartNomad starts the agent with nomad/dev/agent.hcl plus a generated
 // config holding the ports, the Consul and Vault addresses, and with
 // Security the ACL, TLS and workload identity settings.
-func StartNomad(ctx context.Context, dir string, c *Consul, v *Vault, sec *Security) (*Nomad, error) {
+func StartNomad(ctx context.Context, dir string, c *Consul, v *Vault, sec *Security, docker *Docker) (*Nomad, error) {
 	bin, err := Tool("nomad")
 	if err != nil {
 		return nil, err
@@ -88,7 +88,7 @@ server {
 	if err := os.MkdirAll(hostVolume, 0o755); err != nil {
 		return nil, err
 	}
-	gen += execWiring(hostVolume, sec)
+	gen += execWiring(hostVolume, sec) + dockerWiring(docker)
 	genPath := filepath.Join(d, "harness.hcl")
 	if err := os.WriteFile(genPath, []byte(gen), 0o644); err != nil {
 		return nil, err
@@ -200,6 +200,10 @@ func execWiring(path string, sec *Security) string {
 			fmt.Fprintf(&env, "    %q = %q\n", d, d)
 		}
 	}
+	trust := ""
+	if sec != nil {
+		trust = fmt.Sprintf("  host_volume %q {\n    path      = %q\n    read_only = true\n  }\n", TrustVolume, sec.TrustDir)
+	}
 	return fmt.Sprintf(`
 client {
   chroot_env {
@@ -207,8 +211,27 @@ client {
   host_volume %q {
     path = %q
   }
+%s}
+`, env.String(), HostVolume, path, trust)
 }
-`, env.String(), HostVolume, path)
+
+// dockerWiring points Nomad's docker driver at the harness dockerd. Its
+// images are loaded by the tests, never pulled, so Nomad must not remove
+// them when a task ends.
+func dockerWiring(d *Docker) string {
+	if d == nil {
+		return ""
+	}
+	return fmt.Sprintf(`
+plugin "docker" {
+  config {
+    endpoint = %q
+    gc {
+      image = false
+    }
+  }
+}
+`, d.Host)
 }
 
 // bootstrap takes Nomad's ACL bootstrap token, which only the harness

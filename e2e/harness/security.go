@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/vigil-backup/vigil/plugin/scratch"
@@ -28,7 +30,14 @@ type Security struct {
 	Admin, EtcdRoot *scratch.Pair
 	// ConsulManagement is the control Consul's bootstrap token.
 	ConsulManagement string
+	// TrustFile is a copy of the CA certificate alone in a folder anyone
+	// may read (TrustDir): the Nomad host volume TrustVolume, which a
+	// container's non-root user reads; CA's folder holds private keys.
+	TrustDir, TrustFile string
 }
+
+// TrustVolume is the Nomad client's read-only host volume of TrustDir.
+const TrustVolume = "vigil-tls"
 
 // NewSecurity makes the CA and the certificates under dir.
 func NewSecurity(dir string) (*Security, error) {
@@ -47,7 +56,15 @@ func NewSecurity(dir string) (*Security, error) {
 	if s.EtcdRoot, err = ca.Issue("root", scratch.CertOptions{Client: true}); err != nil {
 		return nil, err
 	}
-	return s, nil
+	s.TrustDir = filepath.Join(dir, "trust")
+	s.TrustFile = filepath.Join(s.TrustDir, "ca.pem")
+	if err := os.MkdirAll(s.TrustDir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(s.TrustDir, 0o755); err != nil {
+		return nil, err
+	}
+	return s, os.WriteFile(s.TrustFile, ca.CertPEM, 0o644)
 }
 
 // ClientTLS trusts the CA and presents the admin certificate.

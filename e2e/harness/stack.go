@@ -40,6 +40,9 @@ type Stack struct {
 	MinIO  *MinIO
 	Etcd   *Etcd
 	Nomad  *Nomad
+	// Docker is the dockerd behind Nomad's docker driver; nil when dockerd
+	// is not installed.
+	Docker *Docker
 	// IAM is the stand-in behind Vault's AWS engine; see iam_standin.go.
 	IAM *IAMStandIn
 	// ES is a fake Elasticsearch (plugin/esfake): none can be installed
@@ -122,7 +125,13 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 			}
 			return
 		}},
-		{"nomad", func() (err error) { s.Nomad, err = StartNomad(ctx, s.Dir, s.Consul, s.Vault, s.Sec); return }},
+		{"dockerd", func() (err error) {
+			if !opts.Open {
+				s.Docker, err = StartDocker(ctx, s.Dir)
+			}
+			return
+		}},
+		{"nomad", func() (err error) { s.Nomad, err = StartNomad(ctx, s.Dir, s.Consul, s.Vault, s.Sec, s.Docker); return }},
 		{"vault jwt for nomad", func() error { return s.Vault.ConfigureNomadJWT(ctx, s.Nomad) }},
 		{"vault nomad engine", func() error { return s.Vault.ConfigureNomadEngine(ctx, s.Nomad) }},
 		{"consul jwt for nomad", func() error { return ConfigureConsulJWT(ctx, s.Consul, s.Nomad) }},
@@ -141,6 +150,7 @@ func (s *Stack) Stop() {
 		return
 	}
 	s.Nomad.Stop()
+	s.Docker.Stop()
 	if s.ES != nil {
 		s.ES.Close()
 	}
@@ -168,6 +178,9 @@ func (s *Stack) LogTails(n int) string {
 	}
 	if s.Nomad != nil {
 		procs = append(procs, s.Nomad.Proc)
+	}
+	if s.Docker != nil {
+		procs = append(procs, s.Docker.Proc)
 	}
 	var sb strings.Builder
 	for _, p := range procs {

@@ -72,7 +72,7 @@ func (b *bench) compile() error {
 // plan times `vigil plan` of many backups against a real Nomad.
 func (b *bench) plan(ctx context.Context) error {
 	fmt.Printf("== plan %d backups against Nomad\n", *planJobs)
-	n, err := harness.StartNomad(ctx, b.dir, nil, nil, nil)
+	n, err := harness.StartNomad(ctx, b.dir, nil, nil, nil, nil)
 	if err != nil {
 		return err
 	}
