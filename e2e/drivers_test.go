@@ -19,6 +19,11 @@ import (
 	"github.com/vigil-backup/vigil/e2e/harness"
 )
 
+// s3Prefix is the test's own prefix in the bucket.
+func s3Prefix(t *testing.T) string {
+	return "e2e/" + strings.ReplaceAll(t.Name(), "/", "-") + "/"
+}
+
 // releaseArchive packs the vigil binary the way make release does and
 // serves it on loopback; it returns the archive's URL and sha256.
 func releaseArchive(t *testing.T) (string, string) {
@@ -48,8 +53,9 @@ func releaseArchive(t *testing.T) (string, string) {
 	return srv.URL + "/" + filepath.Base(path), hex.EncodeToString(sum[:])
 }
 
-// execSpec is a consul_kv backup on the exec driver, fetching vigil as an
-// artifact with checksum, into a local storage on the client's host volume.
+// execSpec is two consul_kv backups on the exec driver, fetching vigil as
+// an artifact with checksum: name into a local storage on the client's
+// host volume, name-s3 into MinIO.
 func execSpec(t *testing.T, name, artifact, checksum, folder string) string {
 	dir := t.TempDir()
 	src := controlBlocks(t, stack.Consul.URL()) + fmt.Sprintf(`
@@ -71,8 +77,14 @@ backup "consul_kv" %q {
   storage  = storage.local.host
   %s
 }
+backup "consul_kv" "%s-s3" {
+  schedule = "0 0 1 1 *"
+  storage  = storage.s3.sts
+  %s
+}
 `, artifact, checksum, "vigil-"+configID(t),
-		folder, harness.HostVolume, name, consulSource(t, stack.Consul.URL(), ""))
+		folder, harness.HostVolume, name, consulSource(t, stack.Consul.URL(), ""), name, consulSource(t, stack.Consul.URL(), ""))
+	src += storages(s3Prefix(t), stack.MinIO.Endpoint())
 	if err := os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +108,13 @@ func TestExecDriverWithChecksummedArtifact(t *testing.T) {
 		t.Fatalf("apply: %s", r)
 	}
 	forceOK(t, ctx, "vigil-exec-kv")
+	forceOK(t, ctx, "vigil-exec-kv-s3")
+	if ms := manifests(t, ctx, s3Prefix(t), "exec-kv-s3"); len(ms) != 1 {
+		t.Errorf("manifests in MinIO after the exec run: %v", ms)
+	}
+	if r := vigil(t, "", "list", "-config", dir, "-backup", "exec-kv-s3"); r.code != 0 || strings.Count(r.stdout, "\n") != 2 {
+		t.Errorf("list of the exec backup in MinIO: %s", r)
+	}
 	manifests, _ := filepath.Glob(filepath.Join(host, "exec-kv", "*.manifest.json"))
 	objects, _ := filepath.Glob(filepath.Join(host, "exec-kv", "*.json.zst"))
 	if len(manifests) != 1 || len(objects) != 1 {

@@ -29,6 +29,12 @@ func specDir(t *testing.T, backups string) (string, string) {
 
 // specDirVia is specDir with another control Consul address and S3
 // endpoint: a proxy in front of the real one.
+//
+// Its jobs use raw_exec on purpose: it runs the binary this suite just
+// built from its host path, with no archive or image to make per test,
+// and sees the harness's CA where the spec names it. The drivers operators
+// deploy with are proven on their own: exec with a checksummed artifact
+// (drivers_test.go) and docker with the image (docker_test.go).
 func specDirVia(t *testing.T, control, s3Endpoint, backups string) (string, string) {
 	t.Helper()
 	prefix := fmt.Sprintf("e2e/%s-%d/", strings.ReplaceAll(t.Name(), "/", "-"), time.Now().UnixNano())
