@@ -108,7 +108,7 @@ func decodeS3(e *evaluator, b *hcl.Block) *config.Storage {
 		}
 	}
 	if raw.Credentials == nil {
-		e.errorf(raw.DefRange, "Missing credentials block",
+		e.errorf(b.DefRange, "Missing credentials block",
 			"An s3 storage needs a credentials block with exactly one of vault_aws_path, vault_kv_path, vault_identity_sts or environment = true.")
 		return s
 	}
