@@ -139,13 +139,18 @@ backup %q %q {
 }`, typ, name, source))
 			args := []string{"run", "-config", dir, "-backup", name}
 			env := envFor("", []string{dir})
+			// The control Consul's and Vault's CLI variables win over the
+			// spec: without CONSUL_CACERT or VAULT_CACERT the spec's
+			// ca_file is the one used.
 			switch {
 			case strings.HasPrefix(c.control, "vault:"):
 				spec := readSpec(t, dir)
 				i := strings.Index(spec, "vault {")
 				writeSpec(t, dir, spec[:i]+strings.Replace(spec[i:], stack.Sec.CA.File, strings.TrimPrefix(c.control, "vault:"), 1))
+				env = without(env, "VAULT_CACERT")
 			case c.control != "":
 				writeSpec(t, dir, strings.Replace(readSpec(t, dir), stack.Sec.CA.File, c.control, 1))
+				env = without(env, "CONSUL_CACERT")
 			case len(c.args) > 0:
 				args = append(c.args, dir)
 				env = append(env, "NOMAD_CACERT="+other.File) // the last value wins
@@ -172,4 +177,15 @@ backup %q %q {
 			t.Logf("refused in %s: %s", took.Round(time.Millisecond), lastLine(r.stderr))
 		})
 	}
+}
+
+// without is env with no value for the variable name.
+func without(env []string, name string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

@@ -193,6 +193,9 @@ func (s *Stack) LogTails(n int) string {
 // generated for its configuration, never a management token.
 type Tokens struct {
 	Vault, Consul, Nomad string
+	// ConsulAddr is the control Consul the Consul token belongs to, when
+	// it is not the stack's: CONSUL_HTTP_ADDR wins over the spec's address.
+	ConsulAddr string
 }
 
 // Env is the environment a vigil process needs to reach the stack, as its
@@ -210,6 +213,9 @@ func (s *Stack) Env(t Tokens) []string {
 			"CONSUL_CACERT="+s.Sec.CA.File, "VAULT_CACERT="+s.Sec.CA.File, "AWS_CA_BUNDLE="+s.Sec.CA.File)
 	} else if b := os.Getenv("AWS_CA_BUNDLE"); b != "" {
 		env = append(env, "AWS_CA_BUNDLE="+b)
+	}
+	if t.ConsulAddr != "" {
+		env = append(env, "CONSUL_HTTP_ADDR="+t.ConsulAddr) // the last value wins
 	}
 	for k, v := range map[string]string{"VAULT_TOKEN": t.Vault, "CONSUL_HTTP_TOKEN": t.Consul, "NOMAD_TOKEN": t.Nomad} {
 		if v != "" {
@@ -252,6 +258,11 @@ func (s *Stack) AdminEnv() []string {
 func (s *Stack) SetupConfig(ctx context.Context, vigil, path, id string, control *Consul, vars ...string) (Tokens, error) {
 	cmd := exec.CommandContext(ctx, vigil, append(append([]string{"setup", "-apply", "-json"}, vars...), path)...)
 	cmd.Env = s.AdminEnv()
+	var t Tokens
+	if control != s.Consul {
+		t.ConsulAddr = control.URL()
+		cmd.Env = append(cmd.Env, "CONSUL_HTTP_ADDR="+control.URL())
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
@@ -267,7 +278,6 @@ func (s *Stack) SetupConfig(ctx context.Context, vigil, path, id string, control
 		return Tokens{}, fmt.Errorf("harness: vigil setup -json: %w", err)
 	}
 	name := "vigil-" + id
-	var t Tokens
 	var err error
 	if t.Vault, err = s.Vault.EntityToken(ctx, "vigil-e2e-"+id, time.Hour, name); err != nil {
 		return t, err
