@@ -203,6 +203,15 @@ func whatFails(t *testing.T, dir, node string, p policy.Policy, rule policy.Rule
 		return want, run(strings.TrimPrefix(segment, "vigil/locks/"))
 	case kind == "key_prefix" && strings.HasPrefix(segment, "vigil/runs/"):
 		return want, run(strings.TrimSuffix(strings.TrimPrefix(segment, "vigil/runs/"), "/"))
+	case kind == "key_prefix" && strings.HasPrefix(segment, "vigil/history/"):
+		// The backup is written before its record: the run's outcome
+		// stands and it says the record could not be.
+		backup := strings.TrimSuffix(strings.TrimPrefix(segment, "vigil/history/"), "/")
+		return want, func() (string, bool) {
+			r := vigil(t, "", "run", "-config", dir, "-backup", backup)
+			out := r.stdout + r.stderr
+			return out, strings.Contains(out, "writing the run record failed")
+		}
 	case kind == "key_prefix" && strings.HasPrefix(segment, "vigil/serve/"):
 		return `key "` + segment + `leader"`, serveLog(t, dir)
 	case kind == "node" || kind == "service":

@@ -37,5 +37,5 @@ func TestS3StoreSuite(t *testing.T) {
 func TestConsulBookSuite(t *testing.T) {
 	needStack(t)
 	cc, _ := stack.Consul.Client()
-	recordtest.Run(t, &record.Consul{Client: cc}, fmt.Sprintf("suite-%d", time.Now().UnixNano()))
+	recordtest.Run(t, &record.Consul{Client: cc, Keep: 20}, fmt.Sprintf("suite-%d", time.Now().UnixNano()), 20)
 }

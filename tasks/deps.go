@@ -29,6 +29,9 @@ type Deps struct {
 	// (a file lock and records in the store are used then).
 	Locker lock.Locker
 	Book   record.Book
+	// Keep is how many past runs the records keep (the spec's
+	// consul { run_history }).
+	Keep int
 	// Vault is nil when VAULT_ADDR is not set.
 	Vault creds.Vault
 	// Target returns the system a backup reads; nil means plugin.New.
@@ -45,14 +48,14 @@ type Deps struct {
 // Vault token comes from VAULT_TOKEN, which Nomad's workload identity sets
 // in the task.
 func NewDeps(cfg *config.Config, log hclog.Logger, version string) (*Deps, error) {
-	d := &Deps{Log: log, Version: version, Now: time.Now}
+	d := &Deps{Log: log, Version: version, Now: time.Now, Keep: cfg.Consul.RunHistory}
 	if cfg.Consul.Enabled {
 		c, err := plugin.ControlClient(cfg.Consul)
 		if err != nil {
 			return nil, err
 		}
 		d.Locker = &lock.Consul{Client: c}
-		d.Book = &record.Consul{Client: c}
+		d.Book = &record.Consul{Client: c, Keep: d.Keep}
 	}
 	if cfg.Vault.Address != "" || os.Getenv("VAULT_ADDR") != "" {
 		vc, err := VaultClient(cfg.Vault)
@@ -157,5 +160,5 @@ func (d *Deps) book(s store.Store) record.Book {
 	if d.Book != nil {
 		return d.Book
 	}
-	return &record.Store{S: s}
+	return &record.Store{S: s, Keep: d.Keep}
 }

@@ -52,6 +52,10 @@ type Control struct {
 	Datacenter string `json:"datacenter,omitempty"`
 	Namespace  string `json:"namespace,omitempty"`
 	TLS        *TLS   `json:"tls,omitempty"`
+	// RunHistory is how many past runs each backup's records keep (on
+	// the control Consul, or beside the backups when not Enabled); the
+	// writer prunes older ones. 0 is record.DefaultHistory.
+	RunHistory int `json:"run_history,omitempty"`
 }
 
 // Vault is where runs reach Vault. Nomad gives a task its VAULT_TOKEN but
@@ -204,6 +208,11 @@ type Retain struct {
 // RecordPrefix is where run records live on the control Consul (and, under
 // each backup's folder, in a store); no lock key may lie in it.
 const RecordPrefix = "vigil/runs/"
+
+// HistoryPrefix is where the control Consul keeps each backup's past runs,
+// apart from RecordPrefix so that watching the latest records never reads
+// the history.
+const HistoryPrefix = "vigil/history/"
 
 // Lock configures the run lock.
 type Lock struct {

@@ -360,7 +360,14 @@ func checkLockKey(e *evaluator, key string, rng hcl.Range) {
 		e.errorf(rng, "Invalid lock key", "%q must be a relative key such as \"vigil/locks/NAME\", without a leading or trailing \"/\".", key)
 	case strings.Contains("/"+key+"/", "/../") || strings.Contains("/"+key+"/", "/./") || strings.Contains(key, "//"):
 		e.errorf(rng, "Invalid lock key", "%q must not contain \"..\", \".\" or empty path segments.", key)
-	case strings.HasPrefix(key+"/", config.RecordPrefix) || strings.HasPrefix(config.RecordPrefix, key+"/"):
+	case inPrefix(key, config.RecordPrefix):
 		e.errorf(rng, "Invalid lock key", "%q lies in %q, where vigil keeps its run records; use a key such as \"vigil/locks/NAME\".", key, config.RecordPrefix)
+	case inPrefix(key, config.HistoryPrefix):
+		e.errorf(rng, "Invalid lock key", "%q lies in %q, where vigil keeps its run history; use a key such as \"vigil/locks/NAME\".", key, config.HistoryPrefix)
 	}
+}
+
+// inPrefix reports whether key lies in prefix or contains it.
+func inPrefix(key, prefix string) bool {
+	return strings.HasPrefix(key+"/", prefix) || strings.HasPrefix(prefix, key+"/")
 }

@@ -56,6 +56,7 @@ func TestInvalidSpecs(t *testing.T) {
 		{"env_secret", "Secret in env", "spec.hcl", 6, 9, `"AWS_SECRET_ACCESS" looks like a secret`},
 		{"host_volume_relative", "Invalid host_volume path", "spec.hcl", 6, 3, "must be absolute"},
 		{"s3_no_credentials", "Missing credentials block", "spec.hcl", 1, 1, "exactly one of"},
+		{"run_history_zero", "Invalid run_history", "spec.hcl", 2, 17, "1 to 10000"},
 		{"transit_without_recovery", "Missing recovery_keys_file", "spec.hcl", 10, 5, "recovery keys"},
 	}
 	for _, tc := range cases {

@@ -368,6 +368,12 @@ func decodeControl(e *evaluator, b *hcl.Block) config.Control {
 		c.Enabled = *raw.Enabled
 	}
 	c.Address, c.Datacenter, c.Namespace = raw.Address, raw.Datacenter, raw.Namespace
+	if raw.RunHistory != nil {
+		if e.value(raw.RunHistory, &c.RunHistory) && (c.RunHistory < 1 || c.RunHistory > 10000) {
+			e.errorf(raw.RunHistory.Expr.Range(), "Invalid run_history", "run_history is how many past runs each backup keeps: 1 to 10000, got %d.", c.RunHistory)
+			c.RunHistory = 0
+		}
+	}
 	// def_range is filled for nested blocks only: this one is top-level.
 	c.TLS = decodeTLS(e, raw.CAFile, raw.CAPath, raw.CertFile, raw.KeyFile, raw.TLSServerName, b.DefRange)
 	if c.Address != "" && strings.Contains(c.Address, "://") {

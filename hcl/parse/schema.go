@@ -26,7 +26,8 @@ var rootSchema = &hcl.BodySchema{
 // has no embedded structs, so each raw block lists them.
 
 type rawControl struct {
-	Enabled       *bool     `hcl:"enabled,optional"`
+	Enabled       *bool          `hcl:"enabled,optional"`
+	RunHistory    *hcl.Attribute `hcl:"run_history,optional"`
 	Address       string    `hcl:"address,optional"`
 	Datacenter    string    `hcl:"datacenter,optional"`
 	Namespace     string    `hcl:"namespace,optional"`

@@ -34,7 +34,8 @@ func consulControl(s *Setup, cfg *config.Config, o Options) {
 	for _, b := range cfg.Backups {
 		p.Rules = append(p.Rules,
 			Rule{fmt.Sprintf(`key %q { policy = "write" }`, b.Lock.Key), "the lock of backup " + b.Name},
-			Rule{fmt.Sprintf(`key_prefix %q { policy = "write" }`, config.RecordPrefix+b.Name+"/"), "the run records of backup " + b.Name})
+			Rule{fmt.Sprintf(`key_prefix %q { policy = "write" }`, config.RecordPrefix+b.Name+"/"), "the run records of backup " + b.Name},
+			Rule{fmt.Sprintf(`key_prefix %q { policy = "write" }`, config.HistoryPrefix+b.Name+"/"), "the run history of backup " + b.Name})
 	}
 	node := cfg.Serve.Node
 	p.Rules = append(p.Rules,

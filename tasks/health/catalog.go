@@ -44,10 +44,8 @@ type Health interface {
 	Node(node string, q *consul.QueryOptions) (consul.HealthChecks, *consul.QueryMeta, error)
 }
 
-// SyncChecks writes the checks of every status on node, and removes checks
-// of backups no spec declares any more. address and port are where the
-// leader serves HTTP.
-func SyncChecks(ctx context.Context, cat Catalog, node, address string, port int, statuses []Status) error {
+// Checks are the checks of every status on node.
+func Checks(node string, statuses []Status) consul.HealthChecks {
 	var checks consul.HealthChecks
 	for _, s := range statuses {
 		checks = append(checks, &consul.HealthCheck{
@@ -61,6 +59,31 @@ func SyncChecks(ctx context.Context, cat Catalog, node, address string, port int
 			})
 		}
 	}
+	return checks
+}
+
+// Written is what the leader last wrote of each check: only checks whose
+// state or output moved are written again, so a fleet's steady state
+// writes nothing.
+type Written map[string]string
+
+// Changed returns the checks that differ from what w holds, and records
+// them as written.
+func (w Written) Changed(checks consul.HealthChecks) consul.HealthChecks {
+	var out consul.HealthChecks
+	for _, c := range checks {
+		if v := c.Status + "\x00" + c.Output + "\x00" + c.Notes; w[c.CheckID] != v {
+			w[c.CheckID] = v
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// SyncChecks writes checks on node, with the vigil service that carries
+// them; checks not named are left as they are. address and port are
+// where the leader serves HTTP.
+func SyncChecks(ctx context.Context, cat Catalog, node, address string, port int, checks consul.HealthChecks) error {
 	w := (&consul.WriteOptions{}).WithContext(ctx)
 	_, err := cat.Register(&consul.CatalogRegistration{
 		Node: node, Address: address, SkipNodeUpdate: false,

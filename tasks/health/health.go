@@ -170,7 +170,9 @@ func evaluateVerify(b *config.Backup, rec Records, since, now time.Time) *Verify
 		return v
 	case v.LastGood != nil && now.Sub(*v.LastGood) <= v.MaxAge:
 		v.State = Passing
-		v.Output = fmt.Sprintf("last verified-good backup from %s (%s old, limit %s)", stamp(*v.LastGood), now.Sub(*v.LastGood).Round(time.Second), v.MaxAge)
+		// No age in the output: it would change at every evaluation, and
+		// the serve leader writes a check only when it changes.
+		v.Output = fmt.Sprintf("last verified-good backup from %s (limit %s)", stamp(*v.LastGood), v.MaxAge)
 	case v.LastGood == nil && now.Sub(since) <= v.MaxAge:
 		v.State = Warning
 		v.Output = "no drill has passed yet"
@@ -179,7 +181,7 @@ func evaluateVerify(b *config.Backup, rec Records, since, now time.Time) *Verify
 		v.Output = fmt.Sprintf("no backup has passed a drill within %s", v.MaxAge)
 	default:
 		v.State = Critical
-		v.Output = fmt.Sprintf("the last verified-good backup is %s old, over the %s limit", now.Sub(*v.LastGood).Round(time.Second), v.MaxAge)
+		v.Output = fmt.Sprintf("the last verified-good backup is from %s, older than the %s limit", stamp(*v.LastGood), v.MaxAge)
 	}
 	return v
 }

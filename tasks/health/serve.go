@@ -82,13 +82,28 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	node := o.Config.Serve.Node
 	holder, _ := os.Hostname()
 	Lead(ctx, o.Consul, LeaderKey(node), fmt.Sprintf("%s %s", holder, os.Getenv("NOMAD_ALLOC_ID")), o.Log, func(lctx context.Context) {
+		// A new leader writes every check once and removes stale ones;
+		// after that only checks that changed.
+		var written Written
 		sync := func(st []Status) {
-			if err := SyncChecks(lctx, o.Consul.Catalog(), node, host, port, st); err != nil {
-				o.Log.Error("writing the Consul checks failed", "error", err)
+			fresh := written == nil
+			if fresh {
+				written = Written{}
+			}
+			changed := written.Changed(Checks(node, st))
+			if len(changed) == 0 {
 				return
 			}
-			if err := RemoveStale(lctx, o.Consul.Catalog(), o.Consul.Health(), node, st); err != nil {
-				o.Log.Warn("removing stale checks failed", "error", err)
+			if err := SyncChecks(lctx, o.Consul.Catalog(), node, host, port, changed); err != nil {
+				o.Log.Error("writing the Consul checks failed", "error", err)
+				written = nil // write them all again
+				return
+			}
+			if fresh {
+				if err := RemoveStale(lctx, o.Consul.Catalog(), o.Consul.Health(), node, st); err != nil {
+					o.Log.Warn("removing stale checks failed", "error", err)
+					written = nil
+				}
 			}
 		}
 		if w.Ready() {

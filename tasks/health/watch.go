@@ -13,8 +13,14 @@ import (
 )
 
 // refreshEvery bounds how long a status can be stale when no record
-// changes: overdue is a matter of time passing, not of a new record.
+// changes: overdue is a matter of time passing, not of a new record. The
+// statuses are evaluated again from what is held, with no request.
 const refreshEvery = 5 * time.Second
+
+// watchWait is how long one blocking query on the latest records waits
+// for a change. Consul answers as soon as one lands; at steady state a
+// watcher makes one request per watchWait, whatever the fleet's size.
+const watchWait = 5 * time.Minute
 
 // pollEvery is how often a Watcher without a KV to block on (records in
 // the backups' storage) reads them again: each read lists the stores.
@@ -26,47 +32,102 @@ type KV interface {
 }
 
 // Watcher keeps every backup's health current from the run records.
+//
+// With a KV (the control Consul) it reads every backup's latest records in
+// one blocking query on record.KVPrefix, and a backup's history only when
+// its newest finished run changes; it keeps of each history what Evaluate
+// needs and a short trend. Without one (records beside the backups) it
+// reads each backup's records through Book every pollEvery.
 type Watcher struct {
 	Backups []config.Backup
 	Book    record.Book
-	// KV, when set, is blocked on for record changes; without it (records
-	// beside the backups) Watch reads them every pollEvery.
-	KV    KV
-	Since time.Time
-	// ReadOnly keeps Refresh from recording the registration of backups
-	// seen for the first time.
+	KV      KV
+	Since   time.Time
+	// ReadOnly keeps the Watcher from recording the registration of
+	// backups seen for the first time.
 	ReadOnly bool
 	Now      func() time.Time
 	Log      hclog.Logger
 
-	mu       sync.RWMutex
-	statuses map[string]Status
-	loaded   bool
+	mu         sync.RWMutex
+	statuses   map[string]Status
+	loaded     bool
+	latest     map[string]*latest
+	histIndex  map[string]uint64
+	kept       map[string][]record.Run
+	trends     map[string][]Point
+	registered map[string]bool
+}
+
+func (w *Watcher) init() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.histIndex == nil {
+		w.histIndex, w.kept, w.trends, w.registered = map[string]uint64{}, map[string][]record.Run{}, map[string][]Point{}, map[string]bool{}
+	}
 }
 
 // Refresh reads every backup's records and evaluates them.
 func (w *Watcher) Refresh(ctx context.Context) error {
-	out := map[string]Status{}
-	now := w.now()
+	w.init()
+	if w.KV != nil {
+		if _, err := w.readLatest(ctx, 0, 0); err != nil {
+			return err
+		}
+		w.evaluate()
+		return nil
+	}
+	all := map[string]*latest{}
 	for i := range w.Backups {
-		b := &w.Backups[i]
-		rec, err := Load(ctx, w.Book, b.Name)
+		name := w.Backups[i].Name
+		rec, err := Load(ctx, w.Book, name)
 		if err != nil {
 			return err
 		}
-		if rec.Registered == nil && !w.ReadOnly {
-			// First sight of a backup nobody registered (its job was run
-			// with `nomad job run`): from now on it is expected to run.
-			if err := w.Book.Register(ctx, b.Name, w.Since); err != nil {
-				w.Log.Warn("recording the backup's registration failed", "backup", b.Name, "error", err)
-			}
+		if rec.Registered == nil && !w.ReadOnly && !w.registered[name] {
+			w.register(ctx, name)
 		}
-		out[b.Name] = Evaluate(b, rec, w.Since, now)
+		w.mu.Lock()
+		w.kept[name], w.trends[name] = essential(rec.History), trend(rec.History)
+		w.mu.Unlock()
+		rec.History = nil
+		all[name] = &latest{recs: rec}
 	}
 	w.mu.Lock()
-	w.statuses, w.loaded = out, true
+	w.latest = all
 	w.mu.Unlock()
+	w.evaluate()
 	return nil
+}
+
+// register records the first sight of a backup nobody registered (its
+// job was run with `nomad job run`): from now on it is expected to run.
+func (w *Watcher) register(ctx context.Context, name string) {
+	if err := w.Book.Register(ctx, name, w.Since); err != nil {
+		w.Log.Warn("recording the backup's registration failed", "backup", name, "error", err)
+		return
+	}
+	w.mu.Lock()
+	w.registered[name] = true
+	w.mu.Unlock()
+}
+
+// evaluate computes every status from the records held, at now.
+func (w *Watcher) evaluate() {
+	now := w.now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]Status, len(w.Backups))
+	for i := range w.Backups {
+		b := &w.Backups[i]
+		var rec Records
+		if l := w.latest[b.Name]; l != nil {
+			rec = l.recs
+		}
+		rec.History = w.kept[b.Name]
+		out[b.Name] = Evaluate(b, rec, w.Since, now)
+	}
+	w.statuses, w.loaded = out, true
 }
 
 func (w *Watcher) now() time.Time {
@@ -96,6 +157,13 @@ func (w *Watcher) Get(name string) (Status, bool) {
 	return s, ok
 }
 
+// Trend returns a backup's recent finished runs, oldest first.
+func (w *Watcher) Trend(name string) []Point {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.trends[name]
+}
+
 // Ready reports whether a first refresh has succeeded.
 func (w *Watcher) Ready() bool {
 	w.mu.RLock()
@@ -103,37 +171,51 @@ func (w *Watcher) Ready() bool {
 	return w.loaded
 }
 
-// Watch refreshes whenever a record changes (a Consul blocking query on
-// the records' prefix) and at least every few seconds, and calls changed
-// after each refresh. It returns when ctx ends.
+// Watch keeps the statuses current until ctx ends, and calls changed
+// after each evaluation: when a record lands (a Consul blocking query on
+// the latest records) and every refreshEvery.
 func (w *Watcher) Watch(ctx context.Context, changed func([]Status)) {
+	w.init()
 	if w.KV == nil {
 		w.poll(ctx, changed)
 		return
 	}
-	var index uint64
-	for ctx.Err() == nil {
-		q := (&consul.QueryOptions{WaitIndex: index, WaitTime: refreshEvery}).WithContext(ctx)
-		_, meta, err := w.KV.List(record.KVPrefix, q)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
+	landed := make(chan struct{}, 1)
+	go func() {
+		var index uint64
+		for ctx.Err() == nil {
+			next, err := w.readLatest(ctx, index, watchWait)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				w.Log.Warn("watching run records failed; retrying", "error", err)
+				sleep(ctx, time.Second)
+				continue
 			}
-			w.Log.Warn("watching run records failed; retrying", "error", err)
-			sleep(ctx, time.Second)
+			index = next
+			select {
+			case landed <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	tick := time.NewTicker(refreshEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-landed:
+		case <-tick.C:
+		}
+		w.mu.RLock()
+		read := w.latest != nil
+		w.mu.RUnlock()
+		if !read {
 			continue
 		}
-		if meta.LastIndex < index {
-			index = 0 // the index went backwards: Consul was restored
-		} else {
-			index = meta.LastIndex
-		}
-		if err := w.Refresh(ctx); err != nil {
-			if ctx.Err() == nil {
-				w.Log.Warn("reading run records failed", "error", err)
-			}
-			continue
-		}
+		w.evaluate()
 		if changed != nil {
 			changed(w.Statuses())
 		}

@@ -14,13 +14,19 @@ import (
 	"github.com/vigil-backup/vigil/plugin"
 )
 
-// KVPrefix is where records live on the control Consul:
-// vigil/runs/<backup>/{current,current-verify,last,verify,registered,history/...}.
-const KVPrefix = config.RecordPrefix
+// KVPrefix is where the latest records live on the control Consul:
+// vigil/runs/<backup>/{current,current-verify,last,verify,registered}.
+// The past runs are under HistoryPrefix: vigil/history/<backup>/<run>.
+const (
+	KVPrefix      = config.RecordPrefix
+	HistoryPrefix = config.HistoryPrefix
+)
 
 // Consul keeps records in the control Consul's KV.
 type Consul struct {
 	Client *consul.Client
+	// Keep is how many past runs each backup keeps (0: DefaultHistory).
+	Keep int
 }
 
 var _ Book = (*Consul)(nil)
@@ -47,14 +53,19 @@ func (c *Consul) put(ctx context.Context, key string, r Run) error {
 		return err
 	}
 	if _, err := c.Client.KV().Put(&consul.KVPair{Key: key, Value: b}, (&consul.WriteOptions{}).WithContext(ctx)); err != nil {
-		return fmt.Errorf("record: write %s: %w", key, denied(err, r.Backup))
+		return fmt.Errorf("record: write %s: %w", key, denied(err, r.Backup, strings.HasPrefix(key, HistoryPrefix)))
 	}
 	return nil
 }
 
-// denied names the rule a refused record write needed.
-func denied(err error, backup string) error {
-	return plugin.ConsulDenied(err, fmt.Sprintf("key_prefix %q write", KVPrefix+backup+"/"))
+// denied names the rules a refused record write needed: the latest
+// records' and, for writes that touch it, the history's.
+func denied(err error, backup string, history bool) error {
+	need := fmt.Sprintf("key_prefix %q write", KVPrefix+backup+"/")
+	if history {
+		need += fmt.Sprintf(" and key_prefix %q write", historyDir(backup))
+	}
+	return plugin.ConsulDenied(err, need)
 }
 
 func (c *Consul) get(ctx context.Context, key string) (*Run, error) {
@@ -102,13 +113,13 @@ func (c *Consul) Finish(ctx context.Context, r Run) error {
 		}
 		ok, resp, _, err := c.Client.Txn().Txn(ops, (&consul.QueryOptions{}).WithContext(ctx))
 		if err != nil {
-			return fmt.Errorf("record: finish %s run %s: %w", r.Kind, r.ID, denied(err, r.Backup))
+			return fmt.Errorf("record: finish %s run %s: %w", r.Kind, r.ID, denied(err, r.Backup, true))
 		}
 		if ok {
 			break
 		}
 		if why := txnErrors(resp); strings.Contains(why, "Permission denied") {
-			return fmt.Errorf("record: finish %s run %s: %w", r.Kind, r.ID, denied(errors.New(why), r.Backup))
+			return fmt.Errorf("record: finish %s run %s: %w", r.Kind, r.ID, denied(errors.New(why), r.Backup, true))
 		}
 		// The current record changed between the read and the write (a
 		// newer run started): read it again and leave it.
@@ -130,7 +141,7 @@ func txnErrors(resp *consul.TxnResponse) string {
 	return strings.Join(parts, "; ")
 }
 
-func historyDir(backup string) string { return KVPrefix + backup + "/history/" }
+func historyDir(backup string) string { return HistoryPrefix + backup + "/" }
 
 // Skip implements Book.
 func (c *Consul) Skip(ctx context.Context, r Run) error {
@@ -147,7 +158,7 @@ func (c *Consul) trimHistory(ctx context.Context, backup string) error {
 		return fmt.Errorf("record: list %s: %w", dir, err)
 	}
 	sort.Strings(keys)
-	for len(keys) > HistoryLimit {
+	for len(keys) > limit(c.Keep) {
 		if _, err := c.Client.KV().Delete(keys[0], (&consul.WriteOptions{}).WithContext(ctx)); err != nil {
 			return fmt.Errorf("record: trim %s: %w", dir, err)
 		}

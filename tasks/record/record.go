@@ -5,6 +5,7 @@ package record
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -30,8 +31,17 @@ const (
 	KindVerify = "verify"
 )
 
-// HistoryLimit is how many past runs a book keeps per backup.
-const HistoryLimit = 100
+// DefaultHistory is how many past runs a book keeps per backup unless told
+// otherwise (the spec's consul { run_history }).
+const DefaultHistory = 200
+
+// limit is the history a book keeps: n, or DefaultHistory.
+func limit(n int) int {
+	if n > 0 {
+		return n
+	}
+	return DefaultHistory
+}
 
 // Run is one run of a backup or of a drill.
 type Run struct {
@@ -165,4 +175,13 @@ func HumanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// Decode reads one record as the books write it.
+func Decode(b []byte) (*Run, error) {
+	var r Run
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("record: decode: %w", err)
+	}
+	return &r, nil
 }

@@ -18,6 +18,8 @@ import (
 // <backup>/runs/history/.
 type Store struct {
 	S store.Store
+	// Keep is how many past runs each backup keeps (0: DefaultHistory).
+	Keep int
 }
 
 var _ Book = (*Store)(nil)
@@ -98,7 +100,7 @@ func (s *Store) Skip(ctx context.Context, r Run) error {
 	if err != nil {
 		return fmt.Errorf("record: list %s: %w", dir, err)
 	}
-	for len(objs) > HistoryLimit {
+	for len(objs) > limit(s.Keep) {
 		if err := s.S.Delete(ctx, objs[0].Key); err != nil {
 			return fmt.Errorf("record: trim %s: %w", dir, err)
 		}

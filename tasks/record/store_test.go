@@ -18,7 +18,7 @@ func TestStoreBook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recordtest.Run(t, &record.Store{S: s}, "suite")
+	recordtest.Run(t, &record.Store{S: s, Keep: 12}, "suite", 12)
 }
 
 // TestRoutedBook: the suite through a Routed book, each backup's records
@@ -27,7 +27,7 @@ func TestRoutedBook(t *testing.T) {
 	a, _ := store.NewLocal(t.TempDir())
 	b, _ := store.NewLocal(t.TempDir())
 	routed := record.Routed{"suite": &record.Store{S: a}, "other": &record.Store{S: b}}
-	recordtest.Run(t, routed, "suite")
+	recordtest.Run(t, routed, "suite", record.DefaultHistory)
 	if objs, _ := b.List(context.Background(), ""); len(objs) != 0 {
 		t.Errorf("records of suite landed in other's store: %v", objs)
 	}

@@ -12,8 +12,9 @@ import (
 	"github.com/vigil-backup/vigil/tasks/record"
 )
 
-// Run runs the suite; backup names a backup no other test uses.
-func Run(t *testing.T, book record.Book, backup string) {
+// Run runs the suite; backup names a backup no other test uses, and keep
+// is the history the book was told to keep.
+func Run(t *testing.T, book record.Book, backup string, keep int) {
 	ctx := context.Background()
 	t0 := time.Now().UTC().Truncate(time.Millisecond)
 	if r, err := book.Last(ctx, backup, record.KindBackup); err != nil || r != nil {
@@ -104,11 +105,15 @@ func Run(t *testing.T, book record.Book, backup string) {
 	if reg, err := book.Registered(ctx, backup); err != nil || reg == nil || !reg.Equal(t0) {
 		t.Fatalf("Registered: %v, %v; want %v", reg, err, t0)
 	}
-	// History is bounded.
-	for i := 0; i < record.HistoryLimit+5; i++ {
+	// History is bounded by the writer, the oldest runs going first.
+	for i := 0; i < keep+5; i++ {
 		book.Skip(ctx, record.Run{Backup: backup, Kind: record.KindBackup, ID: fmt.Sprint("s", i), Status: record.Skipped, StartedAt: t0.Add(time.Duration(10+i) * time.Second)})
 	}
-	if hist, _ := book.History(ctx, backup); len(hist) != record.HistoryLimit {
-		t.Fatalf("history holds %d runs, limit %d", len(hist), record.HistoryLimit)
+	hist, _ = book.History(ctx, backup)
+	if len(hist) != keep {
+		t.Fatalf("history holds %d runs, limit %d", len(hist), keep)
+	}
+	if first := hist[0].ID; first != fmt.Sprint("s", 5) {
+		t.Fatalf("the oldest run kept is %s, want s5", first)
 	}
 }

@@ -1,0 +1,163 @@
+package health
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	consul "github.com/hashicorp/consul/api"
+	"github.com/vigil-backup/vigil/tasks/record"
+)
+
+// Point is one past run as the status page's charts draw it: a few
+// numbers, so a fleet's trends stay small in memory.
+type Point struct {
+	At       time.Time     `json:"at"`
+	Kind     string        `json:"kind"`
+	Status   string        `json:"status"`
+	Duration time.Duration `json:"duration_ns"`
+	Size     int64         `json:"size,omitempty"`
+	RTO      time.Duration `json:"rto_ns,omitempty"`
+	RPO      time.Duration `json:"rpo_ns,omitempty"`
+}
+
+// trendPoints is how many recent runs each backup's trend keeps.
+const trendPoints = 60
+
+// trend is the finished runs of history (oldest first) as points, the
+// last trendPoints of them.
+func trend(history []record.Run) []Point {
+	var out []Point
+	for _, r := range history {
+		if r.FinishedAt == nil || r.Status == record.Skipped {
+			continue
+		}
+		p := Point{At: r.StartedAt, Kind: r.Kind, Status: r.Status, Duration: r.Duration(), Size: r.Size}
+		if r.Verify != nil {
+			p.RTO, p.RPO = r.Verify.RestoreTime, r.Verify.BackupAge
+		}
+		out = append(out, p)
+	}
+	if len(out) > trendPoints {
+		out = out[len(out)-trendPoints:]
+	}
+	return out
+}
+
+// essential is the part of a history Evaluate reads: the last run whose
+// backup was written and the last passing drill, oldest first. Keeping
+// only these keeps a thousand backups' state small.
+func essential(history []record.Run) []record.Run {
+	var written, drill *record.Run
+	for i := len(history) - 1; i >= 0 && (written == nil || drill == nil); i-- {
+		h := &history[i]
+		if written == nil && h.BackupWritten() && h.FinishedAt != nil {
+			written = h
+		}
+		if drill == nil && h.Kind == record.KindVerify && h.Status == record.Succeeded && h.Verify != nil {
+			drill = h
+		}
+	}
+	var out []record.Run
+	for i := range history {
+		if h := &history[i]; h == written || h == drill {
+			out = append(out, *h)
+		}
+	}
+	return out
+}
+
+// latest is one backup's latest records as read from the KV, and the
+// index of the newest finished run (its last or verify key): when it
+// moves, the backup's history is read again.
+type latest struct {
+	recs  Records
+	index uint64
+}
+
+// parseLatest sorts the pairs under record.KVPrefix by backup. Keys it
+// does not know (a history left by an older vigil) are skipped.
+func parseLatest(pairs consul.KVPairs) map[string]*latest {
+	out := map[string]*latest{}
+	for _, p := range pairs {
+		rest, ok := strings.CutPrefix(p.Key, record.KVPrefix)
+		if !ok {
+			continue
+		}
+		name, leaf, ok := strings.Cut(rest, "/")
+		if !ok || strings.Contains(leaf, "/") {
+			continue
+		}
+		l := out[name]
+		if l == nil {
+			l = &latest{}
+			out[name] = l
+		}
+		switch leaf {
+		case "current":
+			l.recs.Current = decodeRun(p.Value)
+		case "last":
+			l.recs.Last = decodeRun(p.Value)
+			l.index = max(l.index, p.ModifyIndex)
+		case "verify":
+			l.recs.LastVerify = decodeRun(p.Value)
+			l.index = max(l.index, p.ModifyIndex)
+		case "registered":
+			if t, err := time.Parse(time.RFC3339Nano, string(p.Value)); err == nil {
+				l.recs.Registered = &t
+			}
+		}
+	}
+	return out
+}
+
+func decodeRun(b []byte) *record.Run {
+	r, err := record.Decode(b)
+	if err != nil {
+		return nil
+	}
+	return r
+}
+
+// readLatest reads the latest records of every backup in one request (a
+// blocking query on index when wait > 0), and the history of each backup
+// whose newest finished run changed since it was last read. It returns
+// the index to block on next.
+func (w *Watcher) readLatest(ctx context.Context, index uint64, wait time.Duration) (uint64, error) {
+	q := (&consul.QueryOptions{WaitIndex: index, WaitTime: wait}).WithContext(ctx)
+	pairs, meta, err := w.KV.List(record.KVPrefix, q)
+	if err != nil {
+		return index, err
+	}
+	found := parseLatest(pairs)
+	for i := range w.Backups {
+		name := w.Backups[i].Name
+		l := found[name]
+		if l == nil {
+			l = &latest{}
+			found[name] = l
+		}
+		w.mu.RLock()
+		prev, read := w.histIndex[name]
+		w.mu.RUnlock()
+		if !read || prev != l.index {
+			hist, err := w.Book.History(ctx, name)
+			if err != nil {
+				return index, err
+			}
+			w.mu.Lock()
+			w.histIndex[name], w.kept[name], w.trends[name] = l.index, essential(hist), trend(hist)
+			w.mu.Unlock()
+		}
+		if l.recs.Registered == nil && !w.ReadOnly && !w.registered[name] {
+			w.register(ctx, name)
+		}
+	}
+	w.mu.Lock()
+	w.latest = found
+	w.mu.Unlock()
+	if meta.LastIndex < index {
+		return 0, nil // the index went backwards: Consul was restored
+	}
+	return meta.LastIndex, nil
+}
