@@ -28,15 +28,15 @@ var rootSchema = &hcl.BodySchema{
 type rawControl struct {
 	Enabled       *bool          `hcl:"enabled,optional"`
 	RunHistory    *hcl.Attribute `hcl:"run_history,optional"`
-	Address       string    `hcl:"address,optional"`
-	Datacenter    string    `hcl:"datacenter,optional"`
-	Namespace     string    `hcl:"namespace,optional"`
-	CAFile        string    `hcl:"ca_file,optional"`
-	CAPath        string    `hcl:"ca_path,optional"`
-	CertFile      string    `hcl:"cert_file,optional"`
-	KeyFile       string    `hcl:"key_file,optional"`
-	TLSServerName string    `hcl:"tls_server_name,optional"`
-	DefRange      hcl.Range `hcl:",def_range"`
+	Address       string         `hcl:"address,optional"`
+	Datacenter    string         `hcl:"datacenter,optional"`
+	Namespace     string         `hcl:"namespace,optional"`
+	CAFile        string         `hcl:"ca_file,optional"`
+	CAPath        string         `hcl:"ca_path,optional"`
+	CertFile      string         `hcl:"cert_file,optional"`
+	KeyFile       string         `hcl:"key_file,optional"`
+	TLSServerName string         `hcl:"tls_server_name,optional"`
+	DefRange      hcl.Range      `hcl:",def_range"`
 }
 
 type rawVault struct {
