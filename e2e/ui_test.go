@@ -34,24 +34,7 @@ type uiCheck struct {
 // nothing else.
 func consulUIChecks(t *testing.T, node string, names []string, shot, token string) []uiCheck {
 	t.Helper()
-	bin, err := exec.LookPath("chromium")
-	if err != nil {
-		if inCI() {
-			t.Fatal("chromium is not installed; `make tools` installs it")
-		}
-		t.Skip("chromium is not installed; `make tools` installs it")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.WindowSize(1280, 900),
-		chromedp.UserDataDir(t.TempDir()), chromedp.Flag("ignore-certificate-errors-spki-list", spkiHash(t)))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
+	ctx := chromium(t, 1280, 900)
 	// The UI keeps its token in localStorage, as its login form does.
 	login := fmt.Sprintf(`localStorage.setItem("consul:token", JSON.stringify({SecretID: %q})); true`, token)
 	if _, err := chromedp.Run(ctx, chromedp.Navigate(stack.Consul.URL()+"/ui/")); err != nil {
@@ -65,6 +48,7 @@ func consulUIChecks(t *testing.T, node string, names []string, shot, token strin
 		t.Fatalf("open %s: %v", url, err)
 	}
 	var items []string
+	var err error
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
 		items, err = chromedp.Run(ctx, chromedp.Evaluate[[]string](
 			`Array.from(document.querySelectorAll(".health-check-output")).map(e => e.className + "\t" + e.innerText.split("\n")[0])`))
@@ -75,15 +59,7 @@ func consulUIChecks(t *testing.T, node string, names []string, shot, token strin
 			break
 		}
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.MkdirAll(filepath.Dir(shot), 0o755)
-	if err := os.WriteFile(shot, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("Consul UI screenshot: %s", shot)
+	screenshot(t, ctx, shot)
 	var out []uiCheck
 	for _, it := range items {
 		class, name, _ := strings.Cut(it, "\t")
@@ -105,6 +81,44 @@ func containsAll(s string, parts []string) bool {
 		}
 	}
 	return true
+}
+
+// chromium starts headless Chromium with a window of w×h and returns its
+// context (90 s), ended with the test. It trusts the stack's server
+// certificate by its public key, and nothing else.
+func chromium(t *testing.T, w, h int) context.Context {
+	t.Helper()
+	bin, err := exec.LookPath("chromium")
+	if err != nil {
+		if inCI() {
+			t.Fatal("chromium is not installed; `make tools` installs it")
+		}
+		t.Skip("chromium is not installed; `make tools` installs it")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.WindowSize(w, h),
+		chromedp.UserDataDir(t.TempDir()), chromedp.Flag("ignore-certificate-errors-spki-list", spkiHash(t)))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancel(); cancelCtx(); cancelAlloc() })
+	return ctx
+}
+
+// screenshot saves the whole page to shot.
+func screenshot(t *testing.T, ctx context.Context, shot string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Dir(shot), 0o755)
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", shot)
 }
 
 // artifact is where e2e tests keep files worth looking at after a run.

@@ -27,6 +27,8 @@ Usage: vigil serve [-config PATH] [-addr HOST:PORT] [options]
   than max_age". When several allocations run, one leader (a Consul lock)
   writes the checks; all serve HTTP:
 
+    GET /                   a page of every backup (HTML, no script)
+    GET /backups/<name>     a page of one backup: runs, drills, trends
     GET /v1/status          every backup (503 if any is failing or overdue)
     GET /v1/status/<name>   one backup (503 if failing or overdue)
     GET /metrics            Prometheus text
@@ -67,7 +69,7 @@ func (c *ServeCommand) Run(args []string) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	opts := health.ServeOptions{Config: cfg, Addr: addr, Log: c.logger(&rf)}
+	opts := health.ServeOptions{Config: cfg, Addr: addr, Log: c.logger(&rf), Version: displayVersion(version)}
 	if cfg.Consul.Enabled {
 		client, err := plugin.ControlClient(cfg.Consul)
 		if err != nil {
@@ -75,6 +77,15 @@ func (c *ServeCommand) Run(args []string) int {
 			return exitFail
 		}
 		opts.Consul = client
+		cc := plugin.ConsulConfig(cfg.Consul.Address, cfg.Consul.Datacenter, cfg.Consul.Namespace, cfg.Consul.TLS, plugin.EnvOverSpec)
+		opts.ConsulUI = cc.Scheme + "://" + cc.Address
+		if opts.Datacenter = cfg.Consul.Datacenter; opts.Datacenter == "" {
+			// Sorted by round-trip time: the agent's own comes first. (It
+			// needs no ACL, unlike /v1/agent/self.)
+			if dcs, err := client.Catalog().Datacenters(); err == nil && len(dcs) > 0 {
+				opts.Datacenter = dcs[0]
+			}
+		}
 	} else {
 		book, closeAll, ok := c.recordsBeside(ctx, cfg, cfg.Backups, &rf, "serve")
 		if !ok {
@@ -90,6 +101,7 @@ func (c *ServeCommand) Run(args []string) int {
 	}
 	defer tel.Close()
 	opts.Metrics, opts.Published = tel.Handler(), tel.Statuses
+	opts.NomadUI = plugin.EnvOverSpec.Address("NOMAD_ADDR", cfg.Nomad.Address)
 	if err := health.Serve(ctx, opts); err != nil {
 		c.errorf("%v", err)
 		return exitFail

@@ -6,15 +6,22 @@ import (
 	"time"
 )
 
-// Handler serves the status API and, when given, the metrics:
+// Handler serves the status API and, when given, the pages and the
+// metrics:
 //
+//	GET /                  the fleet page (HTML)
+//	GET /backups/<name>    one backup's page (HTML)
 //	GET /v1/status         every backup; 503 when any is failing or overdue
 //	GET /v1/status/<name>  one backup; 503 when its last run failed or it is overdue
 //	GET /metrics           Prometheus text
 //
 // A plain HTTP monitor can page on the 503s.
-func Handler(w *Watcher, metrics http.Handler) http.Handler {
+func Handler(w *Watcher, metrics http.Handler, page *Page) http.Handler {
 	mux := http.NewServeMux()
+	if page != nil {
+		mux.HandleFunc("GET /{$}", page.Fleet)
+		mux.HandleFunc("GET /backups/{name}", page.Backup)
+	}
 	mux.HandleFunc("GET /v1/status", func(rw http.ResponseWriter, r *http.Request) {
 		if !ready(rw, w) {
 			return

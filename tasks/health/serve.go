@@ -28,6 +28,12 @@ type ServeOptions struct {
 	Metrics http.Handler
 	// Published, when set, receives every refreshed view (metrics).
 	Published func([]Status)
+	// Version is shown on the pages.
+	Version string
+	// ConsulUI and Datacenter are the control Consul's address and
+	// datacenter, NomadUI the Nomad address: the pages link to the checks
+	// and jobs there ("" gives no link).
+	ConsulUI, Datacenter, NomadUI string
 }
 
 // Serve runs `vigil serve`: it keeps every backup's health current from
@@ -50,7 +56,12 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	srv := Server(o.Addr, Handler(w, o.Metrics))
+	page := &Page{Watcher: w, Book: w.Book, Config: o.Config.ID, Version: o.Version, ConsulUI: o.ConsulUI, Datacenter: o.Datacenter,
+		Node: o.Config.Serve.Node, NomadUI: o.NomadUI, Namespace: o.Config.Nomad.Namespace}
+	if o.Consul == nil {
+		page.ConsulUI = "" // standalone: no checks to link to
+	}
+	srv := Server(o.Addr, Handler(w, o.Metrics, page))
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

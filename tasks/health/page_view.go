@@ -1,0 +1,150 @@
+package health
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vigil-backup/vigil/tasks/record"
+)
+
+// Conditions a backup's row shows, worst first: the one place that names
+// a status for people (the check state is Consul's).
+const (
+	CondFailing      = "failing"
+	CondOverdue      = "overdue"
+	CondDrillFailing = "drill failing"
+	CondWarning      = "warning"
+	CondNeverRan     = "never ran"
+	CondPassing      = "passing"
+)
+
+var condRank = map[string]int{CondFailing: 0, CondOverdue: 1, CondDrillFailing: 2, CondWarning: 3, CondNeverRan: 4, CondPassing: 5}
+
+// Conditions lists the conditions in the order the fleet page sorts them.
+var Conditions = []string{CondFailing, CondOverdue, CondDrillFailing, CondWarning, CondNeverRan, CondPassing}
+
+// Condition is what a status means for the person reading the page.
+func Condition(s Status) string {
+	switch {
+	case s.Overdue:
+		return CondOverdue
+	case s.Last != nil && s.Last.Status == record.Failed:
+		return CondFailing
+	case s.Last != nil && s.Last.Status == record.DrillFailed,
+		s.Verify != nil && s.Verify.State == Critical:
+		return CondDrillFailing
+	case s.Last == nil:
+		return CondNeverRan
+	case s.State == Warning:
+		return CondWarning
+	}
+	return CondPassing
+}
+
+// stamp is a time for the page: UTC, to the minute, with its age beside.
+type when struct {
+	UTC, Rel, ISO string
+}
+
+func at(t time.Time, now time.Time) when {
+	if t.IsZero() {
+		return when{}
+	}
+	return when{UTC: t.UTC().Format("2006-01-02 15:04 UTC"), Rel: relative(t, now), ISO: t.UTC().Format(time.RFC3339)}
+}
+
+// relative says how far t is from now in one unit: "3h ago", "in 20m".
+func relative(t, now time.Time) string {
+	d := now.Sub(t)
+	suffix := " ago"
+	if d < 0 {
+		d, suffix = -d, ""
+	}
+	var s string
+	switch {
+	case d < time.Minute:
+		s = fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		s = fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		s = fmt.Sprintf("%dh", int(d.Hours()))
+	default:
+		s = fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+	if suffix == "" {
+		return "in " + s
+	}
+	return s + suffix
+}
+
+// short is a duration for people: 1.2s, 3m4s, 2h5m.
+func short(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "–"
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	case d < time.Hour:
+		return d.Round(time.Second).String()
+	}
+	return d.Round(time.Minute).String()
+}
+
+// row is one backup on the fleet page.
+type row struct {
+	Name, Type, Cond, CondClass, Output string
+	Last, Next, VerifiedGood            when
+	VerifiedAge                         string
+	Size                                string
+	Chart                               chart
+	Running                             bool
+}
+
+func condClass(c string) string { return strings.ReplaceAll(c, " ", "-") }
+
+// fleetRows builds the rows of statuses that pass the filters, worst
+// condition first, then by name.
+func fleetRows(statuses []Status, trends func(string) []Point, cond, typ string, now time.Time) []row {
+	var rows []row
+	for _, s := range statuses {
+		c := Condition(s)
+		if (cond != "" && c != cond) || (typ != "" && s.Type != typ) {
+			continue
+		}
+		r := row{Name: s.Backup, Type: s.Type, Cond: c, CondClass: condClass(c), Output: s.Output,
+			Next: at(s.NextExpected, now), Running: s.Running != nil}
+		if s.Last != nil {
+			r.Last = at(s.Last.StartedAt, now)
+			if s.Last.Size > 0 {
+				r.Size = record.HumanBytes(s.Last.Size)
+			}
+		}
+		if s.Verify != nil && s.Verify.LastGood != nil {
+			r.VerifiedGood = at(*s.Verify.LastGood, now)
+			r.VerifiedAge = short(now.Sub(*s.Verify.LastGood))
+		}
+		r.Chart = sparkline(s.Backup, backupPoints(trends(s.Backup)))
+		rows = append(rows, r)
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		if a, b := condRank[rows[i].Cond], condRank[rows[j].Cond]; a != b {
+			return a < b
+		}
+		return rows[i].Name < rows[j].Name
+	})
+	return rows
+}
+
+func backupPoints(ps []Point) []Point {
+	var out []Point
+	for _, p := range ps {
+		if p.Kind == record.KindBackup {
+			out = append(out, p)
+		}
+	}
+	return out
+}
