@@ -1,0 +1,67 @@
+package health
+
+import (
+	"context"
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/vigil-backup/vigil/hcl/config"
+	"github.com/vigil-backup/vigil/tasks/record"
+	"github.com/vigil-backup/vigil/tasks/store"
+)
+
+// The pages escape what records hold (an error is text, never markup),
+// put the worst first, and answer 404 for a backup no spec declares.
+func TestPagesEscapeAndOrder(t *testing.T) {
+	s, err := store.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	book := &record.Store{S: s}
+	backups := []config.Backup{
+		{Name: "a-good", Type: config.TypeConsulKV, Schedule: "0 * * * *"},
+		{Name: "z-bad", Type: config.TypeEtcd, Schedule: "0 * * * *"},
+	}
+	ctx := context.Background()
+	now := time.Now().UTC()
+	end := now.Add(-time.Minute)
+	good := record.Run{Backup: "a-good", Kind: record.KindBackup, ID: "1", Status: record.Succeeded, StartedAt: end.Add(-time.Second), FinishedAt: &end, Size: 2048}
+	bad := record.Run{Backup: "z-bad", Kind: record.KindBackup, ID: "1", Status: record.Failed, StartedAt: end.Add(-time.Second), FinishedAt: &end,
+		Error: `etcd: <script>alert("x")</script> refused`}
+	for _, r := range []record.Run{good, bad} {
+		if err := book.Finish(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := &Watcher{Backups: backups, Book: book, Since: now.Add(-time.Hour), Log: hclog.NewNullLogger()}
+	if err := w.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h := Handler(w, nil, &Page{Watcher: w, Book: book, Config: "t"})
+	get := func(path string) (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		b, _ := io.ReadAll(rec.Body)
+		return rec.Code, string(b)
+	}
+	code, body := get("/")
+	if code != 200 || strings.Contains(body, "<script>") || !strings.Contains(body, "&lt;script&gt;") {
+		t.Fatalf("fleet page: %d, escaped: %v", code, strings.Contains(body, "&lt;script&gt;"))
+	}
+	if i, j := strings.Index(body, `data-backup="z-bad"`), strings.Index(body, `data-backup="a-good"`); i < 0 || j < 0 || i > j {
+		t.Errorf("the failing backup is not first: %d %d", i, j)
+	}
+	if _, body := get("/?type=etcd"); strings.Contains(body, `data-backup="a-good"`) || !strings.Contains(body, `data-backup="z-bad"`) {
+		t.Error("the type filter kept the wrong rows")
+	}
+	if code, body := get("/backups/z-bad"); code != 200 || !strings.Contains(body, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; refused") {
+		t.Errorf("backup page: %d, error shown in full and escaped: %v", code, strings.Contains(body, "refused"))
+	}
+	if code, _ := get("/backups/nobody"); code != 404 {
+		t.Errorf("a backup no spec declares: %d", code)
+	}
+}
