@@ -154,12 +154,21 @@ func (m *Meta) deps(cfg *config.Config, r *runtimeFlags) (*tasks.Deps, bool) {
 // GC run sooner instead. GOMEMLIMIT overrides it.
 const defaultMemoryLimit = 36 << 20
 
-func applyMemoryLimit() {
+func applyMemoryLimit() { memoryLimit(defaultMemoryLimit) }
+
+// serveMemoryLimit is vigil serve's soft memory limit: it runs for weeks
+// beside the fleet's records, and a long-lived process with the short
+// commands' lazy GC would hold several times its live set.
+const serveMemoryLimit = 64 << 20
+
+// memoryLimit sets Go's default GC and a soft memory limit, unless GOGC
+// or GOMEMLIMIT say otherwise.
+func memoryLimit(limit int64) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(100)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(defaultMemoryLimit)
+		debug.SetMemoryLimit(limit)
 	}
 }
 

@@ -61,6 +61,7 @@ func (c *ServeCommand) Run(args []string) int {
 	if !ok {
 		return exitFail
 	}
+	memoryLimit(serveMemoryLimit)
 	if addr == "" {
 		addr = cfg.Serve.Address
 	}

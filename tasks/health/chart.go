@@ -2,6 +2,7 @@ package health
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,7 +66,7 @@ func polyline(vs []float64, w, h int) string {
 	for _, v := range vs {
 		lo, hi = min(lo, v), max(hi, v)
 	}
-	var b strings.Builder
+	b := make([]byte, 0, len(vs)*12)
 	for i, v := range vs {
 		x := 1.0
 		if len(vs) > 1 {
@@ -75,9 +76,14 @@ func polyline(vs []float64, w, h int) string {
 		if hi > lo {
 			y = float64(h-2) - (v-lo)/(hi-lo)*float64(h-4)
 		}
-		fmt.Fprintf(&b, "%.1f,%.1f ", x, y)
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = strconv.AppendFloat(b, x, 'f', 1, 64)
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, y, 'f', 1, 64)
 	}
-	return strings.TrimSpace(b.String())
+	return string(b)
 }
 
 // describe is a series in words: latest, range, and how many runs.

@@ -7,6 +7,7 @@ import (
 
 	consul "github.com/hashicorp/consul/api"
 	"github.com/vigil-backup/vigil/tasks/record"
+	"golang.org/x/sync/errgroup"
 )
 
 // Point is one past run as the status page's charts draw it: a few
@@ -130,6 +131,7 @@ func (w *Watcher) readLatest(ctx context.Context, index uint64, wait time.Durati
 		return index, err
 	}
 	found := parseLatest(pairs)
+	var stale []string
 	for i := range w.Backups {
 		name := w.Backups[i].Name
 		l := found[name]
@@ -141,17 +143,14 @@ func (w *Watcher) readLatest(ctx context.Context, index uint64, wait time.Durati
 		prev, read := w.histIndex[name]
 		w.mu.RUnlock()
 		if !read || prev != l.index {
-			hist, err := w.Book.History(ctx, name)
-			if err != nil {
-				return index, err
-			}
-			w.mu.Lock()
-			w.histIndex[name], w.kept[name], w.trends[name] = l.index, essential(hist), trend(hist)
-			w.mu.Unlock()
+			stale = append(stale, name)
 		}
 		if l.recs.Registered == nil && !w.ReadOnly && !w.registered[name] {
 			w.register(ctx, name)
 		}
+	}
+	if err := w.readHistories(ctx, stale, found); err != nil {
+		return index, err
 	}
 	w.mu.Lock()
 	w.latest = found
@@ -160,4 +159,27 @@ func (w *Watcher) readLatest(ctx context.Context, index uint64, wait time.Durati
 		return 0, nil // the index went backwards: Consul was restored
 	}
 	return meta.LastIndex, nil
+}
+
+// historyReaders is how many histories are read at once: the first read
+// of a fleet is a thousand of them.
+const historyReaders = 4
+
+// readHistories reads the histories of names and keeps what Evaluate and
+// the charts need, with the index of the run they end at.
+func (w *Watcher) readHistories(ctx context.Context, names []string, found map[string]*latest) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(historyReaders)
+	for _, name := range names {
+		index := found[name].index
+		g.Go(func() error {
+			hist, err := w.Book.History(gctx, name)
+			if err != nil {
+				return err
+			}
+			w.keep(name, index, hist)
+			return nil
+		})
+	}
+	return g.Wait()
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/vigil-backup/vigil/tasks/record"
@@ -49,9 +50,17 @@ func (p *Page) base(title string) page {
 	return page{Title: title, Config: p.Config, Version: p.Version, Now: now.UTC().Truncate(time.Second)}
 }
 
+// buffers keep the pages' render buffers: the fleet page of a thousand
+// backups is a megabyte or two.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 func (p *Page) render(rw http.ResponseWriter, name string, code int, data any) {
-	var buf bytes.Buffer
-	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
+	buf := buffers.Get().(*bytes.Buffer)
+	defer func() {
+		buf.Reset()
+		buffers.Put(buf)
+	}()
+	if err := pages.ExecuteTemplate(buf, name, data); err != nil {
 		http.Error(rw, "the page could not be rendered", http.StatusInternalServerError)
 		return
 	}
@@ -95,7 +104,7 @@ func (p *Page) Fleet(rw http.ResponseWriter, r *http.Request) {
 			data.Counts = append(data.Counts, condCount{Cond: c, Class: condClass(c), N: counts[c]})
 		}
 	}
-	data.Rows = fleetRows(statuses, p.Watcher.Trend, cond, typ, data.Now)
+	data.Rows = fleetRows(statuses, p.Watcher.spark, cond, typ, data.Now)
 	p.render(rw, "fleet.html", http.StatusOK, data)
 }
 

@@ -108,7 +108,7 @@ func condClass(c string) string { return strings.ReplaceAll(c, " ", "-") }
 
 // fleetRows builds the rows of statuses that pass the filters, worst
 // condition first, then by name.
-func fleetRows(statuses []Status, trends func(string) []Point, cond, typ string, now time.Time) []row {
+func fleetRows(statuses []Status, spark func(string) chart, cond, typ string, now time.Time) []row {
 	var rows []row
 	for _, s := range statuses {
 		c := Condition(s)
@@ -127,7 +127,7 @@ func fleetRows(statuses []Status, trends func(string) []Point, cond, typ string,
 			r.VerifiedGood = at(*s.Verify.LastGood, now)
 			r.VerifiedAge = short(now.Sub(*s.Verify.LastGood))
 		}
-		r.Chart = sparkline(s.Backup, backupPoints(trends(s.Backup)))
+		r.Chart = spark(s.Backup)
 		rows = append(rows, r)
 	}
 	sort.SliceStable(rows, func(i, j int) bool {

@@ -22,6 +22,11 @@ const refreshEvery = 5 * time.Second
 // watcher makes one request per watchWait, whatever the fleet's size.
 const watchWait = 5 * time.Minute
 
+// settle is the least time between two reads of the latest records: a
+// burst of writes (apply registering a fleet, many runs ending on the same
+// minute) is read once, not once per write.
+const settle = 500 * time.Millisecond
+
 // pollEvery is how often a Watcher without a KV to block on (records in
 // the backups' storage) reads them again: each read lists the stores.
 const pollEvery = 15 * time.Second
@@ -56,6 +61,7 @@ type Watcher struct {
 	histIndex  map[string]uint64
 	kept       map[string][]record.Run
 	trends     map[string][]Point
+	sparks     map[string]chart
 	registered map[string]bool
 }
 
@@ -64,6 +70,7 @@ func (w *Watcher) init() {
 	defer w.mu.Unlock()
 	if w.histIndex == nil {
 		w.histIndex, w.kept, w.trends, w.registered = map[string]uint64{}, map[string][]record.Run{}, map[string][]Point{}, map[string]bool{}
+		w.sparks = map[string]chart{}
 	}
 }
 
@@ -87,9 +94,7 @@ func (w *Watcher) Refresh(ctx context.Context) error {
 		if rec.Registered == nil && !w.ReadOnly && !w.registered[name] {
 			w.register(ctx, name)
 		}
-		w.mu.Lock()
-		w.kept[name], w.trends[name] = essential(rec.History), trend(rec.History)
-		w.mu.Unlock()
+		w.keep(name, 0, rec.History)
 		rec.History = nil
 		all[name] = &latest{recs: rec}
 	}
@@ -157,6 +162,27 @@ func (w *Watcher) Get(name string) (Status, bool) {
 	return s, ok
 }
 
+// keep holds what is needed of a backup's history (oldest first), read at
+// index: what Evaluate reads, the trend, and the fleet page's chart of it,
+// drawn once here rather than at every page view.
+func (w *Watcher) keep(name string, index uint64, history []record.Run) {
+	kept, points := essential(history), trend(history)
+	spark := sparkline(name, backupPoints(points))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.histIndex[name], w.kept[name], w.trends[name], w.sparks[name] = index, kept, points, spark
+}
+
+// spark is the fleet page's chart of a backup.
+func (w *Watcher) spark(name string) chart {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if c, ok := w.sparks[name]; ok {
+		return c
+	}
+	return sparkline(name, nil)
+}
+
 // Trend returns a backup's recent finished runs, oldest first.
 func (w *Watcher) Trend(name string) []Point {
 	w.mu.RLock()
@@ -198,6 +224,7 @@ func (w *Watcher) Watch(ctx context.Context, changed func([]Status)) {
 			case landed <- struct{}{}:
 			default:
 			}
+			sleep(ctx, settle)
 		}
 	}()
 	tick := time.NewTicker(refreshEvery)

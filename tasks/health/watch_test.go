@@ -106,7 +106,7 @@ func TestWatcherReadsOnlyWhatChanged(t *testing.T) {
 	t0 := time.Now().Add(-time.Hour).UTC()
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("b%03d", i)
-		backups = append(backups, config.Backup{Name: name, Type: config.TypeConsulKV, Schedule: "0 * * * *"})
+		backups = append(backups, config.Backup{Name: name, Type: config.TypeConsulKV, Schedule: "0 0 1 1 *"})
 		end := t0.Add(time.Second)
 		r := record.Run{Backup: name, Kind: record.KindBackup, ID: "r1", Status: record.Succeeded, StartedAt: t0, FinishedAt: &end, Size: 100}
 		kv.put(record.KVPrefix+name+"/last", r)
@@ -137,7 +137,7 @@ func TestWatcherReadsOnlyWhatChanged(t *testing.T) {
 		select {
 		case st := <-seen:
 			for _, s := range st {
-				if s.Backup == "b007" && s.State == Critical {
+				if s.Backup == "b007" && s.Last != nil && s.Last.Status == record.Failed {
 					goto landed
 				}
 			}

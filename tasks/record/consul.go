@@ -228,3 +228,6 @@ func (c *Consul) Registered(ctx context.Context, backup string) (*time.Time, err
 	}
 	return &t, nil
 }
+
+// HistoryKey is where the control Consul keeps r in its backup's history.
+func HistoryKey(r Run) string { return historyDir(r.Backup) + historyName(r) }

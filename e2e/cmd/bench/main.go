@@ -22,16 +22,18 @@ import (
 )
 
 var (
-	sizes    = flag.String("sizes", "256,1024", "etcd database sizes in MiB")
-	runs     = flag.Int("runs", 3, "runs of each variant (more are added when the spread is wide)")
-	kvKeys   = flag.Int("kv-keys", 100000, "keys in the consul_kv benchmark")
-	snapMiB  = flag.Int("consul-mib", 256, "MiB of KV data in the consul_snapshot benchmark")
-	nomadMiB = flag.Int("nomad-mib", 32, "MiB of variables in the nomad_snapshot benchmark")
-	vaultMiB = flag.Int("vault-mib", 32, "MiB of KV secrets in the vault_raft benchmark")
-	realMiB  = flag.Int("realistic-mib", 512, "MiB of Kubernetes-style objects in the realistic etcd benchmark")
-	specs    = flag.Int("compile-backups", 10000, "backups in the compile benchmark")
-	planJobs = flag.Int("plan-backups", 1000, "backups in the plan benchmark")
-	only     = flag.String("only", "", "comma list of benchmarks to run: etcd,realistic,consul_snapshot,consul_kv,nomad_snapshot,vault_raft,restore,compile,plan")
+	sizes       = flag.String("sizes", "256,1024", "etcd database sizes in MiB")
+	runs        = flag.Int("runs", 3, "runs of each variant (more are added when the spread is wide)")
+	kvKeys      = flag.Int("kv-keys", 100000, "keys in the consul_kv benchmark")
+	snapMiB     = flag.Int("consul-mib", 256, "MiB of KV data in the consul_snapshot benchmark")
+	nomadMiB    = flag.Int("nomad-mib", 32, "MiB of variables in the nomad_snapshot benchmark")
+	vaultMiB    = flag.Int("vault-mib", 32, "MiB of KV secrets in the vault_raft benchmark")
+	realMiB     = flag.Int("realistic-mib", 512, "MiB of Kubernetes-style objects in the realistic etcd benchmark")
+	specs       = flag.Int("compile-backups", 10000, "backups in the compile benchmark")
+	planJobs    = flag.Int("plan-backups", 1000, "backups in the plan benchmark")
+	fleetN      = flag.Int("fleet-backups", 1000, "backups in the fleet benchmark")
+	fleetWindow = flag.Duration("fleet-window", time.Minute, "how long the fleet benchmark counts steady-state requests")
+	only        = flag.String("only", "", "comma list of benchmarks to run: etcd,realistic,consul_snapshot,consul_kv,nomad_snapshot,vault_raft,restore,compile,plan,fleet")
 )
 
 func main() {
@@ -155,6 +157,11 @@ func run() error {
 	}
 	if want("plan") {
 		if err := b.plan(ctx); err != nil {
+			return err
+		}
+	}
+	if want("fleet") {
+		if err := b.fleet(ctx); err != nil {
 			return err
 		}
 	}

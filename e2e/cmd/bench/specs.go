@@ -13,6 +13,11 @@ import (
 // manySpecs writes n consul_kv backups into a spec directory, 100 to a
 // file, as a team with many backups would keep them.
 func (b *bench) manySpecs(name string, n int, header string) (string, error) {
+	return b.manySpecsAt(name, n, header, func(i int) string { return fmt.Sprintf("%d * * * *", i%60) })
+}
+
+// manySpecsAt is manySpecs with each backup's schedule.
+func (b *bench) manySpecsAt(name string, n int, header string, schedule func(int) string) (string, error) {
 	dir := filepath.Join(b.dir, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
@@ -30,7 +35,7 @@ storage "local" "disk" {
 	for i := 0; i < n; i++ {
 		fmt.Fprintf(&sb, `
 backup "consul_kv" "kv-%05d" {
-  schedule = "%d * * * *"
+  schedule = %q
   storage  = storage.local.disk
   consul {
     prefix = "app/%d/"
@@ -39,7 +44,7 @@ backup "consul_kv" "kv-%05d" {
     last = 24
   }
 }
-`, i, i%60, i)
+`, i, schedule(i), i)
 		if (i+1)%100 == 0 || i == n-1 {
 			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("backups-%03d.hcl", i/100)), []byte(sb.String()), 0o644); err != nil {
 				return "", err
