@@ -68,6 +68,12 @@ func StartHTTPProxy(target string, upstream, serve *tls.Config) (*HTTPProxy, err
 	}
 	rp.Transport = &http.Transport{TLSClientConfig: upstream, Proxy: nil, DisableCompression: true}
 	rp.FlushInterval = -1
+	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		if r.Context().Err() != nil {
+			return // the client went away (a blocking query it cancelled)
+		}
+		http.Error(w, "harness proxy: "+err.Error(), http.StatusBadGateway)
+	}
 	rp.ModifyResponse = func(resp *http.Response) error {
 		rule, ok := p.rule(resp.Request)
 		if !ok {
