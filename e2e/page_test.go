@@ -176,6 +176,9 @@ backup "consul_kv" "page-never" {
 	if link := eval(`document.querySelector('a[href*="/health-checks"]').href`); !strings.Contains(link, "/ui/dc1/nodes/") {
 		t.Errorf("the Consul check link: %q", link)
 	}
+	if link := eval(`document.querySelector('a[href*="/ui/jobs/"]').href`); !strings.Contains(link, "/ui/jobs/vigil-page-ok@default") {
+		t.Errorf("the Nomad job link: %q", link)
+	}
 	screenshot(t, c, artifact("status-backup.png"))
 
 	phone := chromium(t, 390, 844)
