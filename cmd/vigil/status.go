@@ -86,15 +86,17 @@ func (c *StatusCommand) Run(args []string) int {
 		defer closeAll()
 		book = routed
 	}
-	var statuses []health.Status
-	for i := range backups {
-		rec, err := health.Load(ctx, book, backups[i].Name)
-		if err != nil {
-			c.errorf("status: %v", err)
-			return exitFail
-		}
-		statuses = append(statuses, health.Evaluate(&backups[i], rec, now, now))
+	// The same read serve makes: on Consul, every latest record in one
+	// request and the histories four at a time.
+	w := &health.Watcher{Backups: backups, Book: book, Since: now, Now: func() time.Time { return now }, ReadOnly: true}
+	if client != nil {
+		w.KV = client.KV()
 	}
+	if err := w.Refresh(ctx); err != nil {
+		c.errorf("status: %v", err)
+		return exitFail
+	}
+	statuses := w.Statuses()
 	var checks map[string]string // nil: no checks to show
 	serveJob := ""
 	if client != nil {
