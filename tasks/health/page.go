@@ -2,11 +2,13 @@ package health
 
 import (
 	"bytes"
+	"compress/gzip"
 	"embed"
 	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,7 +56,7 @@ func (p *Page) base(title string) page {
 // backups is a megabyte or two.
 var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-func (p *Page) render(rw http.ResponseWriter, name string, code int, data any) {
+func (p *Page) render(rw http.ResponseWriter, r *http.Request, name string, code int, data any) {
 	buf := buffers.Get().(*bytes.Buffer)
 	defer func() {
 		buf.Reset()
@@ -64,8 +66,20 @@ func (p *Page) render(rw http.ResponseWriter, name string, code int, data any) {
 		http.Error(rw, "the page could not be rendered", http.StatusInternalServerError)
 		return
 	}
-	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
-	rw.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'")
+	h := rw.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'")
+	h.Add("Vary", "Accept-Encoding")
+	// A fleet's page is megabytes of repetitive HTML: a tenth of it
+	// gzipped, for a phone on a slow link.
+	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		h.Set("Content-Encoding", "gzip")
+		rw.WriteHeader(code)
+		zw, _ := gzip.NewWriterLevel(rw, gzip.BestSpeed)
+		_, _ = zw.Write(buf.Bytes())
+		_ = zw.Close()
+		return
+	}
 	rw.WriteHeader(code)
 	_, _ = rw.Write(buf.Bytes())
 }
@@ -105,7 +119,7 @@ func (p *Page) Fleet(rw http.ResponseWriter, r *http.Request) {
 		}
 	}
 	data.Rows = fleetRows(statuses, p.Watcher.spark, cond, typ, data.Now)
-	p.render(rw, "fleet.html", http.StatusOK, data)
+	p.render(rw, r, "fleet.html", http.StatusOK, data)
 }
 
 type runRow struct {
@@ -122,7 +136,7 @@ func (p *Page) Backup(rw http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	s, ok := p.Watcher.Get(name)
 	if !ok {
-		p.render(rw, "missing.html", http.StatusNotFound, struct {
+		p.render(rw, r, "missing.html", http.StatusNotFound, struct {
 			page
 			Name string
 		}{p.base("No such backup"), name})
@@ -182,7 +196,7 @@ func (p *Page) Backup(rw http.ResponseWriter, r *http.Request) {
 		}
 		data.Runs = append(data.Runs, rr)
 	}
-	p.render(rw, "backup.html", http.StatusOK, data)
+	p.render(rw, r, "backup.html", http.StatusOK, data)
 }
 
 func (p *Page) nsOrDefault() string {

@@ -37,5 +37,6 @@ func BenchmarkFleetPage(b *testing.B) {
 		if rec.Code != 200 {
 			b.Fatal(rec.Code)
 		}
+		b.ReportMetric(float64(rec.Body.Len())/(1<<20), "MiB/page")
 	}
 }

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"compress/gzip"
 	"context"
 	"io"
 	"net/http/httptest"
@@ -63,5 +64,27 @@ func TestPagesEscapeAndOrder(t *testing.T) {
 	}
 	if code, _ := get("/backups/nobody"); code != 404 {
 		t.Errorf("a backup no spec declares: %d", code)
+	}
+}
+
+// A client that takes gzip gets the page gzipped, and the same page.
+func TestPageGzip(t *testing.T) {
+	w := &Watcher{statuses: map[string]Status{"a": {Backup: "a", Type: "etcd", State: Passing}}, loaded: true}
+	w.init()
+	p := &Page{Watcher: w, Config: "t"}
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Accept-Encoding", "gzip, deflate")
+	p.Fleet(rec, req)
+	if rec.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatalf("Content-Encoding %q", rec.Header().Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(rec.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(zr)
+	if !strings.Contains(string(body), `data-backup="a"`) {
+		t.Errorf("gunzipped page: %.200s", body)
 	}
 }
