@@ -109,7 +109,7 @@ func (d *demo) show(ctx context.Context) error {
              NOMAD_TOKEN=%[7]s
     Vault:       %[8]s
       export VAULT_ADDR=%[8]s VAULT_CACERT=%[1]s VAULT_TOKEN=%[9]s
-    vigil serve: %[10]s/v1/status
+    vigil serve: %[10]s/ (the status page; %[10]s/v1/status as JSON)
     MinIO (S3):  %[11]s (bucket %[12]q)
     etcd:        %[13]s (client certificate CN root: %[14]s)
     Elasticsearch (fake, plugin/esfake): %[15]s
