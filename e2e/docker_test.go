@@ -28,6 +28,9 @@ func needDocker(t *testing.T) {
 		return
 	}
 	msg := "no dockerd: run `make tools` (it installs Debian's docker.io)"
+	if stack.DockerErr != nil {
+		msg = fmt.Sprintf("dockerd did not start: %v", stack.DockerErr)
+	}
 	if inCI() {
 		t.Fatal(msg)
 	}
