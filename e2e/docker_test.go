@@ -127,15 +127,8 @@ backup "consul_kv" %q {
 	}
 
 	// serve, in its container, writes the check and answers on its port.
-	deadline := time.Now().Add(2 * time.Minute)
-	for len(runningAllocs(t, jobs.ServePrefix+configID(t))) != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("vigil-serve never ran on docker")
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	stub := waitRunning(t, jobs.ServePrefix+configID(t), 1)[0]
 	waitCheck(t, node, health.CheckID(name), "passing", time.Minute)
-	stub := runningAllocs(t, jobs.ServePrefix+configID(t))[0]
 	alloc, _, err := nc.Allocations().Info(stub.ID, nil)
 	if err != nil || alloc.AllocatedResources == nil || len(alloc.AllocatedResources.Shared.Ports) != 1 {
 		t.Fatalf("serve allocation: %v", err)

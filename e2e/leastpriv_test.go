@@ -202,7 +202,19 @@ func whatFails(t *testing.T, dir, node string, p policy.Policy, rule policy.Rule
 	case kind == "key" && strings.HasPrefix(segment, "vigil/locks/"):
 		return want, run(strings.TrimPrefix(segment, "vigil/locks/"))
 	case kind == "key_prefix" && strings.HasPrefix(segment, "vigil/runs/"):
-		return want, run(strings.TrimSuffix(strings.TrimPrefix(segment, "vigil/runs/"), "/"))
+		// The run cannot write its record; vigil status, whose listing
+		// Consul filters, must say it may not read it rather than show
+		// a backup that never ran.
+		backup := strings.TrimSuffix(strings.TrimPrefix(segment, "vigil/runs/"), "/")
+		return want, func() (string, bool) {
+			out, failed := run(backup)()
+			st := vigil(t, "", "status", "-config", dir, backup)
+			read := fmt.Sprintf("key_prefix %q read", segment)
+			if st.code != 1 || !strings.Contains(st.stderr, read) {
+				return out + "\nvigil status: " + st.String(), false
+			}
+			return out, failed
+		}
 	case kind == "key_prefix" && strings.HasPrefix(segment, "vigil/history/"):
 		// The backup is written before its record: the run's outcome
 		// stands and it says the record could not be.

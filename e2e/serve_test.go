@@ -30,6 +30,19 @@ func runningAllocs(t *testing.T, id string) []*nomad.AllocationListStub {
 	return out
 }
 
+// waitRunning waits (2 min at most) until job id has n running
+// allocations, and returns them.
+func waitRunning(t *testing.T, id string, n int) []*nomad.AllocationListStub {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		if allocs := runningAllocs(t, id); len(allocs) == n {
+			return allocs
+		}
+	}
+	t.Fatalf("%s never ran %d allocations", id, n)
+	return nil
+}
+
 // TestTwoServeAllocations: the compiled vigil-serve job with count = 2
 // leaves exactly one service and one check per backup; when the leading
 // allocation stops, the other takes over and keeps the check current.
@@ -53,13 +66,7 @@ backup "consul_kv" "pair-kv" {
 	if r := vigil(t, "", "apply", "-auto-approve", dir); r.code != 0 {
 		t.Fatalf("apply: %s", r)
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for len(runningAllocs(t, jobs.ServePrefix+configID(t))) != 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("vigil-serve never ran 2 allocations")
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	waitRunning(t, jobs.ServePrefix+configID(t), 2)
 	if r := vigil(t, tok, "run", "-config", dir, "-backup", "pair-kv"); r.code != 0 {
 		t.Fatalf("run: %s", r)
 	}

@@ -44,7 +44,10 @@ func ConsulConfig(address, datacenter, namespace string, t *config.TLS, p Preced
 // ConsulClient builds a client from ConsulConfig; token, when set, replaces
 // the environment's (a token Vault issued for the run).
 func ConsulClient(address, datacenter, namespace string, t *config.TLS, p Precedence, token string) (*consul.Client, error) {
-	cfg := ConsulConfig(address, datacenter, namespace, t, p)
+	return newConsulClient(ConsulConfig(address, datacenter, namespace, t, p), token)
+}
+
+func newConsulClient(cfg *consul.Config, token string) (*consul.Client, error) {
 	SetIf(&cfg.Token, token)
 	c, err := consul.NewClient(cfg)
 	if err != nil {
@@ -166,7 +169,13 @@ func consulRefusal(resp *http.Response, need string) error {
 // CONSUL_HTTP_ADDR and the other CONSUL_* variables win over the spec's
 // consul block, as they do for the consul CLI.
 func ControlClient(c config.Control) (*consul.Client, error) {
-	return ConsulClient(c.Address, c.Datacenter, c.Namespace, c.TLS, EnvOverSpec, "")
+	return newConsulClient(ControlConfig(c), "")
+}
+
+// ControlConfig is the control Consul's client configuration: what
+// ControlClient connects with (the status page links to its address).
+func ControlConfig(c config.Control) *consul.Config {
+	return ConsulConfig(c.Address, c.Datacenter, c.Namespace, c.TLS, EnvOverSpec)
 }
 
 // ConsulDenied names the rule a call Consul refused (403, "Permission

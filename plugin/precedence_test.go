@@ -16,7 +16,7 @@ func TestAddressPrecedence(t *testing.T) {
 		t.Setenv("CONSUL_HTTP_ADDR", "https://env-consul:8501")
 		t.Setenv("CONSUL_CACERT", "/env/ca.pem")
 		t.Setenv("VAULT_ADDR", "https://env-vault:8200")
-		control := ConsulConfig("https://spec-consul:8501", "", "", tls, EnvOverSpec)
+		control := ControlConfig(config.Control{Enabled: true, Address: "https://spec-consul:8501", TLS: tls})
 		if control.Address != "env-consul:8501" || control.TLSConfig.CAFile != "/env/ca.pem" {
 			t.Fatalf("control Consul: %s %s, want the environment's", control.Address, control.TLSConfig.CAFile)
 		}

@@ -78,7 +78,7 @@ func (c *ServeCommand) Run(args []string) int {
 			return exitFail
 		}
 		opts.Consul = client
-		cc := plugin.ConsulConfig(cfg.Consul.Address, cfg.Consul.Datacenter, cfg.Consul.Namespace, cfg.Consul.TLS, plugin.EnvOverSpec)
+		cc := plugin.ControlConfig(cfg.Consul)
 		opts.ConsulUI = cc.Scheme + "://" + cc.Address
 		if opts.Datacenter = cfg.Consul.Datacenter; opts.Datacenter == "" {
 			// Sorted by round-trip time: the agent's own comes first. (It

@@ -30,23 +30,23 @@ type line struct {
 type series struct {
 	name   string
 	class  string
-	value  func(Point) (float64, bool)
+	value  func(point) (float64, bool)
 	format func(float64) string
 }
 
 var (
-	sizeSeries = series{"size", "size", func(p Point) (float64, bool) { return float64(p.Size), p.Size > 0 },
+	sizeSeries = series{"size", "size", func(p point) (float64, bool) { return float64(p.Size), p.Size > 0 },
 		func(v float64) string { return record.HumanBytes(int64(v)) }}
-	durationSeries = series{"duration", "duration", func(p Point) (float64, bool) { return float64(p.Duration), p.Duration > 0 },
+	durationSeries = series{"duration", "duration", func(p point) (float64, bool) { return float64(p.Duration), p.Duration > 0 },
 		func(v float64) string { return short(time.Duration(v)) }}
-	rtoSeries = series{"RTO (restore time)", "rto", func(p Point) (float64, bool) { return float64(p.RTO), p.RTO > 0 },
+	rtoSeries = series{"RTO (restore time)", "rto", func(p point) (float64, bool) { return float64(p.RTO), p.RTO > 0 },
 		func(v float64) string { return short(time.Duration(v)) }}
-	rpoSeries = series{"RPO (backup age when drilled)", "rpo", func(p Point) (float64, bool) { return float64(p.RPO), p.RPO > 0 },
+	rpoSeries = series{"RPO (backup age when drilled)", "rpo", func(p point) (float64, bool) { return float64(p.RPO), p.RPO > 0 },
 		func(v float64) string { return short(time.Duration(v)) }}
 )
 
 // values are the points s has a value for.
-func (s series) values(ps []Point) []float64 {
+func (s series) values(ps []point) []float64 {
 	var out []float64
 	for _, p := range ps {
 		if v, ok := s.value(p); ok {
@@ -100,7 +100,7 @@ func (s series) describe(vs []float64) string {
 
 // sparkline is the fleet row's small chart: size and duration of the
 // recent backup runs, each on its own scale.
-func sparkline(name string, ps []Point) chart {
+func sparkline(name string, ps []point) chart {
 	c := chart{ID: "spark-" + name, Title: "Size and duration of the recent runs of " + name, Width: 120, Height: 28}
 	var words []string
 	for _, s := range []series{sizeSeries, durationSeries} {
@@ -115,7 +115,7 @@ func sparkline(name string, ps []Point) chart {
 }
 
 // fullChart is one series over a backup's history, for its page.
-func fullChart(name string, s series, ps []Point) chart {
+func fullChart(name string, s series, ps []point) chart {
 	vs := s.values(ps)
 	c := chart{ID: s.class + "-" + name, Title: strings.ToUpper(s.name[:1]) + s.name[1:] + " of " + name, Width: 560, Height: 120, Desc: s.describe(vs) + "."}
 	if l, ok := draw(s.class, vs, c.Width, c.Height); ok {

@@ -2,24 +2,26 @@ package health
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
 	consul "github.com/hashicorp/consul/api"
+	"github.com/vigil-backup/vigil/plugin"
 	"github.com/vigil-backup/vigil/tasks/record"
 	"golang.org/x/sync/errgroup"
 )
 
-// Point is one past run as the status page's charts draw it: a few
+// point is one past run as the status page's charts draw it: a few
 // numbers, so a fleet's trends stay small in memory.
-type Point struct {
-	At       time.Time     `json:"at"`
-	Kind     string        `json:"kind"`
-	Status   string        `json:"status"`
-	Duration time.Duration `json:"duration_ns"`
-	Size     int64         `json:"size,omitempty"`
-	RTO      time.Duration `json:"rto_ns,omitempty"`
-	RPO      time.Duration `json:"rpo_ns,omitempty"`
+type point struct {
+	At       time.Time
+	Kind     string
+	Status   string
+	Duration time.Duration
+	Size     int64
+	RTO      time.Duration
+	RPO      time.Duration
 }
 
 // trendPoints is how many recent runs each backup's trend keeps.
@@ -27,13 +29,13 @@ const trendPoints = 60
 
 // trend is the finished runs of history (oldest first) as points, the
 // last trendPoints of them.
-func trend(history []record.Run) []Point {
-	var out []Point
+func trend(history []record.Run) []point {
+	var out []point
 	for _, r := range history {
 		if r.FinishedAt == nil || r.Status == record.Skipped {
 			continue
 		}
-		p := Point{At: r.StartedAt, Kind: r.Kind, Status: r.Status, Duration: r.Duration(), Size: r.Size}
+		p := point{At: r.StartedAt, Kind: r.Kind, Status: r.Status, Duration: r.Duration(), Size: r.Size}
 		if r.Verify != nil {
 			p.RTO, p.RPO = r.Verify.RestoreTime, r.Verify.BackupAge
 		}
@@ -136,6 +138,16 @@ func (w *Watcher) readLatest(ctx context.Context, index uint64, wait time.Durati
 		name := w.Backups[i].Name
 		l := found[name]
 		if l == nil {
+			if meta.ResultsFilteredByACLs {
+				// Consul hid part of the listing (other configurations'
+				// records, or this backup's): ask for the backup's own
+				// key, so a token that may not read it is an error, not a
+				// backup that "never ran".
+				if _, err := w.Book.Registered(ctx, name); err != nil {
+					return index, fmt.Errorf("health: read the records of %s: %w", name,
+						plugin.ConsulDenied(err, fmt.Sprintf("key_prefix %q read", record.KVPrefix+name+"/")))
+				}
+			}
 			l = &latest{}
 			found[name] = l
 		}

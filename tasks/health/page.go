@@ -178,7 +178,7 @@ func (p *Page) Backup(rw http.ResponseWriter, r *http.Request) {
 		data.LastError = s.Verify.Last.Error
 	}
 	points := trend(history)
-	backups, drills := backupPoints(points), drillPoints(points)
+	backups, drills := pointsOf(points, record.KindBackup), pointsOf(points, record.KindVerify)
 	data.Charts = []chart{fullChart(name, sizeSeries, backups), fullChart(name, durationSeries, backups),
 		fullChart(name, rtoSeries, drills), fullChart(name, rpoSeries, drills)}
 	for i := len(history) - 1; i >= 0; i-- {
@@ -204,14 +204,4 @@ func (p *Page) nsOrDefault() string {
 		return "default"
 	}
 	return p.Namespace
-}
-
-func drillPoints(ps []Point) []Point {
-	var out []Point
-	for _, p := range ps {
-		if p.Kind == record.KindVerify {
-			out = append(out, p)
-		}
-	}
-	return out
 }

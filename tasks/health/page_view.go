@@ -139,10 +139,11 @@ func fleetRows(statuses []Status, spark func(string) chart, cond, typ string, no
 	return rows
 }
 
-func backupPoints(ps []Point) []Point {
-	var out []Point
+// pointsOf is the points of runs of kind.
+func pointsOf(ps []point, kind string) []point {
+	var out []point
 	for _, p := range ps {
-		if p.Kind == record.KindBackup {
+		if p.Kind == kind {
 			out = append(out, p)
 		}
 	}

@@ -36,6 +36,9 @@ type ServeOptions struct {
 	ConsulUI, Datacenter, NomadUI string
 }
 
+// resyncEvery is how often the leader writes every check, changed or not.
+const resyncEvery = 5 * time.Minute
+
 // Serve runs `vigil serve`: it keeps every backup's health current from
 // the run records, serves it over HTTP, and, while it leads the serve
 // allocations, writes the Consul checks. It returns when ctx ends.
@@ -94,12 +97,18 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	holder, _ := os.Hostname()
 	Lead(ctx, o.Consul, LeaderKey(node), fmt.Sprintf("%s %s", holder, os.Getenv("NOMAD_ALLOC_ID")), o.Log, func(lctx context.Context) {
 		// A new leader writes every check once and removes stale ones;
-		// after that only checks that changed.
+		// after that only checks that changed, and all of them again every
+		// resyncEvery: a check changed behind its back (a restored Consul
+		// snapshot bringing back an old "passing") is put right.
 		var written Written
+		var full time.Time
 		sync := func(st []Status) {
+			if time.Since(full) >= resyncEvery {
+				written = nil
+			}
 			fresh := written == nil
 			if fresh {
-				written = Written{}
+				written, full = Written{}, time.Now()
 			}
 			changed := written.Changed(Checks(node, st))
 			if len(changed) == 0 {

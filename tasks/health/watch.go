@@ -60,7 +60,6 @@ type Watcher struct {
 	latest     map[string]*latest
 	histIndex  map[string]uint64
 	kept       map[string][]record.Run
-	trends     map[string][]Point
 	sparks     map[string]chart
 	registered map[string]bool
 }
@@ -69,8 +68,7 @@ func (w *Watcher) init() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.histIndex == nil {
-		w.histIndex, w.kept, w.trends, w.registered = map[string]uint64{}, map[string][]record.Run{}, map[string][]Point{}, map[string]bool{}
-		w.sparks = map[string]chart{}
+		w.histIndex, w.kept, w.sparks, w.registered = map[string]uint64{}, map[string][]record.Run{}, map[string]chart{}, map[string]bool{}
 	}
 }
 
@@ -163,14 +161,13 @@ func (w *Watcher) Get(name string) (Status, bool) {
 }
 
 // keep holds what is needed of a backup's history (oldest first), read at
-// index: what Evaluate reads, the trend, and the fleet page's chart of it,
+// index: what Evaluate reads, and the fleet page's chart of its trend,
 // drawn once here rather than at every page view.
 func (w *Watcher) keep(name string, index uint64, history []record.Run) {
-	kept, points := essential(history), trend(history)
-	spark := sparkline(name, backupPoints(points))
+	kept, spark := essential(history), sparkline(name, pointsOf(trend(history), record.KindBackup))
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.histIndex[name], w.kept[name], w.trends[name], w.sparks[name] = index, kept, points, spark
+	w.histIndex[name], w.kept[name], w.sparks[name] = index, kept, spark
 }
 
 // spark is the fleet page's chart of a backup.
@@ -181,13 +178,6 @@ func (w *Watcher) spark(name string) chart {
 		return c
 	}
 	return sparkline(name, nil)
-}
-
-// Trend returns a backup's recent finished runs, oldest first.
-func (w *Watcher) Trend(name string) []Point {
-	w.mu.RLock()
-	defer w.mu.RUnlock()
-	return w.trends[name]
 }
 
 // Ready reports whether a first refresh has succeeded.
