@@ -108,9 +108,9 @@ func (t *Telemetry) RunFinished(r *record.Run) {
 	if r.Kind == record.KindVerify && r.Verify != nil {
 		t.m.SetGaugeWithLabels([]string{"verify", "rto_seconds"}, float32(r.Verify.RestoreTime.Seconds()), labels)
 		t.m.SetGaugeWithLabels([]string{"verify", "rpo_seconds"}, float32(r.Verify.BackupAge.Seconds()), labels)
-		if r.Status == record.Succeeded {
-			t.m.SetGaugeWithLabels([]string{"verify", "last_good_timestamp"}, float32(r.Verify.BackupTime.Unix()), labels)
-		}
+		// verify.last_good_timestamp is not set here: a drill that passes
+		// on an older backup does not make it the newest verified-good one.
+		// Statuses sets it from the verdicts.
 	}
 }
 

@@ -23,7 +23,7 @@ func (c *StatusCommand) Synopsis() string {
 
 func (c *StatusCommand) Help() string {
 	return strings.TrimSpace(`
-Usage: vigil status [-json] [-config PATH] [NAME]
+Usage: vigil status [-json] [-v] [-config PATH] [NAME]
 
   Prints, in the style of "nomad job status", each backup with its last
   run, result, age, next expected run, the age of its last verified-good
@@ -37,15 +37,18 @@ Usage: vigil status [-json] [-config PATH] [NAME]
 Status Options:
 
   -json  Print the statuses as JSON.
+  -v     Print each reason in full, under the table, instead of its
+         first words in the Reason column.
 `)
 }
 
 func (c *StatusCommand) Run(args []string) int {
 	var rf runtimeFlags
-	var asJSON bool
+	var asJSON, verbose bool
 	fs := c.flagSet("status")
 	rf.register(fs)
 	fs.BoolVar(&asJSON, "json", false, "")
+	fs.BoolVar(&verbose, "v", false, "")
 	if err := fs.Parse(args); err != nil {
 		return exitFail
 	}
@@ -107,7 +110,7 @@ func (c *StatusCommand) Run(args []string) int {
 			return exitFail
 		}
 	} else {
-		printStatus(c.Stdout, statuses, checks, serveJob, now)
+		printStatus(c.Stdout, statuses, checks, serveJob, now, verbose)
 	}
 	return statusExit(statuses)
 }
@@ -136,9 +139,13 @@ func checkStates(c *consul.Client, node string) map[string]string {
 	return out
 }
 
-func printStatus(w interface{ Write([]byte) (int, error) }, statuses []health.Status, checks map[string]string, serveJob string, now time.Time) {
+// reasonWidth is how much of a reason the table shows; -v prints it whole.
+const reasonWidth = 60
+
+func printStatus(w interface{ Write([]byte) (int, error) }, statuses []health.Status, checks map[string]string, serveJob string, now time.Time, verbose bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "Name\tType\tLast Run\tResult\tAge\tNext Run\tVerified\tCheck")
+	fmt.Fprintln(tw, "Name\tType\tLast Run\tResult\tAge\tNext Run\tVerified\tCheck\tReason")
+	var full []string
 	stale := false
 	for _, s := range statuses {
 		last, result, age := "-", "never", "-"
@@ -172,15 +179,38 @@ func printStatus(w interface{ Write([]byte) (int, error) }, statuses []health.St
 			check += " (stale: the records say " + s.State + ")"
 			stale = true
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Backup, s.Type, last, result, age,
-			s.NextExpected.UTC().Format("2006-01-02T15:04:05Z"), verified, check)
+		reason := "-"
+		if s.Reason != "" {
+			reason = clip(s.Reason, reasonWidth)
+			if verbose {
+				reason = fmt.Sprintf("(%d below)", len(full)+1)
+				full = append(full, fmt.Sprintf("[%d] %s: %s", len(full)+1, s.Backup, s.Reason))
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Backup, s.Type, last, result, age,
+			s.NextExpected.UTC().Format("2006-01-02T15:04:05Z"), verified, check, reason)
 	}
 	tw.Flush()
+	if len(full) > 0 {
+		fmt.Fprintln(w)
+		for _, f := range full {
+			fmt.Fprintln(w, f)
+		}
+	}
 	if stale {
 		fmt.Fprintf(w, "\nA stale check is one no vigil serve keeps up to date: Consul still shows its last state.\n"+
 			"Start it with `vigil apply` (it submits the %s job with the backups), or check it with\n"+
 			"`nomad job status %s`.\n", serveJob, serveJob)
 	}
+}
+
+// clip shortens s to n characters with an ellipsis; -v shows it whole.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 func ago(d time.Duration) string {

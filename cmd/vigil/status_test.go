@@ -26,7 +26,7 @@ func TestStatusMarksStaleChecks(t *testing.T) {
 	}
 	checks := map[string]string{health.CheckID("kv"): "passing", health.CheckID("snap"): "passing"}
 	var out bytes.Buffer
-	printStatus(&out, statuses, checks, "vigil-serve-team", now)
+	printStatus(&out, statuses, checks, "vigil-serve-team", now, false)
 	lines := strings.Split(out.String(), "\n")
 	if !strings.Contains(lines[1], "passing (stale: the records say critical)") {
 		t.Errorf("kv's check not marked stale:\n%s", out.String())
@@ -39,7 +39,7 @@ func TestStatusMarksStaleChecks(t *testing.T) {
 	}
 	out.Reset()
 	checks[health.CheckID("kv")] = "critical"
-	printStatus(&out, statuses, checks, "vigil-serve-team", now)
+	printStatus(&out, statuses, checks, "vigil-serve-team", now, false)
 	if strings.Contains(out.String(), "stale") {
 		t.Errorf("checks that agree marked stale:\n%s", out.String())
 	}
@@ -77,5 +77,33 @@ backup "consul_kv" "kv" {
 	code, out, errs := vigil(t, "", "status", "-config", dir)
 	if code != 2 || !strings.Contains(out, "failed") || !strings.Contains(out, "(standalone)") {
 		t.Errorf("standalone status: exit %d\n%s%s", code, out, errs)
+	}
+	// The reason is in the table, not only in -json; -v prints it whole.
+	if !strings.Contains(out, "Reason") || !strings.Contains(out, "failed at ") || !strings.Contains(out, "consul: conne") {
+		t.Errorf("no reason in the table:\n%s", out)
+	}
+	if code, out, _ = vigil(t, "", "status", "-v", "-config", dir); code != 2 || !strings.Contains(out, "[1] kv: failed at ") ||
+		!strings.Contains(out, "consul: connection refused") {
+		t.Errorf("status -v: exit %d\n%s", code, out)
+	}
+}
+
+// The Reason column clips a long reason and leaves a healthy one empty.
+func TestStatusReasonColumn(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	long := "the last drill failed on backup 20261130T110000.000Z: checksum check failed, no restore attempted: sha256 mismatch"
+	statuses := []health.Status{
+		{Backup: "kv", Type: "consul_kv", Last: &record.Run{Status: record.Succeeded, StartedAt: now}, State: "critical", Reason: long},
+		{Backup: "ok", Type: "consul_kv", Last: &record.Run{Status: record.Succeeded, StartedAt: now}, State: "passing"},
+	}
+	var out bytes.Buffer
+	printStatus(&out, statuses, nil, "", now, false)
+	lines := strings.Split(out.String(), "\n")
+	if !strings.Contains(lines[1], "the last drill failed on backup 20261130T110000.000Z") || strings.Contains(lines[1], "sha256 mismatch") ||
+		!strings.HasSuffix(strings.TrimSpace(lines[1]), "…") {
+		t.Errorf("long reason not clipped:\n%s", out.String())
+	}
+	if !strings.HasSuffix(strings.TrimSpace(lines[2]), "-") {
+		t.Errorf("a passing backup shows a reason:\n%s", out.String())
 	}
 }

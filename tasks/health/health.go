@@ -8,7 +8,6 @@ package health
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/vigil-backup/vigil/hcl/config"
@@ -24,27 +23,35 @@ const (
 
 // Status is one backup's health.
 type Status struct {
-	Backup       string       `json:"backup"`
-	Type         string       `json:"type"`
-	Schedule     string       `json:"schedule"`
-	TimeZone     string       `json:"time_zone,omitempty"`
-	Running      *record.Run  `json:"running"`
-	Last         *record.Run  `json:"last"`
-	LastSuccess  *time.Time   `json:"last_success,omitempty"`
-	NextExpected time.Time    `json:"next_expected"`
-	Deadline     time.Time    `json:"overdue_after"`
-	Overdue      bool         `json:"overdue"`
-	Healthy      bool         `json:"healthy"`
-	State        string       `json:"check_state"`
-	Output       string       `json:"check_output"`
-	Verify       *VerifyState `json:"verification,omitempty"`
+	Backup       string      `json:"backup"`
+	Type         string      `json:"type"`
+	Schedule     string      `json:"schedule"`
+	TimeZone     string      `json:"time_zone,omitempty"`
+	Running      *record.Run `json:"running"`
+	Last         *record.Run `json:"last"`
+	LastSuccess  *time.Time  `json:"last_success,omitempty"`
+	NextExpected time.Time   `json:"next_expected"`
+	Deadline     time.Time   `json:"overdue_after"`
+	Overdue      bool        `json:"overdue"`
+	Healthy      bool        `json:"healthy"`
+	State        string      `json:"check_state"`
+	Output       string      `json:"check_output"`
+	// Reason is why the backup is not passing, in one line ("" when it
+	// is): the backup's own failure first, then its drills'.
+	Reason string       `json:"reason,omitempty"`
+	Verify *VerifyState `json:"verification,omitempty"`
+	// Verdicts are the drills' verdicts on the backup IDs they named.
+	Verdicts record.Verdicts `json:"-"`
 }
 
 // VerifyState is the health of a backup's drills: the last drill, and
-// whether a verified-good backup is younger than MaxAge.
+// whether a verified-good backup is younger than MaxAge. The verified-good
+// backup is the newest whose own latest drill passed
+// (record.Verdicts.NewestVerified): never one whose drill failed since.
 type VerifyState struct {
 	Last          *record.Run   `json:"last"`
 	LastGood      *time.Time    `json:"last_verified_good_backup,omitempty"`
+	LastGoodID    string        `json:"last_verified_good_id,omitempty"`
 	MaxAge        time.Duration `json:"max_age_ns"`
 	State         string        `json:"check_state"`
 	Output        string        `json:"check_output"`
@@ -95,8 +102,16 @@ func Load(ctx context.Context, book record.Book, name string) (Records, error) {
 // retention failed after a good backup, or it has not run yet.
 func Evaluate(b *config.Backup, rec Records, since, now time.Time) Status {
 	s := Status{Backup: b.Name, Type: b.Type, Schedule: b.Schedule, TimeZone: b.TimeZone, Last: rec.Last}
-	if rec.Current != nil && rec.Current.Status == record.Running && rec.Current.Kind == record.KindBackup {
-		s.Running = rec.Current
+	if cur := rec.Current; cur != nil && cur.Status == record.Running && cur.Kind == record.KindBackup {
+		if dead := closeDead(cur, runLimit(b), now); dead != nil {
+			// Newer than the last finished run: it is the last run, and
+			// it failed. Older: a later run finished, and says more.
+			if rec.Last == nil || dead.StartedAt.After(rec.Last.StartedAt) {
+				s.Last = dead
+			}
+		} else {
+			s.Running = cur
+		}
 	}
 	for i := len(rec.History) - 1; i >= 0; i-- {
 		if h := rec.History[i]; h.BackupWritten() && h.FinishedAt != nil {
@@ -109,8 +124,8 @@ func Evaluate(b *config.Backup, rec Records, since, now time.Time) Status {
 	if rec.Registered != nil {
 		ref = *rec.Registered
 	}
-	if rec.Last != nil {
-		ref = rec.Last.StartedAt
+	if s.Last != nil {
+		ref = s.Last.StartedAt
 	}
 	if s.Running != nil && s.Running.StartedAt.After(ref) {
 		ref = s.Running.StartedAt
@@ -122,57 +137,107 @@ func Evaluate(b *config.Backup, rec Records, since, now time.Time) Status {
 	case s.Overdue:
 		s.State = Critical
 		s.Output = fmt.Sprintf("overdue: no run since %s; one was expected at %s (grace %s)", stamp(ref), stamp(s.NextExpected), b.OverdueGrace())
-	case rec.Last == nil:
+	case s.Last == nil:
 		s.State = Warning
 		s.Output = fmt.Sprintf("no run yet; the first is expected at %s", stamp(s.NextExpected))
-	case rec.Last.Status == record.Failed:
+	case s.Last.Status == record.Failed:
 		s.State = Critical
-		s.Output = "failed " + summary(rec.Last)
-	case rec.Last.Status == record.DrillFailed:
+		s.Output = "failed " + summary(s.Last)
+	case s.Last.Status == record.DrillFailed:
 		s.State = Critical
-		s.Output = "backup written but its drill failed " + summary(rec.Last)
-	case rec.Last.Status == record.RetentionFailed:
+		s.Output = "backup written but its drill failed " + summary(s.Last)
+	case s.Last.Status == record.RetentionFailed:
 		s.State = Warning
-		s.Output = "backup written but retention failed " + summary(rec.Last)
+		s.Output = "backup written but retention failed " + summary(s.Last)
 	default:
 		s.State = Passing
-		s.Output = "succeeded " + summary(rec.Last)
+		s.Output = "succeeded " + summary(s.Last)
 	}
+	if s.State != Passing {
+		s.Reason = s.Output
+	}
+	s.Verdicts = record.ReadVerdicts(rec.History, runs(rec.LastVerify))
 	if b.Verify != nil {
-		s.Verify = evaluateVerify(b, rec, since, now)
+		s.Verify = evaluateVerify(b, rec, s.Verdicts, since, now)
+		if s.State == Passing && s.Verify.State != Passing {
+			s.Reason = s.Verify.Output
+		}
 		if s.State == Passing && rec.LastVerify != nil && rec.LastVerify.Status == record.Failed {
 			s.State = Critical
-			s.Output = "the last drill failed: " + firstLine(rec.LastVerify.Error)
+			s.Output = s.Verify.Output
 		}
 	}
 	s.Healthy = s.State == Passing || s.State == Warning
 	return s
 }
 
-func evaluateVerify(b *config.Backup, rec Records, since, now time.Time) *VerifyState {
+// runs is r as a list: none when r is nil.
+func runs(r *record.Run) []record.Run {
+	if r == nil {
+		return nil
+	}
+	return []record.Run{*r}
+}
+
+// runLimit is how long a backup run may be "running" before a reader
+// calls it dead: its timeout, the drill after it, retention, and a grace
+// for the record writes.
+func runLimit(b *config.Backup) time.Duration {
+	d := b.Timeout + retentionLimit + deadGrace
+	if b.Verify != nil && b.Verify.AfterBackup {
+		d += b.Verify.MaxDuration
+	}
+	return d
+}
+
+// retentionLimit is the longest retention pass after a backup
+// (tasks.retentionTimeout); deadGrace covers a slow record write.
+const (
+	retentionLimit = 15 * time.Minute
+	deadGrace      = 5 * time.Minute
+)
+
+// closeDead is the record of a run that is still "running" past limit,
+// closed as failed: its process died, or it could not write its record.
+// The next run that takes the lock writes the same into the book
+// (tasks.closeDeadRun); until then every reader shows it so, never as
+// running forever. nil while the run may still be running.
+func closeDead(r *record.Run, limit time.Duration, now time.Time) *record.Run {
+	if limit <= 0 || now.Sub(r.StartedAt) <= limit {
+		return nil
+	}
+	dead := *r
+	end := r.StartedAt.Add(limit)
+	dead.FinishedAt, dead.Status, dead.ExitCode = &end, record.Failed, 1
+	dead.Error = fmt.Sprintf("the run started at %s never finished: its process died or could not write its record (no record within %s); the next run closes it",
+		stamp(r.StartedAt), limit)
+	return &dead
+}
+
+func evaluateVerify(b *config.Backup, rec Records, verdicts record.Verdicts, since, now time.Time) *VerifyState {
 	v := &VerifyState{Last: rec.LastVerify, MaxAge: verifyMaxAge(b)}
-	for i := len(rec.History) - 1; i >= 0; i-- {
-		h := rec.History[i]
-		if h.Kind == record.KindVerify && h.Status == record.Succeeded && h.Verify != nil {
-			bt, dt := h.Verify.BackupTime, *h.FinishedAt
-			v.LastGood, v.LastGoodDrill = &bt, &dt
-			v.RTO, v.RPO = h.Verify.RestoreTime, h.Verify.BackupAge
-			break
-		}
+	if good := verdicts.NewestVerified(); good != nil {
+		bt, dt := good.BackupTime, good.At
+		v.LastGood, v.LastGoodDrill, v.LastGoodID = &bt, &dt, good.BackupID
+		v.RTO, v.RPO = good.RTO, good.RPO
 	}
 	switch {
 	case rec.LastVerify != nil && rec.LastVerify.Status == record.Failed:
 		v.State = Critical
-		v.Output = "the last drill failed: " + firstLine(rec.LastVerify.Error)
+		v.Output = "the last drill failed"
+		if rv := rec.LastVerify.Verify; rv != nil && rv.BackupID != "" {
+			v.Output += " on backup " + rv.BackupID
+		}
+		v.Output += ": " + firstLine(rec.LastVerify.Error)
 		if v.LastGood != nil {
-			v.Output += fmt.Sprintf("; the last verified-good backup is from %s", stamp(*v.LastGood))
+			v.Output += fmt.Sprintf("; the newest verified-good backup is %s, from %s", v.LastGoodID, stamp(*v.LastGood))
 		}
 		return v
 	case v.LastGood != nil && now.Sub(*v.LastGood) <= v.MaxAge:
 		v.State = Passing
 		// No age in the output: it would change at every evaluation, and
 		// the serve leader writes a check only when it changes.
-		v.Output = fmt.Sprintf("last verified-good backup from %s (limit %s)", stamp(*v.LastGood), v.MaxAge)
+		v.Output = fmt.Sprintf("newest verified-good backup %s, from %s (limit %s)", v.LastGoodID, stamp(*v.LastGood), v.MaxAge)
 	case v.LastGood == nil && now.Sub(since) <= v.MaxAge:
 		v.State = Warning
 		v.Output = "no drill has passed yet"
@@ -181,7 +246,7 @@ func evaluateVerify(b *config.Backup, rec Records, since, now time.Time) *Verify
 		v.Output = fmt.Sprintf("no backup has passed a drill within %s", v.MaxAge)
 	default:
 		v.State = Critical
-		v.Output = fmt.Sprintf("the last verified-good backup is from %s, older than the %s limit", stamp(*v.LastGood), v.MaxAge)
+		v.Output = fmt.Sprintf("the newest verified-good backup, %s, is from %s, older than the %s limit", v.LastGoodID, stamp(*v.LastGood), v.MaxAge)
 	}
 	return v
 }
@@ -223,10 +288,4 @@ func summary(r *record.Run) string {
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
-}
+func firstLine(s string) string { return record.OneLine(s) }

@@ -55,7 +55,7 @@ func TestEvaluateVerify(t *testing.T) {
 	b := backup()
 	b.Verify = &config.Verify{MaxAge: 24 * time.Hour}
 	good := record.Run{Kind: record.KindVerify, Status: record.Succeeded, StartedAt: noon, FinishedAt: ptr(noon.Add(time.Minute)),
-		Verify: &record.Verify{BackupTime: noon.Add(-time.Hour), RestoreTime: 30 * time.Second, BackupAge: time.Hour}}
+		Verify: &record.Verify{BackupID: "20261121T110000.000Z", BackupTime: noon.Add(-time.Hour), RestoreTime: 30 * time.Second, BackupAge: time.Hour}}
 	s := Evaluate(b, Records{History: []record.Run{good}}, noon, noon.Add(2*time.Hour))
 	if s.Verify == nil || s.Verify.State != Passing || s.Verify.RTO != 30*time.Second {
 		t.Errorf("verified: %+v", s.Verify)
@@ -98,16 +98,30 @@ func TestFailedDrillIsUnhealthy(t *testing.T) {
 	b := backup()
 	b.Verify = &config.Verify{MaxAge: 24 * time.Hour}
 	good := record.Run{Kind: record.KindVerify, Status: record.Succeeded, StartedAt: noon, FinishedAt: ptr(noon.Add(time.Minute)),
-		Verify: &record.Verify{BackupTime: noon.Add(-time.Hour)}}
+		Verify: &record.Verify{BackupID: "20261121T110000.000Z", BackupTime: noon.Add(-time.Hour)}}
 	failed := record.Run{Kind: record.KindVerify, Status: record.Failed, StartedAt: noon.Add(time.Hour), FinishedAt: ptr(noon.Add(61 * time.Minute)),
-		Error: "verify kv: key a missing"}
+		Error: "verify kv: key a missing", Verify: &record.Verify{BackupID: "20261121T130000.000Z", BackupTime: noon.Add(time.Hour)}}
 	rec := Records{Last: finished(record.Succeeded, noon.Add(time.Hour)), LastVerify: &failed, History: []record.Run{good, failed}}
 	s := Evaluate(b, rec, noon, noon.Add(90*time.Minute))
 	if s.Healthy || s.State != Critical || !strings.Contains(s.Output, "key a missing") {
 		t.Fatalf("backup: %+v", s)
 	}
-	if s.Verify.State != Critical || !strings.Contains(s.Verify.Output, "last drill failed") {
+	if s.Verify.State != Critical || !strings.Contains(s.Verify.Output, "last drill failed on backup 20261121T130000.000Z") {
 		t.Fatalf("verify: %+v", s.Verify)
+	}
+	// The newest verified-good backup is the older one, never the one
+	// whose drill just failed, and the reason is the drill's.
+	if s.Verify.LastGoodID != "20261121T110000.000Z" || !strings.Contains(s.Reason, "key a missing") ||
+		!strings.Contains(s.Verify.Output, "newest verified-good backup is 20261121T110000.000Z") {
+		t.Fatalf("newest verified-good: %q, reason %q, output %q", s.Verify.LastGoodID, s.Reason, s.Verify.Output)
+	}
+	// The same backup ID drilled again and failing takes its pass back.
+	again := failed
+	again.Verify = &record.Verify{BackupID: "20261121T110000.000Z", BackupTime: noon.Add(-time.Hour)}
+	again.StartedAt, again.FinishedAt = noon.Add(2*time.Hour), ptr(noon.Add(121*time.Minute))
+	rec.History, rec.LastVerify = []record.Run{good, failed, again}, &again
+	if s := Evaluate(b, rec, noon, noon.Add(3*time.Hour)); s.Verify.LastGood != nil || s.Verify.LastGoodID != "" {
+		t.Fatalf("a backup whose latest drill failed is still called verified-good: %+v", s.Verify)
 	}
 	// A run whose own drill failed, and one whose retention failed.
 	rec = Records{Last: finished(record.DrillFailed, noon)}
@@ -117,5 +131,22 @@ func TestFailedDrillIsUnhealthy(t *testing.T) {
 	rec = Records{Last: finished(record.RetentionFailed, noon), History: []record.Run{*finished(record.RetentionFailed, noon)}}
 	if s := Evaluate(backup(), rec, noon, noon.Add(time.Minute)); !s.Healthy || s.State != Warning || s.LastSuccess == nil {
 		t.Fatalf("retention_failed run: %+v", s)
+	}
+}
+
+// TestDeadRunIsClosed: a run still "running" past its timeout, the drill,
+// retention and a grace is shown as a failed run that died, never as
+// running forever; within that time it is running.
+func TestDeadRunIsClosed(t *testing.T) {
+	b := backup()
+	cur := &record.Run{Backup: "kv", Kind: record.KindBackup, ID: "x", Status: record.Running, StartedAt: noon}
+	rec := Records{Last: finished(record.Succeeded, noon.Add(-time.Hour)), Current: cur}
+	if s := Evaluate(b, rec, noon, noon.Add(20*time.Minute)); s.Running == nil || s.Last.Status != record.Succeeded {
+		t.Fatalf("a run 20 minutes in is running: %+v", s)
+	}
+	s := Evaluate(b, rec, noon, noon.Add(31*time.Minute))
+	if s.Running != nil || s.Last == nil || s.Last.Status != record.Failed || s.Healthy ||
+		!strings.Contains(s.Reason, "never finished") {
+		t.Fatalf("a run 31 minutes in (limit 10m+15m+5m) is dead: %+v", s)
 	}
 }

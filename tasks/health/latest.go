@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -48,25 +49,19 @@ func trend(history []record.Run) []point {
 }
 
 // essential is the part of a history Evaluate reads: the last run whose
-// backup was written and the last passing drill, oldest first. Keeping
-// only these keeps a thousand backups' state small.
+// backup was written, and the drills that decide the newest verified-good
+// backup and every newer one (record.Verdicts.Deciding), oldest first.
+// Keeping only these keeps a thousand backups' state small.
 func essential(history []record.Run) []record.Run {
-	var written, drill *record.Run
-	for i := len(history) - 1; i >= 0 && (written == nil || drill == nil); i-- {
-		h := &history[i]
-		if written == nil && h.BackupWritten() && h.FinishedAt != nil {
-			written = h
-		}
-		if drill == nil && h.Kind == record.KindVerify && h.Status == record.Succeeded && h.Verify != nil {
-			drill = h
-		}
-	}
 	var out []record.Run
-	for i := range history {
-		if h := &history[i]; h == written || h == drill {
-			out = append(out, *h)
+	for i := len(history) - 1; i >= 0; i-- {
+		if h := history[i]; h.BackupWritten() && h.FinishedAt != nil {
+			out = append(out, h)
+			break
 		}
 	}
+	out = append(out, record.ReadVerdicts(history).Deciding()...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].StartedAt.Before(out[j].StartedAt) })
 	return out
 }
 
