@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigil-backup/vigil/tasks/manifest"
+	"github.com/vigil-backup/vigil/tasks/record"
 	"github.com/vigil-backup/vigil/tasks/store"
 )
 
@@ -204,25 +205,73 @@ func ReadManifest(ctx context.Context, s store.Store, key string) (*manifest.Man
 // ErrNoBackup is returned when no backup matches.
 var ErrNoBackup = errors.New("no such backup")
 
+// ErrDrillFailed is returned when the chosen backup's own latest drill
+// failed and the caller did not force it.
+var ErrDrillFailed = errors.New("its drill failed")
+
 // FindBackup returns the manifest of a good backup: the one whose ID is id
 // or starts with it, or the newest when id is "" or "latest". A prefix that
 // fits more than one backup is an error naming them; a manifest that is not
 // a good backup is never returned (-latest skips it, -id explains it).
+// Drills use it: they drill whatever is good, whatever an earlier drill said.
 func FindBackup(ctx context.Context, s store.Store, sigs Signatures, backup, id string) (*manifest.Manifest, error) {
 	c, err := ReadCatalog(ctx, s, sigs, backup)
 	if err != nil {
 		return nil, err
 	}
-	if id == "" || id == "latest" {
-		if len(c.Good) == 0 {
-			return nil, fmt.Errorf("tasks: %s has no complete backup in %s%s: %w", backup, s, brokenNote(c.Broken), ErrNoBackup)
+	ch, err := Choose(c, nil, backup, id, true)
+	if err != nil {
+		return nil, fmt.Errorf("tasks: %s in %s: %w", backup, s, err)
+	}
+	return ch.Manifest, nil
+}
+
+// Choice is the backup a restore or drill chose, its drill verdict, and
+// the newer manifests it passed over with why ("ID: reason").
+type Choice struct {
+	Entry
+	Verdict    record.Verdict
+	PassedOver []string
+}
+
+// Choose picks a good backup of the catalog, the one place that decides
+// which backup a restore or drill takes: with id, the backup whose ID is
+// id or starts with it; with "" or "latest", the newest good backup whose
+// own latest drill did not fail (verdicts, when given). A backup whose
+// drill failed is taken by its ID only with force. What -latest passed
+// over (not good, or its drill failed) is listed with why. Errors end
+// with the next step: the newest backup that may be taken, by its ID.
+func Choose(c Catalog, verdicts record.Verdicts, backup, id string, force bool) (Choice, error) {
+	failed := func(e Entry) bool { return verdicts != nil && verdicts.Of(e.ID).State == record.DrillFail }
+	var passed []string
+	choose := func(e Entry) Choice {
+		for _, b := range c.Broken {
+			if b.ID > e.ID {
+				passed = append(passed, b.ID+": "+b.Problem)
+			}
 		}
-		return c.Good[0].Manifest, nil
+		sort.Sort(sort.Reverse(sort.StringSlice(passed)))
+		return Choice{Entry: e, Verdict: verdicts.Of(e.ID), PassedOver: passed}
+	}
+	if id == "" || id == "latest" {
+		for _, e := range c.Good {
+			if !failed(e) {
+				return choose(e), nil
+			}
+			passed = append(passed, e.ID+": "+verdicts.Of(e.ID).Line())
+		}
+		if len(c.Good) == 0 {
+			return Choice{}, fmt.Errorf("no complete backup%s: %w", brokenNote(c.Broken), ErrNoBackup)
+		}
+		e := c.Good[0]
+		return Choice{}, fmt.Errorf("every complete backup failed its drill; the newest, %s: %s; take it anyway with -id %s -force: %w",
+			e.ID, verdicts.Of(e.ID).Reason, e.ID, ErrDrillFailed)
 	}
 	var match []Entry
 	for _, e := range c.Good {
 		if e.ID == id {
-			return e.Manifest, nil
+			match = []Entry{e}
+			break
 		}
 		if strings.HasPrefix(e.ID, id) {
 			match = append(match, e)
@@ -230,20 +279,45 @@ func FindBackup(ctx context.Context, s store.Store, sigs Signatures, backup, id 
 	}
 	switch len(match) {
 	case 1:
-		return match[0].Manifest, nil
+		e := match[0]
+		if failed(e) && !force {
+			v := verdicts.Of(e.ID)
+			return Choice{}, fmt.Errorf("backup %s failed its drill at %s: %s; take it anyway with -force%s: %w",
+				e.ID, v.At.UTC().Format(time.RFC3339), v.Reason, c.newestTakeable(verdicts, e.ID), ErrDrillFailed)
+		}
+		return choose(e), nil
 	case 0:
 		for _, e := range c.Broken {
 			if strings.HasPrefix(e.ID, id) {
-				return nil, fmt.Errorf("tasks: %s/%s is not a good backup: %s: %w", backup, e.ID, e.Problem, ErrNoBackup)
+				return Choice{}, fmt.Errorf("%s/%s is not a good backup: %s%s: %w", backup, e.ID, e.Problem, c.newestTakeable(verdicts, e.ID), ErrNoBackup)
 			}
 		}
-		return nil, fmt.Errorf("tasks: %s has no backup %s in %s: %w", backup, id, s, ErrNoBackup)
+		return Choice{}, fmt.Errorf("no backup %s%s: %w", id, c.newestTakeable(verdicts, ""), ErrNoBackup)
 	}
 	ids := make([]string, len(match))
 	for i, e := range match {
 		ids[i] = e.ID
 	}
-	return nil, fmt.Errorf("tasks: -id %s fits %d backups of %s: %s; give more of the ID", id, len(match), backup, strings.Join(ids, ", "))
+	return Choice{}, fmt.Errorf("-id %s fits %d backups of %s: %s; give more of the ID", id, len(match), backup, strings.Join(ids, ", "))
+}
+
+// newestTakeable is the next step after a refused ID: the newest good
+// backup other than not whose drill did not fail, preferring a verified one.
+func (c Catalog) newestTakeable(verdicts record.Verdicts, not string) string {
+	var fallback string
+	for _, e := range c.Good {
+		if e.ID == not {
+			continue
+		}
+		v := verdicts.Of(e.ID)
+		if v.Good() {
+			return fmt.Sprintf("; the newest verified backup is -id %s (vigil list)", e.ID)
+		}
+		if fallback == "" && v.State != record.DrillFail {
+			fallback = fmt.Sprintf("; the newest good backup is -id %s, %s (vigil list)", e.ID, v.State)
+		}
+	}
+	return fallback
 }
 
 func brokenNote(broken []Entry) string {

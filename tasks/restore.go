@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -20,10 +21,18 @@ type RestoreOptions struct {
 	// (Consul, Nomad or Vault), instead of its CLI's variable: the
 	// variable may be taken by the Vault that decrypts the backup.
 	ToToken string
+	// RestoreOptions.Force also takes a backup whose drill failed, by
+	// its ID (Choose).
 	plugin.RestoreOptions
 	// Progress, when set, shows transfer progress (a terminal).
 	Progress io.Writer
+	// Confirm, when set, is asked with the chosen backup before anything
+	// touches the target; false cancels the restore (ErrCancelled).
+	Confirm func(Choice) bool
 }
+
+// ErrCancelled is returned when Confirm said no.
+var ErrCancelled = errors.New("cancelled; nothing was changed")
 
 // Restore restores one backup. The object's size and sha256 are checked
 // against the manifest before anything touches the target: for targets
@@ -42,10 +51,25 @@ func Restore(ctx context.Context, d *Deps, b *config.Backup, opts RestoreOptions
 	if err != nil {
 		return nil, err
 	}
-	m, err := FindBackup(ctx, s, sigs, b.Name, opts.ID)
+	cat, err := ReadCatalog(ctx, s, sigs, b.Name)
 	if err != nil {
 		return nil, err
 	}
+	// The records may live on the very cluster being restored: without
+	// them the drills' verdicts are unknown, and the restore goes on.
+	verdicts, err := ReadVerdicts(ctx, d.book(s), b.Name)
+	if err != nil {
+		d.Log.Warn("the drill records could not be read: a backup whose drill failed is not told apart", "error", err)
+		verdicts = nil
+	}
+	choice, err := Choose(cat, verdicts, b.Name, opts.ID, opts.Force)
+	if err != nil {
+		return nil, fmt.Errorf("tasks: restore %s: %w", b.Name, err)
+	}
+	if opts.Confirm != nil && !opts.Confirm(choice) {
+		return nil, ErrCancelled
+	}
+	m := choice.Manifest
 	if opts.OutFile == "" && b.Type == config.TypeEtcd {
 		opts.OutFile = m.ID + ".db"
 	}

@@ -20,8 +20,10 @@ func (c *ListCommand) Help() string {
 Usage: vigil list -backup NAME [options]
 
   Lists the backups in storage that have a manifest, newest first, with
-  size, sha256 and source. Objects without a manifest are not backups and
-  are not listed.
+  size, sha256 and the verdict of each backup's own latest drill:
+  "verified", "DRILL FAILED" with the reason, or "not verified yet".
+  Objects without a manifest are not backups and are not listed; a
+  manifest whose signature fails is listed as TAMPERED.
 
 List Options:
 
@@ -57,9 +59,14 @@ func (c *ListCommand) Run(args []string) int {
 		c.errorf("vigil: list %s: %v", b.Name, err)
 		return exitFail
 	}
-	ms := []*manifest.Manifest{}
+	verdicts, err := tasks.ReadVerdicts(ctx, d.Records(s), b.Name)
+	if err != nil {
+		// The backups are listed all the same; their verdicts are unknown.
+		c.errorf("vigil: list %s: %v; the Drill column is unknown", b.Name, err)
+	}
+	ms := []listed{}
 	for _, e := range cat.Good {
-		ms = append(ms, e.Manifest)
+		ms = append(ms, listed{Manifest: e.Manifest, Drill: verdictOrNil(verdicts, e.ID)})
 	}
 	// A manifest whose signature fails is shown as what it is, never as
 	// a backup.
@@ -72,18 +79,47 @@ func (c *ListCommand) Run(args []string) int {
 		return boolExit(writeJSON(c.Stdout, ms) == nil)
 	}
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tFinished\tSize\tCompression\tSHA256\tObject")
-	for _, m := range ms {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.FinishedAt.UTC().Format("2006-01-02T15:04:05Z"),
-			record.HumanBytes(m.Size), m.Compression+encrypted(m), short(m.SHA256), m.Object)
+	fmt.Fprintln(tw, "ID\tFinished\tSize\tCompression\tSHA256\tDrill\tObject")
+	for _, l := range ms {
+		m := l.Manifest
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.FinishedAt.UTC().Format("2006-01-02T15:04:05Z"),
+			record.HumanBytes(m.Size), m.Compression+encrypted(m), short(m.SHA256), drillColumn(l.Drill), m.Object)
 	}
 	for _, e := range cat.Broken {
 		if e.Tampered {
-			fmt.Fprintf(tw, "%s\tTAMPERED\t\t\t\t%s\n", e.ID, strings.TrimPrefix(e.Problem, tasks.TamperedPrefix))
+			fmt.Fprintf(tw, "%s\tTAMPERED\t\t\t\t\t%s\n", e.ID, strings.TrimPrefix(e.Problem, tasks.TamperedPrefix))
 		}
 	}
 	tw.Flush()
 	return exitOK
+}
+
+// listed is one backup as list prints it: the manifest, and its drill
+// verdict (nil when the records could not be read).
+type listed struct {
+	*manifest.Manifest
+	Drill *record.Verdict `json:"drill,omitempty"`
+}
+
+func verdictOrNil(vs record.Verdicts, id string) *record.Verdict {
+	if vs == nil {
+		return nil
+	}
+	v := vs.Of(id)
+	return &v
+}
+
+// drillColumn is a verdict in the table: a failed drill stands out.
+func drillColumn(v *record.Verdict) string {
+	switch {
+	case v == nil:
+		return "unknown"
+	case v.State == record.DrillFail:
+		return "DRILL FAILED: " + clip(v.Reason, 60)
+	case v.State == record.Verified:
+		return "verified " + v.At.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	return v.State
 }
 
 // encrypted marks an encrypted backup in the Compression column.

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -42,9 +44,11 @@ Usage: vigil restore -backup NAME [-id ID | -latest] [-to ADDRESS] [options]
     elasticsearch    POST _snapshot/<repo>/<snapshot>/_restore, then waits for
                      recovery; -to restores into another cluster
 
-  A restore that replaces a cluster's whole state (consul_snapshot,
-  nomad_snapshot, vault_raft) asks for confirmation; -auto-approve skips
-  the question, for scripts.
+  The chosen backup is named first (ID, age, size, drill verdict), with
+  any newer backup -latest passed over and why: one that is not good, or
+  whose drill failed. A restore that replaces a cluster's whole state
+  (consul_snapshot, nomad_snapshot, vault_raft) then asks for
+  confirmation; -auto-approve skips the question, for scripts.
 
 Restore Options:
 
@@ -59,8 +63,10 @@ Restore Options:
                Vault), read from FILE, instead of its CLI's variable: for
                an encrypted vault_raft backup, VAULT_TOKEN is the token of
                the Vault whose Transit key decrypts it.
-  -force       vault_raft: restore into a cluster whose unseal keys
-               differ from the snapshot's (snapshot-force).
+  -force       Restore a backup whose own latest drill failed (by -id;
+               -latest passes such backups over and says so). vault_raft:
+               also restore into a cluster whose unseal keys differ from
+               the snapshot's (snapshot-force).
   -storage-env Read the store with the AWS credentials of the environment
                (AWS_ACCESS_KEY_ID, AWS_PROFILE, ...) instead of the spec's
                Vault source: for disaster recovery, when that Vault is the
@@ -126,20 +132,18 @@ func (c *RestoreCommand) Run(args []string) int {
 	if storageEnv {
 		b.Storage.Credentials = config.Credentials{Source: config.CredEnvironment}
 	}
-	if opts.Force && b.Type != config.TypeVaultRaft {
-		c.errorf("restore: -force applies to vault_raft backups only")
-		return exitFail
-	}
-	if plugin.ReplacesState(b.Type) && !autoApprove {
+	// The chosen backup is named before anything is asked or touched.
+	opts.Confirm = func(ch tasks.Choice) bool {
+		describeChoice(c.Stdout, b.Name, ch, time.Now())
+		if !plugin.ReplacesState(b.Type) || autoApprove {
+			return true
+		}
 		to := opts.To
 		if to == "" {
 			to = "the cluster the spec names"
 		}
-		fmt.Fprintf(c.Stdout, "Restoring %s replaces the whole state of %s (%s) with the backup's.", b.Name, to, b.Type)
-		if !confirm(c.Stdin, c.Stdout) {
-			c.errorf("restore: cancelled; nothing was changed (-auto-approve skips the question)")
-			return exitFail
-		}
+		fmt.Fprintf(c.Stdout, "Restoring it replaces the whole state of %s (%s) with the backup's.", to, b.Type)
+		return confirm(c.Stdin, c.Stdout)
 	}
 	opts.Out, opts.Log = c.Stdout, d.Log
 	if p := c.progressOut(); p != nil {
@@ -155,10 +159,36 @@ func (c *RestoreCommand) Run(args []string) int {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	m, err := tasks.Restore(ctx, d, b, opts)
+	if errors.Is(err, tasks.ErrCancelled) {
+		c.errorf("restore: cancelled; nothing was changed (-auto-approve skips the question)")
+		return exitFail
+	}
 	if err != nil {
 		c.errorf("vigil: restore %s: %v", b.Name, err)
+		c.errorf("%s", nextStep(b.Name, err))
 		return exitFail
 	}
 	fmt.Fprintf(c.Stdout, "restored %s backup %s (%s, sha256 verified)\n", b.Name, m.ID, record.HumanBytes(m.Size))
 	return exitOK
+}
+
+// describeChoice names the backup a restore or drill took, and what it
+// passed over.
+func describeChoice(w io.Writer, name string, ch tasks.Choice, now time.Time) {
+	m := ch.Manifest
+	fmt.Fprintf(w, "Backup %s/%s: taken %s (%s), %s, %s.\n", name, m.ID, m.FinishedAt.UTC().Format(time.RFC3339),
+		ago(now.Sub(m.FinishedAt)), record.HumanBytes(m.Size), ch.Verdict.Line())
+	for _, p := range ch.PassedOver {
+		fmt.Fprintf(w, "  passed over newer %s\n", p)
+	}
+}
+
+// nextStep is what to do after a failed restore or drill: see the
+// backups, and take another by its ID.
+func nextStep(name string, err error) string {
+	step := fmt.Sprintf("Next: `vigil list -backup %s` shows each backup with its drill verdict; pick one with -id.", name)
+	if errors.Is(err, tasks.ErrDrillFailed) {
+		step += " -force takes a backup whose drill failed."
+	}
+	return step
 }

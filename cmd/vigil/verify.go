@@ -62,6 +62,7 @@ func (c *VerifyCommand) Run(args []string) int {
 	run, err := tasks.Verify(ctx, d, b, opts)
 	if err != nil {
 		c.errorf("%v", err)
+		c.errorf("%s", nextStep(b.Name, err))
 		return exitFail
 	}
 	v := run.Verify

@@ -21,9 +21,13 @@ type chart struct {
 
 type line struct {
 	Class, Points string
-	// One value has no line: a dot at (X, Y).
-	Dot  bool
-	X, Y float64
+	// One value has no line: a dot at (X, Y) on a dashed guide from the
+	// left edge, labelled with its value, so it reads as one run and not
+	// as a stray mark.
+	Dot            bool
+	X, Y           float64
+	Label          string
+	LabelX, LabelY float64
 }
 
 // series is one quantity over runs.
@@ -105,7 +109,10 @@ func sparkline(name string, ps []point) chart {
 	var words []string
 	for _, s := range []series{sizeSeries, durationSeries} {
 		vs := s.values(ps)
-		if l, ok := draw(s.class, vs, c.Width, c.Height); ok {
+		if l, ok := draw(s, vs, c.Width, c.Height); ok {
+			if len(c.Lines) > 0 && l.Dot {
+				l.Label = "" // one label in a small chart: the first series'
+			}
 			c.Lines = append(c.Lines, l)
 		}
 		words = append(words, s.describe(vs))
@@ -118,7 +125,7 @@ func sparkline(name string, ps []point) chart {
 func fullChart(name string, s series, ps []point) chart {
 	vs := s.values(ps)
 	c := chart{ID: s.class + "-" + name, Title: strings.ToUpper(s.name[:1]) + s.name[1:] + " of " + name, Width: 560, Height: 120, Desc: s.describe(vs) + "."}
-	if l, ok := draw(s.class, vs, c.Width, c.Height); ok {
+	if l, ok := draw(s, vs, c.Width, c.Height); ok {
 		c.Lines = []line{l}
 		lo, hi := vs[0], vs[0]
 		for _, v := range vs {
@@ -129,13 +136,14 @@ func fullChart(name string, s series, ps []point) chart {
 	return c
 }
 
-// draw is the line of vs, or a dot for a single value.
-func draw(class string, vs []float64, w, h int) (line, bool) {
+// draw is the line of vs, or a labelled dot for a single value.
+func draw(s series, vs []float64, w, h int) (line, bool) {
 	switch len(vs) {
 	case 0:
 		return line{}, false
 	case 1:
-		return line{Class: class, Dot: true, X: float64(w) / 2, Y: float64(h) / 2}, true
+		x, y := float64(w)/4, float64(h)/2
+		return line{Class: s.class, Dot: true, X: x, Y: y, Label: s.format(vs[0]) + ", 1 run", LabelX: x + 6, LabelY: y + 4}, true
 	}
-	return line{Class: class, Points: polyline(vs, w, h)}, true
+	return line{Class: s.class, Points: polyline(vs, w, h)}, true
 }

@@ -171,6 +171,14 @@ func Evaluate(b *config.Backup, rec Records, since, now time.Time) Status {
 	return s
 }
 
+// lastOrNil is the last drill, nil when v is.
+func (v *VerifyState) lastOrNil() *record.Run {
+	if v == nil {
+		return nil
+	}
+	return v.Last
+}
+
 // runs is r as a list: none when r is nil.
 func runs(r *record.Run) []record.Run {
 	if r == nil {

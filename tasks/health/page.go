@@ -154,6 +154,8 @@ func (p *Page) Backup(rw http.ResponseWriter, r *http.Request) {
 		page
 		Name, Cond, CondClass, Output, Type, Schedule, TimeZone string
 		Next, VerifiedGood                                      when
+		VerifiedID                                              string
+		Failed                                                  []failedDrill
 		RTO, RPO                                                string
 		JobID, NomadURL, CheckID, ConsulURL, CheckState         string
 		LastError                                               string
@@ -163,7 +165,13 @@ func (p *Page) Backup(rw http.ResponseWriter, r *http.Request) {
 		Next: at(s.NextExpected, now), JobID: "vigil-" + name, CheckID: CheckID(name), CheckState: s.State}
 	if s.Verify != nil && s.Verify.LastGood != nil {
 		data.VerifiedGood = at(*s.Verify.LastGood, now)
+		data.VerifiedID = s.Verify.LastGoodID
 		data.RTO, data.RPO = short(s.Verify.RTO), short(s.Verify.RPO)
+	}
+	// The verdicts of the page's history: every ID whose latest drill
+	// failed, with why.
+	for _, v := range record.ReadVerdicts(history, runs(s.Verify.lastOrNil())).Failed() {
+		data.Failed = append(data.Failed, failedDrill{ID: v.BackupID, Reason: v.Reason})
 	}
 	if p.NomadUI != "" {
 		data.NomadURL = p.NomadUI + "/ui/jobs/" + url.PathEscape(data.JobID+"@"+p.nsOrDefault())
@@ -198,6 +206,9 @@ func (p *Page) Backup(rw http.ResponseWriter, r *http.Request) {
 	}
 	p.render(rw, r, "backup.html", http.StatusOK, data)
 }
+
+// failedDrill is a backup whose own latest drill failed.
+type failedDrill struct{ ID, Reason string }
 
 func (p *Page) nsOrDefault() string {
 	if p.Namespace == "" {

@@ -88,3 +88,63 @@ func TestPageGzip(t *testing.T) {
 		t.Errorf("gunzipped page: %.200s", body)
 	}
 }
+
+// A backup whose newest drill failed: its row says "drill failed" with a
+// clipped one-line reason (the whole reason in the title), the newest
+// verified-good cell names the older verified ID, the backup page lists
+// the failed ID, and a backup with one run draws a labelled point.
+func TestPageShowsVerdicts(t *testing.T) {
+	s, _ := store.NewLocal(t.TempDir())
+	book := &record.Store{S: s}
+	b := config.Backup{Name: "kv", Type: config.TypeConsulKV, Schedule: "0 * * * *", Timeout: time.Hour,
+		Verify: &config.Verify{MaxAge: 24 * time.Hour}}
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	t1, t2 := now.Add(-2*time.Hour), now.Add(-time.Hour)
+	id1, id2 := "20261205T100000.000Z", "20261205T110000.000Z"
+	long := "verify kv: checksum check failed, no restore attempted: " + strings.Repeat("ab", 64) + " differs from the manifest"
+	for _, r := range []record.Run{
+		{Backup: "kv", Kind: record.KindBackup, ID: id1, Status: record.Succeeded, StartedAt: t1, FinishedAt: &t1, Size: 2048, SHA256: strings.Repeat("c", 64)},
+		{Backup: "kv", Kind: record.KindVerify, ID: "d1", Status: record.Succeeded, StartedAt: t1, FinishedAt: &t1, Verify: &record.Verify{BackupID: id1, BackupTime: t1, RestoreTime: 3 * time.Second}},
+		{Backup: "kv", Kind: record.KindBackup, ID: id2, Status: record.Succeeded, StartedAt: t2, FinishedAt: &t2, Size: 4096},
+		{Backup: "kv", Kind: record.KindVerify, ID: "d2", Status: record.Failed, StartedAt: t2, FinishedAt: &t2, Error: long, Verify: &record.Verify{BackupID: id2, BackupTime: t2}},
+	} {
+		if err := book.Finish(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := &Watcher{Backups: []config.Backup{b}, Book: book, Since: now.Add(-3 * time.Hour), Log: hclog.NewNullLogger()}
+	if err := w.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h := Handler(w, nil, &Page{Watcher: w, Book: book, Config: "t"})
+	get := func(path string) string {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		return rec.Body.String()
+	}
+	body := get("/")
+	if !strings.Contains(body, `<span class="verdict">drill failed</span>`) {
+		t.Errorf("no verdict in the row:\n%s", body)
+	}
+	if !strings.Contains(body, `title="the last drill failed on backup `+id2) || !strings.Contains(body, "…</span>") {
+		t.Errorf("the reason is not clipped with its full text as title")
+	}
+	if !strings.Contains(body, `<code class="id" title="backup `+id1) {
+		t.Errorf("newest verified-good is not the older verified ID %s", id1)
+	}
+	if strings.Contains(body, "UTC</time>") {
+		t.Errorf("a second time format on the page")
+	}
+	page := get("/backups/kv")
+	if !strings.Contains(page, `<code id="verified-id">`+id1+`</code>`) || !strings.Contains(page, "<li><code>"+id2+"</code>: verify kv: checksum") {
+		t.Errorf("backup page: verified ID or failed drills missing")
+	}
+	if !strings.Contains(page, `title="`+strings.Repeat("c", 64)+`"`) {
+		t.Errorf("the hash has no title")
+	}
+	// RTO is recorded on one drill only: one labelled point.
+	if !strings.Contains(page, ", 1 run</text>") {
+		t.Errorf("a single point is not labelled")
+	}
+}

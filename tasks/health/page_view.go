@@ -52,7 +52,9 @@ func at(t time.Time, now time.Time) when {
 	if t.IsZero() {
 		return when{}
 	}
-	return when{UTC: t.UTC().Format("2006-01-02 15:04 UTC"), Rel: relative(t, now), ISO: t.UTC().Format(time.RFC3339)}
+	// The same format as the check output and vigil status (stamp): one
+	// format on the page, with the age beside it.
+	return when{UTC: stamp(t), Rel: relative(t, now), ISO: t.UTC().Format(time.RFC3339)}
 }
 
 // relative says how far t is from now in one unit: "3h ago", "in 20m".
@@ -96,9 +98,13 @@ func short(d time.Duration) string {
 
 // row is one backup on the fleet page.
 type row struct {
-	Name, Type, Cond, CondClass, Output string
-	Last, Next, VerifiedGood            when
-	VerifiedAge                         string
+	Name, Type, Cond, CondClass string
+	// Verdict is the drills' verdict on the newest backup; Reason why the
+	// backup is not passing, clipped to a line or two (ReasonFull, in
+	// full, is its title and on the backup's page).
+	Verdict, Reason, ReasonFull string
+	Last, Next, VerifiedGood    when
+	VerifiedAge, VerifiedID     string
 	Size                                string
 	Chart                               chart
 	Running                             bool
@@ -115,8 +121,8 @@ func fleetRows(statuses []Status, spark func(string) chart, cond, typ string, no
 		if (cond != "" && c != cond) || (typ != "" && s.Type != typ) {
 			continue
 		}
-		r := row{Name: s.Backup, Type: s.Type, Cond: c, CondClass: condClass(c), Output: s.Output,
-			Next: at(s.NextExpected, now), Running: s.Running != nil}
+		r := row{Name: s.Backup, Type: s.Type, Cond: c, CondClass: condClass(c), Verdict: newestVerdict(s),
+			Reason: clip(s.Reason, reasonChars), ReasonFull: s.Reason, Next: at(s.NextExpected, now), Running: s.Running != nil}
 		if s.Last != nil {
 			r.Last = at(s.Last.StartedAt, now)
 			if s.Last.Size > 0 {
@@ -126,6 +132,7 @@ func fleetRows(statuses []Status, spark func(string) chart, cond, typ string, no
 		if s.Verify != nil && s.Verify.LastGood != nil {
 			r.VerifiedGood = at(*s.Verify.LastGood, now)
 			r.VerifiedAge = short(now.Sub(*s.Verify.LastGood))
+			r.VerifiedID = s.Verify.LastGoodID
 		}
 		r.Chart = spark(s.Backup)
 		rows = append(rows, r)
@@ -137,6 +144,28 @@ func fleetRows(statuses []Status, spark func(string) chart, cond, typ string, no
 		return rows[i].Name < rows[j].Name
 	})
 	return rows
+}
+
+// reasonChars is how much of a reason a fleet row shows: with the cell's
+// width, two lines at most.
+const reasonChars = 110
+
+// clip shortens s to n characters with an ellipsis.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// newestVerdict is the drills' verdict on the backup's newest backup, ""
+// when the backup has no drills or no backup yet.
+func newestVerdict(s Status) string {
+	if s.Verify == nil || s.Last == nil || !s.Last.BackupWritten() {
+		return ""
+	}
+	return s.Verdicts.Of(s.Last.ID).State
 }
 
 // pointsOf is the points of runs of kind.
