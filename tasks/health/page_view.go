@@ -105,9 +105,9 @@ type row struct {
 	Verdict, Reason, ReasonFull string
 	Last, Next, VerifiedGood    when
 	VerifiedAge, VerifiedID     string
-	Size                                string
-	Chart                               chart
-	Running                             bool
+	Size                        string
+	Chart                       chart
+	Running                     bool
 }
 
 func condClass(c string) string { return strings.ReplaceAll(c, " ", "-") }
