@@ -91,7 +91,7 @@ func decodeBackup(e *evaluator, blk *hcl.Block, typ, name string, storages *stor
 	var raw rawBackup
 	// dynamic blocks expand as in Terraform, e.g. an optional tls block.
 	// Decoding goes on after gohcl's errors so one run reports them all.
-	decoded := e.decode(dynblock.Expand(blk.Body, e.ctx), &raw)
+	decoded := e.decodeFrom(blk.Body, dynblock.Expand(blk.Body, e.ctx), &raw)
 	e.require(raw.Schedule, "schedule", blk.DefRange)
 	e.require(raw.Storage, "storage", blk.DefRange)
 	b := config.Backup{

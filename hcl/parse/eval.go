@@ -52,9 +52,17 @@ func (e *evaluator) require(attr *hcl.Attribute, name string, block hcl.Range) b
 	return false
 }
 
-// decode runs gohcl on a body with the evaluation context.
+// decode runs gohcl on a body with the evaluation context; its
+// diagnostics name the block and the valid names (teach).
 func (e *evaluator) decode(body hcl.Body, v any) bool {
+	return e.decodeFrom(body, body, v)
+}
+
+// decodeFrom decodes body, an expansion of the source src (dynamic
+// blocks), and teaches from src's syntax.
+func (e *evaluator) decodeFrom(src, body hcl.Body, v any) bool {
 	d := gohcl.DecodeBody(body, e.ctx, v)
+	teach(d, src, v, e.ctx)
 	e.diags = append(e.diags, d...)
 	return !d.HasErrors()
 }
@@ -65,6 +73,11 @@ func (e *evaluator) value(attr *hcl.Attribute, dst any) bool {
 		return false
 	}
 	d := gohcl.DecodeExpression(attr.Expr, e.ctx, dst)
+	for _, diag := range d {
+		if diag.Summary == "Unsuitable value type" || diag.Summary == "Incorrect attribute value type" {
+			teachType(diag, attr.Name, attr.Expr, e.ctx)
+		}
+	}
 	e.diags = append(e.diags, d...)
 	return !d.HasErrors()
 }
@@ -150,12 +163,47 @@ func (e *evaluator) cron(attr *hcl.Attribute) string {
 		return ""
 	}
 	if _, err := cronexpr.Parse(s); err != nil {
-		e.errorf(attr.Expr.Range(), "Invalid cron schedule",
-			"%q is not a cron expression Nomad's periodic scheduler accepts: %s.", s, err)
+		e.errorf(attr.Expr.Range(), "Invalid cron schedule", "%s", cronHelp(s, err))
 		return ""
 	}
 	e.cronFieldsWarning(attr, s)
 	return s
+}
+
+// cronFields names the five fields of a cron schedule, for errors.
+const cronFields = "A cron schedule has five fields: minute (0-59), hour (0-23), day of month (1-31), month (1-12) and day of week (0-6, Sunday is 0), " +
+	"such as \"30 2 * * *\" for 02:30 every day or \"*/15 * * * *\" for every 15 minutes. " +
+	"Nomad also takes @hourly, @daily, @weekly, @monthly and @yearly."
+
+// cronHelp says why s is not a schedule and what to write instead.
+func cronHelp(s string, err error) string {
+	if rest, ok := strings.CutPrefix(strings.TrimSpace(s), "@every"); ok {
+		msg := fmt.Sprintf("%q is not a cron expression: @every is an interval (robfig/cron's), and Nomad's periodic scheduler takes cron only.", s)
+		if d, perr := ParseDuration(strings.TrimSpace(rest)); perr == nil {
+			if c := everyAsCron(d); c != "" {
+				msg += fmt.Sprintf(" Every %s is %q.", strings.TrimSpace(rest), c)
+			}
+		}
+		return msg + " " + cronFields
+	}
+	n := len(strings.Fields(s))
+	return fmt.Sprintf("%q is not a cron expression Nomad's periodic scheduler accepts (%d fields; %s). %s", s, n, err, cronFields)
+}
+
+// everyAsCron is the cron schedule of a fixed interval that divides an
+// hour or a day evenly, or "".
+func everyAsCron(d time.Duration) string {
+	switch {
+	case d >= time.Minute && d < time.Hour && d%time.Minute == 0 && time.Hour%d == 0:
+		return fmt.Sprintf("*/%d * * * *", int(d.Minutes()))
+	case d == time.Hour:
+		return "0 * * * *"
+	case d > time.Hour && d < 24*time.Hour && d%time.Hour == 0 && (24*time.Hour)%d == 0:
+		return fmt.Sprintf("0 */%d * * *", int(d.Hours()))
+	case d == 24*time.Hour:
+		return "0 0 * * *"
+	}
+	return ""
 }
 
 // cronFieldsWarning says how Nomad reads a schedule of 6 or 7 fields,

@@ -16,7 +16,7 @@ func TestInvalidSpecs(t *testing.T) {
 		line, col          int
 		detail             string
 	}{
-		{"wrong_type", "Unsuitable value type", "spec.hcl", 11, 18, "list of string required"},
+		{"wrong_type", "Wrong type for endpoints", "spec.hcl", 11, 18, "endpoints takes a list of strings in brackets"},
 		{"dangling_storage", "Reference to undeclared storage", "spec.hcl", 7, 14, `No storage "s3" "offsite"`},
 		{"wrong_kind_reference", "Invalid storage reference", "spec.hcl", 7, 14, `reference to "var"`},
 		{"invalid_cron", "Invalid cron schedule", "spec.hcl", 6, 14, "minute field"},
@@ -157,7 +157,7 @@ backup "consul_kv" "a" {
     last = "ten"
   }
 }
-`, "Unsuitable value type"},
+`, "Wrong type for last"},
 		"binary": {"\x7fELF\x02\x01\x01\x00\x00\x00garbage\xff\xfe", "Spec file is not text"},
 	}
 	for name, c := range cases {
