@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 	os.Exit(testMain(m))
 }
 
-func testMain(m *testing.M) int {
+func testMain(m *testing.M) (code int) {
 	var err error
 	workDir, err = os.MkdirTemp("", "vigil-e2e-")
 	if err != nil {
@@ -63,12 +63,16 @@ func testMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: SKIPPING every e2e test: %v\n", setupError)
 	} else {
 		fmt.Fprintf(os.Stderr, "e2e: harness up in %.1fs\n", time.Since(start).Seconds())
-		defer stack.Stop()
+		defer func() {
+			if !stopCleanly(stack) {
+				code = 1
+			}
+		}()
 		// The tests' own S3 and STS clients trust the stack's CA as vigil
 		// does, through the AWS CLI's variable.
 		os.Setenv("AWS_CA_BUNDLE", stack.Sec.CA.File)
 	}
-	code := m.Run()
+	code = m.Run()
 	if code != 0 && stack != nil {
 		fmt.Fprintf(os.Stderr, "\ne2e: server log tails:\n%s", stack.LogTails(25))
 	}
@@ -76,6 +80,27 @@ func testMain(m *testing.M) int {
 }
 
 func inCI() bool { return os.Getenv("CI") == "true" }
+
+// stopCleanly stops the stack as `make demo-down` does and checks that
+// nothing it started is left: stopping the jobs must end every task (a
+// task's `nomad executor` outlives the agent otherwise), so Stop kills
+// none, and none of the agent's processes remains.
+func stopCleanly(s *harness.Stack) bool {
+	s.Stop()
+	ok := true
+	if s.Nomad.Killed > 0 {
+		fmt.Fprintf(os.Stderr, "e2e: FAIL: stopping the stack left %d Nomad task processes running after the agent stopped (killed now)\n", s.Nomad.Killed)
+		ok = false
+	}
+	if left := s.Nomad.Leftovers(); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "e2e: FAIL: processes of the stack still running after it stopped: %v\n", left)
+		ok = false
+	}
+	if ok {
+		fmt.Fprintln(os.Stderr, "e2e: the stack stopped with no process left")
+	}
+	return ok
+}
 
 // needStack skips a test when the servers are not built, except in CI,
 // where a skipped e2e test is a failure.

@@ -33,6 +33,9 @@ type Nomad struct {
 	HostVolumeDir string
 	// Management is the bootstrap token ("" in the open lab).
 	Management string
+	// Killed counts the processes Stop had to kill after the agent
+	// stopped: tasks that stopping the jobs did not end.
+	Killed int
 
 	clientOnce sync.Once
 	client     *nomad.Client
@@ -350,7 +353,13 @@ func (n *Nomad) Stop() {
 	if n == nil {
 		return
 	}
+	if n.Proc != nil && !n.Proc.Exited() {
+		n.stopJobs(30 * time.Second)
+	}
 	n.Proc.Stop(20 * time.Second)
+	// What a task left in spite of that (an agent killed before its
+	// tasks stopped) is ended here, never left running.
+	n.killLeftovers()
 	for _, m := range mountsUnder(n.DataDir) {
 		_ = syscall.Unmount(m, syscall.MNT_DETACH)
 	}

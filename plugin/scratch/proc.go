@@ -98,6 +98,14 @@ func (p *Proc) Stop(grace time.Duration) {
 	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 }
 
+// Bin is the path of the program the process runs.
+func (p *Proc) Bin() string {
+	if p == nil || p.cmd == nil {
+		return ""
+	}
+	return p.cmd.Path
+}
+
 // Kill ends the process group at once.
 func (p *Proc) Kill() {
 	if p == nil || p.Exited() {

@@ -93,9 +93,31 @@ func stop(pidFile string) error {
 		fmt.Println("no demo is running")
 		return nil
 	}
-	for i := 0; i < 300 && syscall.Kill(pid, 0) == nil; i++ {
+	// The demo stops its jobs, waits for their allocations, then stops
+	// the servers (harness.Stack.Stop).
+	for i := 0; i < 900 && syscall.Kill(pid, 0) == nil; i++ {
 		time.Sleep(100 * time.Millisecond)
 	}
-	fmt.Println("demo stopped")
+	if syscall.Kill(pid, 0) == nil {
+		return fmt.Errorf("the demo (pid %d) did not stop within 90s; see its servers' logs under %s", pid, stateDir())
+	}
+	fmt.Println("demo stopped: its jobs, their allocations and the servers")
+	dir, _ := filepath.Abs(stateDir())
+	fmt.Printf("Left on disk: %s (%s): the servers' data and logs, the CA and the tokens of the last demo.\n"+
+		"The next `make demo` starts afresh there; remove it with: rm -rf %s\n", dir, duSize(dir), dir)
 	return nil
+}
+
+// duSize is the size of the files under dir, for people.
+func duSize(dir string) string {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 }
