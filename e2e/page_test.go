@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -83,12 +84,25 @@ backup "consul_kv" "page-never" {
 	if r := vigilTmp(t, tok, t.TempDir(), "verify", "-config", dir, "-backup", "page-ok"); r.code != 0 {
 		t.Fatalf("drill page-ok: %s", r)
 	}
-	m, data := latestManifest(t, ctx, prefix, "page-drill")
-	flipByte(t, ctx, prefix+m.Object)
-	_ = data
-	if r := vigilTmp(t, tok, t.TempDir(), "verify", "-config", dir, "-backup", "page-drill"); r.code != 1 {
-		t.Fatalf("drill of a corrupt page-drill: %s", r)
+	// page-drill: an older backup whose drill passed, then a newer one
+	// whose object is tampered with, so its drill fails.
+	if r := vigilTmp(t, tok, t.TempDir(), "verify", "-config", dir, "-backup", "page-drill"); r.code != 0 {
+		t.Fatalf("drill page-drill: %s", r)
 	}
+	older, _ := latestManifest(t, ctx, prefix, "page-drill")
+	if r := vigil(t, tok, "run", "-config", dir, "-backup", "page-drill"); r.code != 0 {
+		t.Fatalf("run page-drill again: %s", r)
+	}
+	m, _ := latestManifest(t, ctx, prefix, "page-drill")
+	if m.ID == older.ID {
+		t.Fatalf("no newer backup than %s", older.ID)
+	}
+	flipByte(t, ctx, prefix+m.Object)
+	if r := vigilTmp(t, tok, t.TempDir(), "verify", "-config", dir, "-backup", "page-drill"); r.code != 1 ||
+		!strings.Contains(r.stderr, "vigil list -backup page-drill") {
+		t.Fatalf("drill of a corrupt page-drill (with the next step): %s", r)
+	}
+	checkDrillVerdicts(t, tok, dir, older.ID, m.ID)
 	cc, _ := stack.Consul.Client()
 	if err := (&record.Consul{Client: cc}).Register(ctx, "page-overdue", time.Now().Add(-3*time.Hour)); err != nil {
 		t.Fatal(err)
@@ -131,16 +145,40 @@ backup "consul_kv" "page-never" {
 	if first := strings.SplitN(got[0], "=", 2)[1]; first != "failing" {
 		t.Errorf("the first row is %s: failing and overdue come first (%v)", got[0], got)
 	}
-	if out := eval(`document.querySelector('tr[data-backup="page-failing"]').innerText`); !strings.Contains(out, "connection refused") {
+	if out := eval(`document.querySelector('tr[data-backup="page-failing"]').innerText`); !strings.Contains(out, "failed at") {
 		t.Errorf("the fleet row of a failing backup does not show its error: %q", out)
+	}
+	if out := eval(`document.querySelector('tr[data-backup="page-failing"] .reason').title`); !strings.Contains(out, "connection refused") {
+		t.Errorf("the fleet row's reason has not the whole error as its title: %q", out)
+	}
+	// The newest verified-good backup of page-drill is the older one, not
+	// the one whose drill failed, and its row says why it is unhealthy.
+	if v := eval(`document.querySelector('tr[data-backup="page-drill"] td[data-label="Newest verified-good"]').innerText`); !strings.Contains(v, older.ID) {
+		t.Errorf("page-drill's newest verified-good is not %s: %q", older.ID, v)
+	}
+	if v := eval(`document.querySelector('tr[data-backup="page-drill"] td[data-label="State"]').innerText`); !strings.Contains(v, "drill failed") || !strings.Contains(v, m.ID) {
+		t.Errorf("page-drill's state does not say its drill failed on %s: %q", m.ID, v)
+	}
+	// No cell wraps past three lines at 1280 px.
+	if tall := eval(`Array.from(document.querySelectorAll("#fleet tbody td")).filter(td => {
+		const lh = parseFloat(getComputedStyle(td).lineHeight) || 20;
+		const pad = parseFloat(getComputedStyle(td).paddingTop) + parseFloat(getComputedStyle(td).paddingBottom);
+		return td.querySelector("svg") == null && (td.clientHeight - pad) > 3.5 * lh;
+	}).map(td => td.closest("tr").dataset.backup + "/" + td.dataset.label).join(" ")`); tall != "" {
+		t.Errorf("cells wrap past three lines at 1280 px: %s", tall)
 	}
 	if desc := eval(`document.querySelector('tr[data-backup="page-ok"] svg desc').textContent`); !strings.Contains(desc, "size: latest") || !strings.Contains(desc, "over 2 runs") {
 		t.Errorf("the chart's text equivalent: %q", desc)
 	}
-	if v := eval(`document.querySelector('tr[data-backup="page-ok"]').innerText`); !strings.Contains(v, "old") || !strings.Contains(v, "UTC") || !strings.Contains(v, "ago") {
+	if v := eval(`document.querySelector('tr[data-backup="page-ok"]').innerText`); !strings.Contains(v, "old") || !regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`).MatchString(v) || !strings.Contains(v, "ago") {
 		t.Errorf("page-ok row: verified-good age and UTC times with their age: %q", v)
 	}
 	screenshot(t, c, artifact("status-fleet.png"))
+	open("/backups/page-drill")
+	if v := eval(`document.querySelector("#verified-id").textContent`); v != older.ID {
+		t.Errorf("page-drill's page names %q as newest verified-good, want %s", v, older.ID)
+	}
+	screenshot(t, c, artifact("status-backup-drill.png"))
 
 	open("/?state=failing")
 	if got := rows(); len(got) != 1 || got[0] != "page-failing=failing" {
@@ -189,6 +227,40 @@ backup "consul_kv" "page-never" {
 		t.Errorf("the fleet page is wider than a phone: %v", err)
 	}
 	screenshot(t, phone, artifact("status-fleet-phone.png"))
+}
+
+// checkDrillVerdicts: after the drill of newer failed, vigil status says
+// why in its table, vigil list marks newer, restore -latest takes older
+// and says what it passed over, and restore -id newer asks for -force.
+func checkDrillVerdicts(t *testing.T, tok, dir, older, newer string) {
+	t.Helper()
+	r := vigil(t, tok, "status", "-config", dir, "page-drill")
+	if r.code != 2 || !strings.Contains(r.stdout, "Reason") || !strings.Contains(r.stdout, "the last drill failed on backup "+newer) {
+		t.Errorf("vigil status shows no reason for page-drill in its table: %s", r)
+	}
+	r = vigil(t, tok, "list", "-config", dir, "-backup", "page-drill")
+	var marked, verified bool
+	for _, line := range strings.Split(r.stdout, "\n") {
+		marked = marked || strings.HasPrefix(line, newer) && strings.Contains(line, "DRILL FAILED")
+		verified = verified || strings.HasPrefix(line, older) && strings.Contains(line, "verified ")
+	}
+	if r.code != 0 || !marked || !verified {
+		t.Errorf("vigil list does not mark %s as failed and %s as verified: %s", newer, older, r)
+	}
+	// Restores write with the operator's own token, as restoreAs does.
+	restore := func(args ...string) result {
+		env := tokensFor([]string{dir})
+		env.Vault, env.Consul = tok, stack.Consul.Management
+		return vigilEnv(t, stack.Env(env), append([]string{"restore", "-auto-approve", "-config", dir, "-backup", "page-drill"}, args...)...)
+	}
+	r = restore("-latest")
+	if r.code != 0 || !strings.Contains(r.stdout, "restored page-drill backup "+older) || !strings.Contains(r.stdout, "passed over newer "+newer+": drill failed") {
+		t.Errorf("restore -latest did not take the newest verified backup %s: %s", older, r)
+	}
+	r = restore("-id", newer)
+	if r.code != 1 || !strings.Contains(r.stderr, "failed its drill") || !strings.Contains(r.stderr, "-force") || !strings.Contains(r.stderr, "-id "+older) {
+		t.Errorf("restore -id of a backup whose drill failed: %s", r)
+	}
 }
 
 // waitConditions waits until serve's status shows each backup in its
