@@ -21,6 +21,9 @@ type Meta struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// flagSets are the flag sets commands made: the docs test reads
+	// every command's flags from them.
+	flagSets []*flag.FlagSet
 }
 
 // Exit codes shared by commands, following nomad's.
@@ -35,6 +38,7 @@ func (m *Meta) flagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	fs.Usage = func() {}
+	m.flagSets = append(m.flagSets, fs)
 	return fs
 }
 
