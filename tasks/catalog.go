@@ -36,6 +36,12 @@ type Entry struct {
 	// never restored, and never deleted by retention either: it is
 	// evidence, and deleting on its word would let an edit destroy data.
 	Tampered bool
+	// Quarantined: the manifest cannot be read as one of this backup's (it
+	// does not parse: a newer format, a stray byte, over 1 MiB; its
+	// signature fails; it names another backup or ID). vigil cannot know
+	// what it describes, so it keeps it and its data: retention never
+	// deletes it, only `vigil prune -unreadable` when asked.
+	Quarantined bool
 }
 
 // Good reports whether the entry is a backup that can be restored.
@@ -63,7 +69,7 @@ type Catalog struct {
 func Judge(backup, id string, m *manifest.Manifest, objects map[string]store.Object, badSignature string) string {
 	switch {
 	case m == nil:
-		return "the manifest cannot be read"
+		return UnreadablePrefix + "the manifest cannot be read"
 	case badSignature != "":
 		return TamperedPrefix + badSignature
 	case m.Backup != backup || m.ID != id:
@@ -81,14 +87,37 @@ func Judge(backup, id string, m *manifest.Manifest, objects map[string]store.Obj
 	return ""
 }
 
-// TamperedPrefix starts the Problem of an entry whose signature fails.
-const TamperedPrefix = "tampered: "
+// TamperedPrefix starts the Problem of an entry whose signature fails;
+// UnreadablePrefix that of a manifest that cannot be read.
+const (
+	TamperedPrefix   = "tampered: "
+	UnreadablePrefix = "unreadable: "
+)
+
+// quarantined reports whether a manifest cannot be read as this backup's
+// own: see Entry.Quarantined.
+func quarantined(backup, id string, m *manifest.Manifest, tampered bool) bool {
+	return m == nil || tampered || m.Backup != backup || m.ID != id
+}
+
+// Quarantined are the entries kept because they cannot be read, newest
+// first.
+func (c Catalog) Quarantined() []Entry {
+	var out []Entry
+	for _, e := range c.Broken {
+		if e.Quarantined {
+			out = append(out, e)
+		}
+	}
+	return out
+}
 
 // MakeCatalog sorts a backup's listed objects with their parsed manifests
-// (by manifest key; a missing entry means it did not parse) and the
-// signature problems found (by manifest key). Keys outside "<backup>/" or
-// not named like a backup are ignored, so nothing else is ever touched.
-func MakeCatalog(backup string, objs []store.Object, manifests map[string]*manifest.Manifest, badSignatures map[string]string) Catalog {
+// (by manifest key; a missing entry means it did not parse, and unreadable
+// may say why) and the signature problems found (by manifest key). Keys
+// outside "<backup>/" or not named like a backup are ignored, so nothing
+// else is ever touched.
+func MakeCatalog(backup string, objs []store.Object, manifests map[string]*manifest.Manifest, badSignatures map[string]string, unreadable ...map[string]string) Catalog {
 	byID := map[string]*Entry{}
 	objects := map[string]store.Object{}
 	var data []store.Object
@@ -121,6 +150,10 @@ func MakeCatalog(backup string, objs []store.Object, manifests map[string]*manif
 		e.Manifest = manifests[e.ManifestKey]
 		e.Problem = Judge(backup, e.ID, e.Manifest, objects, badSignatures[e.ManifestKey])
 		e.Tampered = badSignatures[e.ManifestKey] != ""
+		e.Quarantined = quarantined(backup, e.ID, e.Manifest, e.Tampered)
+		if e.Manifest == nil && len(unreadable) > 0 && unreadable[0][e.ManifestKey] != "" {
+			e.Problem = UnreadablePrefix + unreadable[0][e.ManifestKey]
+		}
 		if e.Good() {
 			c.Good = append(c.Good, *e)
 		} else {
@@ -147,7 +180,7 @@ func ReadCatalog(ctx context.Context, s store.Store, sigs Signatures, backup str
 		return Catalog{}, err
 	}
 	manifests := map[string]*manifest.Manifest{}
-	bad := map[string]string{}
+	bad, unreadable := map[string]string{}, map[string]string{}
 	for _, o := range objs {
 		if !strings.HasSuffix(o.Key, manifest.Suffix) {
 			continue
@@ -156,7 +189,8 @@ func ReadCatalog(ctx context.Context, s store.Store, sigs Signatures, backup str
 		var perr *manifestError
 		switch {
 		case errors.As(err, &perr):
-			continue // broken: Judge says so
+			unreadable[o.Key] = perr.err.Error() // quarantined: Judge says so
+			continue
 		case err != nil:
 			return Catalog{}, err
 		}
@@ -169,7 +203,7 @@ func ReadCatalog(ctx context.Context, s store.Store, sigs Signatures, backup str
 			bad[o.Key] = why
 		}
 	}
-	return MakeCatalog(backup, objs, manifests, bad), nil
+	return MakeCatalog(backup, objs, manifests, bad, unreadable), nil
 }
 
 // ListBackups lists the good backups of a backup, newest first.
@@ -184,6 +218,9 @@ type manifestError struct{ err error }
 func (e *manifestError) Error() string { return e.err.Error() }
 func (e *manifestError) Unwrap() error { return e.err }
 
+// maxManifest is the largest manifest read: vigil's are a few kilobytes.
+const maxManifest = 1 << 20
+
 // ReadManifest fetches and checks a manifest.
 func ReadManifest(ctx context.Context, s store.Store, key string) (*manifest.Manifest, error) {
 	rc, err := s.Get(ctx, key)
@@ -191,9 +228,12 @@ func ReadManifest(ctx context.Context, s store.Store, key string) (*manifest.Man
 		return nil, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, 1<<20))
+	b, err := io.ReadAll(io.LimitReader(rc, maxManifest+1))
 	if err != nil {
 		return nil, fmt.Errorf("tasks: read %s: %w", key, err)
+	}
+	if len(b) > maxManifest {
+		return nil, &manifestError{fmt.Errorf("tasks: %s is over %d bytes: not a manifest this vigil wrote", key, maxManifest)}
 	}
 	m, err := manifest.Parse(b)
 	if err != nil {

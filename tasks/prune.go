@@ -21,6 +21,9 @@ type PrunePlan struct {
 	// the orphan age; each goes with its data objects.
 	Drop    []Entry
 	Orphans []store.Object
+	// Quarantined are the IDs of manifests kept because they cannot be
+	// read (Entry.Quarantined).
+	Quarantined []string
 	// Snapshots are repository snapshots to delete (Elasticsearch).
 	Snapshots []plugin.RepoSnapshot
 }
@@ -38,14 +41,20 @@ func MakePrunePlan(ctx context.Context, s store.Store, b *config.Backup, sigs Si
 	if err != nil {
 		return PrunePlan{}, err
 	}
+	var p PrunePlan
 	if repo == nil {
-		return PlanPrune(b, cat, now), nil
+		p = PlanPrune(b, cat, now)
+	} else {
+		snaps, err := repo.Snapshots(ctx)
+		if err != nil {
+			return PrunePlan{}, err
+		}
+		p = PlanRepositoryPrune(b, cat, snaps, now, abortBefore)
 	}
-	snaps, err := repo.Snapshots(ctx)
-	if err != nil {
-		return PrunePlan{}, err
+	for _, e := range cat.Quarantined() {
+		p.Quarantined = append(p.Quarantined, e.ID)
 	}
-	return PlanRepositoryPrune(b, cat, snaps, now, abortBefore), nil
+	return p, nil
 }
 
 // MayDelete decides whether retention may delete what is not a kept good
@@ -55,6 +64,14 @@ func MakePrunePlan(ctx context.Context, s store.Store, b *config.Backup, sigs Si
 // still going.
 func MayDelete(b *config.Backup, modified, now time.Time) bool {
 	return now.Sub(modified) > OrphanAge(b)
+}
+
+// MayDeleteEntry decides it for a manifest that is not a kept good backup:
+// never when it is quarantined (it cannot be read, so nothing is known of
+// what it describes: a newer vigil's format, an edit, another backup's
+// copy), else past the orphan age.
+func MayDeleteEntry(b *config.Backup, e Entry, now time.Time) bool {
+	return !e.Quarantined && MayDelete(b, e.Time, now)
 }
 
 // Locked decides whether an object lock still holds a backup the policy
@@ -96,9 +113,7 @@ func selectRetained(b *config.Backup, good []Entry, now time.Time) (keep, drop [
 func oldBroken(b *config.Backup, broken []Entry, now time.Time) []Entry {
 	var out []Entry
 	for _, e := range broken {
-		// A tampered manifest is evidence, and deleting data on its word
-		// would let an edit destroy a backup: it stays.
-		if !e.Tampered && MayDelete(b, e.Time, now) {
+		if MayDeleteEntry(b, e, now) {
 			out = append(out, e)
 		}
 	}
@@ -157,7 +172,7 @@ func PlanRepositoryPrune(b *config.Backup, cat Catalog, snaps []plugin.RepoSnaps
 	// A manifest whose snapshot is gone names nothing restorable: it goes
 	// at once; a broken one whose snapshot is still there waits like any.
 	for _, e := range cat.Broken {
-		if _, live := byID[e.ID]; !e.Tampered && (!live || MayDelete(b, e.Time, now)) {
+		if _, live := byID[e.ID]; !e.Quarantined && (!live || MayDeleteEntry(b, e, now)) {
 			p.Drop = append(p.Drop, e)
 		}
 	}
@@ -192,7 +207,7 @@ func Prune(ctx context.Context, s store.Store, b *config.Backup, sigs Signatures
 	if err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
 	}
-	res := &record.Retention{Kept: len(plan.Keep)}
+	res := &record.Retention{Kept: len(plan.Keep), Quarantined: plan.Quarantined}
 	var errs []error
 	failed := map[string]bool{}
 	for _, snap := range plan.Snapshots {
@@ -264,4 +279,41 @@ func appendOnce(xs []string, x string) []string {
 		}
 	}
 	return append(xs, x)
+}
+
+// PruneUnreadable deletes the quarantined manifests of a backup (and the
+// data objects of their IDs) that a person listed and approved: the only
+// way they ever go. It deletes only what the catalog still quarantines
+// now, so an entry that became readable in between is left alone.
+func PruneUnreadable(ctx context.Context, s store.Store, b *config.Backup, sigs Signatures, approved []Entry) ([]string, error) {
+	cat, err := ReadCatalog(ctx, s, sigs, b.Name)
+	if err != nil {
+		return nil, fmt.Errorf("retention: %w", err)
+	}
+	still := map[string]Entry{}
+	for _, e := range cat.Quarantined() {
+		still[e.ManifestKey] = e
+	}
+	var deleted []string
+	var errs []error
+	for _, a := range approved {
+		e, ok := still[a.ManifestKey]
+		if !ok {
+			continue
+		}
+		if err := s.Delete(ctx, e.ManifestKey); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, k := range e.DataKeys {
+			if err := s.Delete(ctx, k); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		deleted = append(deleted, e.ID)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return deleted, fmt.Errorf("retention: delete unreadable manifests: %w", err)
+	}
+	return deleted, nil
 }

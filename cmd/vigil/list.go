@@ -86,8 +86,11 @@ func (c *ListCommand) Run(args []string) int {
 			record.HumanBytes(m.Size), m.Compression+encrypted(m), short(m.SHA256), drillColumn(l.Drill), m.Object)
 	}
 	for _, e := range cat.Broken {
-		if e.Tampered {
+		switch {
+		case e.Tampered:
 			fmt.Fprintf(tw, "%s\tTAMPERED\t\t\t\t\t%s\n", e.ID, strings.TrimPrefix(e.Problem, tasks.TamperedPrefix))
+		case e.Quarantined:
+			fmt.Fprintf(tw, "%s\tUNREADABLE\t\t\t\t\t%s (kept; vigil prune -unreadable deletes it)\n", e.ID, strings.TrimPrefix(e.Problem, tasks.UnreadablePrefix))
 		}
 	}
 	tw.Flush()

@@ -6,8 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/plugin"
 	"github.com/vigil-backup/vigil/tasks"
+	"github.com/vigil-backup/vigil/tasks/store"
 )
 
 // PruneCommand applies (or previews) a backup's retention policy.
@@ -17,25 +19,35 @@ func (c *PruneCommand) Synopsis() string { return "Apply a backup's retention po
 
 func (c *PruneCommand) Help() string {
 	return strings.TrimSpace(`
-Usage: vigil prune -backup NAME [-dry-run] [options]
+Usage: vigil prune -backup NAME [-dry-run | -unreadable [-auto-approve]] [options]
 
   Applies the backup's retain {} policy: deletes backups it does not keep
   (manifest first, then data) and data objects left without a manifest by
   crashed runs. Every run does this after a good backup.
 
+  A manifest vigil cannot read (a newer format, a stray byte, over 1 MiB,
+  a failed signature, another backup's copy) is never deleted by
+  retention: vigil list shows it as UNREADABLE or TAMPERED with the
+  reason. -unreadable lists those manifests and their data objects, asks,
+  and deletes them.
+
 Prune Options:
 
-  -dry-run  Show what would be deleted, delete nothing.
+  -dry-run       Show what would be deleted, delete nothing.
+  -unreadable    Delete the unreadable manifests, after listing them.
+  -auto-approve  With -unreadable: do not ask.
 
 ` + runtimeFlagsHelp)
 }
 
 func (c *PruneCommand) Run(args []string) int {
 	var rf runtimeFlags
-	var dry bool
+	var dry, unreadable, autoApprove bool
 	fs := c.flagSet("prune")
 	rf.register(fs)
 	fs.BoolVar(&dry, "dry-run", false, "")
+	fs.BoolVar(&unreadable, "unreadable", false, "")
+	fs.BoolVar(&autoApprove, "auto-approve", false, "")
 	_, b, d, ok := c.prepare(fs, &rf, args)
 	if !ok {
 		return exitFail
@@ -66,6 +78,9 @@ func (c *PruneCommand) Run(args []string) int {
 		c.errorf("vigil: prune %s: %v", b.Name, err)
 		return exitFail
 	}
+	if unreadable {
+		return c.pruneUnreadable(ctx, s, b, sigs, dry, autoApprove)
+	}
 	if dry {
 		plan, err := tasks.MakePrunePlan(ctx, s, b, sigs, now, abortBefore, repo)
 		if err != nil {
@@ -84,7 +99,10 @@ func (c *PruneCommand) Run(args []string) int {
 		for _, o := range plan.Orphans {
 			fmt.Fprintf(c.Stdout, "delete  %s (no manifest)\n", o.Key)
 		}
-		fmt.Fprintf(c.Stdout, "dry run: %d kept, %d would be deleted, %d orphans\n", len(plan.Keep), len(plan.Drop), len(plan.Orphans))
+		for _, id := range plan.Quarantined {
+			fmt.Fprintf(c.Stdout, "keep    %s (unreadable: only prune -unreadable deletes it)\n", id)
+		}
+		fmt.Fprintf(c.Stdout, "dry run: %d kept, %d would be deleted, %d orphans, %d unreadable kept\n", len(plan.Keep), len(plan.Drop), len(plan.Orphans), len(plan.Quarantined))
 		return exitOK
 	}
 	res, err := tasks.Prune(ctx, s, b, sigs, now, abortBefore, repo)
@@ -92,6 +110,42 @@ func (c *PruneCommand) Run(args []string) int {
 		c.errorf("vigil: prune %s: %v", b.Name, err)
 		return exitFail
 	}
-	fmt.Fprintf(c.Stdout, "%d kept, %d deleted\n", res.Kept, len(res.Deleted))
+	fmt.Fprintf(c.Stdout, "%d kept, %d deleted", res.Kept, len(res.Deleted))
+	if n := len(res.Quarantined); n > 0 {
+		fmt.Fprintf(c.Stdout, ", %d unreadable manifests kept (vigil list shows why; prune -unreadable deletes them)", n)
+	}
+	fmt.Fprintln(c.Stdout)
+	return exitOK
+}
+
+// pruneUnreadable lists the quarantined manifests, asks, and deletes them.
+func (c *PruneCommand) pruneUnreadable(ctx context.Context, s store.Store, b *config.Backup, sigs tasks.Signatures, dry, autoApprove bool) int {
+	cat, err := tasks.ReadCatalog(ctx, s, sigs, b.Name)
+	if err != nil {
+		c.errorf("vigil: prune %s: %v", b.Name, err)
+		return exitFail
+	}
+	q := cat.Quarantined()
+	if len(q) == 0 {
+		fmt.Fprintf(c.Stdout, "%s has no unreadable manifest\n", b.Name)
+		return exitOK
+	}
+	fmt.Fprintf(c.Stdout, "%d unreadable manifests of %s, which retention keeps:\n", len(q), b.Name)
+	for _, e := range q {
+		fmt.Fprintf(c.Stdout, "  delete  %s: %s\n", strings.Join(append([]string{e.ManifestKey}, e.DataKeys...), ", "), e.Problem)
+	}
+	if dry {
+		return exitOK
+	}
+	if !autoApprove && !confirm(c.Stdin, c.Stdout) {
+		c.errorf("prune: cancelled; nothing was deleted (-auto-approve skips the question)")
+		return exitFail
+	}
+	deleted, err := tasks.PruneUnreadable(ctx, s, b, sigs, q)
+	fmt.Fprintf(c.Stdout, "%d unreadable manifests deleted\n", len(deleted))
+	if err != nil {
+		c.errorf("vigil: prune %s: %v", b.Name, err)
+		return exitFail
+	}
 	return exitOK
 }

@@ -155,6 +155,7 @@ func (p *Page) Backup(rw http.ResponseWriter, r *http.Request) {
 		Name, Cond, CondClass, Output, Type, Schedule, TimeZone string
 		Next, VerifiedGood                                      when
 		VerifiedID                                              string
+		Unreadable                                              int
 		Failed                                                  []failedDrill
 		RTO, RPO                                                string
 		JobID, NomadURL, CheckID, ConsulURL, CheckState         string
@@ -168,6 +169,7 @@ func (p *Page) Backup(rw http.ResponseWriter, r *http.Request) {
 		data.VerifiedID = s.Verify.LastGoodID
 		data.RTO, data.RPO = short(s.Verify.RTO), short(s.Verify.RPO)
 	}
+	data.Unreadable = unreadableKept(s)
 	// The verdicts of the page's history: every ID whose latest drill
 	// failed, with why.
 	for _, v := range record.ReadVerdicts(history, runs(s.Verify.lastOrNil())).Failed() {

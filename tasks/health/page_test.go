@@ -106,7 +106,8 @@ func TestPageShowsVerdicts(t *testing.T) {
 	for _, r := range []record.Run{
 		{Backup: "kv", Kind: record.KindBackup, ID: id1, Status: record.Succeeded, StartedAt: t1, FinishedAt: &t1, Size: 2048, SHA256: strings.Repeat("c", 64)},
 		{Backup: "kv", Kind: record.KindVerify, ID: "d1", Status: record.Succeeded, StartedAt: t1, FinishedAt: &t1, Verify: &record.Verify{BackupID: id1, BackupTime: t1, RestoreTime: 3 * time.Second}},
-		{Backup: "kv", Kind: record.KindBackup, ID: id2, Status: record.Succeeded, StartedAt: t2, FinishedAt: &t2, Size: 4096},
+		{Backup: "kv", Kind: record.KindBackup, ID: id2, Status: record.Succeeded, StartedAt: t2, FinishedAt: &t2, Size: 4096,
+			Retention: &record.Retention{Kept: 1, Quarantined: []string{"20261101T000000.000Z"}}},
 		{Backup: "kv", Kind: record.KindVerify, ID: "d2", Status: record.Failed, StartedAt: t2, FinishedAt: &t2, Error: long, Verify: &record.Verify{BackupID: id2, BackupTime: t2}},
 	} {
 		if err := book.Finish(ctx, r); err != nil {
@@ -132,6 +133,9 @@ func TestPageShowsVerdicts(t *testing.T) {
 	}
 	if !strings.Contains(body, `<code class="id" title="backup `+id1) {
 		t.Errorf("newest verified-good is not the older verified ID %s", id1)
+	}
+	if !strings.Contains(body, "1 unreadable manifests kept") {
+		t.Errorf("the unreadable manifests retention kept are not counted")
 	}
 	if strings.Contains(body, "UTC</time>") {
 		t.Errorf("a second time format on the page")

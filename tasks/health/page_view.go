@@ -108,6 +108,9 @@ type row struct {
 	Size                        string
 	Chart                       chart
 	Running                     bool
+	// Unreadable counts the manifests the last retention kept because
+	// they cannot be read.
+	Unreadable int
 }
 
 func condClass(c string) string { return strings.ReplaceAll(c, " ", "-") }
@@ -135,6 +138,7 @@ func fleetRows(statuses []Status, spark func(string) chart, cond, typ string, no
 			r.VerifiedID = s.Verify.LastGoodID
 		}
 		r.Chart = spark(s.Backup)
+		r.Unreadable = unreadableKept(s)
 		rows = append(rows, r)
 	}
 	sort.SliceStable(rows, func(i, j int) bool {
@@ -166,6 +170,15 @@ func newestVerdict(s Status) string {
 		return ""
 	}
 	return s.Verdicts.Of(s.Last.ID).State
+}
+
+// unreadableKept is how many manifests the last retention kept because
+// they cannot be read.
+func unreadableKept(s Status) int {
+	if s.Last == nil || s.Last.Retention == nil {
+		return 0
+	}
+	return len(s.Last.Retention.Quarantined)
 }
 
 // pointsOf is the points of runs of kind.

@@ -4,9 +4,9 @@
 package manifest
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	jsonv2 "github.com/go-json-experiment/json"
 	"regexp"
 	"strings"
 	"time"
@@ -102,16 +102,14 @@ func (m *Manifest) Encode() ([]byte, error) {
 
 // Parse decodes and checks a manifest. Anything that could make a restore
 // trust the wrong bytes is an error: an unknown format, a malformed ID or
-// hash, a negative size, a data key outside its backup's folder.
+// hash, a negative size, a data key outside its backup's folder. The JSON
+// is read strictly (encoding/json v2's semantics): an unknown, duplicate
+// or case-variant key, or trailing data, makes the manifest unreadable, so
+// that what a signature covered is exactly what is read.
 func Parse(b []byte) (*Manifest, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var m Manifest
-	if err := dec.Decode(&m); err != nil {
+	if err := jsonv2.Unmarshal(b, &m, jsonv2.RejectUnknownMembers(true)); err != nil {
 		return nil, fmt.Errorf("manifest: decode: %w", err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("manifest: decode: trailing data after the manifest")
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err

@@ -61,6 +61,21 @@ func TestParseRejects(t *testing.T) {
 	if _, err := Parse(append(b, []byte(`{}`)...)); err == nil {
 		t.Error("trailing data accepted")
 	}
+	// A second "sha256" or an "SHA256" beside the signed one would let an
+	// edit change what is read while the signed bytes stay the same.
+	good := string(b)
+	for name, edited := range map[string]string{
+		"duplicate key":    strings.Replace(good, `"size": 42,`, `"size": 42, "size": 41,`, 1),
+		"case-variant key": strings.Replace(good, `"size": 42,`, `"size": 42, "Size": 41,`, 1),
+		"case-only key":    strings.Replace(good, `"size": 42,`, `"SIZE": 42,`, 1),
+	} {
+		if edited == good {
+			t.Fatalf("%s: the edit did not apply", name)
+		}
+		if _, err := Parse([]byte(edited)); err == nil {
+			t.Errorf("%s accepted", name)
+		}
+	}
 }
 
 func FuzzParse(f *testing.F) {

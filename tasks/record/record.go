@@ -98,8 +98,11 @@ type Retention struct {
 	Deleted []string `json:"deleted,omitempty"`
 	// Due are backups the policy lets go whose object lock has not ended:
 	// a later run deletes them.
-	Due   []string `json:"due,omitempty"`
-	Error string   `json:"error,omitempty"`
+	Due []string `json:"due,omitempty"`
+	// Quarantined are manifests kept because they cannot be read: never
+	// deleted by retention (vigil prune -unreadable removes them).
+	Quarantined []string `json:"quarantined,omitempty"`
+	Error       string   `json:"error,omitempty"`
 }
 
 // Verify is the result of a restore drill.
