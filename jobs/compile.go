@@ -157,6 +157,7 @@ func taskNomad(cfg *config.Config, n config.Nomad) config.Nomad {
 		n.ConsulIdentity = true
 	}
 	n.Address, n.TLS = "", nil // how vigil reaches Nomad, not the task's business
+	n.VaultRole = VaultRole(cfg, n.Namespace, n.VaultRole)
 	return n
 }
 

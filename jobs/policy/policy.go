@@ -122,7 +122,7 @@ type Options struct {
 var DefaultOptions = Options{ConsulAuthMethod: "nomad-workloads", VaultJWTMount: "jwt-nomad", VaultAudience: "vault.io"}
 
 // Name is the name of the configuration's policies and roles.
-func Name(cfg *config.Config) string { return "vigil-" + cfg.ID }
+func Name(cfg *config.Config) string { return jobs.ConfigName(cfg) }
 
 // Make derives the configuration's setup. It is pure: the same config and
 // options give the same setup.
@@ -137,34 +137,10 @@ func Make(cfg *config.Config, o Options) *Setup {
 	return s
 }
 
-// jobIDs lists the configuration's Nomad job IDs by namespace: the
-// workload identities its rules trust.
-func jobIDs(cfg *config.Config) map[string][]string {
-	out := map[string][]string{}
-	for i := range cfg.Backups {
-		b := &cfg.Backups[i]
-		ns := namespace(b.Nomad.Namespace)
-		out[ns] = append(out[ns], jobs.BackupPrefix+b.Name)
-		if b.Verify != nil && b.Verify.Schedule != "" {
-			out[ns] = append(out[ns], jobs.VerifyPrefix+b.Name)
-		}
-	}
-	if cfg.Consul.Enabled && len(cfg.Backups) > 0 {
-		ns := namespace(cfg.Nomad.Namespace)
-		out[ns] = append(out[ns], jobs.ServeID(cfg))
-	}
-	for ns := range out {
-		sort.Strings(out[ns])
-	}
-	return out
-}
+// jobIDs lists the configuration's Nomad job IDs by namespace.
+func jobIDs(cfg *config.Config) map[string][]string { return jobs.IDsByNamespace(cfg) }
 
-func namespace(ns string) string {
-	if ns == "" {
-		return "default"
-	}
-	return ns
-}
+func namespace(ns string) string { return jobs.Namespace(ns) }
 
 func sortedNamespaces(m map[string][]string) []string {
 	var out []string

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/vigil-backup/vigil/hcl/config"
+	"github.com/vigil-backup/vigil/jobs"
 )
 
 // vaultRun is the Vault policy of the configuration's runs: every path a
@@ -64,30 +65,25 @@ func vaultRun(s *Setup, cfg *config.Config, o Options) {
 		return
 	}
 	s.Policies = append(s.Policies, p)
-	claims := map[string]any{}
-	var all []string
+	// One role per namespace, each bound to its own namespace's job IDs:
+	// Vault matches each bound claim on its own (jobs.VaultRole).
 	ids := jobIDs(cfg)
-	var namespaces []string
 	for _, ns := range sortedNamespaces(ids) {
-		namespaces = append(namespaces, ns)
-		all = append(all, ids[ns]...)
+		role := jobs.VaultRole(cfg, ns, name)
+		s.VaultObjects = append(s.VaultObjects, VaultObject{
+			Path: "auth/" + o.VaultJWTMount + "/role/" + role,
+			Data: map[string]any{
+				"role_type": "jwt", "bound_audiences": []string{o.VaultAudience},
+				"user_claim": "/nomad_job_id", "user_claim_json_pointer": true,
+				"bound_claims":   map[string]any{"nomad_namespace": []string{ns}, "nomad_job_id": ids[ns]},
+				"claim_mappings": map[string]string{"nomad_namespace": "nomad_namespace", "nomad_job_id": "nomad_job_id", "nomad_task": "nomad_task"},
+				"token_type":     "service", "token_policies": []string{name},
+				// A periodic token lives as long as the run renews it.
+				"token_period": "30m",
+			},
+			Why: fmt.Sprintf("the configuration's jobs in namespace %s log in with their workload identity and get policy %s", ns, name),
+		})
 	}
-	sort.Strings(all)
-	claims["nomad_namespace"] = namespaces
-	claims["nomad_job_id"] = all
-	s.VaultObjects = append(s.VaultObjects, VaultObject{
-		Path: "auth/" + o.VaultJWTMount + "/role/" + name,
-		Data: map[string]any{
-			"role_type": "jwt", "bound_audiences": []string{o.VaultAudience},
-			"user_claim": "/nomad_job_id", "user_claim_json_pointer": true,
-			"bound_claims":   claims,
-			"claim_mappings": map[string]string{"nomad_namespace": "nomad_namespace", "nomad_job_id": "nomad_job_id", "nomad_task": "nomad_task"},
-			"token_type":     "service", "token_policies": []string{name},
-			// A periodic token lives as long as the run renews it.
-			"token_period": "30m",
-		},
-		Why: "the configuration's jobs log in with their workload identity and get policy " + name,
-	})
 	for _, b := range cfg.Backups {
 		if b.Nomad.VaultEnabled && b.Nomad.VaultRole != name {
 			s.Notes = append(s.Notes, fmt.Sprintf("backup %s: its job logs in to Vault with role %q; set nomad { vault { role = %q } } to use the role vigil setup writes", b.Name, b.Nomad.VaultRole, name))
