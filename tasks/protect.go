@@ -50,12 +50,25 @@ func (d *Deps) Signatures(b *config.Backup) (Signatures, error) {
 
 // unwrapKeyring is the keyring a manifest's data key was wrapped with:
 // the mount and key it names (keys may have changed in the spec since).
+//
+// The Transit mount and key come from the spec, never from the manifest
+// alone: a spec that encrypts nothing refuses a manifest that claims
+// encryption without calling Vault, and one that names another mount or
+// key refuses it too (an edited or foreign manifest must not make vigil
+// call Vault where it says).
 func (d *Deps) unwrapKeyring(b *config.Backup, m *manifest.Manifest) (*envelope.Keyring, error) {
-	if d.Vault == nil {
+	e := m.Encryption
+	switch {
+	case b.Encryption == nil:
+		return nil, fmt.Errorf("tasks: %s/%s: the manifest says it is encrypted with Transit key %s/%s, but the spec encrypts nothing: refused without asking Vault (an edited or foreign manifest, or add the encryption block it was written with)",
+			m.Backup, m.ID, e.Mount, e.Key)
+	case e.Mount != b.Encryption.Mount || e.Key != b.Encryption.Key:
+		return nil, fmt.Errorf("tasks: %s/%s: the manifest names Transit key %s/%s, the spec %s/%s: refused without asking Vault",
+			m.Backup, m.ID, e.Mount, e.Key, b.Encryption.Mount, b.Encryption.Key)
+	case d.Vault == nil:
 		return nil, fmt.Errorf("tasks: %s: %w", b.Name, ErrNoTransit)
 	}
-	c := config.Encryption{Mount: m.Encryption.Mount, Key: m.Encryption.Key}
-	return envelope.New(d.Vault, c), nil
+	return envelope.New(d.Vault, *b.Encryption), nil
 }
 
 // retentionOf is the object lock a run's objects get: until its start
