@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/vigil-backup/vigil/hcl/config"
 )
@@ -79,9 +80,17 @@ func thousands(n int) string {
 	return s
 }
 
-// scratchBinary finds a scratch server's binary: the spec's path, then the
-// folder Nomad fetched the scratch artifact into, then PATH.
+// scratchBinary finds a scratch server's binary: the spec's path (a bare
+// name is looked up on PATH, as a shell would), then the folder Nomad
+// fetched the scratch artifact into, then PATH.
 func scratchBinary(name, explicit string) (string, error) {
+	if explicit != "" && !strings.Contains(explicit, "/") {
+		p, err := exec.LookPath(explicit)
+		if err != nil {
+			return "", fmt.Errorf("drill: %s binary %q is not on PATH: give its full path in verify { scratch { %s = \"/path\" } }", name, explicit, name)
+		}
+		return p, nil
+	}
 	if explicit != "" {
 		if _, err := os.Stat(explicit); err != nil {
 			return "", fmt.Errorf("drill: %s binary %s: %w", name, explicit, err)
