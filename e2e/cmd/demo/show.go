@@ -79,9 +79,13 @@ func (d *demo) show(ctx context.Context) error {
 			fmt.Println(d.stack.Nomad.Explain(alloc))
 		}
 	}
-	fmt.Println("\n==> What landed in S3 (s3://" + harness.Bucket + "/vigil/)")
-	if err := d.objects(ctx); err != nil {
-		return err
+	// Every storage of the examples: vault-prod has its own
+	// (vigil-vault/), the others share vigil/.
+	for _, prefix := range []string{"vigil/", "vigil-vault/"} {
+		fmt.Println("\n==> What landed in S3 (s3://" + harness.Bucket + "/" + prefix + ")")
+		if err := d.objects(ctx, prefix); err != nil {
+			return err
+		}
 	}
 	fmt.Println("\n==> Nomad jobs")
 	if err := d.jobs(); err != nil {
@@ -153,7 +157,12 @@ func (d *demo) printByHand(specs string) error {
 		return err
 	}
 	fmt.Printf(`
-==> vigil by hand, with the operator tokens vigil setup used (in %[1]s):
+==> vigil by hand, with the operator tokens vigil setup used (in %[1]s).
+    These operator variables plan, apply and read the records and checks;
+    they cannot read the backups' data in S3 or decrypt it: list, restore
+    and verify log in to Vault for the storage's keys as a run does (the
+    Vault token in the file is the one the runs' policy allows), and a
+    restore writes with the cluster's own token (-to-token-file).
 
     source %[1]s
     %[2]s status -config %[3]s %[4]s
@@ -203,8 +212,8 @@ func (d *demo) seed(ctx context.Context) error {
 	return d.stack.Vault.PutKV(ctx, "secret/data/canary", map[string]any{"written": "before the backup"})
 }
 
-func (d *demo) objects(ctx context.Context) error {
-	objs, err := d.stack.MinIO.List(ctx, "vigil/")
+func (d *demo) objects(ctx context.Context, prefix string) error {
+	objs, err := d.stack.MinIO.List(ctx, prefix)
 	if err != nil {
 		return err
 	}
