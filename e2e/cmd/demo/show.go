@@ -158,10 +158,10 @@ func (d *demo) printByHand(specs string) error {
 	}
 	fmt.Printf(`
 ==> vigil by hand, with the operator tokens vigil setup used (in %[1]s).
-    These operator variables plan, apply and read the records and checks;
-    they cannot read the backups' data in S3 or decrypt it: list, restore
-    and verify log in to Vault for the storage's keys as a run does (the
-    Vault token in the file is the one the runs' policy allows), and a
+    No S3 key is in any variable: the backups' data in MinIO is read only
+    through vigil, which gets the storage's short-lived keys from Vault
+    with the token in that file (the runs' own policy), as a run does. The
+    CLI exports above reach Consul, Nomad and Vault, not the bucket; a
     restore writes with the cluster's own token (-to-token-file).
 
     source %[1]s
