@@ -27,17 +27,24 @@ release:
 image:
 	GO=$(GO) scripts/image.sh $(DIST) $(VERSION)
 
-# Every test: unit tests with the race detector, then the e2e suite on real servers.
-test: lint unit e2e
+# Every test: unit tests with the race detector, then the e2e suite on real
+# servers; the last lines say how long each phase took.
+test:
+	@scripts/phase.sh reset
+	@$(MAKE) --no-print-directory lint unit e2e; code=$$?; scripts/phase.sh report; exit $$code
 
 unit:
+	@scripts/phase.sh start unit
 	$(GO) test -race -count=1 ./...
 	@# The real-cluster Elasticsearch scenarios run only with ES_URL; say so.
 	@$(GO) test -count=1 -run TestESRealCluster -v ./plugin/ | grep -E '^(--- |\s+elasticsearch_real)' || true
+	@scripts/phase.sh end unit
 
 # e2e builds the pinned servers first (cached in $(TOOLS_DIR)).
 e2e: tools
+	@scripts/phase.sh start e2e
 	VIGIL_TOOLS_DIR=$(TOOLS_DIR) $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) ./e2e/...
+	@scripts/phase.sh end e2e
 
 faults: tools
 	VIGIL_TOOLS_DIR=$(TOOLS_DIR) VIGIL_FAULTS_LONG=1 $(GO) test -tags e2e -count=1 -timeout 90m -run 'Fault' -v ./e2e/
@@ -56,17 +63,21 @@ demo-down:
 	$(GO) run ./e2e/cmd/demo -down
 
 tools:
+	@scripts/phase.sh start tools
 	scripts/tools.sh
+	@scripts/phase.sh end tools
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 	$(GO) run ./cmd/vigil fmt examples
 
 lint:
+	@scripts/phase.sh start lint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...
 	$(GO) run ./cmd/vigil fmt -check examples >/dev/null
+	@scripts/phase.sh end lint
 
 # nomad/jobs holds the examples rendered; a unit test keeps it current.
 examples-render:

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Times the phases of `make test` so a run ends with where its time went.
+# usage: scripts/phase.sh start NAME | end NAME | report | reset
+set -euo pipefail
+file=${VIGIL_PHASES:-.work/phases.txt}
+mkdir -p "$(dirname "$file")"
+case "${1:-}" in
+  reset) rm -f "$file" ;;
+  start) echo "start $2 $(date +%s)" >> "$file" ;;
+  end) echo "end $2 $(date +%s)" >> "$file" ;;
+  report)
+    [ -f "$file" ] || exit 0
+    echo "==> make test: where the time went"
+    awk '$1=="start"{s[$2]=$3; order[n++]=$2} $1=="end"{e[$2]=$3}
+         END{t=0; for(i=0;i<n;i++){k=order[i]; if(k in e){d=e[k]-s[k]; t+=d; printf "    %-8s %4d min %02d s\n", k, d/60, d%60} else printf "    %-8s did not finish\n", k}
+             printf "    %-8s %4d min %02d s\n", "total", t/60, t%60}' "$file"
+    ;;
+  *) echo "usage: $0 start NAME | end NAME | report | reset" >&2; exit 2 ;;
+esac
