@@ -236,6 +236,16 @@ func takeBackup(ctx context.Context, d *Deps, b *config.Backup, t plugin.Target,
 		o.Key = dk.Plain
 		defer clear(dk.Plain) // the plaintext key lives for this run only
 	}
+	if b.Encryption == nil && b.Signing != nil {
+		// Checked before the upload: a run that could not sign would
+		// upload a backup it cannot vouch for.
+		if _, err := d.Signer(b); err != nil {
+			return nil, err
+		}
+		if err := creds.Preflight(ctx, d.Vault, b.Signing.VaultNeeds()); err != nil {
+			return nil, fmt.Errorf("tasks: signing: %w", err)
+		}
+	}
 	res, err := stream(ctx, t, s, key, o, plugin.SnapshotOptions{ID: run.ID, Version: d.Version, AllowEmpty: b.AllowEmpty})
 	if err != nil {
 		return nil, err
@@ -257,6 +267,18 @@ func takeBackup(ctx context.Context, d *Deps, b *config.Backup, t plugin.Target,
 	}
 	if ret != nil {
 		m.RetainUntil = &ret.Until
+	}
+	if dk == nil {
+		// Not encrypted: signed alone when the spec signs.
+		signer, err := d.Signer(b)
+		if err != nil {
+			return nil, err
+		}
+		if signer != nil {
+			if err := sign(ctx, signer, m); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if dk != nil {
 		mount, name := kr.Key()

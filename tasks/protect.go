@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/vigil-backup/vigil/hcl/config"
@@ -37,11 +38,27 @@ func (d *Deps) Keyring(b *config.Backup) (*envelope.Keyring, error) {
 	return envelope.New(d.Vault, *b.Encryption), nil
 }
 
+// Signer returns the keyring that signs and checks a backup's manifests:
+// its encryption's, or its signing's; nil when its manifests are not
+// signed.
+func (d *Deps) Signer(b *config.Backup) (*envelope.Keyring, error) {
+	if b.Encryption != nil {
+		return d.Keyring(b)
+	}
+	if b.Signing == nil {
+		return nil, nil
+	}
+	if d.Vault == nil {
+		return nil, fmt.Errorf("tasks: %s: the backup's manifests are signed with Vault Transit, and no Vault client is set: set VAULT_ADDR and VAULT_TOKEN", b.Name)
+	}
+	return envelope.New(d.Vault, b.Signing.Keys()), nil
+}
+
 // Signatures is the backup's keyring as the checker of its manifests'
-// signatures, nil when the backup is not encrypted (a typed nil pointer
-// would not compare to nil).
+// signatures, nil when they are not signed (a typed nil pointer would
+// not compare to nil).
 func (d *Deps) Signatures(b *config.Backup) (Signatures, error) {
-	kr, err := d.Keyring(b)
+	kr, err := d.Signer(b)
 	if kr == nil {
 		return nil, err
 	}
@@ -62,13 +79,15 @@ func (d *Deps) unwrapKeyring(b *config.Backup, m *manifest.Manifest) (*envelope.
 	case b.Encryption == nil:
 		return nil, fmt.Errorf("tasks: %s/%s: the manifest says it is encrypted with Transit key %s/%s, but the spec encrypts nothing: refused without asking Vault (an edited or foreign manifest, or add the encryption block it was written with)",
 			m.Backup, m.ID, e.Mount, e.Key)
-	case e.Mount != b.Encryption.Mount || e.Key != b.Encryption.Key:
+	case e.Mount != b.Encryption.Mount || (e.Key != b.Encryption.Key && !slices.Contains(b.Encryption.PreviousKeys, e.Key)):
 		return nil, fmt.Errorf("tasks: %s/%s: the manifest names Transit key %s/%s, the spec %s/%s: refused without asking Vault",
 			m.Backup, m.ID, e.Mount, e.Key, b.Encryption.Mount, b.Encryption.Key)
 	case d.Vault == nil:
 		return nil, fmt.Errorf("tasks: %s: %w", b.Name, ErrNoTransit)
 	}
-	return envelope.New(d.Vault, *b.Encryption), nil
+	c := *b.Encryption
+	c.Key = e.Key // the current key, or a previous one the spec lists
+	return envelope.New(d.Vault, c), nil
 }
 
 // retentionOf is the object lock a run's objects get: until its start

@@ -93,6 +93,9 @@ type Storage struct {
 	ObjectLock          *ObjectLock `json:"object_lock,omitempty"`
 	// Encryption applies to every backup stored here that sets none.
 	Encryption *Encryption `json:"encryption,omitempty"`
+	// Signing applies to every backup stored here that sets no
+	// encryption or signing of its own.
+	Signing *Signing `json:"signing,omitempty"`
 
 	// Local folder. Under Nomad's exec and docker drivers a task sees its
 	// own filesystem: HostVolume names the Nomad host volume (a
@@ -182,6 +185,9 @@ type Backup struct {
 	AllowEmpty bool `json:"allow_empty,omitempty"`
 	// Encryption is the backup's own, or its storage's.
 	Encryption *Encryption `json:"encryption,omitempty"`
+	// Signing is the backup's own, or its storage's, when it is not
+	// encrypted (encryption signs its manifests already).
+	Signing *Signing `json:"signing,omitempty"`
 
 	Consul        *ConsulSource        `json:"consul,omitempty"`
 	Etcd          *EtcdSource          `json:"etcd,omitempty"`

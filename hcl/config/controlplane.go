@@ -68,6 +68,33 @@ type Encryption struct {
 	Mount   string `json:"mount"`
 	Key     string `json:"key"`
 	SignKey string `json:"sign_key,omitempty"`
+	// PreviousKeys are Transit keys that wrapped data keys or signed
+	// manifests before (a renamed key, the encryption key before sign_key
+	// was added): their backups still read and verify.
+	PreviousKeys []string `json:"previous_keys,omitempty"`
+}
+
+// Signing is authenticity without encryption: each manifest is signed
+// with a Vault Transit key (an HMAC, or an ed25519 signature with Type
+// "ed25519"), and checked before anything trusts it.
+type Signing struct {
+	Mount string `json:"mount"`
+	Key   string `json:"key"`
+	// Type is "hmac" or "ed25519".
+	Type         string   `json:"type"`
+	PreviousKeys []string `json:"previous_keys,omitempty"`
+}
+
+// Keys is the signing as the keyring of an encryption without a data
+// key: the HMAC key, or the ed25519 key as its sign key.
+func (s *Signing) Keys() Encryption {
+	e := Encryption{Mount: s.Mount, PreviousKeys: s.PreviousKeys}
+	if s.Type == "ed25519" {
+		e.SignKey = s.Key
+	} else {
+		e.Key = s.Key
+	}
+	return e
 }
 
 // ObjectLock is S3 Object Lock: every object and manifest is written with

@@ -65,6 +65,20 @@ func (c *TargetCredentials) VaultNeeds() []VaultNeed {
 	return VaultNeeds(c.Source, c.VaultPath)
 }
 
+// VaultNeeds lists what a signed backup's jobs need of Transit: a
+// signature per manifest, and signature checks.
+func (s *Signing) VaultNeeds() []VaultNeed {
+	if s == nil {
+		return nil
+	}
+	p := func(op, key string) string { return s.Mount + "/" + op + "/" + key }
+	op, why := "hmac", "to sign each manifest (HMAC)"
+	if s.Type == "ed25519" {
+		op, why = "sign", "to sign each manifest"
+	}
+	return []VaultNeed{{p(op, s.Key), "update", why}, {p("verify", s.Key), "update", "to check manifests' signatures"}}
+}
+
 // VaultNeeds lists what an encrypted backup's jobs need of Transit: a
 // data key per backup, a signature per manifest, signature checks
 // (retention, listings, drills), and with drills the data key unwrapped.

@@ -120,9 +120,22 @@ func decodeBackup(e *evaluator, blk *hcl.Block, typ, name string, storages *stor
 		b.Compression = e.enum(raw.Compression, "zstd", "zstd", "none")
 	}
 	b.Retain = decodeRetain(e, raw.Retain)
+	// A backup's own encryption, else its storage's; its own signing, else
+	// its storage's unless it encrypts. An encrypted backup's manifests
+	// are signed by its encryption already.
 	b.Encryption = decodeEncryption(e, raw.Encryption)
+	b.Signing = decodeSigning(e, raw.Signing)
 	if b.Encryption == nil {
 		b.Encryption = b.Storage.Encryption
+		if b.Signing == nil {
+			b.Signing = b.Storage.Signing
+		}
+	}
+	if b.Encryption != nil && b.Signing != nil {
+		if raw.Signing != nil {
+			e.errorf(raw.Signing.DefRange, "Signing beside encryption", "This backup is encrypted (by its own encryption block or its storage's), and an encrypted backup's manifests are signed already (an HMAC with the encryption key, or sign_key's ed25519 signature): remove the signing block.")
+		}
+		b.Signing = nil
 	}
 	checkLockedRetention(e, &b, blk.DefRange)
 	b.Lock = decodeLock(e, raw.Lock, name)

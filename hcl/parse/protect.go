@@ -34,16 +34,61 @@ func decodeEncryption(e *evaluator, raw *rawEncryption) *config.Encryption {
 		e.errorf(raw.DefRange, "No key source", "An encryption block needs a vault_transit { key = ... } block naming the Transit key.")
 		return nil
 	}
-	c := &config.Encryption{Key: e.str(t.Key, ""), Mount: e.str(t.Mount, "transit"), SignKey: e.str(t.SignKey, "")}
-	for _, v := range []struct {
-		attr  *hcl.Attribute
-		value string
-	}{{t.Key, c.Key}, {t.Mount, c.Mount}, {t.SignKey, c.SignKey}} {
-		if v.attr != nil && !transitName.MatchString(v.value) {
-			e.errorf(v.attr.Expr.Range(), "Invalid Transit name", "%q is not a Transit key or mount name (letters, digits, '-', '_', '.', and '/' in a mount path).", v.value)
+	c := &config.Encryption{Key: e.str(t.Key, ""), Mount: e.str(t.Mount, "transit"), SignKey: e.str(t.SignKey, ""),
+		PreviousKeys: e.transitNames(t.PreviousKeys)}
+	e.checkTransitNames(map[*hcl.Attribute]string{t.Key: c.Key, t.Mount: c.Mount, t.SignKey: c.SignKey})
+	return c
+}
+
+// checkTransitNames reports values that are not Transit key or mount names.
+func (e *evaluator) checkTransitNames(values map[*hcl.Attribute]string) {
+	for attr, value := range values {
+		if attr != nil && !transitName.MatchString(value) {
+			e.errorf(attr.Expr.Range(), "Invalid Transit name", "%q is not a Transit key or mount name (letters, digits, '-', '_', '.', and '/' in a mount path).", value)
 		}
 	}
-	return c
+}
+
+// transitNames reads a list of Transit key names (previous_keys).
+func (e *evaluator) transitNames(attr *hcl.Attribute) []string {
+	if attr == nil {
+		return nil
+	}
+	var names []string
+	if !e.value(attr, &names) {
+		return nil
+	}
+	for _, n := range names {
+		if !transitName.MatchString(n) {
+			e.errorf(attr.Expr.Range(), "Invalid Transit name", "%q is not a Transit key name.", n)
+		}
+	}
+	return names
+}
+
+// decodeSigning reads a signing block: vault_transit { key, mount, type,
+// previous_keys }.
+func decodeSigning(e *evaluator, raw *rawSigning) *config.Signing {
+	if raw == nil {
+		return nil
+	}
+	t := raw.VaultTransit
+	if t == nil {
+		e.errorf(raw.DefRange, "No key source", "A signing block needs a vault_transit { key = ... } block naming the Transit key.")
+		return nil
+	}
+	s := &config.Signing{Key: e.str(t.Key, ""), Mount: e.str(t.Mount, "transit"), Type: e.enum(t.Type, "hmac", "hmac", "ed25519"),
+		PreviousKeys: e.transitNames(t.PreviousKeys)}
+	e.checkTransitNames(map[*hcl.Attribute]string{t.Key: s.Key, t.Mount: s.Mount})
+	return s
+}
+
+// checkSigningBeside refuses a signing block beside an encryption block:
+// encryption signs its manifests already.
+func checkSigningBeside(e *evaluator, raw *rawSigning, enc *config.Encryption) {
+	if raw != nil && enc != nil {
+		e.errorf(raw.DefRange, "Signing beside encryption", "An encrypted storage's manifests are signed already (an HMAC with the encryption key, or sign_key's ed25519 signature): remove the signing block, or the encryption block for signatures alone.")
+	}
 }
 
 // decodeObjectLock reads an S3 storage's object_lock { mode, retain }.

@@ -34,6 +34,8 @@ var blockDocs = []struct {
 	{"credentials → vault_identity_sts", rawVaultIdentitySTS{}},
 	{"encryption (in a storage or a backup)", rawEncryption{}},
 	{"encryption → vault_transit", rawVaultTransit{}},
+	{"signing (in a storage or a backup; without encryption)", rawSigning{}},
+	{"signing → vault_transit", rawSigningTransit{}},
 	{"backup TYPE NAME", rawBackup{}},
 	{"backup → retain", rawRetain{}},
 	{"backup → lock", rawLock{}},

@@ -63,6 +63,7 @@ type rawS3 struct {
 	Credentials         *rawCredentials `hcl:"credentials,block"`
 	ObjectLock          *rawObjectLock  `hcl:"object_lock,block"`
 	Encryption          *rawEncryption  `hcl:"encryption,block"`
+	Signing             *rawSigning     `hcl:"signing,block"`
 	DefRange            hcl.Range       `hcl:",def_range"`
 }
 
@@ -79,10 +80,25 @@ type rawEncryption struct {
 }
 
 type rawVaultTransit struct {
-	Key      *hcl.Attribute `hcl:"key"`
-	Mount    *hcl.Attribute `hcl:"mount,optional"`
-	SignKey  *hcl.Attribute `hcl:"sign_key,optional"`
-	DefRange hcl.Range      `hcl:",def_range"`
+	Key          *hcl.Attribute `hcl:"key"`
+	Mount        *hcl.Attribute `hcl:"mount,optional"`
+	SignKey      *hcl.Attribute `hcl:"sign_key,optional"`
+	PreviousKeys *hcl.Attribute `hcl:"previous_keys,optional"`
+	DefRange     hcl.Range      `hcl:",def_range"`
+}
+
+// rawSigning is signing { vault_transit { key, mount, type, previous_keys } }.
+type rawSigning struct {
+	VaultTransit *rawSigningTransit `hcl:"vault_transit,block"`
+	DefRange     hcl.Range          `hcl:",def_range"`
+}
+
+type rawSigningTransit struct {
+	Key          *hcl.Attribute `hcl:"key"`
+	Mount        *hcl.Attribute `hcl:"mount,optional"`
+	Type         *hcl.Attribute `hcl:"type,optional"`
+	PreviousKeys *hcl.Attribute `hcl:"previous_keys,optional"`
+	DefRange     hcl.Range      `hcl:",def_range"`
 }
 
 type rawCredentials struct {
@@ -105,6 +121,7 @@ type rawLocal struct {
 	// HostVolume is the Nomad host volume that holds path on the clients.
 	HostVolume *hcl.Attribute `hcl:"host_volume,optional"`
 	Encryption *rawEncryption `hcl:"encryption,block"`
+	Signing    *rawSigning    `hcl:"signing,block"`
 }
 
 type rawBackup struct {
@@ -122,6 +139,7 @@ type rawBackup struct {
 	Elasticsearch *rawElasticsearch `hcl:"elasticsearch,block"`
 	Verify        *rawVerify        `hcl:"verify,block"`
 	Encryption    *rawEncryption    `hcl:"encryption,block"`
+	Signing       *rawSigning       `hcl:"signing,block"`
 	// Nomad places the job, except in a nomad_snapshot backup, where it
 	// names the cluster backed up (rawNomadSource); Vault names the cluster
 	// a vault_raft backup reads.

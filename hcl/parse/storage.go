@@ -115,6 +115,8 @@ func decodeS3(e *evaluator, b *hcl.Block) *config.Storage {
 	s.Credentials = decodeCredentials(e, raw.Credentials)
 	s.ObjectLock = decodeObjectLock(e, raw.ObjectLock)
 	s.Encryption = decodeEncryption(e, raw.Encryption)
+	s.Signing = decodeSigning(e, raw.Signing)
+	checkSigningBeside(e, raw.Signing, s.Encryption)
 	return s
 }
 
@@ -200,7 +202,8 @@ func decodeLocal(e *evaluator, b *hcl.Block) *config.Storage {
 		}
 		p = abs
 	}
-	st := &config.Storage{Path: filepath.Clean(p), Encryption: decodeEncryption(e, raw.Encryption)}
+	st := &config.Storage{Path: filepath.Clean(p), Encryption: decodeEncryption(e, raw.Encryption), Signing: decodeSigning(e, raw.Signing)}
+	checkSigningBeside(e, raw.Signing, st.Encryption)
 	if raw.HostVolume != nil {
 		st.HostVolume = e.str(raw.HostVolume, "")
 		if !namePattern.MatchString(st.HostVolume) {

@@ -38,6 +38,7 @@ func vaultRun(s *Setup, cfg *config.Config, o Options) {
 		tc := b.TargetCreds()
 		add(tc.VaultNeeds(), b.Name)
 		add(b.Encryption.VaultNeeds(b.Verify != nil), b.Name)
+		add(b.Signing.VaultNeeds(), b.Name)
 		if b.VaultCluster != nil {
 			if a := b.VaultCluster.Address; a == "" || a == cfg.Vault.Address {
 				add([]config.VaultNeed{config.VaultRaftNeed}, b.Name)

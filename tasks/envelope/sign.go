@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 
 	"github.com/vigil-backup/vigil/tasks/manifest"
 )
@@ -49,7 +50,11 @@ func (k *Keyring) Verify(ctx context.Context, payload []byte, sig *Signature) (s
 	if k.c.SignKey != "" {
 		wantType, wantKey = SignEd25519, k.c.SignKey
 	}
-	if sig.Type != wantType || sig.Key != wantKey {
+	// A key the spec lists in previous_keys signed earlier manifests (a
+	// renamed key, or the encryption key's HMAC before sign_key): they
+	// verify with their own kind of signature.
+	previous := slices.Contains(k.c.PreviousKeys, sig.Key) && (sig.Type == SignHMAC || sig.Type == SignEd25519)
+	if (sig.Type != wantType || sig.Key != wantKey) && !previous {
 		return fmt.Sprintf("the manifest is signed by %s %s, not %s %s", sig.Type, sig.Key, wantType, wantKey), nil
 	}
 	in := map[string]any{"input": base64.StdEncoding.EncodeToString(payload)}
