@@ -149,7 +149,7 @@ func checkCircularEncryption(e *evaluator, b *config.Backup, vaultAddr string, r
 	e.diags = append(e.diags, &hcl.Diagnostic{
 		Severity: hcl.DiagWarning,
 		Summary:  "Vault snapshot encrypted by the Vault it backs up",
-		Detail:   "This vault_raft backup is encrypted with a Transit key of the Vault it backs up: after losing that Vault, its backups cannot be decrypted. Vault's snapshots are encrypted by its barrier already: store them without encryption, and sign their manifests for authenticity with signing { vault_transit { key = "..." } } on a Transit key of another Vault (a signature that only the lost Vault could check would not help a restore either), or encrypt with a Transit key of another Vault.",
+		Detail:   "This vault_raft backup is encrypted with a Transit key of the Vault it backs up: after losing that Vault, its backups cannot be decrypted. Vault's snapshots are encrypted by its barrier already: store them without encryption, and sign their manifests for authenticity with signing { vault_transit { key = NAME } } on a Transit key of another Vault (a signature that only the lost Vault could check would not help a restore either), or encrypt with a Transit key of another Vault.",
 		Subject:  rng.Ptr(),
 	})
 }
