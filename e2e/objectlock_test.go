@@ -97,6 +97,30 @@ backup "consul_kv" "locked" {
 	if !bytes.Equal(old, data) {
 		t.Fatal("the locked version changed")
 	}
+	// The manifest pins the locked version: with another version on top
+	// (a flipped byte, as an attacker with write access would leave), the
+	// backup still restores from its own, and list marks the overwrite.
+	if first.ObjectVersion == "" || first.ObjectVersion != aws.ToString(orig.VersionId) {
+		t.Fatalf("the manifest pins version %q, the object's is %q", first.ObjectVersion, aws.ToString(orig.VersionId))
+	}
+	flipped := append([]byte(nil), data...)
+	flipped[len(flipped)/2] ^= 0x01
+	over, err := own.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(harness.Bucket), Key: aws.String(key), Body: bytes.NewReader(flipped)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := vigil(t, "", "list", "-config", dir, "-backup", "locked"); r.code != 0 || !strings.Contains(r.stdout, "OVERWRITTEN") || !strings.Contains(r.stderr, "evidence of tampering") {
+		t.Errorf("list does not mark the overwritten object: %s", r)
+	}
+	fresh := freshConsul(t, ctx, "locked-restore")
+	if r := restoreAs(t, fresh, "restore", "-config", dir, "-backup", "locked", "-id", first.ID, "-to", fresh.URL()); r.code != 0 {
+		t.Errorf("restore from the pinned version: %s", r)
+	} else if got := kvMap(t, fresh, "locked/"); got["locked/a"] == "" {
+		t.Errorf("restored keys: %v", got)
+	}
+	if _, err := own.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(harness.Bucket), Key: aws.String(key), VersionId: over.VersionId}); err != nil {
+		t.Fatal(err)
+	}
 	// Put things back: the new, unlocked version goes.
 	if _, err := own.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(harness.Bucket), Key: aws.String(key), VersionId: put.VersionId}); err != nil {
 		t.Fatal(err)

@@ -259,11 +259,20 @@ func takeBackup(ctx context.Context, d *Deps, b *config.Backup, t plugin.Target,
 	if len(objs) != 1 || objs[0].Key != key || objs[0].Size != res.Size {
 		return nil, fmt.Errorf("tasks: %s: the store does not hold the %d bytes written (found %v)", key, res.Size, objs)
 	}
+	// Under Object Lock the bucket keeps versions: the manifest pins the
+	// version just written, so a later write over the key (a new version)
+	// can neither replace nor break this backup.
+	var version string
+	if p, ok := s.(store.Pinner); ok && b.Storage.ObjectLock != nil {
+		if version, err = p.Version(ctx, key); err != nil {
+			return nil, err
+		}
+	}
 	m := &manifest.Manifest{
 		Format: manifest.Format, ID: run.ID, Backup: b.Name, Type: b.Type,
 		Object: key, Size: res.Size, SHA256: res.SHA256, Compression: b.Compression,
 		Source: res.Source, StartedAt: run.StartedAt, FinishedAt: d.Now().UTC(),
-		Version: d.Version, AllocID: run.AllocID, Node: run.Node,
+		Version: d.Version, AllocID: run.AllocID, Node: run.Node, ObjectVersion: version,
 	}
 	if ret != nil {
 		m.RetainUntil = &ret.Until

@@ -42,6 +42,10 @@ type Entry struct {
 	// what it describes, so it keeps it and its data: retention never
 	// deletes it, only `vigil prune -unreadable` when asked.
 	Quarantined bool
+	// Overwritten is the current version of the data object when it is
+	// not the version the manifest pins: someone wrote over the backup.
+	// The backup still reads its own version; this is the evidence.
+	Overwritten string
 }
 
 // Good reports whether the entry is a backup that can be restored.
@@ -195,6 +199,9 @@ func ReadCatalog(ctx context.Context, s store.Store, sigs Signatures, backup str
 			return Catalog{}, err
 		}
 		manifests[o.Key] = m
+		if err := pinnedSize(ctx, s, m, objs); err != nil {
+			return Catalog{}, err
+		}
 		why, err := verifySignature(ctx, sigs, m)
 		if err != nil {
 			return Catalog{}, fmt.Errorf("tasks: check the signature of %s: %w", o.Key, err)
@@ -203,7 +210,59 @@ func ReadCatalog(ctx context.Context, s store.Store, sigs Signatures, backup str
 			bad[o.Key] = why
 		}
 	}
-	return MakeCatalog(backup, objs, manifests, bad, unreadable), nil
+	c := MakeCatalog(backup, objs, manifests, bad, unreadable)
+	if err := markOverwritten(ctx, s, c.Good); err != nil {
+		return Catalog{}, err
+	}
+	return c, nil
+}
+
+// pinnedSize makes the listing tell the size of the version a manifest
+// pins, not of the current one, and drops the object from it when that
+// version is gone: Judge then decides on the backup's own bytes.
+func pinnedSize(ctx context.Context, s store.Store, m *manifest.Manifest, objs []store.Object) error {
+	p, ok := s.(store.Pinner)
+	if !ok || m.ObjectVersion == "" || m.Object == "" {
+		return nil
+	}
+	size, err := p.Head(ctx, m.Object, m.ObjectVersion)
+	for i := range objs {
+		if objs[i].Key != m.Object {
+			continue
+		}
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			objs[i].Key = "" // the pinned version is gone: Judge says missing
+		case err != nil:
+			return err
+		default:
+			objs[i].Size = size
+		}
+	}
+	return nil
+}
+
+// markOverwritten notes the good backups whose data object has a newer
+// version on top of the pinned one.
+func markOverwritten(ctx context.Context, s store.Store, good []Entry) error {
+	p, ok := s.(store.Pinner)
+	if !ok {
+		return nil
+	}
+	for i := range good {
+		m := good[i].Manifest
+		if m.ObjectVersion == "" {
+			continue
+		}
+		cur, err := p.Version(ctx, m.Object)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if cur != m.ObjectVersion {
+			good[i].Overwritten = cur
+		}
+	}
+	return nil
 }
 
 // ListBackups lists the good backups of a backup, newest first.

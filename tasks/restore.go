@@ -156,6 +156,9 @@ func (d *Deps) OpenObject(ctx context.Context, s store.Store, b *config.Backup, 
 // the storage's range requests in flight (store.Download); the caller
 // checks the bytes against the manifest as they pass.
 func readBack(ctx context.Context, s store.Store, b *config.Backup, m *manifest.Manifest) (io.ReadCloser, error) {
+	if p, ok := s.(store.Pinner); ok && m.ObjectVersion != "" {
+		s = p.Pin(m.Object, m.ObjectVersion) // the version the backup wrote
+	}
 	o := store.DownloadOptions{Concurrency: b.Storage.DownloadConcurrency}
 	if b.Storage.Kind == config.StorageLocal {
 		o.Concurrency = 1 // a file reads fastest in order; ranges pay off over a network

@@ -66,7 +66,11 @@ func (c *ListCommand) Run(args []string) int {
 	}
 	ms := []listed{}
 	for _, e := range cat.Good {
-		ms = append(ms, listed{Manifest: e.Manifest, Drill: verdictOrNil(verdicts, e.ID)})
+		ms = append(ms, listed{Manifest: e.Manifest, Drill: verdictOrNil(verdicts, e.ID), Overwritten: e.Overwritten})
+		if e.Overwritten != "" {
+			c.errorf("vigil: list %s: %s: its object was written over (current version %s, the backup's %s): evidence of tampering; restores read the backup's own version",
+				b.Name, e.ID, e.Overwritten, e.Manifest.ObjectVersion)
+		}
 	}
 	// A manifest whose signature fails is shown as what it is, never as
 	// a backup.
@@ -82,8 +86,12 @@ func (c *ListCommand) Run(args []string) int {
 	fmt.Fprintln(tw, "ID\tFinished\tSize\tCompression\tSHA256\tDrill\tObject")
 	for _, l := range ms {
 		m := l.Manifest
+		object := m.Object
+		if l.Overwritten != "" {
+			object += " (OVERWRITTEN since: restores read the backup's own version)"
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.FinishedAt.UTC().Format("2006-01-02T15:04:05Z"),
-			record.HumanBytes(m.Size), m.Compression+encrypted(m), short(m.SHA256), drillColumn(l.Drill), m.Object)
+			record.HumanBytes(m.Size), m.Compression+encrypted(m), short(m.SHA256), drillColumn(l.Drill), object)
 	}
 	for _, e := range cat.Broken {
 		switch {
@@ -102,6 +110,9 @@ func (c *ListCommand) Run(args []string) int {
 type listed struct {
 	*manifest.Manifest
 	Drill *record.Verdict `json:"drill,omitempty"`
+	// Overwritten is the current version of the object when someone
+	// wrote over the backup's own (pinned) version.
+	Overwritten string `json:"overwritten_by_version,omitempty"`
 }
 
 func verdictOrNil(vs record.Verdicts, id string) *record.Verdict {

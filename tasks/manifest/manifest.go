@@ -33,6 +33,9 @@ type Manifest struct {
 	// Object is the data object's key in the store; empty for
 	// elasticsearch, whose data lives in its own snapshot repository.
 	Object      string            `json:"object,omitempty"`
+	// ObjectVersion is the version of Object the backup wrote, in a
+	// bucket that keeps versions (Object Lock): every read takes it.
+	ObjectVersion string `json:"object_version,omitempty"`
 	Size        int64             `json:"size"`
 	SHA256      string            `json:"sha256,omitempty"`
 	Compression string            `json:"compression"`

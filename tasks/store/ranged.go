@@ -34,7 +34,7 @@ var (
 // size comes from the response's Content-Range.
 func (s *S3) GetRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, int64, error) {
 	out, err := s.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Prefix + key),
-		Range: aws.String(fmt.Sprintf("bytes=%d-%d", off, off+n-1))})
+		Range: aws.String(fmt.Sprintf("bytes=%d-%d", off, off+n-1)), VersionId: s.versionOf(key)})
 	if err != nil {
 		var nsk *s3type.NoSuchKey
 		if errors.As(err, &nsk) {

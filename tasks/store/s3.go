@@ -30,6 +30,8 @@ type S3 struct {
 	// Versioned makes Delete remove every version of a key: a bucket with
 	// Object Lock keeps versions, and a plain delete only hides them.
 	Versioned bool
+	// pins are the keys read at a version (Pin).
+	pins map[string]string
 }
 
 var _ Store = (*S3)(nil)
@@ -56,7 +58,7 @@ func (s *S3) PutRetained(ctx context.Context, key string, r io.Reader, size int6
 
 // Get implements Store.
 func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	out, err := s.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Prefix + key)})
+	out, err := s.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Prefix + key), VersionId: s.versionOf(key)})
 	if err != nil {
 		var nsk *s3type.NoSuchKey
 		if errors.As(err, &nsk) {
