@@ -40,7 +40,7 @@ func TestPreviousKeysVerify(t *testing.T) {
 		want string // "" holds; else part of why not
 	}{
 		{Signature{Type: SignEd25519, Key: "manifests", Value: "ok:manifests"}, ""},
-		{Signature{Type: SignHMAC, Key: "backups", Value: "ok:backups"}, ""},         // before sign_key, under the old name
+		{Signature{Type: SignHMAC, Key: "backups", Value: "ok:backups"}, ""},           // before sign_key, under the old name
 		{Signature{Type: SignHMAC, Key: "backups", Value: "forged"}, "does not match"}, // a previous key does not excuse a bad signature
 		{Signature{Type: SignHMAC, Key: "other", Value: "ok:other"}, "not transit-ed25519 manifests"},
 		{Signature{Type: SignHMAC, Key: "backups-2027", Value: "ok:backups-2027"}, "not transit-ed25519 manifests"},

@@ -32,19 +32,19 @@ type Manifest struct {
 	Type   string `json:"type"`
 	// Object is the data object's key in the store; empty for
 	// elasticsearch, whose data lives in its own snapshot repository.
-	Object      string            `json:"object,omitempty"`
+	Object string `json:"object,omitempty"`
 	// ObjectVersion is the version of Object the backup wrote, in a
 	// bucket that keeps versions (Object Lock): every read takes it.
-	ObjectVersion string `json:"object_version,omitempty"`
-	Size        int64             `json:"size"`
-	SHA256      string            `json:"sha256,omitempty"`
-	Compression string            `json:"compression"`
-	Source      map[string]string `json:"source"`
-	StartedAt   time.Time         `json:"started_at"`
-	FinishedAt  time.Time         `json:"finished_at"`
-	Version     string            `json:"vigil_version"`
-	AllocID     string            `json:"alloc_id,omitempty"`
-	Node        string            `json:"node,omitempty"`
+	ObjectVersion string            `json:"object_version,omitempty"`
+	Size          int64             `json:"size"`
+	SHA256        string            `json:"sha256,omitempty"`
+	Compression   string            `json:"compression"`
+	Source        map[string]string `json:"source"`
+	StartedAt     time.Time         `json:"started_at"`
+	FinishedAt    time.Time         `json:"finished_at"`
+	Version       string            `json:"vigil_version"`
+	AllocID       string            `json:"alloc_id,omitempty"`
+	Node          string            `json:"node,omitempty"`
 	// Encryption describes an encrypted object: Size and SHA256 above are
 	// the stored (encrypted) bytes'.
 	Encryption *Encryption `json:"encryption,omitempty"`
