@@ -76,7 +76,11 @@ func (s *Signing) VaultNeeds() []VaultNeed {
 	if s.Type == "ed25519" {
 		op, why = "sign", "to sign each manifest"
 	}
-	return []VaultNeed{{p(op, s.Key), "update", why}, {p("verify", s.Key), "update", "to check manifests' signatures"}}
+	ns := []VaultNeed{{p(op, s.Key), "update", why}, {p("verify", s.Key), "update", "to check manifests' signatures"}}
+	for _, k := range s.PreviousKeys {
+		ns = append(ns, VaultNeed{p("verify", k), "update", "to check older manifests' signatures (previous_keys)"})
+	}
+	return ns
 }
 
 // VaultNeeds lists what an encrypted backup's jobs need of Transit: a
@@ -98,6 +102,12 @@ func (e *Encryption) VaultNeeds(drills bool) []VaultNeed {
 	ns = append(ns, VaultNeed{p("verify", signer), "update", "to check manifests' signatures"})
 	if drills {
 		ns = append(ns, VaultNeed{p("decrypt", e.Key), "update", "to unwrap the data key a drill decrypts with"})
+	}
+	for _, k := range e.PreviousKeys {
+		ns = append(ns, VaultNeed{p("verify", k), "update", "to check older manifests' signatures (previous_keys)"})
+		if drills {
+			ns = append(ns, VaultNeed{p("decrypt", k), "update", "to unwrap older backups' data keys (previous_keys)"})
+		}
 	}
 	return ns
 }

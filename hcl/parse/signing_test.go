@@ -50,7 +50,7 @@ backup "consul_kv" "b" {
 		t.Errorf("an encrypted backup is signed by its encryption only: %+v %+v", b.Signing, b.Encryption)
 	}
 	needs := a.Signing.VaultNeeds()
-	if len(needs) != 2 || needs[0].Path != "transit/sign/vigil-manifests" || needs[1].Path != "transit/verify/vigil-manifests" {
+	if len(needs) != 3 || needs[0].Path != "transit/sign/vigil-manifests" || needs[1].Path != "transit/verify/vigil-manifests" || needs[2].Path != "transit/verify/old-manifests" {
 		t.Errorf("vault needs: %+v", needs)
 	}
 

@@ -111,6 +111,30 @@ func (k *Keyring) Rewrap(ctx context.Context, wrapped string) (string, int, erro
 	return w, keyVersion(w), nil
 }
 
+// Wrap wraps a data key with the keyring's key (transit/encrypt): how a
+// data key moves from a previous key name to the current one, after
+// Unwrap with the previous.
+func (k *Keyring) Wrap(ctx context.Context, plain []byte) (string, int, error) {
+	s, err := k.write(ctx, k.path("encrypt", k.c.Key), map[string]any{"plaintext": base64.StdEncoding.EncodeToString(plain)})
+	if err != nil {
+		return "", 0, err
+	}
+	w := str(s.Data["ciphertext"])
+	return w, keyVersion(w), nil
+}
+
+// Signs reports whether sig is what the keyring signs now: its kind and
+// key (a previous key's signature still verifies, but rewrap replaces it).
+func (k *Keyring) Signs(sig *Signature) bool {
+	if sig == nil {
+		return false
+	}
+	if k.c.SignKey != "" {
+		return sig.Type == SignEd25519 && sig.Key == k.c.SignKey
+	}
+	return sig.Type == SignHMAC && sig.Key == k.c.Key
+}
+
 // keyVersion reads N from "vault:vN:...".
 func keyVersion(ciphertext string) int {
 	var v int
