@@ -247,11 +247,14 @@ func checkDrillVerdicts(t *testing.T, tok, dir, older, newer string) {
 	if r.code != 0 || !marked || !verified {
 		t.Errorf("vigil list does not mark %s as failed and %s as verified: %s", newer, older, r)
 	}
-	// Restores write with the operator's own token, as restoreAs does.
+	// Restores write with the operator's own token, as restoreAs does,
+	// into a fresh Consul: the backup holds the whole KV, the control
+	// Consul's run records among it.
+	fresh := freshConsul(t, testContext(t, 2*time.Minute), "page-drill-restore")
 	restore := func(args ...string) result {
 		env := tokensFor([]string{dir})
-		env.Vault, env.Consul = tok, stack.Consul.Management
-		return vigilEnv(t, stack.Env(env), append([]string{"restore", "-auto-approve", "-config", dir, "-backup", "page-drill"}, args...)...)
+		env.Vault, env.Consul = tok, fresh.Management
+		return vigilEnv(t, stack.Env(env), append([]string{"restore", "-auto-approve", "-config", dir, "-backup", "page-drill", "-to", fresh.URL()}, args...)...)
 	}
 	r = restore("-latest")
 	if r.code != 0 || !strings.Contains(r.stdout, "restored page-drill backup "+older) || !strings.Contains(r.stdout, "passed over newer "+newer+": drill failed") {
