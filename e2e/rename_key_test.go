@@ -40,11 +40,27 @@ backup "consul_kv" "renamed" {
 		t.Fatalf("run: %s", r)
 	}
 	before, _ := latestManifest(t, ctx, prefix, "renamed")
+	// The operator: the runs' policy (the storage's keys come from an
+	// identity token, so the token needs an entity) and the Transit paths
+	// a rename needs (decrypt on the old key, encrypt and HMAC on the new).
+	name := "vigil-" + configID(t)
+	if err := vc.Sys().PutPolicy(name+"-rename", fmt.Sprintf(`path "transit/decrypt/%[1]s" { capabilities = ["update"] }
+path "transit/verify/%[1]s" { capabilities = ["update"] }
+path "transit/encrypt/%[2]s" { capabilities = ["update"] }
+path "transit/hmac/%[2]s" { capabilities = ["update"] }
+path "transit/verify/%[2]s" { capabilities = ["update"] }
+path "transit/decrypt/%[2]s" { capabilities = ["update"] }`, oldKey, newKey)); err != nil {
+		t.Fatal(err)
+	}
+	operator, err := stack.Vault.EntityToken(ctx, "vigil-e2e-operator-"+configID(t), time.Hour, name, name+"-rename")
+	if err != nil {
+		t.Fatal(err)
+	}
 	restore := func(when string) {
 		t.Helper()
 		fresh := freshConsul(t, ctx, "renamed-"+when)
 		env := tokensFor([]string{dir})
-		env.Vault, env.Consul = stack.Vault.RootToken, fresh.Management
+		env.Vault, env.Consul = operator, fresh.Management
 		if r := vigilEnv(t, stack.Env(env), "restore", "-config", dir, "-backup", "renamed", "-to", fresh.URL()); r.code != 0 ||
 			!strings.Contains(r.stdout, "restored renamed backup "+before.ID) {
 			t.Fatalf("restore %s: %s", when, r)
@@ -64,9 +80,8 @@ backup "consul_kv" "renamed" {
 		t.Fatalf("list with previous_keys: %s", r)
 	}
 	restore("with-previous")
-	// The operator moves it to the new key (decrypt on the old, encrypt
-	// and HMAC on the new: the root token here).
-	if r := vigil(t, stack.Vault.RootToken, "rewrap", "-config", dir, "-all"); r.code != 0 || !strings.Contains(r.stdout, "1 rewrapped") {
+	// The operator moves it to the new key.
+	if r := vigil(t, operator, "rewrap", "-config", dir, "-all"); r.code != 0 || !strings.Contains(r.stdout, "1 rewrapped") {
 		t.Fatalf("rewrap: %s", r)
 	}
 	after, _ := latestManifest(t, ctx, prefix, "renamed")
