@@ -99,7 +99,7 @@ backup "consul_kv" "page-never" {
 	}
 	flipByte(t, ctx, prefix+m.Object)
 	if r := vigilTmp(t, tok, t.TempDir(), "verify", "-config", dir, "-backup", "page-drill"); r.code != 1 ||
-		!strings.Contains(r.stderr, "vigil list -backup page-drill") {
+		!strings.Contains(r.stderr, "vigil list -backup page-drill") || !strings.Contains(r.stderr, "the newest verified one is -id "+older.ID) {
 		t.Fatalf("drill of a corrupt page-drill (with the next step): %s", r)
 	}
 	checkDrillVerdicts(t, tok, dir, older.ID, m.ID)

@@ -165,7 +165,7 @@ func (c *RestoreCommand) Run(args []string) int {
 	}
 	if err != nil {
 		c.errorf("vigil: restore %s: %v", b.Name, err)
-		c.errorf("%s", nextStep(b.Name, err))
+		c.errorf("%s", nextStep(b.Name, err, tasks.NewestVerifiedID(context.WithoutCancel(ctx), d, b, opts.ID)))
 		return exitFail
 	}
 	fmt.Fprintf(c.Stdout, "restored %s backup %s (%s, sha256 verified)\n", b.Name, m.ID, record.HumanBytes(m.Size))
@@ -184,9 +184,12 @@ func describeChoice(w io.Writer, name string, ch tasks.Choice, now time.Time) {
 }
 
 // nextStep is what to do after a failed restore or drill: see the
-// backups, and take another by its ID.
-func nextStep(name string, err error) string {
+// backups, and take another by its ID (verified, when one is known).
+func nextStep(name string, err error, verified string) string {
 	step := fmt.Sprintf("Next: `vigil list -backup %s` shows each backup with its drill verdict; pick one with -id.", name)
+	if verified != "" {
+		step = fmt.Sprintf("Next: `vigil list -backup %s` shows each backup with its drill verdict; the newest verified one is -id %s.", name, verified)
+	}
 	if errors.Is(err, tasks.ErrDrillFailed) {
 		step += " -force takes a backup whose drill failed."
 	}

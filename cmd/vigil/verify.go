@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -62,7 +63,11 @@ func (c *VerifyCommand) Run(args []string) int {
 	run, err := tasks.Verify(ctx, d, b, opts)
 	if err != nil {
 		c.errorf("%v", err)
-		c.errorf("%s", nextStep(b.Name, err))
+		failed := ""
+		if run != nil && run.Verify != nil {
+			failed = run.Verify.BackupID
+		}
+		c.errorf("%s", nextStep(b.Name, err, tasks.NewestVerifiedID(context.WithoutCancel(ctx), d, b, failed)))
 		return exitFail
 	}
 	v := run.Verify
