@@ -121,7 +121,7 @@ func (c Catalog) Quarantined() []Entry {
 // may say why) and the signature problems found (by manifest key). Keys
 // outside "<backup>/" or not named like a backup are ignored, so nothing
 // else is ever touched.
-func MakeCatalog(backup string, objs []store.Object, manifests map[string]*manifest.Manifest, badSignatures map[string]string, unreadable ...map[string]string) Catalog {
+func MakeCatalog(backup string, objs []store.Object, manifests map[string]*manifest.Manifest, badSignatures, unreadable map[string]string) Catalog {
 	byID := map[string]*Entry{}
 	objects := map[string]store.Object{}
 	var data []store.Object
@@ -155,8 +155,8 @@ func MakeCatalog(backup string, objs []store.Object, manifests map[string]*manif
 		e.Problem = Judge(backup, e.ID, e.Manifest, objects, badSignatures[e.ManifestKey])
 		e.Tampered = badSignatures[e.ManifestKey] != ""
 		e.Quarantined = quarantined(backup, e.ID, e.Manifest, e.Tampered)
-		if e.Manifest == nil && len(unreadable) > 0 && unreadable[0][e.ManifestKey] != "" {
-			e.Problem = UnreadablePrefix + unreadable[0][e.ManifestKey]
+		if why := unreadable[e.ManifestKey]; e.Manifest == nil && why != "" {
+			e.Problem = UnreadablePrefix + why
 		}
 		if e.Good() {
 			c.Good = append(c.Good, *e)

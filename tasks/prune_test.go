@@ -72,7 +72,7 @@ func TestPrunePlanProperties(t *testing.T) {
 		if rng.Intn(3) == 0 {
 			b.Retain.MaxAge = time.Duration(rng.Int63n(int64(30 * 24 * time.Hour)))
 		}
-		plan := PlanPrune(b, MakeCatalog("db", objs, manifests, nil), now0)
+		plan := PlanPrune(b, MakeCatalog("db", objs, manifests, nil, nil), now0)
 		var deleted []string
 		for _, e := range plan.Drop {
 			if e.ID == newest {

@@ -17,7 +17,7 @@ import (
 // since (a new version on top of the locked one) neither replaces the
 // backup nor breaks it.
 //
-// Error contract: Version and Pinned.Head of a missing key wrap
+// Error contract: Version and Head of a missing key (or version) wrap
 // ErrNotFound.
 type Pinner interface {
 	// Version is the current version ID of key ("" when the bucket does
@@ -56,10 +56,11 @@ func (s *S3) Head(ctx context.Context, key, version string) (int64, error) {
 // Pin implements Pinner.
 func (s *S3) Pin(key, version string) Store {
 	c := *s
-	c.pins = map[string]string{key: version}
+	c.pins = make(map[string]string, len(s.pins)+1)
 	for k, v := range s.pins {
 		c.pins[k] = v
 	}
+	c.pins[key] = version // the newest pin of a key wins
 	return &c
 }
 
