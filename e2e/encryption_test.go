@@ -344,10 +344,10 @@ backup "consul_kv" "tamper-other" {
 		assertNothingLeft(t, tmp)
 	})
 
-	// A token without transit/decrypt on the key: the run's own policy
+	// A token without transit/decrypt on the key: the drill's own policy
 	// (drills may decrypt) with that one rule taken away.
 	vc, _ := stack.Vault.Root()
-	name := "vigil-" + configID(t)
+	name := "vigil-" + configID(t) + "-drill-tamper"
 	pol, _ := vc.Sys().GetPolicy(name)
 	stripped := strings.Replace(pol, "path \"transit/decrypt/"+harness.TransitKey+"\"", "path \"transit/decrypt/nothing\"", 1)
 	if stripped == pol {
@@ -408,7 +408,7 @@ backup "consul_kv" "rewrap" {
 	if err := vc.Sys().PutPolicy(name+"-rewrap", fmt.Sprintf("path \"transit/rewrap/%[1]s\" { capabilities = [\"update\"] }\npath \"transit/decrypt/%[1]s\" { capabilities = [\"update\"] }", key)); err != nil {
 		t.Fatal(err)
 	}
-	operator, err := stack.Vault.EntityToken(ctx, "vigil-e2e-operator-"+configID(t), time.Hour, name, name+"-rewrap")
+	operator, err := stack.Vault.EntityToken(ctx, "vigil-e2e-operator-"+configID(t), time.Hour, append(configVaultPolicies(t, configID(t)), name+"-rewrap")...)
 	if err != nil {
 		t.Fatal(err)
 	}

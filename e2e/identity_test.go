@@ -70,10 +70,10 @@ func TestTaskGetsVaultTokenWithEntity(t *testing.T) {
 	if lookup.Data.EntityID == "" {
 		t.Errorf("the task's Vault token has no entity: %s", raw)
 	}
-	// The task's token has what vigil setup gave the configuration, and
+	// The task's token has what vigil setup gave this job alone, and
 	// nothing more than Vault's default policy.
-	if got := strings.Join(lookup.Data.Policies, ","); got != "default,vigil-platform" {
-		t.Errorf("the task's token has policies %s, want default,vigil-platform", got)
+	if got, want := strings.Join(lookup.Data.Policies, ","), "default,vigil-platform-backup-consul-kv-services"; got != want {
+		t.Errorf("the task's token has policies %s, want %s", got, want)
 	}
 	if jwt, _ := os.ReadFile(filepath.Join(allocDir, "jwt")); strings.Count(string(jwt), ".") != 2 {
 		t.Errorf("the task could not read an identity token: %q", jwt)

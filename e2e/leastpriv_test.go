@@ -97,6 +97,9 @@ backup "vault_raft" "lp-vault" {
 			t.Fatalf("%s with every rule: %s", b, r)
 		}
 	}
+	// Each job runs with its own identity's tokens, as inside Nomad: a
+	// rule another job's policy also holds is still missed.
+	jobs := jobEnvs(t, ctx, dir)
 	cases := 0
 	for _, p := range s.Policies {
 		if p.Manual {
@@ -110,7 +113,7 @@ backup "vault_raft" "lp-vault" {
 				}
 			}
 			write(p.Without(i))
-			want, check := whatFails(t, dir, node, p, rule)
+			want, check := whatFails(t, dir, node, jobs, p, rule)
 			out, failed := check()
 			out = strings.ReplaceAll(out, `\"`, `"`) // log lines quote their values
 			write(p)
@@ -124,7 +127,7 @@ backup "vault_raft" "lp-vault" {
 	if _, err := ec.UserRevokeRole(ctx, "vigil", "root"); err != nil {
 		t.Fatal(err)
 	}
-	r := vigil(t, "", "run", "-config", dir, "-backup", "lp-etcd")
+	r := vigilEnv(t, jobs.backup("lp-etcd"), "run", "-config", dir, "-backup", "lp-etcd")
 	ec.UserGrantRole(ctx, "vigil", "root")
 	cases++
 	if r.code != 1 || !strings.Contains(r.stderr, "lacks the root role") {
@@ -166,13 +169,40 @@ var (
 	consulRule    = regexp.MustCompile(`^(\w+) "([^"]*)" \{ policy = "(\w+)" \}`)
 )
 
+// jobIdentities are the environments of a configuration's jobs, each with
+// its own identity's tokens (harness.Stack.JobTokens).
+type jobIdentities struct {
+	prefix string // vigil-<config id>-
+	env    map[string][]string
+}
+
+func jobEnvs(t *testing.T, ctx context.Context, dir string) *jobIdentities {
+	j := &jobIdentities{prefix: "vigil-" + configID(t) + "-", env: map[string][]string{}}
+	base := tokensFor([]string{dir})
+	for _, b := range []string{"lp-snap", "lp-kv", "lp-etcd", "lp-es", "lp-nomad", "lp-vault"} {
+		j.mint(t, ctx, base, j.prefix+"backup-"+b)
+	}
+	j.mint(t, ctx, base, j.prefix+"serve")
+	return j
+}
+
+func (j *jobIdentities) mint(t *testing.T, ctx context.Context, base harness.Tokens, identity string) {
+	tok, err := stack.JobTokens(ctx, stack.Consul, base, identity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.env[identity] = stack.Env(tok)
+}
+
+func (j *jobIdentities) backup(name string) []string { return j.env[j.prefix+"backup-"+name] }
+
 // whatFails says what a rule's absence must break, and how to see it: the
 // text the error must hold, and a check that returns the output and
-// whether it failed.
-func whatFails(t *testing.T, dir, node string, p policy.Policy, rule policy.Rule) (string, func() (string, bool)) {
+// whether it failed. Each check runs as the job whose policy lost the rule.
+func whatFails(t *testing.T, dir, node string, jobs *jobIdentities, p policy.Policy, rule policy.Rule) (string, func() (string, bool)) {
 	run := func(backup string) func() (string, bool) {
 		return func() (string, bool) {
-			r := vigil(t, "", "run", "-config", dir, "-backup", backup)
+			r := vigilEnv(t, jobs.backup(backup), "run", "-config", dir, "-backup", backup)
 			return r.stderr, r.code == 1
 		}
 	}
@@ -196,19 +226,33 @@ func whatFails(t *testing.T, dir, node string, p policy.Policy, rule policy.Rule
 	m := consulRule.FindStringSubmatch(rule.Text)
 	kind, segment, access := m[1], m[2], m[3]
 	want := fmt.Sprintf("%s %q %s", kind, segment, access)
+	if p.Server != policy.ControlServer {
+		return want, run("lp-kv") // the KV export's prefix on the Consul it reads
+	}
+	if p.Name == jobs.prefix+"serve" {
+		serve := serveLog(t, dir, jobs.env[p.Name])
+		switch {
+		case kind == "session_prefix":
+			return "token lacks session", serve
+		case kind == "key_prefix" && strings.HasPrefix(segment, "vigil/serve/"):
+			return `key "` + segment + `leader"`, serve
+		case kind == "key" && strings.HasSuffix(segment, "/registered"):
+			// Written once per backup: take the registration back so
+			// serve writes it again.
+			cc, _ := stack.Consul.Client()
+			cc.KV().Delete(segment, nil)
+		}
+		return want, serve
+	}
+	backup := strings.TrimPrefix(p.Name, jobs.prefix+"backup-")
 	switch {
-	case kind == "session_prefix":
-		return want, run("lp-kv")
-	case kind == "key" && strings.HasPrefix(segment, "vigil/locks/"):
-		return want, run(strings.TrimPrefix(segment, "vigil/locks/"))
 	case kind == "key_prefix" && strings.HasPrefix(segment, "vigil/runs/"):
-		// The run cannot write its record; vigil status, whose listing
-		// Consul filters, must say it may not read it rather than show
-		// a backup that never ran.
-		backup := strings.TrimSuffix(strings.TrimPrefix(segment, "vigil/runs/"), "/")
+		// The run cannot write its record; vigil status as the same job,
+		// whose listing Consul filters, must say it may not read it
+		// rather than show a backup that never ran.
 		return want, func() (string, bool) {
 			out, failed := run(backup)()
-			st := vigil(t, "", "status", "-config", dir, backup)
+			st := vigilEnv(t, jobs.backup(backup), "status", "-config", dir, backup)
 			read := fmt.Sprintf("key_prefix %q read", segment)
 			if st.code != 1 || !strings.Contains(st.stderr, read) {
 				return out + "\nvigil status: " + st.String(), false
@@ -218,30 +262,22 @@ func whatFails(t *testing.T, dir, node string, p policy.Policy, rule policy.Rule
 	case kind == "key_prefix" && strings.HasPrefix(segment, "vigil/history/"):
 		// The backup is written before its record: the run's outcome
 		// stands and it says the record could not be.
-		backup := strings.TrimSuffix(strings.TrimPrefix(segment, "vigil/history/"), "/")
 		return want, func() (string, bool) {
-			r := vigil(t, "", "run", "-config", dir, "-backup", backup)
+			r := vigilEnv(t, jobs.backup(backup), "run", "-config", dir, "-backup", backup)
 			out := r.stdout + r.stderr
 			return out, strings.Contains(out, "writing the run record failed")
 		}
-	case kind == "key_prefix" && strings.HasPrefix(segment, "vigil/serve/"):
-		return `key "` + segment + `leader"`, serveLog(t, dir)
-	case kind == "node" || kind == "service":
-		return want, serveLog(t, dir)
-	case kind == "key_prefix":
-		return want, run("lp-kv")
 	}
-	t.Fatalf("no check for rule %s", rule.Text)
-	return "", nil
+	return want, run(backup)
 }
 
 // serveLog runs vigil serve until its log names a refused permission (or
 // 20 s pass), and returns the log; serve keeps running on errors, so
 // "failed" means it logged a refusal.
-func serveLog(t *testing.T, dir string) func() (string, bool) {
+func serveLog(t *testing.T, dir string, env []string) func() (string, bool) {
 	return func() (string, bool) {
 		cmd := exec.Command(vigilBin, "serve", "-config", dir, "-addr", "127.0.0.1:0")
-		cmd.Env = envFor("", []string{dir})
+		cmd.Env = env
 		var logs bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &logs, &logs
 		if err := cmd.Start(); err != nil {

@@ -52,7 +52,7 @@ path "transit/verify/%[2]s" { capabilities = ["update"] }
 path "transit/decrypt/%[2]s" { capabilities = ["update"] }`, oldKey, newKey)); err != nil {
 		t.Fatal(err)
 	}
-	operator, err := stack.Vault.EntityToken(ctx, "vigil-e2e-operator-"+configID(t), time.Hour, name, name+"-rename")
+	operator, err := stack.Vault.EntityToken(ctx, "vigil-e2e-operator-"+configID(t), time.Hour, append(configVaultPolicies(t, configID(t)), name+"-rename")...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -180,11 +180,29 @@ func entityToken(t *testing.T, _ context.Context) string {
 // entityTokenFor is entityToken for configuration id.
 func entityTokenFor(t *testing.T, id string) string {
 	t.Helper()
-	tok, err := stack.Vault.EntityToken(context.Background(), "vigil-e2e-"+id, time.Hour, "vigil-"+id)
+	tok, err := stack.Vault.EntityToken(context.Background(), "vigil-e2e-"+id, time.Hour, configVaultPolicies(t, id)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// configVaultPolicies are the Vault policies vigil setup wrote for the
+// jobs of configuration id: an operator who may run any of them by hand.
+func configVaultPolicies(t *testing.T, id string) []string {
+	t.Helper()
+	vc, _ := stack.Vault.Root()
+	names, err := vc.Sys().ListPolicies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, n := range names {
+		if strings.HasPrefix(n, "vigil-"+id+"-backup-") || strings.HasPrefix(n, "vigil-"+id+"-drill-") {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func clientv3WithPrefix() []clientv3.OpOption { return []clientv3.OpOption{clientv3.WithPrefix()} }

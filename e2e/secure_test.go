@@ -35,7 +35,7 @@ backup "consul_kv" "acl-half" {
   `+consulSource(t, stack.Consul.URL(), "acl-half/")+`
 }`)
 	// The policy setup wrote reads the whole prefix: take half away.
-	name := "vigil-" + configID(t) + "-target"
+	name := "vigil-" + configID(t) + "-target-acl-half"
 	pol, _, err := cc.ACL().PolicyReadByName(name, nil)
 	if err != nil || pol == nil {
 		t.Fatalf("read %s: %v", name, err)

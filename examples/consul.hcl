@@ -25,9 +25,10 @@ backup "consul_snapshot" "consul-prod" {
 
     # A token for each run from Vault's Consul secrets engine, revoked at
     # its end; `vigil setup` gives the role acl = "write" (what Consul asks
-    # of a snapshot) and nothing else.
+    # of a snapshot) and nothing else. Each backup has its own role, so the
+    # KV export below never holds a snapshot's rights.
     credentials {
-      vault_consul_path = "consul/creds/vigil-platform"
+      vault_consul_path = "consul/creds/vigil-platform-snapshot"
     }
   }
 
@@ -66,7 +67,7 @@ backup "consul_kv" "consul-kv-services" {
     prefix  = "service/"
     ca_file = var.ca_file
     credentials {
-      vault_consul_path = "consul/creds/vigil-platform"
+      vault_consul_path = "consul/creds/vigil-platform-kv"
     }
   }
 

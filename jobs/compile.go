@@ -113,7 +113,7 @@ func compileBackup(cfg *config.Config, src *config.Backup, opts Options) ([]*api
 	if err != nil {
 		return nil, fmt.Errorf("jobs: compile %s: %w", name, err)
 	}
-	n := taskNomad(cfg, src.Nomad)
+	n := taskNomad(cfg, src.Nomad, identity(cfg, KindBackup, src))
 	if err := checkCommand(BackupPrefix+name, n); err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func compileBackup(cfg *config.Config, src *config.Backup, opts Options) ([]*api
 	job.TaskGroups = []*api.TaskGroup{tg}
 	out := []*api.Job{job}
 	if v != nil && v.Schedule != "" {
-		vj, err := verifyJob(cfg, b, n, data, hash, opts)
+		vj, err := verifyJob(cfg, b, taskNomad(cfg, src.Nomad, identity(cfg, KindDrill, src)), data, hash, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -151,13 +151,14 @@ func compileBackup(cfg *config.Config, src *config.Backup, opts Options) ([]*api
 
 // taskNomad is a job's Nomad settings as its task needs them: with a
 // control Consul the task gets a consul block, so Nomad's workload identity
-// gives it a Consul token for the locks, records and checks.
-func taskNomad(cfg *config.Config, n config.Nomad) config.Nomad {
+// gives it a Consul token for the locks, records and checks; it logs in to
+// Vault as job j.
+func taskNomad(cfg *config.Config, n config.Nomad, j JobIdentity) config.Nomad {
 	if cfg.Consul.Enabled {
 		n.ConsulIdentity = true
 	}
 	n.Address, n.TLS = "", nil // how vigil reaches Nomad, not the task's business
-	n.VaultRole = VaultRole(cfg, n.Namespace, n.VaultRole)
+	n.VaultRole = VaultRole(j, cfg, n.VaultRole)
 	return n
 }
 

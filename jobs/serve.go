@@ -38,7 +38,7 @@ func CompileServe(cfg *config.Config, opts Options) (*api.Job, error) {
 		return nil, fmt.Errorf("jobs: compile %s: %w", ServeID(cfg), err)
 	}
 	sum := sha256.Sum256(buf.Bytes())
-	n := taskNomad(cfg, cfg.Nomad)
+	n := taskNomad(cfg, cfg.Nomad, identity(cfg, KindServe, nil))
 	if err := checkCommand(ServeID(cfg), n); err != nil {
 		return nil, err
 	}

@@ -96,10 +96,9 @@ type RestoreOptions struct {
 	Log      hclog.Logger
 }
 
-// DrillsInPlace reports whether a type's drills restore into the
-// configured system (Elasticsearch, under a scratch prefix) rather than a
-// scratch server of the drill's own, and so need the run's credentials.
-func DrillsInPlace(typ string) bool { return typ == config.TypeElasticsearch }
+// DrillsInPlace is config.DrillsInPlace: the rights vigil setup grants a
+// drill job follow from it.
+func DrillsInPlace(typ string) bool { return config.DrillsInPlace(typ) }
 
 // ReplacesState reports whether restoring a type replaces a cluster's
 // whole state, which vigil restore confirms first.

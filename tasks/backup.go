@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -136,14 +137,22 @@ func Run(ctx context.Context, d *Deps, b *config.Backup, o RunOptions) (*record.
 	if err != nil {
 		return d.finish(cleanup, book, run, err, log)
 	}
-	m, err := takeBackup(bctx, d, b, t, s, run)
+	// A drill this run makes itself decrypts with the data key the run
+	// made: the backup job's identity may not unwrap data keys.
+	var ownKey []byte
+	defer func() { clear(ownKey) }()
+	var keep *[]byte
+	if o.Drill {
+		keep = &ownKey
+	}
+	m, err := takeBackup(bctx, d, b, t, s, run, keep)
 	if err != nil {
 		return d.finish(cleanup, book, run, cause(bctx, err), log)
 	}
 	cancelTimeout()
 	run.Object, run.Size, run.SHA256, run.Source = m.Object, m.Size, m.SHA256, m.Source
 	log.Info("backup written", "object", m.Object, "bytes", m.Size, "sha256", m.SHA256)
-	d.afterBackup(ctx, b, t, s, book, run, o, log)
+	d.afterBackup(ctx, b, t, s, book, run, o, ownKey, log)
 	return d.finish(cleanup, book, run, nil, log)
 }
 
@@ -153,9 +162,9 @@ const retentionTimeout = 15 * time.Minute
 // afterBackup runs the stages after a written backup: the drill, then
 // retention when the drill passed. A failure sets the run's status to
 // what failed; the backup stands either way.
-func (d *Deps) afterBackup(ctx context.Context, b *config.Backup, t plugin.Target, s store.Store, book record.Book, run *record.Run, o RunOptions, log hclog.Logger) {
+func (d *Deps) afterBackup(ctx context.Context, b *config.Backup, t plugin.Target, s store.Store, book record.Book, run *record.Run, o RunOptions, ownKey []byte, log hclog.Logger) {
 	if o.Drill {
-		vrun, err := d.verifyIn(ctx, b, s, book, VerifyOptions{ID: run.ID})
+		vrun, err := d.verifyIn(ctx, b, s, book, VerifyOptions{ID: run.ID, DataKey: ownKey})
 		run.Drill = &record.Drill{RunID: vrun.ID, Passed: err == nil}
 		if err != nil {
 			run.Drill.Error = err.Error()
@@ -216,8 +225,10 @@ func (d *Deps) closeDeadRun(ctx context.Context, book record.Book, s store.Store
 // takeBackup streams the snapshot (encrypted with a fresh data key when
 // the backup is), checks what the store holds, and writes the manifest
 // last, signed when the backup is encrypted, and locked as long as the
-// object when the storage locks objects.
-func takeBackup(ctx context.Context, d *Deps, b *config.Backup, t plugin.Target, s store.Store, run *record.Run) (*manifest.Manifest, error) {
+// object when the storage locks objects. With keep set, an encrypted
+// backup's plaintext data key is copied there for the caller's own drill
+// (the caller clears it).
+func takeBackup(ctx context.Context, d *Deps, b *config.Backup, t plugin.Target, s store.Store, run *record.Run, keep *[]byte) (*manifest.Manifest, error) {
 	key := dataKey(b, run.ID, b.Compression)
 	kr, err := d.Keyring(b)
 	if err != nil {
@@ -227,7 +238,7 @@ func takeBackup(ctx context.Context, d *Deps, b *config.Backup, t plugin.Target,
 	o := streamOptions{Zstd: b.Compression == "zstd", Backup: b.Name, ID: run.ID, Put: putter(s, ret)}
 	var dk *envelope.DataKey
 	if kr != nil {
-		if err := creds.Preflight(ctx, d.Vault, b.Encryption.VaultNeeds(false)); err != nil {
+		if err := creds.Preflight(ctx, d.Vault, b.Encryption.BackupNeeds()); err != nil {
 			return nil, fmt.Errorf("tasks: encryption: %w", err)
 		}
 		if dk, err = kr.NewDataKey(ctx); err != nil {
@@ -235,6 +246,9 @@ func takeBackup(ctx context.Context, d *Deps, b *config.Backup, t plugin.Target,
 		}
 		o.Key = dk.Plain
 		defer clear(dk.Plain) // the plaintext key lives for this run only
+		if keep != nil {
+			*keep = bytes.Clone(dk.Plain)
+		}
 	}
 	if b.Encryption == nil && b.Signing != nil {
 		// Checked before the upload: a run that could not sign would
@@ -242,7 +256,7 @@ func takeBackup(ctx context.Context, d *Deps, b *config.Backup, t plugin.Target,
 		if _, err := d.Signer(b); err != nil {
 			return nil, err
 		}
-		if err := creds.Preflight(ctx, d.Vault, b.Signing.VaultNeeds()); err != nil {
+		if err := creds.Preflight(ctx, d.Vault, b.Signing.BackupNeeds()); err != nil {
 			return nil, fmt.Errorf("tasks: signing: %w", err)
 		}
 	}

@@ -164,6 +164,16 @@ func (d *Deps) decryptFor(ctx context.Context, b *config.Backup, m *manifest.Man
 	if err != nil {
 		return nil, fmt.Errorf("tasks: %s/%s: unwrap the data key with Transit key %s/%s: %w", m.Backup, m.ID, e.Mount, e.Key, err)
 	}
+	return decryptWith(m, key, r)
+}
+
+// decryptWith decrypts m's object with its plaintext data key, checking
+// the plaintext's size and sha256 against the manifest.
+func decryptWith(m *manifest.Manifest, key []byte, r io.Reader) (io.Reader, error) {
+	e := m.Encryption
+	if e == nil {
+		return r, nil
+	}
 	pr, err := envelope.Decrypt(r, key, m.Backup, m.ID)
 	if err != nil {
 		return nil, err

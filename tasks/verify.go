@@ -28,6 +28,11 @@ type VerifyOptions struct {
 	// TempDir holds the drill's scratch copy and servers; "" is the
 	// system's.
 	TempDir string
+	// DataKey, when set, is the plaintext data key of backup ID, from
+	// the run that wrote it: a drill inside the backup job decrypts with
+	// it, since that job's identity may not unwrap data keys. A scheduled
+	// drill job unwraps through Transit, which proves the wrapped key too.
+	DataKey []byte
 }
 
 // Verify runs a restore drill: pick the backup (it must be good), fetch it
@@ -121,6 +126,9 @@ func drill(ctx context.Context, d *Deps, b *config.Backup, v *config.Verify, s s
 	checker, _ := t.(plugin.Checker)
 	path := filepath.Join(dir, "backup"+plugin.Extension(b.Type))
 	decrypt := func(r io.Reader) (io.Reader, error) { return d.decryptFor(ctx, b, m, r) }
+	if opts.DataKey != nil && m.ID == opts.ID {
+		decrypt = func(r io.Reader) (io.Reader, error) { return decryptWith(m, opts.DataKey, r) }
+	}
 	if err := fetchChecked(ctx, s, b, m, decrypt, checker, path); err != nil {
 		return nil, err
 	}

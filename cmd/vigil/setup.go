@@ -196,6 +196,9 @@ func printSetup(w interface{ Write([]byte) (int, error) }, s *policy.Setup) {
 	for _, u := range s.EtcdUsers {
 		fmt.Fprintf(w, "## etcd (%s) user %q, roles %s\n\n  # %s\n\n", strings.Join(u.Endpoints, ","), u.User, strings.Join(u.Roles, ", "), u.Why)
 	}
+	for _, r := range s.Retired {
+		fmt.Fprintf(w, "## %s %s: deleted by -apply where it exists (%s)\n\n", r.Kind, r.Name, r.Why)
+	}
 	for _, n := range s.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}

@@ -255,9 +255,11 @@ func (s *Stack) AdminEnv() []string {
 
 // SetupConfig runs `vigil setup -apply` on the spec at path (with the
 // bootstrap tokens, as an operator would), then mints the tokens vigil
-// processes of configuration id run with, all from what setup wrote: a
-// Consul token with the configuration's role on control, a Nomad token
-// with its operator policy, and a Vault entity token with its policy.
+// processes of configuration id run with outside Nomad, all from what
+// setup wrote: a Consul token with every job's role on control, a Nomad
+// token with its operator policy, and a Vault entity token with every
+// job's policy. That is an operator who may run any of the jobs by hand;
+// JobTokens mints one job's own.
 func (s *Stack) SetupConfig(ctx context.Context, vigil, path, id string, control *Consul, vars ...string) (Tokens, error) {
 	cmd := exec.CommandContext(ctx, vigil, append(append([]string{"setup", "-apply", "-json"}, vars...), path)...)
 	cmd.Env = s.AdminEnv()
@@ -273,23 +275,37 @@ func (s *Stack) SetupConfig(ctx context.Context, vigil, path, id string, control
 	}
 	var applied struct {
 		Setup struct {
-			ConsulRoles []struct{ Name string } `json:"consul_roles"`
-			Policies    []struct{ System, Name string }
+			ConsulRoles []struct{ Server, Name string } `json:"consul_roles"`
+			Policies    []struct {
+				System, Server, Name string
+				Manual               bool
+			}
 		} `json:"setup"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &applied); err != nil {
 		return Tokens{}, fmt.Errorf("harness: vigil setup -json: %w", err)
 	}
 	name := "vigil-" + id
+	var vaultPolicies, consulRoles []string
+	for _, p := range applied.Setup.Policies {
+		if p.System == "vault" && !p.Manual {
+			vaultPolicies = append(vaultPolicies, p.Name)
+		}
+	}
+	for _, r := range applied.Setup.ConsulRoles {
+		if r.Server == "control" {
+			consulRoles = append(consulRoles, r.Name)
+		}
+	}
 	var err error
-	if t.Vault, err = s.Vault.EntityToken(ctx, "vigil-e2e-"+id, time.Hour, name); err != nil {
+	if t.Vault, err = s.Vault.EntityToken(ctx, "vigil-e2e-"+id, time.Hour, vaultPolicies...); err != nil {
 		return t, err
 	}
 	if s.Sec == nil {
 		return t, nil
 	}
-	if len(applied.Setup.ConsulRoles) > 0 {
-		if t.Consul, err = control.Token([]string{name}, nil, "what "+name+"'s runs hold"); err != nil {
+	if len(consulRoles) > 0 {
+		if t.Consul, err = control.Token(consulRoles, nil, "what "+name+"'s jobs hold, together"); err != nil {
 			return t, err
 		}
 	}
@@ -299,6 +315,22 @@ func (s *Stack) SetupConfig(ctx context.Context, vigil, path, id string, control
 		if p.System == "nomad" && strings.HasSuffix(p.Name, "-operator") {
 			t.Nomad, err = s.Nomad.Token(p.Name, "plan and apply of "+name)
 		}
+	}
+	return t, err
+}
+
+// JobTokens mints what one job of a configuration holds inside Nomad,
+// from its identity's name (jobs.JobIdentity.Name): a Vault entity token
+// with its policy alone and a Consul token with its role alone on
+// control; the Nomad token is the operator's, from base.
+func (s *Stack) JobTokens(ctx context.Context, control *Consul, base Tokens, identity string) (Tokens, error) {
+	t := base
+	var err error
+	if t.Vault, err = s.Vault.EntityToken(ctx, "vigil-e2e-"+identity, time.Hour, identity); err != nil {
+		return t, err
+	}
+	if s.Sec != nil {
+		t.Consul, err = control.Token([]string{identity}, nil, "what job "+identity+" holds")
 	}
 	return t, err
 }

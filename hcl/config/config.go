@@ -24,6 +24,11 @@ const (
 	TypeVaultRaft      = "vault_raft"
 )
 
+// DrillsInPlace reports whether a type's drills restore into the
+// configured system (Elasticsearch, under a scratch prefix) rather than a
+// scratch server of the drill's own, and so need the target's credentials.
+func DrillsInPlace(typ string) bool { return typ == TypeElasticsearch }
+
 // BackupTypes lists the supported backup types in a stable order.
 var BackupTypes = []string{TypeConsulSnapshot, TypeConsulKV, TypeEtcd, TypeElasticsearch, TypeNomadSnapshot, TypeVaultRaft}
 

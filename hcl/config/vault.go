@@ -65,49 +65,76 @@ func (c *TargetCredentials) VaultNeeds() []VaultNeed {
 	return VaultNeeds(c.Source, c.VaultPath)
 }
 
-// VaultNeeds lists what a signed backup's jobs need of Transit: a
-// signature per manifest, and signature checks.
-func (s *Signing) VaultNeeds() []VaultNeed {
+// BackupNeeds lists what a signed backup's backup job needs of Transit: a
+// signature per manifest, and signature checks (retention reads every
+// manifest before it deletes).
+func (s *Signing) BackupNeeds() []VaultNeed {
 	if s == nil {
 		return nil
 	}
-	p := func(op, key string) string { return s.Mount + "/" + op + "/" + key }
 	op, why := "hmac", "to sign each manifest (HMAC)"
 	if s.Type == "ed25519" {
 		op, why = "sign", "to sign each manifest"
 	}
-	ns := []VaultNeed{{p(op, s.Key), "update", why}, {p("verify", s.Key), "update", "to check manifests' signatures"}}
-	for _, k := range s.PreviousKeys {
-		ns = append(ns, VaultNeed{p("verify", k), "update", "to check older manifests' signatures (previous_keys)"})
+	return append([]VaultNeed{{transitPath(s.Mount, op, s.Key), "update", why}}, s.DrillNeeds()...)
+}
+
+// DrillNeeds lists what a signed backup's drill job needs: signature
+// checks only. A drill never signs.
+func (s *Signing) DrillNeeds() []VaultNeed {
+	if s == nil {
+		return nil
+	}
+	return verifyNeeds(s.Mount, s.Key, s.PreviousKeys)
+}
+
+// BackupNeeds lists what an encrypted backup's backup job needs of
+// Transit: a data key per backup, a signature per manifest, and signature
+// checks (retention). A backup job never decrypts: a drill it runs itself
+// (verify { after_backup = true }) uses the data key it made.
+func (e *Encryption) BackupNeeds() []VaultNeed {
+	if e == nil {
+		return nil
+	}
+	ns := []VaultNeed{{transitPath(e.Mount, "datakey/plaintext", e.Key), "update", "to get each backup's data key"}}
+	if e.SignKey != "" {
+		ns = append(ns, VaultNeed{transitPath(e.Mount, "sign", e.SignKey), "update", "to sign each manifest"})
+	} else {
+		ns = append(ns, VaultNeed{transitPath(e.Mount, "hmac", e.Key), "update", "to sign each manifest (HMAC)"})
+	}
+	return append(ns, verifyNeeds(e.Mount, e.signer(), e.PreviousKeys)...)
+}
+
+// DrillNeeds lists what an encrypted backup's drill job needs: signature
+// checks and the data key unwrapped, for the current key and the
+// previous ones. A drill never gets a data key or signs.
+func (e *Encryption) DrillNeeds() []VaultNeed {
+	if e == nil {
+		return nil
+	}
+	ns := verifyNeeds(e.Mount, e.signer(), e.PreviousKeys)
+	ns = append(ns, VaultNeed{transitPath(e.Mount, "decrypt", e.Key), "update", "to unwrap the data key a drill decrypts with"})
+	for _, k := range e.PreviousKeys {
+		ns = append(ns, VaultNeed{transitPath(e.Mount, "decrypt", k), "update", "to unwrap older backups' data keys (previous_keys)"})
 	}
 	return ns
 }
 
-// VaultNeeds lists what an encrypted backup's jobs need of Transit: a
-// data key per backup, a signature per manifest, signature checks
-// (retention, listings, drills), and with drills the data key unwrapped.
-func (e *Encryption) VaultNeeds(drills bool) []VaultNeed {
-	if e == nil {
-		return nil
-	}
-	p := func(op, key string) string { return e.Mount + "/" + op + "/" + key }
-	ns := []VaultNeed{{p("datakey/plaintext", e.Key), "update", "to get each backup's data key"}}
-	signer := e.Key
+// signer is the Transit key manifests are signed with.
+func (e *Encryption) signer() string {
 	if e.SignKey != "" {
-		signer = e.SignKey
-		ns = append(ns, VaultNeed{p("sign", signer), "update", "to sign each manifest"})
-	} else {
-		ns = append(ns, VaultNeed{p("hmac", signer), "update", "to sign each manifest (HMAC)"})
+		return e.SignKey
 	}
-	ns = append(ns, VaultNeed{p("verify", signer), "update", "to check manifests' signatures"})
-	if drills {
-		ns = append(ns, VaultNeed{p("decrypt", e.Key), "update", "to unwrap the data key a drill decrypts with"})
-	}
-	for _, k := range e.PreviousKeys {
-		ns = append(ns, VaultNeed{p("verify", k), "update", "to check older manifests' signatures (previous_keys)"})
-		if drills {
-			ns = append(ns, VaultNeed{p("decrypt", k), "update", "to unwrap older backups' data keys (previous_keys)"})
-		}
+	return e.Key
+}
+
+func transitPath(mount, op, key string) string { return mount + "/" + op + "/" + key }
+
+// verifyNeeds are the signature checks of key and of previous keys.
+func verifyNeeds(mount, key string, previous []string) []VaultNeed {
+	ns := []VaultNeed{{transitPath(mount, "verify", key), "update", "to check manifests' signatures"}}
+	for _, k := range previous {
+		ns = append(ns, VaultNeed{transitPath(mount, "verify", k), "update", "to check older manifests' signatures (previous_keys)"})
 	}
 	return ns
 }

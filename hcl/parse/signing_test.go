@@ -49,9 +49,13 @@ backup "consul_kv" "b" {
 	if b.Signing != nil || b.Encryption == nil {
 		t.Errorf("an encrypted backup is signed by its encryption only: %+v %+v", b.Signing, b.Encryption)
 	}
-	needs := a.Signing.VaultNeeds()
+	needs := a.Signing.BackupNeeds()
 	if len(needs) != 3 || needs[0].Path != "transit/sign/vigil-manifests" || needs[1].Path != "transit/verify/vigil-manifests" || needs[2].Path != "transit/verify/old-manifests" {
-		t.Errorf("vault needs: %+v", needs)
+		t.Errorf("backup job's vault needs: %+v", needs)
+	}
+	// A drill only checks signatures.
+	if d := a.Signing.DrillNeeds(); len(d) != 2 || d[0].Path != "transit/verify/vigil-manifests" || d[1].Path != "transit/verify/old-manifests" {
+		t.Errorf("drill job's vault needs: %+v", d)
 	}
 
 	bad := `storage "local" "disk" {

@@ -31,12 +31,12 @@ type Clients struct {
 type Change struct {
 	System string `json:"system"`
 	Object string `json:"object"`
-	// Action is created, updated, unchanged or skipped.
+	// Action is created, updated, unchanged, skipped or deleted.
 	Action string `json:"action"`
 }
 
 func (c Change) String() string {
-	mark := map[string]string{"created": "+", "updated": "~", "unchanged": "=", "skipped": "!"}[c.Action]
+	mark := map[string]string{"created": "+", "updated": "~", "unchanged": "=", "skipped": "!", "deleted": "-"}[c.Action]
 	return fmt.Sprintf("%s %s %s (%s)", mark, c.System, c.Object, c.Action)
 }
 
@@ -44,6 +44,11 @@ func (c Change) String() string {
 // written only when it differs. It reports every object.
 func Apply(ctx context.Context, s *Setup, c Clients, report func(Change)) error {
 	var errs []error
+	// The old configuration-wide identities go first: until they do,
+	// every job holds their rights beside its own.
+	for _, r := range s.Retired {
+		errs = append(errs, applyRetired(ctx, r, c, report))
+	}
 	for _, p := range s.Policies {
 		errs = append(errs, applyPolicy(ctx, p, c, report))
 	}

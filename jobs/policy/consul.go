@@ -2,139 +2,132 @@ package policy
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/vigil-backup/vigil/hcl/config"
+	"github.com/vigil-backup/vigil/jobs"
 )
 
 // What vigil serve writes on the control Consul (tasks/health, which a
 // test holds these to; the compiler does not import the runtime).
 const (
-	serveService = "vigil"
-	leaderPrefix = "vigil/serve/"
+	serveService  = "vigil"
+	leaderPrefix  = "vigil/serve/"
+	registeredKey = "registered"
 )
 
 // ControlServer names the control Consul in a Policy's Server.
 const ControlServer = "control"
 
-// consulControl is what runs, drills and vigil serve do on the control
-// Consul: each backup's lock key and records, sessions for the locks, and
-// serve's leader lock, catalog node and service. Tasks get it through a
-// role bound to their workload identity.
+// consulControl gives each job its own policy and role on the control
+// Consul, and binds that job's workload identity (its namespace and job
+// ID, matched together) to it. A backup job holds its backup's lock
+// (through a session), records and history; a drill job its backup's
+// records and history; vigil serve reads every backup's records and
+// history and keeps its leader lock, catalog node and service (the
+// checks). No job may write another backup's records.
 func consulControl(s *Setup, cfg *config.Config, o Options) {
 	if !cfg.Consul.Enabled || len(cfg.Backups) == 0 {
 		return
 	}
-	name := Name(cfg)
-	p := Policy{System: SystemConsul, Server: ControlServer, TLS: cfg.Consul.TLS, Name: name}
-	p.Rules = append(p.Rules, Rule{`session_prefix "" { policy = "write" }`,
-		"locks: a run holds its lock with a session on the agent it talks to"})
-	for _, b := range cfg.Backups {
-		p.Rules = append(p.Rules,
-			Rule{fmt.Sprintf(`key %q { policy = "write" }`, b.Lock.Key), "the lock of backup " + b.Name},
-			Rule{fmt.Sprintf(`key_prefix %q { policy = "write" }`, config.RecordPrefix+b.Name+"/"), "the run records of backup " + b.Name},
-			Rule{fmt.Sprintf(`key_prefix %q { policy = "write" }`, config.HistoryPrefix+b.Name+"/"), "the run history of backup " + b.Name})
-	}
-	node := cfg.Serve.Node
-	p.Rules = append(p.Rules,
-		Rule{fmt.Sprintf(`key_prefix %q { policy = "write" }`, leaderPrefix+node+"/"), "vigil serve's leader lock"},
-		Rule{fmt.Sprintf(`node %q { policy = "write" }`, node), "vigil serve registers the checks on this external catalog node"},
-		Rule{fmt.Sprintf(`service %q { policy = "write" }`, serveService), "vigil serve's service, which carries the checks"})
-	s.Policies = append(s.Policies, p)
-	s.ConsulRoles = append(s.ConsulRoles, ConsulRole{Server: ControlServer, Name: name, Policies: []string{name}})
-	ids := jobIDs(cfg)
-	for _, ns := range sortedNamespaces(ids) {
+	for _, j := range jobs.Identities(cfg) {
+		p := Policy{System: SystemConsul, Server: ControlServer, TLS: cfg.Consul.TLS, Name: j.Name, Rules: controlRules(cfg, j)}
+		s.Policies = append(s.Policies, p)
+		s.ConsulRoles = append(s.ConsulRoles, ConsulRole{Server: ControlServer, Name: j.Name, Policies: []string{j.Name}})
 		s.BindingRules = append(s.BindingRules, BindingRule{
-			Server: ControlServer, AuthMethod: o.ConsulAuthMethod, BindName: name,
-			Selector:    fmt.Sprintf(`value.nomad_namespace == %q and value.nomad_job_id matches %q`, ns, anyOf(ids[ns])),
-			Description: fmt.Sprintf("vigil configuration %s: its jobs in namespace %s", cfg.ID, ns),
+			Server: ControlServer, AuthMethod: o.ConsulAuthMethod, BindName: j.Name,
+			Selector:    fmt.Sprintf(`value.nomad_namespace == %q and value.nomad_job_id == %q`, j.Namespace, j.JobID),
+			Description: fmt.Sprintf("vigil configuration %s: job %s in namespace %s", cfg.ID, j.JobID, j.Namespace),
 		})
 	}
 }
 
-// anyOf is a regular expression matching exactly the given names.
-func anyOf(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = regexp.QuoteMeta(n)
+// controlRules are job j's rules on the control Consul.
+func controlRules(cfg *config.Config, j jobs.JobIdentity) []Rule {
+	records := func(b string) []Rule {
+		return []Rule{
+			{fmt.Sprintf(`key_prefix %q { policy = "write" }`, config.RecordPrefix+b+"/"), "the run records of backup " + b},
+			{fmt.Sprintf(`key_prefix %q { policy = "write" }`, config.HistoryPrefix+b+"/"), "the run history of backup " + b},
+		}
 	}
-	return "^(" + strings.Join(q, "|") + ")$"
+	switch j.Kind {
+	case jobs.KindBackup:
+		b, _ := cfg.Backup(j.Backup)
+		return append([]Rule{
+			{`session_prefix "" { policy = "write" }`, "locks: a run holds its lock with a session on the agent it talks to"},
+			{fmt.Sprintf(`key %q { policy = "write" }`, b.Lock.Key), "the lock of backup " + b.Name},
+		}, records(b.Name)...)
+	case jobs.KindDrill:
+		return records(j.Backup)
+	}
+	node := cfg.Serve.Node
+	rules := []Rule{
+		{`session_prefix "" { policy = "write" }`, "vigil serve's leader lock is held with a session"},
+		{fmt.Sprintf(`key_prefix %q { policy = "write" }`, leaderPrefix+node+"/"), "vigil serve's leader lock"},
+		{fmt.Sprintf(`node %q { policy = "write" }`, node), "vigil serve registers the checks on this external catalog node"},
+		{fmt.Sprintf(`service %q { policy = "write" }`, serveService), "vigil serve's service, which carries the checks"},
+	}
+	for _, b := range cfg.Backups {
+		rules = append(rules,
+			Rule{fmt.Sprintf(`key_prefix %q { policy = "read" }`, config.RecordPrefix+b.Name+"/"), "the run records of backup " + b.Name},
+			Rule{fmt.Sprintf(`key %q { policy = "write" }`, config.RecordPrefix+b.Name+"/"+registeredKey), "when backup " + b.Name + " came under watch (a backup that never ran is late only after its grace)"},
+			Rule{fmt.Sprintf(`key_prefix %q { policy = "read" }`, config.HistoryPrefix+b.Name+"/"), "the run history of backup " + b.Name})
+	}
+	return rules
 }
 
-// consulTargets is what each backed-up Consul must allow the run's token:
-// acl = "write" for a raft snapshot (Consul checks exactly that), read on
-// the prefix for a KV export. When the token comes from Vault's Consul
-// secrets engine, its role there carries the policy.
+// consulTargets is what each backed-up Consul must allow one backup's
+// token, in a policy of that backup's own: acl = "write" for a raft
+// snapshot (Consul checks exactly that), read on the prefix for a KV
+// export. A consul_kv backup never gets a snapshot's acl = "write"
+// because another backup snapshots the same Consul. When the token comes
+// from Vault's Consul secrets engine, its role there carries the policy;
+// two backups sharing one such role share their policies, and setup says
+// so.
 func consulTargets(s *Setup, cfg *config.Config) {
-	type target struct {
-		rules []Rule
-		roles map[string]bool
-		tls   *config.TLS
-	}
-	byServer := map[string]*target{}
+	byRole := map[string][]string{}
+	server := map[string]string{}
+	var paths []string
 	for _, b := range cfg.Backups {
 		if b.Consul == nil {
 			continue
 		}
-		server := b.Consul.Address
-		if server == "" {
-			server = "CONSUL_HTTP_ADDR"
+		addr := b.Consul.Address
+		if addr == "" {
+			addr = "CONSUL_HTTP_ADDR"
 		}
-		t := byServer[server]
-		if t == nil {
-			t = &target{roles: map[string]bool{}, tls: b.Consul.TLS}
-			byServer[server] = t
-		}
+		name := Name(cfg) + "-target-" + b.Name
+		var rule Rule
 		switch b.Type {
 		case config.TypeConsulSnapshot:
-			t.rules = append(t.rules, Rule{`acl = "write"`, "backup " + b.Name + ": Consul allows a raft snapshot to tokens with acl write"})
+			rule = Rule{`acl = "write"`, "backup " + b.Name + ": Consul allows a raft snapshot to tokens with acl write"}
 		case config.TypeConsulKV:
-			t.rules = append(t.rules, Rule{fmt.Sprintf(`key_prefix %q { policy = "read" }`, b.Consul.Prefix), "backup " + b.Name + ": the KV export of its prefix"})
-		}
-		if c := b.Consul.Creds; c != nil {
-			t.roles[c.VaultPath] = true
-		}
-	}
-	var servers []string
-	for server := range byServer {
-		servers = append(servers, server)
-	}
-	sort.Strings(servers)
-	for i, server := range servers {
-		t := byServer[server]
-		name := Name(cfg) + "-target"
-		if len(servers) > 1 {
-			name = fmt.Sprintf("%s-target-%d", Name(cfg), i+1)
-		}
-		s.Policies = append(s.Policies, Policy{System: SystemConsul, Server: server, TLS: t.tls, Name: name, Rules: dedupe(t.rules), Manual: len(t.roles) == 0})
-		var paths []string
-		for p := range t.roles {
-			paths = append(paths, p)
-		}
-		sort.Strings(paths)
-		for _, p := range paths {
-			s.VaultObjects = append(s.VaultObjects, VaultObject{
-				Path: strings.Replace(p, "/creds/", "/roles/", 1),
-				Data: map[string]any{"consul_policies": []string{name}, "ttl": "1h", "max_ttl": "24h"},
-				Why:  fmt.Sprintf("the Consul tokens runs get at %s carry policy %s of %s", p, name, server),
-			})
-		}
-	}
-}
-
-// dedupe drops repeated rules, keeping the first's reason.
-func dedupe(rules []Rule) []Rule {
-	var out []Rule
-	seen := map[string]int{}
-	for _, r := range rules {
-		if i, ok := seen[r.Text]; ok {
-			out[i].Why += "; " + r.Why
+			rule = Rule{fmt.Sprintf(`key_prefix %q { policy = "read" }`, b.Consul.Prefix), "backup " + b.Name + ": the KV export of its prefix"}
+		default:
 			continue
 		}
-		seen[r.Text] = len(out)
-		out = append(out, r)
+		c := b.Consul.Creds
+		s.Policies = append(s.Policies, Policy{System: SystemConsul, Server: addr, TLS: b.Consul.TLS, Name: name, Rules: []Rule{rule}, Manual: c == nil})
+		if c == nil {
+			continue
+		}
+		if _, ok := byRole[c.VaultPath]; !ok {
+			paths = append(paths, c.VaultPath)
+		}
+		byRole[c.VaultPath] = append(byRole[c.VaultPath], name)
+		server[c.VaultPath] = addr
 	}
-	return out
+	sort.Strings(paths)
+	for _, p := range paths {
+		names := byRole[p]
+		s.VaultObjects = append(s.VaultObjects, VaultObject{
+			Path: strings.Replace(p, "/creds/", "/roles/", 1),
+			Data: map[string]any{"consul_policies": names, "ttl": "1h", "max_ttl": "24h"},
+			Why:  fmt.Sprintf("the Consul tokens runs get at %s carry policies %s of %s", p, strings.Join(names, ", "), server[p]),
+		})
+		if len(names) > 1 {
+			s.Notes = append(s.Notes, fmt.Sprintf("backups share the Consul credentials at %s, so each gets the others' rules (%s): give each backup its own role in Vault's Consul engine", p, strings.Join(names, ", ")))
+		}
+	}
 }

@@ -9,10 +9,11 @@ import (
 )
 
 // TestNoJWTRoleCrossesNamespaces: with the examples spread over two
-// namespaces, vigil setup -json gives one JWT role per namespace, and no
-// role's claims accept a job ID of one namespace from the other: a job
-// registered in dev under the name of a default backup gets no role.
-// The compiled jobs log in with their own namespace's role.
+// namespaces, vigil setup -json gives one JWT role per job, each bound to
+// one namespace and one job ID of that namespace, so no role's claims
+// accept a job ID of one namespace from the other: a job registered in
+// dev under the name of a default backup gets no role. The compiled jobs
+// log in with their own role.
 func TestNoJWTRoleCrossesNamespaces(t *testing.T) {
 	cfg := load(t, "../../examples")
 	moved := cfg.Backups[0].Name
@@ -34,34 +35,40 @@ func TestNoJWTRoleCrossesNamespaces(t *testing.T) {
 	if err := json.Unmarshal(b, &out); err != nil {
 		t.Fatal(err)
 	}
-	roles := 0
+	roleOf := map[string]string{} // job ID -> role path
 	for _, o := range out.VaultObjects {
 		if !strings.HasPrefix(o.Path, "auth/"+DefaultOptions.VaultJWTMount+"/role/") {
 			continue
 		}
-		roles++
-		nss := o.Data.BoundClaims["nomad_namespace"]
-		if len(nss) != 1 {
-			t.Errorf("%s binds %d namespaces %v: its job IDs pair with either", o.Path, len(nss), nss)
+		nss, idsBound := o.Data.BoundClaims["nomad_namespace"], o.Data.BoundClaims["nomad_job_id"]
+		if len(nss) != 1 || len(idsBound) != 1 {
+			t.Errorf("%s binds namespaces %v and job IDs %v: each claim is matched on its own, so the lists pair freely", o.Path, nss, idsBound)
 			continue
 		}
-		own := map[string]bool{}
-		for _, id := range ids[nss[0]] {
-			own[id] = true
+		if !contains(ids[nss[0]], idsBound[0]) {
+			t.Errorf("%s (namespace %s) accepts job ID %s of another namespace", o.Path, nss[0], idsBound[0])
 		}
-		for _, id := range o.Data.BoundClaims["nomad_job_id"] {
-			if !own[id] {
-				t.Errorf("%s (namespace %s) accepts job ID %s of another namespace", o.Path, nss[0], id)
-			}
-		}
-		if nss[0] == "dev" && !strings.HasSuffix(o.Path, "/vigil-"+cfg.ID+"-dev") {
-			t.Errorf("the dev role is %s", o.Path)
+		roleOf[nss[0]+"/"+idsBound[0]] = o.Path
+	}
+	// The dev impostor: a job in dev named like a default backup.
+	for _, id := range ids["default"] {
+		if r, ok := roleOf["dev/"+id]; ok {
+			t.Errorf("a dev job named %s logs in with %s", id, r)
 		}
 	}
-	if roles != 2 {
-		t.Errorf("%d JWT roles, want one per namespace", roles)
+	// One role per job but serve, which has no credential source.
+	want := 0
+	for _, j := range jobs.Identities(cfg) {
+		if j.Kind != jobs.KindServe {
+			want++
+		} else if _, ok := roleOf[j.Namespace+"/"+j.JobID]; ok {
+			t.Errorf("the serve job %s has a Vault role", j.JobID)
+		}
 	}
-	// The jobs use their namespace's role.
+	if len(roleOf) != want {
+		t.Errorf("%d JWT roles, want one per job (%d)", len(roleOf), want)
+	}
+	// The jobs log in with their own role.
 	for i := range cfg.Backups {
 		cfg.Backups[i].Nomad.VaultEnabled, cfg.Backups[i].Nomad.VaultRole = true, Name(cfg)
 	}
@@ -79,8 +86,8 @@ func TestNoJWTRoleCrossesNamespaces(t *testing.T) {
 				if task.Vault == nil {
 					continue
 				}
-				if want := Name(cfg) + "-" + ns; task.Vault.Role != want {
-					t.Errorf("job %s in %s logs in with role %s, want %s", *j.ID, ns, task.Vault.Role, want)
+				if want := "auth/jwt-nomad/role/" + task.Vault.Role; roleOf[ns+"/"+*j.ID] != want {
+					t.Errorf("job %s in %s logs in with role %s, but setup binds it to %q", *j.ID, ns, task.Vault.Role, roleOf[ns+"/"+*j.ID])
 				}
 			}
 		}

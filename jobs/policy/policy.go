@@ -103,6 +103,8 @@ type Setup struct {
 	BindingRules []BindingRule `json:"binding_rules"`
 	VaultObjects []VaultObject `json:"vault_objects"`
 	EtcdUsers    []EtcdUser    `json:"etcd_users"`
+	// Retired are what older versions wrote and -apply deletes.
+	Retired []Retired `json:"retired,omitempty"`
 	// Notes are what the operator must still do or know.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -134,6 +136,7 @@ func Make(cfg *config.Config, o Options) *Setup {
 	nomadOperator(s, cfg)
 	nomadTargets(s, cfg)
 	etcdUsers(s, cfg)
+	retired(s, cfg, o)
 	return s
 }
 

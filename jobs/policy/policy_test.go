@@ -4,15 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/hcl/parse"
+	"github.com/vigil-backup/vigil/jobs"
 	"github.com/vigil-backup/vigil/tasks/health"
+	"github.com/vigil-backup/vigil/tasks/record"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -52,23 +54,25 @@ func TestServeNamesMatchTheRuntime(t *testing.T) {
 	if serveService != health.ServiceID || !strings.HasPrefix(health.LeaderKey("n"), leaderPrefix+"n/") {
 		t.Fatalf("policy names %q %q; serve writes %q %q", serveService, leaderPrefix, health.ServiceID, health.LeaderKey("n"))
 	}
+	if want := config.RecordPrefix + "b/" + registeredKey; record.RegisteredKey("b") != want {
+		t.Fatalf("policy names %q; serve writes %q", want, record.RegisteredKey("b"))
+	}
 }
 
-// TestBindingRuleSelectsOnlyItsJobs: the selector's pattern takes exactly
-// the configuration's job IDs.
+// TestBindingRuleSelectsOnlyItsJobs: each job's identity is bound to its
+// own role by its namespace and job ID together, and to nothing else.
 func TestBindingRuleSelectsOnlyItsJobs(t *testing.T) {
-	s := Make(load(t, "../../examples"), DefaultOptions)
-	if len(s.BindingRules) != 1 {
-		t.Fatalf("binding rules: %+v", s.BindingRules)
+	cfg := load(t, "../../examples")
+	s := Make(cfg, DefaultOptions)
+	ids := jobs.Identities(cfg)
+	if len(s.BindingRules) != len(ids) {
+		t.Fatalf("%d binding rules for %d jobs", len(s.BindingRules), len(ids))
 	}
-	m := regexp.MustCompile(`matches "([^"]+)"`).FindStringSubmatch(s.BindingRules[0].Selector)
-	re := regexp.MustCompile(m[1])
-	for id, want := range map[string]bool{
-		"vigil-etcd-main": true, "vigil-verify-etcd-main": true, "vigil-serve-platform": true, "vigil-logs": true,
-		"vigil-etcd-main-2": false, "vigil-serve-other": false, "vigil-etcd": false, "x-vigil-logs": false,
-	} {
-		if re.MatchString(id) != want {
-			t.Errorf("%s: match %v, want %v", id, !want, want)
+	for i, j := range ids {
+		r := s.BindingRules[i]
+		want := fmt.Sprintf(`value.nomad_namespace == %q and value.nomad_job_id == %q`, j.Namespace, j.JobID)
+		if r.BindName != j.Name || r.Selector != want {
+			t.Errorf("job %s: bound to %s by %s", j.JobID, r.BindName, r.Selector)
 		}
 	}
 }

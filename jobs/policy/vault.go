@@ -9,88 +9,116 @@ import (
 	"github.com/vigil-backup/vigil/jobs"
 )
 
-// vaultRun is the Vault policy of the configuration's runs: every path a
-// credential source reads, with lease renewal and revocation where it
-// leases (the same list each run checks before it starts), and the JWT
-// role its jobs log in with, bound to their workload identities. The PKI
+// vaultRun writes one Vault policy and one JWT role per job: each policy
+// holds only the paths its own job reads (the same lists each run checks
+// before it starts), with lease renewal and revocation where it leases;
+// each role is bound to its job's namespace and job ID alone. The PKI
 // roles certificates are issued under are written too.
 func vaultRun(s *Setup, cfg *config.Config, o Options) {
 	name := Name(cfg)
-	p := Policy{System: SystemVault, Name: name}
-	caps := map[string][]string{}
-	// why[path][reason] lists the backups that need the path for reason.
-	why := map[string]map[string][]string{}
-	var order []string
-	add := func(ns []config.VaultNeed, backup string) {
-		for _, n := range ns {
-			if _, ok := caps[n.Path]; !ok {
-				order = append(order, n.Path)
-				why[n.Path] = map[string][]string{}
-			}
-			if !contains(caps[n.Path], n.Capability) {
-				caps[n.Path] = append(caps[n.Path], n.Capability)
-			}
-			why[n.Path][n.Why] = append(why[n.Path][n.Why], backup)
+	written := map[string]bool{}
+	for i := range cfg.Backups {
+		b := &cfg.Backups[i]
+		kinds := []string{jobs.KindBackup}
+		if b.Verify != nil {
+			// Also without a drill job: an operator who drills by hand
+			// (vigil verify) takes this policy.
+			kinds = append(kinds, jobs.KindDrill)
 		}
-	}
-	for _, b := range cfg.Backups {
-		add(b.Storage.Credentials.VaultNeeds(), b.Name)
-		tc := b.TargetCreds()
-		add(tc.VaultNeeds(), b.Name)
-		add(b.Encryption.VaultNeeds(b.Verify != nil), b.Name)
-		add(b.Signing.VaultNeeds(), b.Name)
-		if b.VaultCluster != nil {
-			if a := b.VaultCluster.Address; a == "" || a == cfg.Vault.Address {
-				add([]config.VaultNeed{config.VaultRaftNeed}, b.Name)
-			} else {
-				s.Notes = append(s.Notes, fmt.Sprintf("backup %s reads the Vault at %s, not the one its runs log in to: the run's VAULT_TOKEN must be that cluster's, with read on %s", b.Name, a, config.VaultRaftNeed.Path))
+		for _, kind := range kinds {
+			j := jobs.IdentityOf(cfg, kind, b)
+			if p := vaultPolicy(j, jobVaultNeeds(s, cfg, b, kind)); len(p.Rules) > 0 {
+				s.Policies = append(s.Policies, p)
+				written[p.Name] = true
 			}
 		}
-		if tc != nil && tc.Source == config.CredVaultPKI {
-			pkiRole(s, b.Name, tc)
+	}
+	for _, j := range jobs.Identities(cfg) {
+		if j.Kind == jobs.KindServe {
+			continue // serve reads records: no credential source
 		}
-	}
-	for _, path := range order {
-		sort.Strings(caps[path])
-		var reasons []string
-		for reason, backups := range why[path] {
-			reasons = append(reasons, fmt.Sprintf("%s (%s)", reason, strings.Join(uniq(backups), ", ")))
+		var policies []string
+		if written[j.Name] {
+			policies = []string{j.Name}
 		}
-		sort.Strings(reasons)
-		p.Rules = append(p.Rules, Rule{
-			Text: fmt.Sprintf("path %q {\n  capabilities = [%s]\n}", path, quoteJoin(caps[path])),
-			Why:  strings.Join(reasons, "; "),
-		})
-	}
-	if len(p.Rules) == 0 {
-		return
-	}
-	s.Policies = append(s.Policies, p)
-	// One role per namespace, each bound to its own namespace's job IDs:
-	// Vault matches each bound claim on its own (jobs.VaultRole).
-	ids := jobIDs(cfg)
-	for _, ns := range sortedNamespaces(ids) {
-		role := jobs.VaultRole(cfg, ns, name)
 		s.VaultObjects = append(s.VaultObjects, VaultObject{
-			Path: "auth/" + o.VaultJWTMount + "/role/" + role,
+			Path: "auth/" + o.VaultJWTMount + "/role/" + j.Name,
 			Data: map[string]any{
 				"role_type": "jwt", "bound_audiences": []string{o.VaultAudience},
 				"user_claim": "/nomad_job_id", "user_claim_json_pointer": true,
-				"bound_claims":   map[string]any{"nomad_namespace": []string{ns}, "nomad_job_id": ids[ns]},
+				"bound_claims":   map[string]any{"nomad_namespace": []string{j.Namespace}, "nomad_job_id": []string{j.JobID}},
 				"claim_mappings": map[string]string{"nomad_namespace": "nomad_namespace", "nomad_job_id": "nomad_job_id", "nomad_task": "nomad_task"},
-				"token_type":     "service", "token_policies": []string{name},
+				"token_type":     "service", "token_policies": policies,
 				// A periodic token lives as long as the run renews it.
 				"token_period": "30m",
 			},
-			Why: fmt.Sprintf("the configuration's jobs in namespace %s log in with their workload identity and get policy %s", ns, name),
+			Why: fmt.Sprintf("job %s in namespace %s logs in with its workload identity and gets its own policy only", j.JobID, j.Namespace),
 		})
 	}
 	for _, b := range cfg.Backups {
 		if b.Nomad.VaultEnabled && b.Nomad.VaultRole != name {
-			s.Notes = append(s.Notes, fmt.Sprintf("backup %s: its job logs in to Vault with role %q; set nomad { vault { role = %q } } to use the role vigil setup writes", b.Name, b.Nomad.VaultRole, name))
+			s.Notes = append(s.Notes, fmt.Sprintf("backup %s: its jobs log in to Vault with role %q, which vigil setup does not write; set nomad { vault { role = %q } } to give each job the role vigil setup writes for it", b.Name, b.Nomad.VaultRole, name))
 			break
 		}
 	}
+}
+
+// jobVaultNeeds lists what one job of backup b reads from Vault. A
+// backup job: the storage's and the target's credentials, a data key and
+// a signature per backup, signature checks, and the raft snapshot when it
+// backs up Vault. A drill job: the storage's credentials, signature checks
+// and the data key unwrapped; the target's credentials only when it
+// drills in place (Elasticsearch).
+func jobVaultNeeds(s *Setup, cfg *config.Config, b *config.Backup, kind string) []config.VaultNeed {
+	ns := b.Storage.Credentials.VaultNeeds()
+	tc := b.TargetCreds()
+	if kind == jobs.KindDrill {
+		if config.DrillsInPlace(b.Type) {
+			ns = append(ns, tc.VaultNeeds()...)
+		}
+		return append(append(ns, b.Encryption.DrillNeeds()...), b.Signing.DrillNeeds()...)
+	}
+	ns = append(ns, tc.VaultNeeds()...)
+	ns = append(append(ns, b.Encryption.BackupNeeds()...), b.Signing.BackupNeeds()...)
+	if b.VaultCluster != nil {
+		if a := b.VaultCluster.Address; a == "" || a == cfg.Vault.Address {
+			ns = append(ns, config.VaultRaftNeed)
+		} else {
+			s.Notes = append(s.Notes, fmt.Sprintf("backup %s reads the Vault at %s, not the one its runs log in to: the run's VAULT_TOKEN must be that cluster's, with read on %s", b.Name, a, config.VaultRaftNeed.Path))
+		}
+	}
+	if tc != nil && tc.Source == config.CredVaultPKI {
+		pkiRole(s, b.Name, tc)
+	}
+	return ns
+}
+
+// vaultPolicy is job j's policy: one rule per path, with its
+// capabilities and why the job needs it.
+func vaultPolicy(j jobs.JobIdentity, needs []config.VaultNeed) Policy {
+	p := Policy{System: SystemVault, Name: j.Name}
+	caps := map[string][]string{}
+	why := map[string][]string{}
+	var order []string
+	for _, n := range needs {
+		if _, ok := caps[n.Path]; !ok {
+			order = append(order, n.Path)
+		}
+		if !contains(caps[n.Path], n.Capability) {
+			caps[n.Path] = append(caps[n.Path], n.Capability)
+		}
+		if !contains(why[n.Path], n.Why) {
+			why[n.Path] = append(why[n.Path], n.Why)
+		}
+	}
+	for _, path := range order {
+		sort.Strings(caps[path])
+		p.Rules = append(p.Rules, Rule{
+			Text: fmt.Sprintf("path %q {\n  capabilities = [%s]\n}", path, quoteJoin(caps[path])),
+			Why:  fmt.Sprintf("%s: %s (%s)", j.Kind, strings.Join(why[path], "; "), j.Backup),
+		})
+	}
+	return p
 }
 
 // pkiRole is the PKI role a backup's client certificates come from: its
@@ -121,16 +149,6 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
-}
-
-func uniq(xs []string) []string {
-	var out []string
-	for _, x := range xs {
-		if !contains(out, x) {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 func quoteJoin(xs []string) string {

@@ -9,7 +9,7 @@ job "vigil-consul-kv-services" {
     vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "backup"
-    vigil_spec_hash = "9eb7b1169d538a7b641824b5794d010f88175aae15b1532520d1b13945621fec"
+    vigil_spec_hash = "9f63ad51d1f28a24b1ce7f013d5a9262c89beb5cd47d46d6718644ebc222949c"
     vigil_type      = "consul_kv"
     vigil_version   = "0.1.0-dev"
   }
@@ -131,7 +131,7 @@ job "vigil-consul-kv-services" {
         },
         "credentials": {
           "source": "vault_consul_path",
-          "vault_path": "consul/creds/vigil-platform"
+          "vault_path": "consul/creds/vigil-platform-kv"
         }
       },
       "verify": {
@@ -155,7 +155,7 @@ EOT
       }
 
       vault {
-        role        = "vigil-platform"
+        role        = "vigil-platform-backup-consul-kv-services"
         change_mode = "noop"
       }
 

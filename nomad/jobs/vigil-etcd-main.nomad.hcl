@@ -155,7 +155,7 @@ EOT
       }
 
       vault {
-        role        = "vigil-platform"
+        role        = "vigil-platform-backup-etcd-main"
         change_mode = "noop"
       }
 

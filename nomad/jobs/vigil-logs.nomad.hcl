@@ -160,7 +160,7 @@ EOT
       }
 
       vault {
-        role        = "vigil-platform"
+        role        = "vigil-platform-backup-logs"
         change_mode = "noop"
       }
 

@@ -8,7 +8,7 @@ job "vigil-serve-platform" {
     vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "serve"
-    vigil_spec_hash = "b20514e44897038c9e7bf2ee03ad694fe943818fa69333f69eaf6ab97255f613"
+    vigil_spec_hash = "651e2fefdd2d5f8616f98fbb063e77b1605893b37abd6fc8ae1c49ecd3e4d7e9"
     vigil_version   = "0.1.0-dev"
   }
 
@@ -123,7 +123,7 @@ job "vigil-serve-platform" {
         },
         "credentials": {
           "source": "vault_consul_path",
-          "vault_path": "consul/creds/vigil-platform"
+          "vault_path": "consul/creds/vigil-platform-snapshot"
         }
       },
       "verify": {
@@ -185,7 +185,7 @@ job "vigil-serve-platform" {
         },
         "credentials": {
           "source": "vault_consul_path",
-          "vault_path": "consul/creds/vigil-platform"
+          "vault_path": "consul/creds/vigil-platform-kv"
         }
       },
       "verify": {

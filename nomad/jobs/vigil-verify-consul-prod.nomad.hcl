@@ -9,7 +9,7 @@ job "vigil-verify-consul-prod" {
     vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "verify"
-    vigil_spec_hash = "d3f986401bce3e3a4ff6ffe9c45731de0493f44d0a866ec0d448f31cabcc8cde"
+    vigil_spec_hash = "19c3e4ebedb0edc98d210c41a7312e2a0aa4479f7910a8cb0078b9f23c1a3230"
     vigil_type      = "consul_snapshot"
     vigil_version   = "0.1.0-dev"
   }
@@ -135,7 +135,7 @@ job "vigil-verify-consul-prod" {
         },
         "credentials": {
           "source": "vault_consul_path",
-          "vault_path": "consul/creds/vigil-platform"
+          "vault_path": "consul/creds/vigil-platform-snapshot"
         }
       },
       "verify": {
@@ -160,7 +160,7 @@ EOT
       }
 
       vault {
-        role        = "vigil-platform"
+        role        = "vigil-platform-drill-consul-prod"
         change_mode = "noop"
       }
 

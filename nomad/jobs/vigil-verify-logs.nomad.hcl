@@ -160,7 +160,7 @@ EOT
       }
 
       vault {
-        role        = "vigil-platform"
+        role        = "vigil-platform-drill-logs"
         change_mode = "noop"
       }
 

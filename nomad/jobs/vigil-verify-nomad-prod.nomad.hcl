@@ -156,7 +156,7 @@ EOT
       }
 
       vault {
-        role        = "vigil-platform"
+        role        = "vigil-platform-drill-nomad-prod"
         change_mode = "noop"
       }
 

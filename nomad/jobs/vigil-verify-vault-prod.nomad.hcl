@@ -145,7 +145,7 @@ EOT
       }
 
       vault {
-        role        = "vigil-platform"
+        role        = "vigil-platform-drill-vault-prod"
         change_mode = "noop"
       }
 

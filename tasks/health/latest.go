@@ -132,17 +132,21 @@ func (w *Watcher) readLatest(ctx context.Context, index uint64, wait time.Durati
 	for i := range w.Backups {
 		name := w.Backups[i].Name
 		l := found[name]
-		if l == nil {
+		if l == nil || l.recs.Last == nil {
 			if meta.ResultsFilteredByACLs {
 				// Consul hid part of the listing (other configurations'
 				// records, or this backup's): ask for the backup's own
-				// key, so a token that may not read it is an error, not a
-				// backup that "never ran".
-				if _, err := w.Book.Registered(ctx, name); err != nil {
+				// last record, so a token that may not read it is an
+				// error, not a backup that "never ran". (Its registered
+				// key alone may show: serve may write that one key
+				// without reading the rest.)
+				if _, err := w.Book.Last(ctx, name, record.KindBackup); err != nil {
 					return index, fmt.Errorf("health: read the records of %s: %w", name,
 						plugin.ConsulDenied(err, fmt.Sprintf("key_prefix %q read", record.KVPrefix+name+"/")))
 				}
 			}
+		}
+		if l == nil {
 			l = &latest{}
 			found[name] = l
 		}

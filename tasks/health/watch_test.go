@@ -91,14 +91,16 @@ func (h *historyBook) History(_ context.Context, backup string) ([]record.Run, e
 
 func (h *historyBook) Register(context.Context, string, time.Time) error { return nil }
 
-// Registered refuses the backups in denied, as Consul refuses a key the
-// token may not read.
-func (h *historyBook) Registered(_ context.Context, backup string) (*time.Time, error) {
+// Last refuses the backups in denied, as Consul refuses a key the token
+// may not read.
+func (h *historyBook) Last(_ context.Context, backup, _ string) (*record.Run, error) {
 	if h.denied[backup] {
 		return nil, errors.New("Unexpected response code: 403 (Permission denied)")
 	}
 	return nil, nil
 }
+
+func (h *historyBook) Registered(context.Context, string) (*time.Time, error) { return nil, nil }
 
 func (h *historyBook) total() int {
 	h.mu.Lock()

@@ -180,9 +180,14 @@ func (c *Consul) Last(ctx context.Context, backup, kind string) (*Run, error) {
 // History implements Book.
 func (c *Consul) History(ctx context.Context, backup string) ([]Run, error) {
 	dir := historyDir(backup)
-	pairs, _, err := c.Client.KV().List(dir, (&consul.QueryOptions{}).WithContext(ctx))
+	pairs, meta, err := c.Client.KV().List(dir, (&consul.QueryOptions{}).WithContext(ctx))
+	if err == nil && meta.ResultsFilteredByACLs {
+		// Every key here is this backup's: a filtered listing is a token
+		// that may not read its history, not a backup without one.
+		err = errors.New("Permission denied: Consul filtered the listing by ACLs")
+	}
 	if err != nil {
-		return nil, fmt.Errorf("record: list %s: %w", dir, err)
+		return nil, fmt.Errorf("record: list %s: %w", dir, plugin.ConsulDenied(err, fmt.Sprintf("key_prefix %q read", dir)))
 	}
 	var out []Run
 	for _, p := range pairs {
@@ -199,22 +204,23 @@ func (c *Consul) History(ctx context.Context, backup string) ([]Run, error) {
 	return out, nil
 }
 
-func registeredKey(backup string) string { return KVPrefix + backup + "/registered" }
+// RegisteredKey is where vigil serve records when a backup came under watch.
+func RegisteredKey(backup string) string { return KVPrefix + backup + "/registered" }
 
 // Register implements Book: a check-and-set on index 0 writes the key only
 // when it does not exist, so the first registration stands.
 func (c *Consul) Register(ctx context.Context, backup string, at time.Time) error {
-	key := registeredKey(backup)
+	key := RegisteredKey(backup)
 	_, _, err := c.Client.KV().CAS(&consul.KVPair{Key: key, Value: []byte(at.UTC().Format(time.RFC3339Nano))}, (&consul.WriteOptions{}).WithContext(ctx))
 	if err != nil {
-		return fmt.Errorf("record: write %s: %w", key, err)
+		return fmt.Errorf("record: write %s: %w", key, plugin.ConsulDenied(err, fmt.Sprintf("key %q write", key)))
 	}
 	return nil
 }
 
 // Registered implements Book.
 func (c *Consul) Registered(ctx context.Context, backup string) (*time.Time, error) {
-	key := registeredKey(backup)
+	key := RegisteredKey(backup)
 	pair, _, err := c.Client.KV().Get(key, (&consul.QueryOptions{}).WithContext(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("record: read %s: %w", key, err)
