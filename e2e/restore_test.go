@@ -177,10 +177,17 @@ func entityToken(t *testing.T, _ context.Context) string {
 	return entityTokenFor(t, configID(t))
 }
 
-// entityTokenFor is entityToken for configuration id.
+// entityTokenFor is entityToken for configuration id. Called before the
+// spec is set up (its policies do not exist yet), it returns "": vigil()
+// then runs with the token setupSpec minted for the spec's folder, an
+// entity token with the same policies.
 func entityTokenFor(t *testing.T, id string) string {
 	t.Helper()
-	tok, err := stack.Vault.EntityToken(context.Background(), "vigil-e2e-"+id, time.Hour, configVaultPolicies(t, id)...)
+	policies := configVaultPolicies(t, id)
+	if len(policies) == 0 {
+		return ""
+	}
+	tok, err := stack.Vault.EntityToken(context.Background(), "vigil-e2e-"+id, time.Hour, policies...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,6 +63,9 @@ type SnapshotOptions struct {
 	Version string
 	// AllowEmpty accepts a backup that holds nothing (allow_empty = true).
 	AllowEmpty bool
+	// Log receives what the target's own tools print (a dump command's
+	// stderr); nil discards it.
+	Log hclog.Logger
 }
 
 // RestoreOptions tune a restore.
@@ -124,6 +127,8 @@ func Extension(typ string) string {
 		return ".es.json"
 	case config.TypeNomadSnapshot, config.TypeVaultRaft:
 		return ".snap"
+	case config.TypeCommand:
+		return ".dump"
 	}
 	return ""
 }
@@ -168,6 +173,8 @@ func New(b *config.Backup, to string, sec *Secrets) (Target, error) {
 			src = *b.VaultCluster
 		}
 		return NewVaultRaft(src, to, sec.VaultToken)
+	case config.TypeCommand:
+		return NewCommand(b.Name, *b.Command, to, sec)
 	}
 	return nil, fmt.Errorf("plugin: no target for backup type %q", b.Type)
 }

@@ -27,6 +27,9 @@ type Secrets struct {
 	Certificate *tls.Certificate
 	// ESAPIKey, or ESUsername and ESPassword, authenticate to Elasticsearch.
 	ESAPIKey, ESUsername, ESPassword string
+	// Env is what a command backup's dump and restore get in their
+	// environment: a database user from Vault's database engine.
+	Env map[string]string
 }
 
 // ClientTLS builds a client TLS config from a block's settings: the CA

@@ -29,7 +29,18 @@ selected() {
 
 build_one() {
   local name=$1 module=$2 version=$3; shift 3
-  local dest="$tools_dir/$name-$version"
+  # Extra fields: `go mod edit` flags, tags=T (build tags; part of the
+  # binary's folder name, as in the harness) and overlay=DIR (files laid
+  # over the module's at build time, by path: go build -overlay).
+  local tags="" overlay="" edits=() f
+  for f in "$@"; do
+    case "$f" in
+      tags=*) tags=${f#tags=} ;;
+      overlay=*) overlay=$here/${f#overlay=} ;;
+      *) edits+=("$f") ;;
+    esac
+  done
+  local dest="$tools_dir/$name-$version${tags:+-$tags}"
   local bin="$dest/$name"
   if [ -x "$bin" ]; then
     echo "tools: $name $version: present at $bin"
@@ -70,9 +81,20 @@ build_one() {
                     /^replace [^(]/&&/=>[[:space:]]*\.\.?\//{print $2}' go.mod); do
       go mod edit -dropreplace="$r"
     done
-    if [ $# -gt 0 ]; then go mod edit "$@"; fi
-    echo "tools: $name $version: building (this takes minutes on a cold cache)"
-    GOFLAGS=-mod=mod GOTOOLCHAIN=local go build -ldflags='-s -w' -o "$bin.tmp" .
+    if [ ${#edits[@]} -gt 0 ]; then go mod edit "${edits[@]}"; fi
+    local flags=()
+    [ -n "$tags" ] && flags+=(-tags "$tags")
+    if [ -n "$overlay" ]; then
+      local json="{\"Replace\":{" sep="" rel
+      while IFS= read -r rel; do
+        json+="$sep\"$work/$rel\":\"$overlay/$rel\""
+        sep=","
+      done < <(cd "$overlay" && find . -type f -name '*.go' | sed 's|^\./||')
+      printf '%s}}' "$json" > "$work/.overlay.json"
+      flags+=(-overlay "$work/.overlay.json")
+    fi
+    echo "tools: $name $version${tags:+ (tags $tags)}: building (this takes minutes on a cold cache)"
+    GOFLAGS=-mod=mod GOTOOLCHAIN=local go build "${flags[@]}" -ldflags='-s -w' -o "$bin.tmp" .
   ) || { rm -rf "$work"; echo "tools: $name $version: build failed" >&2; return 1; }
   mv "$bin.tmp" "$bin"
   rm -rf "$work"
@@ -81,12 +103,17 @@ build_one() {
 
 # Debian packages the e2e suite needs: headless Chromium drives the Consul
 # UI check; docker.io's dockerd runs the docker-driver tests (the harness
-# starts its own daemon). They come from Debian's packages, not the Go
+# starts its own daemon); PostgreSQL is a command backup's database. They come from Debian's packages, not the Go
 # proxy. usage: ensure_deb NAME COMMAND PACKAGE...
 ensure_deb() {
   local name=$1 cmd=$2; shift 2
   if command -v "$cmd" >/dev/null 2>&1; then
     echo "tools: $name: present at $(command -v "$cmd")"
+    return 0
+  fi
+  # A path pattern (a server outside PATH, such as PostgreSQL's initdb).
+  if [[ $cmd == /* ]] && compgen -G "$cmd" >/dev/null; then
+    echo "tools: $name: present at $(compgen -G "$cmd" | tail -1)"
     return 0
   fi
   local sudo=""
@@ -117,6 +144,11 @@ if selected chromium; then
 fi
 if selected docker; then
   ensure_deb docker dockerd docker.io || status=1
+fi
+# The databases command backups are tested on: the servers are run
+# directly by the harness (no system service).
+if selected postgresql; then
+  ensure_deb postgresql '/usr/lib/postgresql/*/bin/initdb' postgresql || status=1
 fi
 
 exit $status

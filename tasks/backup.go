@@ -260,7 +260,7 @@ func takeBackup(ctx context.Context, d *Deps, b *config.Backup, t plugin.Target,
 			return nil, fmt.Errorf("tasks: signing: %w", err)
 		}
 	}
-	res, err := stream(ctx, t, s, key, o, plugin.SnapshotOptions{ID: run.ID, Version: d.Version, AllowEmpty: b.AllowEmpty})
+	res, err := stream(ctx, t, s, key, o, plugin.SnapshotOptions{ID: run.ID, Version: d.Version, AllowEmpty: b.AllowEmpty, Log: d.Log.With("backup", b.Name)})
 	if err != nil {
 		return nil, err
 	}

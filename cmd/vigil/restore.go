@@ -43,6 +43,10 @@ Usage: vigil restore -backup NAME [-id ID | -latest] [-to ADDRESS] [options]
                      with -data-dir it runs etcdutl snapshot restore itself
     elasticsearch    POST _snapshot/<repo>/<snapshot>/_restore, then waits for
                      recovery; -to restores into another cluster
+    command          runs the spec's restore command with the backup on its
+                     stdin (after the checks); its exit status decides. It
+                     runs with the operator's environment (PGPASSWORD, say),
+                     never the backup's read-only database user
 
   The chosen backup is named first (ID, age, size, drill verdict), with
   any newer backup -latest passed over and why: one that is not good, or
@@ -55,7 +59,9 @@ Restore Options:
   -id ID       The backup ID (see vigil list); a unique prefix is enough.
   -latest      The newest backup (the default).
   -to ADDRESS  Restore into this address (Consul, Nomad, Vault) or etcd
-               endpoint instead of the spec's.
+               endpoint instead of the spec's. For a command backup,
+               NAME=VALUE[,NAME=VALUE] settings that replace the spec's
+               env for the restore command (PGHOST=db2,PGPORT=5433).
   -auto-approve
                Do not ask before replacing a cluster's state.
   -to-token-file FILE

@@ -39,7 +39,8 @@ func ToolsDir() string {
 	return filepath.Join(base, "vigil", "tools")
 }
 
-// Versions reads e2e/tools.versions: name -> version.
+// Versions reads e2e/tools.versions: name -> the version part of its
+// folder name (the version, and -TAGS when built with tags=TAGS).
 func Versions() (map[string]string, error) {
 	f, err := os.Open(filepath.Join(RepoRoot(), "e2e", "tools.versions"))
 	if err != nil {
@@ -53,7 +54,13 @@ func Versions() (map[string]string, error) {
 		if len(fields) < 3 || strings.HasPrefix(fields[0], "#") {
 			continue
 		}
-		out[fields[0]] = fields[2]
+		v := fields[2]
+		for _, f := range fields[3:] {
+			if tags, ok := strings.CutPrefix(f, "tags="); ok {
+				v += "-" + tags // scripts/tools.sh's folder name
+			}
+		}
+		out[fields[0]] = v
 	}
 	return out, sc.Err()
 }

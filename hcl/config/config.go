@@ -22,6 +22,8 @@ const (
 	TypeElasticsearch  = "elasticsearch"
 	TypeNomadSnapshot  = "nomad_snapshot"
 	TypeVaultRaft      = "vault_raft"
+	// TypeCommand backs up any data store through a dump command.
+	TypeCommand = "command"
 )
 
 // DrillsInPlace reports whether a type's drills restore into the
@@ -30,7 +32,7 @@ const (
 func DrillsInPlace(typ string) bool { return typ == TypeElasticsearch }
 
 // BackupTypes lists the supported backup types in a stable order.
-var BackupTypes = []string{TypeConsulSnapshot, TypeConsulKV, TypeEtcd, TypeElasticsearch, TypeNomadSnapshot, TypeVaultRaft}
+var BackupTypes = []string{TypeConsulSnapshot, TypeConsulKV, TypeEtcd, TypeElasticsearch, TypeNomadSnapshot, TypeVaultRaft, TypeCommand}
 
 // Config is one evaluated configuration: a directory of spec files, or the
 // JSON a compiled job carries for its single backup.
@@ -151,6 +153,10 @@ const (
 	// CredVaultNomad is a Nomad ACL token from Vault's Nomad secrets
 	// engine (nomad/creds/ROLE).
 	CredVaultNomad = "vault_nomad_path"
+	// CredVaultDatabase is a database user from Vault's database secrets
+	// engine (database/creds/ROLE), handed to a command backup's dump and
+	// restore through the variables their client tools read.
+	CredVaultDatabase = "vault_database"
 )
 
 // TargetCredentials says where a run gets the credentials of the system it
@@ -168,6 +174,24 @@ type TargetCredentials struct {
 	CommonName string `json:"common_name,omitempty"`
 	// TTL is the PKI certificate's lifetime; zero asks for the run's own.
 	TTL time.Duration `json:"ttl,omitempty"`
+	// UsernameEnv and PasswordEnv name the variables a command backup's
+	// tools read a database user from (PGUSER and PGPASSWORD, say).
+	UsernameEnv string `json:"username_env,omitempty"`
+	PasswordEnv string `json:"password_env,omitempty"`
+}
+
+// CommandSource is what a command backup runs: a dump that writes the
+// backup to its stdout, and a restore that reads it on its stdin. Their
+// exit status decides.
+type CommandSource struct {
+	Dump    []string `json:"dump"`
+	Restore []string `json:"restore,omitempty"`
+	// Env holds plain settings (a host, a database name); secrets come
+	// from Creds.
+	Env map[string]string `json:"env,omitempty"`
+	// Timeout bounds the dump (and a restore); zero leaves the backup's.
+	Timeout time.Duration      `json:"timeout,omitempty"`
+	Creds   *TargetCredentials `json:"credentials,omitempty"`
 }
 
 // Backup is one backup, fully resolved: its storage is copied in and its
@@ -202,7 +226,9 @@ type Backup struct {
 	// below places the job, and the top-level vault issues credentials.
 	NomadCluster *NomadSource `json:"nomad_cluster,omitempty"`
 	VaultCluster *VaultSource `json:"vault_cluster,omitempty"`
-	Verify       *Verify      `json:"verify,omitempty"`
+	// Command is what a command backup runs.
+	Command *CommandSource `json:"command,omitempty"`
+	Verify  *Verify        `json:"verify,omitempty"`
 
 	Nomad Nomad `json:"nomad"`
 }
@@ -424,6 +450,8 @@ func (b *Backup) TargetCreds() *TargetCredentials {
 		return b.Elasticsearch.Creds
 	case b.NomadCluster != nil:
 		return b.NomadCluster.Creds
+	case b.Command != nil:
+		return b.Command.Creds
 	}
 	return nil
 }

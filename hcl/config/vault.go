@@ -32,11 +32,11 @@ func VaultNeeds(source, path string) []VaultNeed {
 			n = append(n, VaultNeed{LeasePath("renew", path), "update", "to renew the keys while the run lasts"})
 		}
 		return n
-	case CredVaultConsul, CredVaultNomad:
-		what := map[string]string{CredVaultConsul: "Consul", CredVaultNomad: "Nomad"}[source]
-		return []VaultNeed{{path, "read", "to get the run's " + what + " token"},
-			{LeasePath("renew", path), "update", "to renew the token while the run lasts"},
-			{LeasePath("revoke", path), "update", "to revoke the token when the run ends"}}
+	case CredVaultConsul, CredVaultNomad, CredVaultDatabase:
+		what := map[string]string{CredVaultConsul: "Consul token", CredVaultNomad: "Nomad token", CredVaultDatabase: "database user"}[source]
+		return []VaultNeed{{path, "read", "to get the run's " + what},
+			{LeasePath("renew", path), "update", "to renew it while the run lasts"},
+			{LeasePath("revoke", path), "update", "to revoke it when the run ends"}}
 	case CredVaultPKI:
 		return []VaultNeed{{path, "update", "to issue the run's client certificate"},
 			{LeasePath("revoke", path), "update", "to revoke the certificate when the run ends"}}

@@ -250,6 +250,15 @@ func decodeSource(e *evaluator, blk *hcl.Block, raw *rawBackup, b *config.Backup
 	} else if b.Type == config.TypeElasticsearch {
 		e.errorf(blk.DefRange, "Missing elasticsearch block", "An elasticsearch backup needs an elasticsearch block with url and repository.")
 	}
+	if raw.Command != nil {
+		if b.Type != config.TypeCommand {
+			wrong("command", raw.Command.DefRange)
+		} else {
+			b.Command = decodeCommand(e, raw.Command, blk.DefRange)
+		}
+	} else if b.Type == config.TypeCommand {
+		e.errorf(blk.DefRange, "Missing command block", "A command backup needs a command block with dump (and restore): command { dump = [\"pg_dump\", \"--format=custom\"] }.")
+	}
 }
 
 func decodeEtcd(e *evaluator, raw *rawEtcd, rng hcl.Range, decoded bool) *config.EtcdSource {

@@ -43,6 +43,7 @@ var blockDocs = []struct {
 	{"backup → etcd", rawEtcd{}},
 	{"backup → elasticsearch", rawElasticsearch{}},
 	{"elasticsearch → repository_settings", rawRepositorySettings{}},
+	{"backup → command (command: the dump and restore run)", rawCommand{}},
 	{"backup → nomad (nomad_snapshot: the cluster read)", rawNomadSource{}},
 	{"backup → vault (vault_raft: the cluster read)", rawVaultSource{}},
 	{"source → tls", rawTLS{}},

@@ -137,6 +137,7 @@ type rawBackup struct {
 	Consul        *rawConsulSource  `hcl:"consul,block"`
 	Etcd          *rawEtcd          `hcl:"etcd,block"`
 	Elasticsearch *rawElasticsearch `hcl:"elasticsearch,block"`
+	Command       *rawCommand       `hcl:"command,block"`
 	Verify        *rawVerify        `hcl:"verify,block"`
 	Encryption    *rawEncryption    `hcl:"encryption,block"`
 	Signing       *rawSigning       `hcl:"signing,block"`
@@ -234,9 +235,22 @@ type rawTargetCredentials struct {
 	VaultPKIPath    *hcl.Attribute `hcl:"vault_pki_path,optional"`
 	VaultKVPath     *hcl.Attribute `hcl:"vault_kv_path,optional"`
 	VaultNomadPath  *hcl.Attribute `hcl:"vault_nomad_path,optional"`
+	VaultDatabase   *hcl.Attribute `hcl:"vault_database,optional"`
+	UsernameEnv     *hcl.Attribute `hcl:"username_env,optional"`
+	PasswordEnv     *hcl.Attribute `hcl:"password_env,optional"`
 	CommonName      *hcl.Attribute `hcl:"common_name,optional"`
 	TTL             *hcl.Attribute `hcl:"ttl,optional"`
 	DefRange        hcl.Range      `hcl:",def_range"`
+}
+
+// rawCommand is a command backup's block: argv lists, never a shell line.
+type rawCommand struct {
+	Dump        *hcl.Attribute        `hcl:"dump"`
+	Restore     *hcl.Attribute        `hcl:"restore,optional"`
+	Env         *hcl.Attribute        `hcl:"env,optional"`
+	Timeout     *hcl.Attribute        `hcl:"timeout,optional"`
+	Credentials *rawTargetCredentials `hcl:"credentials,block"`
+	DefRange    hcl.Range             `hcl:",def_range"`
 }
 
 type rawElasticsearch struct {

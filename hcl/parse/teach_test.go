@@ -54,7 +54,7 @@ func TestUnknownArgumentSuggests(t *testing.T) {
   storage  = storage.local.disk
 }
 `)
-	if !strings.Contains(d.Detail, `Did you mean "schedule"?`) || !strings.Contains(d.Detail, "The blocks here: consul, elasticsearch") {
+	if !strings.Contains(d.Detail, `Did you mean "schedule"?`) || !strings.Contains(d.Detail, "The blocks here: command, consul, elasticsearch") {
 		t.Errorf("misspelt top-level argument:\n%s", d.Detail)
 	}
 	if got := Suggest("zzz", []string{"last", "daily"}); got != "" {

@@ -36,7 +36,7 @@ func decodeTargetCreds(e *evaluator, raw *rawTargetCredentials, typ string) *con
 	want := map[string]string{
 		config.TypeConsulSnapshot: "vault_consul_path", config.TypeConsulKV: "vault_consul_path",
 		config.TypeEtcd: "vault_pki_path", config.TypeElasticsearch: "vault_kv_path",
-		config.TypeNomadSnapshot: "vault_nomad_path",
+		config.TypeNomadSnapshot: "vault_nomad_path", config.TypeCommand: "vault_database",
 	}[typ]
 	c := &config.TargetCredentials{}
 	set := 0
@@ -62,6 +62,17 @@ func decodeTargetCreds(e *evaluator, raw *rawTargetCredentials, typ string) *con
 	pick(raw.VaultPKIPath, config.CredVaultPKI, vaultPKIPath, "pki/issue/ROLE")
 	pick(raw.VaultKVPath, config.CredVaultKV, vaultPathPattern, "secret/data/vigil/elasticsearch")
 	pick(raw.VaultNomadPath, config.CredVaultNomad, vaultCredsPath, "nomad/creds/ROLE")
+	pick(raw.VaultDatabase, config.CredVaultDatabase, vaultCredsPath, "database/creds/ROLE")
+	if c.Source == config.CredVaultDatabase {
+		c.UsernameEnv = envVarName(e, raw.UsernameEnv, "username_env", raw.DefRange)
+		c.PasswordEnv = envVarName(e, raw.PasswordEnv, "password_env", raw.DefRange)
+	} else {
+		for _, a := range []*hcl.Attribute{raw.UsernameEnv, raw.PasswordEnv} {
+			if a != nil {
+				e.errorf(a.Range, "Unexpected "+a.Name, "%s names where a database user from vault_database goes; it does not apply to %s.", a.Name, c.Source)
+			}
+		}
+	}
 	switch {
 	case set == 0:
 		e.errorf(raw.DefRange, "No credential source", "This credentials block needs %s.", want)

@@ -90,6 +90,10 @@ func jobVaultNeeds(s *Setup, cfg *config.Config, b *config.Backup, kind string) 
 	if tc != nil && tc.Source == config.CredVaultPKI {
 		pkiRole(s, b.Name, tc)
 	}
+	if tc != nil && tc.Source == config.CredVaultDatabase {
+		role := strings.Replace(tc.VaultPath, "/creds/", "/roles/", 1)
+		s.Notes = append(s.Notes, fmt.Sprintf("backup %s: create the role %s in Vault's database engine yourself (vigil cannot know your database's grants): its creation_statements must let the user dump the database (PostgreSQL 14 and later: GRANT pg_read_all_data), and each run's user is dropped when the run revokes its lease", b.Name, role))
+	}
 	return ns
 }
 

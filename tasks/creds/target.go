@@ -40,6 +40,8 @@ func OpenTarget(ctx context.Context, tc *config.TargetCredentials, o Options, tt
 		return openCertificate(ctx, tc, o, ttl)
 	case config.CredVaultKV:
 		return openESKV(ctx, tc, o)
+	case config.CredVaultDatabase:
+		return openDatabaseUser(ctx, tc, o)
 	}
 	return nil, fmt.Errorf("creds: unknown credential source %q", tc.Source)
 }
@@ -70,6 +72,28 @@ func openACLToken(ctx context.Context, tc *config.TargetCredentials, o Options) 
 	} else {
 		sess.Secrets = &plugin.Secrets{ConsulToken: token}
 	}
+	return sess, nil
+}
+
+// openDatabaseUser reads database/creds/ROLE: a user Vault's database
+// engine creates for this run, dropped when its lease is revoked. It
+// reaches the dump and restore only through the variables the spec names
+// (username_env, password_env), never their argv.
+func openDatabaseUser(ctx context.Context, tc *config.TargetCredentials, o Options) (*Session, error) {
+	s, err := o.Vault.ReadWithContext(ctx, tc.VaultPath)
+	if err != nil {
+		return nil, fmt.Errorf("creds: vault_database read %s: %w", tc.VaultPath, err)
+	}
+	if s == nil || s.Data == nil {
+		return nil, fmt.Errorf("creds: vault_database read %s: Vault returned no user", tc.VaultPath)
+	}
+	sess := &Session{What: "the database user from " + tc.VaultPath}
+	holdLease(sess, o, s)
+	user, pass := stringField(s.Data, "username"), stringField(s.Data, "password")
+	if user == "" || pass == "" {
+		return nil, joinClose(ctx, sess, fmt.Errorf("creds: vault_database read %s: the secret has no username and password", tc.VaultPath))
+	}
+	sess.Secrets = &plugin.Secrets{Env: map[string]string{tc.UsernameEnv: user, tc.PasswordEnv: pass}}
 	return sess, nil
 }
 
