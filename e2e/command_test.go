@@ -94,9 +94,31 @@ backup "command" %q {
   %s
 }`, name, command(dump, creds, extra))
 	}
+	// The drill: a scratch PostgreSQL of the drill's own, the backup
+	// restored into it, and the same queries asked.
+	bin, _ := harness.PostgresBin()
+	wantOrders, _ := src.SQL(ctx, `SELECT md5(string_agg(note, ',' ORDER BY id)) FROM orders`)
+	drill := fmt.Sprintf(`
+  verify {
+    scratch {
+      init  = ["%[1]s/initdb", "-D", "{{ .Dir }}/data", "-U", "postgres", "-A", "trust"]
+      start = ["%[1]s/postgres", "-D", "{{ .Dir }}/data", "-p", "{{ .Port }}", "-k", "{{ .Dir }}", "-c", "listen_addresses=127.0.0.1"]
+      ready = ["pg_isready", "-h", "127.0.0.1", "-p", "{{ .Port }}"]
+      env   = { PGHOST = "127.0.0.1", PGPORT = "{{ .Port }}", PGUSER = "postgres" }
+      user  = "postgres"
+    }
+    assert "rows" {
+      command = ["psql", "-At", "-c", "SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM items) + (SELECT count(*) FROM users)"]
+      min     = 100000
+    }
+    assert "orders checksum" {
+      command = ["psql", "-At", "-c", "SELECT md5(string_agg(note, ',' ORDER BY id)) FROM orders"]
+      expect  = %[2]q
+    }
+  }`, bin, wantOrders)
 	// The good dump also notes the password it was given, for the scan.
 	dir, prefix := specDir(t,
-		backup("pg-orders", fmt.Sprintf(`["sh", "-c", "printf %%s \"$PGPASSWORD\" > %s; exec pg_dump --format=custom --no-owner"]`, spy), "orders-backup", "")+
+		strings.Replace(backup("pg-orders", fmt.Sprintf(`["sh", "-c", "printf %%s \"$PGPASSWORD\" > %s; exec pg_dump --format=custom --no-owner"]`, spy), "orders-backup", ""), "\n}", drill+"\n}", 1)+
 			backup("pg-exit1", `["sh", "-c", "head -c 52428800 /dev/urandom; echo 'pg_dump: error: query failed' >&2; exit 1"]`, "orders-backup", "")+
 			backup("pg-killed", `["sh", "-c", "head -c 1048576 /dev/urandom; kill -9 $$"]`, "orders-backup", "")+
 			backup("pg-hangs", `["sh", "-c", "echo started; sleep 120"]`, "orders-backup", `timeout = "2s"`)+
@@ -128,6 +150,18 @@ backup "command" %q {
 	}
 	if got, err := dst.SQL(ctx, check); err != nil || got != want {
 		t.Fatalf("the restored database answers %q (%v), want %q", got, err, want)
+	}
+
+	// The drill passes; with a wrong expectation it fails, naming it.
+	if r := vigil(t, "", "verify", "-config", dir, "-backup", "pg-orders", "-latest"); r.code != 0 {
+		t.Fatalf("drill: %s", r)
+	}
+	if last := lastVerify(t, "pg-orders"); last == nil || last.Status != record.Succeeded || len(last.Verify.Checks) != 2 {
+		t.Fatalf("drill record: %+v", last)
+	}
+	writeSpec(t, dir, strings.Replace(readSpec(t, dir), wantOrders, "0000", 1))
+	if r := vigil(t, "", "verify", "-config", dir, "-backup", "pg-orders", "-latest"); r.code != 1 || !strings.Contains(r.stderr, "orders checksum") {
+		t.Errorf("a drill whose answer differs: %s", r)
 	}
 
 	for _, c := range []struct{ name, want string }{

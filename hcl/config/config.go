@@ -328,6 +328,38 @@ type Verify struct {
 	Jobs      []NomadObject `json:"jobs,omitempty"`
 	Variables []NomadObject `json:"variables,omitempty"`
 	Vault     *VaultDrill   `json:"vault,omitempty"`
+	// Asserts are a command backup's checks: commands run against the
+	// scratch server the backup was restored into.
+	Asserts []CommandAssertion `json:"asserts,omitempty"`
+}
+
+// CommandAssertion is one check of a command backup's drill: a command
+// that must exit 0 and whose output (trimmed) must equal Expect, match
+// Match, or be a number at least Min.
+type CommandAssertion struct {
+	Name    string   `json:"name"`
+	Command []string `json:"command"`
+	Expect  *string  `json:"expect,omitempty"`
+	Match   string   `json:"match,omitempty"`
+	Min     *int64   `json:"min,omitempty"`
+}
+
+// ScratchServer is how a command backup's drill starts its throwaway
+// server. Its argv and env may hold {{ .Dir }} (the drill's own empty
+// folder) and {{ .Port }} (a free port of 127.0.0.1).
+type ScratchServer struct {
+	// Init runs to completion first (initdb, say); optional.
+	Init []string `json:"init,omitempty"`
+	// Start runs the server in the foreground until the drill stops it.
+	Start []string `json:"start"`
+	// Ready is polled until it exits 0.
+	Ready []string `json:"ready"`
+	// Env is what the restore and the assertions get on top of the
+	// command block's env: the scratch server's address.
+	Env map[string]string `json:"env,omitempty"`
+	// User runs Init and Start as another user (PostgreSQL refuses to
+	// run as root); the folder is given to that user.
+	User string `json:"user,omitempty"`
 }
 
 // Scratch locates the binaries of a drill's scratch server (consul, or etcd
@@ -343,6 +375,8 @@ type Scratch struct {
 	Artifact string `json:"artifact,omitempty"`
 	// Image runs the scratch server as a sidecar task (docker).
 	Image string `json:"image,omitempty"`
+	// Server is a command backup's scratch server.
+	Server *ScratchServer `json:"server,omitempty"`
 }
 
 // KeyAssertion requires a key to exist, and to hold Value when it is set.

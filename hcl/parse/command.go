@@ -75,3 +75,62 @@ func envVarName(e *evaluator, attr *hcl.Attribute, name string, block hcl.Range)
 	}
 	return v
 }
+
+// decodeCommandVerify reads a command backup's drill: the scratch server
+// (init, start, ready, env, user) and its assert blocks. Other types may
+// use neither.
+func decodeCommandVerify(e *evaluator, raw *rawVerify, typ string, v *config.Verify, notFor func(hcl.Range, string, string)) {
+	sc := raw.Scratch
+	server := sc != nil && (sc.Init != nil || sc.Start != nil || sc.Ready != nil || sc.Env != nil || sc.User != "")
+	if typ != config.TypeCommand {
+		if server {
+			notFor(sc.DefRange, "A scratch server command (init, start, ready, env, user)", "command")
+		}
+		for _, a := range raw.Asserts {
+			notFor(a.DefRange, "An assert block", "command")
+		}
+		return
+	}
+	if sc == nil || sc.Start == nil {
+		rng := raw.DefRange
+		if sc != nil {
+			rng = sc.DefRange
+		}
+		e.errorf(rng, "Missing scratch server",
+			"A command backup's drill restores into a throwaway server it starts: scratch { start = [...] ready = [...] }, with {{ .Dir }} and {{ .Port }} where the server's folder and port go.")
+		return
+	}
+	s := &config.ScratchServer{User: sc.User}
+	s.Init = argv(e, sc.Init, "init")
+	s.Start = argv(e, sc.Start, "start")
+	e.require(sc.Ready, "ready", sc.DefRange)
+	s.Ready = argv(e, sc.Ready, "ready")
+	if sc.Env != nil {
+		e.value(sc.Env, &s.Env)
+	}
+	v.Scratch.Server = s
+	if len(raw.Asserts) == 0 {
+		e.errorf(raw.DefRange, "No assertions", "A command backup's drill needs at least one assert block: a query whose answer proves the restore (assert \"orders\" { command = [\"psql\", \"-At\", \"-c\", \"SELECT count(*) FROM orders\"] min = 1 }).")
+	}
+	for _, a := range raw.Asserts {
+		c := config.CommandAssertion{Name: a.Name, Expect: a.Expect, Min: a.Min}
+		e.require(a.Command, "command", a.DefRange)
+		c.Command = argv(e, a.Command, "command")
+		if a.Match != nil {
+			c.Match = e.str(a.Match, "")
+			if _, err := regexp.Compile(c.Match); err != nil {
+				e.errorf(a.Match.Expr.Range(), "Invalid regular expression", "match: %v.", err)
+			}
+		}
+		set := 0
+		for _, given := range []bool{c.Expect != nil, c.Match != "", c.Min != nil} {
+			if given {
+				set++
+			}
+		}
+		if set != 1 {
+			e.errorf(a.DefRange, "One expectation per assert", "Give exactly one of expect (the whole answer), match (a regular expression) or min (a number at least this).")
+		}
+		v.Asserts = append(v.Asserts, c)
+	}
+}

@@ -55,6 +55,7 @@ var blockDocs = []struct {
 	{"verify → index PATTERN", rawIndex{}},
 	{"verify → job NAME, variable NAME", rawNomadObject{}},
 	{"verify → seal TYPE", rawSeal{}},
+	{"verify → assert NAME (command)", rawAssert{}},
 	{"verify → mount NAME, secret NAME", rawLabel{}},
 }
 

@@ -288,6 +288,8 @@ type rawVerify struct {
 	Prefixes    []rawPrefix    `hcl:"prefix,block"`
 	Indices     []rawIndex     `hcl:"index,block"`
 	Scratch     *rawScratch    `hcl:"scratch,block"`
+	// command
+	Asserts []rawAssert `hcl:"assert,block"`
 	// nomad_snapshot
 	MinJobs   *hcl.Attribute   `hcl:"min_jobs,optional"`
 	Jobs      []rawNomadObject `hcl:"job,block"`
@@ -327,14 +329,30 @@ type rawLabel struct {
 }
 
 type rawScratch struct {
-	Consul   string    `hcl:"consul,optional"`
-	Etcd     string    `hcl:"etcd,optional"`
-	Etcdutl  string    `hcl:"etcdutl,optional"`
-	Nomad    string    `hcl:"nomad,optional"`
-	Vault    string    `hcl:"vault,optional"`
-	Artifact string    `hcl:"artifact,optional"`
-	Image    string    `hcl:"image,optional"`
-	DefRange hcl.Range `hcl:",def_range"`
+	Consul   string `hcl:"consul,optional"`
+	Etcd     string `hcl:"etcd,optional"`
+	Etcdutl  string `hcl:"etcdutl,optional"`
+	Nomad    string `hcl:"nomad,optional"`
+	Vault    string `hcl:"vault,optional"`
+	Artifact string `hcl:"artifact,optional"`
+	Image    string `hcl:"image,optional"`
+	// A command backup's scratch server.
+	Init     *hcl.Attribute `hcl:"init,optional"`
+	Start    *hcl.Attribute `hcl:"start,optional"`
+	Ready    *hcl.Attribute `hcl:"ready,optional"`
+	Env      *hcl.Attribute `hcl:"env,optional"`
+	User     string         `hcl:"user,optional"`
+	DefRange hcl.Range      `hcl:",def_range"`
+}
+
+// rawAssert is one check of a command backup's drill.
+type rawAssert struct {
+	Name     string         `hcl:"name,label"`
+	Command  *hcl.Attribute `hcl:"command"`
+	Expect   *string        `hcl:"expect,optional"`
+	Match    *hcl.Attribute `hcl:"match,optional"`
+	Min      *int64         `hcl:"min,optional"`
+	DefRange hcl.Range      `hcl:",def_range"`
 }
 
 type rawKey struct {

@@ -12,14 +12,6 @@ func decodeVerify(e *evaluator, raw *rawVerify, typ string) *config.Verify {
 	if raw == nil {
 		return nil
 	}
-	if typ == config.TypeCommand {
-		// Not built yet: a drill needs a scratch server started, the
-		// backup restored into it and assertions run (issue: scratch
-		// drills for command backups). Refused rather than ignored.
-		e.errorf(raw.DefRange, "No drills for command backups yet",
-			"Restore drills of command backups (a scratch server started, the backup restored into it, assertions run) are not built yet. Remove the verify block; vigil restore into a throwaway server checks a backup by hand.")
-		return nil
-	}
 	v := &config.Verify{
 		Schedule:    e.cron(raw.Schedule),
 		AfterBackup: raw.AfterBackup,
@@ -78,6 +70,7 @@ func decodeVerify(e *evaluator, raw *rawVerify, typ string) *config.Verify {
 		v.Indices = append(v.Indices, config.IndexAssertion{Pattern: ix.Pattern, MinDocs: n})
 	}
 	decodeControlPlaneVerify(e, raw, typ, v, notFor)
+	decodeCommandVerify(e, raw, typ, v, notFor)
 	return v
 }
 
