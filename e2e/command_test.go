@@ -18,8 +18,9 @@ import (
 // TestCommandBackupOfPostgres: a real PostgreSQL with 100k rows in three
 // tables is backed up by a command backup (pg_dump --format=custom) with a
 // database user from Vault's database engine, which works during the run
-// and is gone after it; the backup restores with vigil restore into a
-// second PostgreSQL that then answers the same queries. Dumps that fail
+// and is gone after it, by hand and by the forced Nomad job; the backup
+// restores with vigil restore into a second PostgreSQL that then answers
+// the same queries, and its drill (a scratch PostgreSQL) asks them too. Dumps that fail
 // (exit 1 after 50 MiB, killed, hung past their timeout, a login refused)
 // leave no manifest and say why; the next good run is green, and the
 // database password is in no output or record.
@@ -150,6 +151,26 @@ backup "command" %q {
 	}
 	if got, err := dst.SQL(ctx, check); err != nil || got != want {
 		t.Fatalf("the restored database answers %q (%v), want %q", got, err, want)
+	}
+
+	// Through Nomad: the job vigil compiles logs in with its own
+	// workload identity, gets its own database user and writes a backup.
+	defer purgeVigilJobs(t)
+	if r := vigil(t, "", "apply", "-auto-approve", dir); r.code != 0 {
+		t.Fatalf("apply: %s", r)
+	}
+	alloc, err := stack.Nomad.ForceRun(ctx, "vigil-pg-orders", 3*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alloc.ClientStatus != "complete" {
+		t.Fatalf("the forced job: %s\n%s", alloc.ClientStatus, stack.Nomad.Explain(alloc))
+	}
+	if last := lastRecord(t, "pg-orders"); last.Status != record.Succeeded || last.AllocID != alloc.ID {
+		t.Fatalf("the forced job's record: %+v", last)
+	}
+	if n, _ := src.SQL(ctx, `SELECT count(*) FROM pg_roles WHERE rolname LIKE 'v-%'`); n != "0" {
+		t.Errorf("database users left after the forced job: %s", n)
 	}
 
 	// The drill passes; with a wrong expectation it fails, naming it.

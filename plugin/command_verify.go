@@ -206,20 +206,20 @@ func (c *Command) assert(ctx context.Context, as config.CommandAssertion, argv [
 	got := strings.TrimSpace(out.String())
 	ch := Check{Name: as.Name}
 	if err != nil {
-		ch.Detail = c.exitError(ctx, "assert", argv, err, tail).Error()
+		ch.Detail = fmt.Sprintf("assert %q failed: %v", as.Name, c.exitError(ctx, "assert", argv, err, tail))
 		return ch
 	}
 	switch {
 	case as.Expect != nil:
 		ch.Passed = got == *as.Expect
-		ch.Detail = fmt.Sprintf("answered %q, want %q", clip(got), *as.Expect)
+		ch.Detail = fmt.Sprintf("assert %q answered %q, want %q", as.Name, clip(got), *as.Expect)
 	case as.Match != "":
 		ch.Passed = regexp.MustCompile(as.Match).MatchString(got)
-		ch.Detail = fmt.Sprintf("answered %q, want a match of %s", clip(got), as.Match)
+		ch.Detail = fmt.Sprintf("assert %q answered %q, want a match of %s", as.Name, clip(got), as.Match)
 	case as.Min != nil:
 		n, perr := strconv.ParseInt(got, 10, 64)
 		ch.Passed = perr == nil && n >= *as.Min
-		ch.Detail = fmt.Sprintf("answered %q, want a number of at least %d", clip(got), *as.Min)
+		ch.Detail = fmt.Sprintf("assert %q answered %q, want a number of at least %d", as.Name, clip(got), *as.Min)
 	}
 	return ch
 }
