@@ -112,9 +112,9 @@ func TestRenderedExamplesRunOnNomad(t *testing.T) {
 		}
 	}
 	hclFiles, _ := filepath.Glob(filepath.Join(hclDir, "*.nomad.hcl"))
-	// Six backups, drills on a schedule for five of them, vigil serve.
-	if len(hclFiles) != 12 {
-		t.Fatalf("want 12 rendered jobs, got %v", hclFiles)
+	// Seven backups, drills on a schedule for six of them, vigil serve.
+	if len(hclFiles) != 14 {
+		t.Fatalf("want 14 rendered jobs, got %v", hclFiles)
 	}
 	nc, _ := stack.Nomad.Client()
 	for _, f := range hclFiles {
@@ -164,8 +164,8 @@ func TestRenderedExamplesRunOnNomad(t *testing.T) {
 			registered = append(registered, s.ID)
 		}
 	}
-	if len(registered) != 12 {
-		t.Errorf("want 12 jobs from the JSON files, got %v", registered)
+	if len(registered) != 14 {
+		t.Errorf("want 14 jobs from the JSON files, got %v", registered)
 	}
 }
 

@@ -134,14 +134,14 @@ func TestServeJob(t *testing.T) {
 			t.Error("serve needs no Vault identity")
 		}
 		cfg := embedded(t, *task.Templates[0].EmbeddedTmpl)
-		if len(cfg.Backups) != 6 || !cfg.Consul.Enabled {
+		if len(cfg.Backups) != 7 || !cfg.Consul.Enabled {
 			t.Errorf("serve's config holds %d backups", len(cfg.Backups))
 		}
 		if len(job.TaskGroups[0].Networks) != 1 || job.TaskGroups[0].Networks[0].DynamicPorts[0].Label != "http" {
 			t.Errorf("serve has no http port: %+v", job.TaskGroups[0].Networks)
 		}
 	}
-	if serve != 1 || backups != 11 {
+	if serve != 1 || backups != 13 {
 		t.Errorf("%d serve jobs and %d others", serve, backups)
 	}
 	for _, job := range compileFile(t, filepath.Join("testdata", "specs", "raw_exec_local.hcl")) {

@@ -73,10 +73,9 @@ func TestCommandStopsOnWriteError(t *testing.T) {
 	raw, _ := os.ReadFile(pidFile)
 	if pid := strings.TrimSpace(string(raw)); pid == "" {
 		t.Fatal("the dump's child wrote no pid")
-	} else if _, err := os.Stat("/proc/" + pid); err == nil {
-		if st, _ := os.ReadFile("/proc/" + pid + "/stat"); !strings.Contains(string(st), ") Z") {
-			t.Errorf("the dump's child %s still runs: %s", pid, st)
-		}
+	} else if !gone(pid) {
+		st, _ := os.ReadFile("/proc/" + pid + "/stat")
+		t.Errorf("the dump's child %s still runs: %s", pid, st)
 	}
 }
 
@@ -122,4 +121,17 @@ func TestCommandEnvAndRestore(t *testing.T) {
 	if err := c.Restore(context.Background(), strings.NewReader("x"), RestoreOptions{}); err == nil || !strings.Contains(err.Error(), "no restore command") {
 		t.Errorf("no restore argv: %v", err)
 	}
+}
+
+// gone reports whether process pid has died (or is a zombie), waiting a
+// little: a SIGKILL is delivered asynchronously.
+func gone(pid string) bool {
+	for i := 0; i < 50; i++ {
+		st, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil || strings.Contains(string(st), ") Z") {
+			return true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return false
 }

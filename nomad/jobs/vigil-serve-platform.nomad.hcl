@@ -8,7 +8,7 @@ job "vigil-serve-platform" {
     vigil_config    = "platform"
     vigil_managed   = "true"
     vigil_role      = "serve"
-    vigil_spec_hash = "651e2fefdd2d5f8616f98fbb063e77b1605893b37abd6fc8ae1c49ecd3e4d7e9"
+    vigil_spec_hash = "cc36a8c7cc7fd28b7670f886ffd515ec02bcad9b395b78e77c400d804f205a30"
     vigil_version   = "0.1.0-dev"
   }
 
@@ -385,6 +385,124 @@ job "vigil-serve-platform" {
         "jobs": [
           {
             "name": "vigil-nomad-prod"
+          }
+        ]
+      },
+      "nomad": {}
+    },
+    {
+      "type": "command",
+      "name": "orders-db",
+      "schedule": "5 * * * *",
+      "storage": {
+        "kind": "s3",
+        "name": "primary",
+        "bucket": "platform-backups",
+        "prefix": "vigil/",
+        "region": "eu-central-1",
+        "endpoint": "https://s3.eu-central-1.amazonaws.com",
+        "path_style": true,
+        "sse": "AES256",
+        "credentials": {
+          "source": "vault_identity_sts",
+          "identity_role": "s3-backup"
+        },
+        "encryption": {
+          "mount": "transit",
+          "key": "vigil-backups"
+        }
+      },
+      "retain": {
+        "last": 48,
+        "daily": 14
+      },
+      "lock": {
+        "key": "vigil/locks/orders-db",
+        "ttl": 15000000000,
+        "wait": 0
+      },
+      "timeout": 3600000000000,
+      "compression": "zstd",
+      "encryption": {
+        "mount": "transit",
+        "key": "vigil-backups"
+      },
+      "command": {
+        "dump": [
+          "pg_dump",
+          "--format=custom",
+          "--no-owner"
+        ],
+        "restore": [
+          "pg_restore",
+          "--no-owner",
+          "--dbname=postgres"
+        ],
+        "env": {
+          "PGDATABASE": "orders",
+          "PGHOST": "orders-db.service.consul",
+          "PGPORT": "5432"
+        },
+        "timeout": 2700000000000,
+        "credentials": {
+          "source": "vault_database",
+          "vault_path": "database/creds/orders-backup",
+          "username_env": "PGUSER",
+          "password_env": "PGPASSWORD"
+        }
+      },
+      "verify": {
+        "schedule": "40 4 * * *",
+        "max_duration": 3600000000000,
+        "max_age": 129600000000000,
+        "scratch": {
+          "server": {
+            "init": [
+              "/usr/lib/postgresql/15/bin/initdb",
+              "-D",
+              "{{ .Dir }}/data",
+              "-U",
+              "postgres",
+              "-A",
+              "trust"
+            ],
+            "start": [
+              "/usr/lib/postgresql/15/bin/postgres",
+              "-D",
+              "{{ .Dir }}/data",
+              "-p",
+              "{{ .Port }}",
+              "-k",
+              "{{ .Dir }}",
+              "-c",
+              "listen_addresses=127.0.0.1"
+            ],
+            "ready": [
+              "pg_isready",
+              "-h",
+              "127.0.0.1",
+              "-p",
+              "{{ .Port }}"
+            ],
+            "env": {
+              "PGDATABASE": "postgres",
+              "PGHOST": "127.0.0.1",
+              "PGPORT": "{{ .Port }}",
+              "PGUSER": "postgres"
+            },
+            "user": "postgres"
+          }
+        },
+        "asserts": [
+          {
+            "name": "orders",
+            "command": [
+              "psql",
+              "-At",
+              "-c",
+              "SELECT count(*) FROM orders"
+            ],
+            "min": 1
           }
         ]
       },
