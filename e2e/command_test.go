@@ -101,6 +101,7 @@ backup "command" %q {
 	wantOrders, _ := src.SQL(ctx, `SELECT md5(string_agg(note, ',' ORDER BY id)) FROM orders`)
 	drill := fmt.Sprintf(`
   verify {
+    schedule = "0 4 * * *"
     scratch {
       init  = ["%[1]s/initdb", "-D", "{{ .Dir }}/data", "-U", "postgres", "-A", "trust"]
       start = ["%[1]s/postgres", "-D", "{{ .Dir }}/data", "-p", "{{ .Port }}", "-k", "{{ .Dir }}", "-c", "listen_addresses=127.0.0.1"]
@@ -179,6 +180,28 @@ backup "command" %q {
 	}
 	if last := lastVerify(t, "pg-orders"); last == nil || last.Status != record.Succeeded || len(last.Verify.Checks) != 2 {
 		t.Fatalf("drill record: %+v", last)
+	}
+	// The drill job vigil compiles, forced: it starts its scratch server
+	// inside the allocation, as the postgres user.
+	alloc, err = stack.Nomad.ForceRun(ctx, "vigil-verify-pg-orders", 3*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alloc.ClientStatus != "complete" {
+		t.Fatalf("the forced drill job: %s\n%s", alloc.ClientStatus, stack.Nomad.Explain(alloc))
+	}
+	if last := lastVerify(t, "pg-orders"); last == nil || last.Status != record.Succeeded || last.AllocID != alloc.ID {
+		t.Fatalf("the forced drill's record: %+v", last)
+	}
+	// The drill job's own identity may not get a database user: it never
+	// touches the database backed up.
+	drillTok, err := stack.JobTokens(ctx, stack.Consul, tokensFor([]string{dir}), "vigil-"+configID(t)+"-drill-pg-orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, _ := stack.Vault.Client(drillTok.Vault)
+	if _, err := dc.Logical().ReadWithContext(ctx, mount+"/creds/orders-backup"); err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Errorf("the drill's token read a database user: %v", err)
 	}
 	writeSpec(t, dir, strings.Replace(readSpec(t, dir), wantOrders, "0000", 1))
 	if r := vigil(t, "", "verify", "-config", dir, "-backup", "pg-orders", "-latest"); r.code != 1 || !strings.Contains(r.stderr, "orders checksum") {
