@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -92,6 +93,7 @@ func (c *Command) Snapshot(ctx context.Context, w io.Writer, opts SnapshotOption
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("command: dump %s: start %q: %w", c.name, c.src.Dump[0], err)
 	}
+	defer killGroup(cmd) // nothing the dump started outlives it
 	n, copyErr := io.Copy(w, out)
 	if copyErr != nil {
 		cancel() // the upload failed: stop the dump and its children
@@ -131,6 +133,7 @@ func (c *Command) Restore(ctx context.Context, r io.Reader, opts RestoreOptions)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("command: restore %s: start %q: %w", c.name, c.src.Restore[0], err)
 	}
+	defer killGroup(cmd)
 	n, copyErr := io.Copy(in, r)
 	in.Close()
 	waitErr := cmd.Wait()
@@ -166,6 +169,10 @@ func (c *Command) command(ctx context.Context, argv []string, what string) (*exe
 	return cmd, tail
 }
 
+// killGroup kills what is left of a finished command's process group:
+// the background children a dump or restore left behind.
+func killGroup(cmd *exec.Cmd) { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+
 // exitError says why a command failed, or nil when it exited 0.
 func (c *Command) exitError(ctx context.Context, what string, argv []string, err error, tail *tailWriter) error {
 	if err == nil {
@@ -197,6 +204,7 @@ func (c *Command) exitError(ctx context.Context, what string, argv []string, err
 // tailWriter logs a command's stderr line by line, up to stderrLogLines,
 // and keeps its last stderrTail bytes.
 type tailWriter struct {
+	mu      sync.Mutex // a running server's tail is read while it writes
 	log     hclog.Logger
 	partial []byte
 	last    []byte
@@ -204,6 +212,8 @@ type tailWriter struct {
 }
 
 func (t *tailWriter) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.last = append(t.last, p...)
 	if len(t.last) > stderrTail {
 		t.last = t.last[len(t.last)-stderrTail:]
@@ -231,5 +241,7 @@ func (t *tailWriter) Write(p []byte) (int, error) {
 
 // String is the kept tail, on one line.
 func (t *tailWriter) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	return strings.Join(strings.Fields(strings.ToValidUTF8(string(t.last), "?")), " ")
 }

@@ -135,3 +135,16 @@ func gone(pid string) bool {
 	}
 	return false
 }
+
+// A good dump's background children do not outlive it.
+func TestCommandLeavesNoChildren(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "child")
+	out, err := dump(t, config.CommandSource{Dump: sh("sleep 60 >/dev/null 2>&1 & echo $! > " + pidFile + "; printf data")}, nil, SnapshotOptions{})
+	if err != nil || out != "data" {
+		t.Fatalf("dump: %q %v", out, err)
+	}
+	raw, _ := os.ReadFile(pidFile)
+	if pid := strings.TrimSpace(string(raw)); pid == "" || !gone(pid) {
+		t.Errorf("the dump's background child %q outlived it", pid)
+	}
+}
