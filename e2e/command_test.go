@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -53,26 +54,7 @@ CREATE TABLE users AS SELECT g AS id, 'user-' || g AS name FROM generate_series(
 
 	// Vault's database engine: a read-only user per run, and a role
 	// whose users may not log in (the refused login).
-	mount := "db-" + configID(t)
-	vc, _ := stack.Vault.Root()
-	if err := vc.Sys().MountWithContext(ctx, mount, &vault.MountInput{Type: "database"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, w := range []struct {
-		path string
-		data map[string]any
-	}{
-		{mount + "/config/orders", map[string]any{"plugin_name": "postgresql-database-plugin", "connection_url": src.URL(),
-			"username": "postgres", "password": src.Password, "allowed_roles": "orders-backup,no-login", "verify_connection": true}},
-		{mount + "/roles/orders-backup", map[string]any{"db_name": "orders", "default_ttl": "1h", "max_ttl": "24h",
-			"creation_statements": []string{`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'; GRANT pg_read_all_data TO "{{name}}";`}}},
-		{mount + "/roles/no-login", map[string]any{"db_name": "orders", "default_ttl": "1h", "max_ttl": "24h",
-			"creation_statements": []string{`CREATE ROLE "{{name}}" WITH NOLOGIN PASSWORD '{{password}}';`}}},
-	} {
-		if _, err := vc.Logical().WriteWithContext(ctx, w.path, w.data); err != nil {
-			t.Fatalf("vault write %s: %v", w.path, err)
-		}
-	}
+	mount := databaseEngine(t, ctx, src)
 	spy := filepath.Join(t.TempDir(), "password")
 	command := func(dump, creds, extra string) string {
 		return fmt.Sprintf(`command {
@@ -248,4 +230,33 @@ backup "command" %q {
 			}
 		}
 	}
+}
+
+// databaseEngine mounts Vault's database engine for the test at
+// db-<config id>, connected to src as its superuser, with two roles:
+// orders-backup (a read-only user per lease, dropped at revocation) and
+// no-login (users that may not log in). It returns the mount.
+func databaseEngine(t *testing.T, ctx context.Context, src *harness.Postgres) string {
+	t.Helper()
+	mount := "db-" + configID(t)
+	vc, _ := stack.Vault.Root()
+	if err := vc.Sys().MountWithContext(ctx, mount, &vault.MountInput{Type: "database"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []struct {
+		path string
+		data map[string]any
+	}{
+		{mount + "/config/orders", map[string]any{"plugin_name": "postgresql-database-plugin", "connection_url": src.URL(),
+			"username": "postgres", "password": src.Password, "allowed_roles": "orders-backup,no-login", "verify_connection": true}},
+		{mount + "/roles/orders-backup", map[string]any{"db_name": "orders", "default_ttl": "1h", "max_ttl": "24h",
+			"creation_statements": []string{`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'; GRANT pg_read_all_data TO "{{name}}";`}}},
+		{mount + "/roles/no-login", map[string]any{"db_name": "orders", "default_ttl": "1h", "max_ttl": "24h",
+			"creation_statements": []string{`CREATE ROLE "{{name}}" WITH NOLOGIN PASSWORD '{{password}}';`}}},
+	} {
+		if _, err := vc.Logical().WriteWithContext(ctx, w.path, w.data); err != nil {
+			t.Fatalf("vault write %s: %v", w.path, err)
+		}
+	}
+	return mount
 }

@@ -105,6 +105,33 @@ backup "elasticsearch" %q {
 }
 `, name, stack.ES.URL, name, path)
 	}
+	// A command backup with a database user per run from Vault: its dump
+	// notes each password it was given, for the scan.
+	pg, err := harness.StartPostgres(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Stop()
+	if _, err := pg.SQL(ctx, "CREATE TABLE orders AS SELECT g AS id FROM generate_series(1, 100) g"); err != nil {
+		t.Fatal(err)
+	}
+	mount := databaseEngine(t, ctx, pg)
+	pgSpy := filepath.Join(t.TempDir(), "passwords")
+	body += fmt.Sprintf(`
+backup "command" "leak-pg" {
+  schedule = "0 * * * *"
+  storage  = storage.s3.sts
+  command {
+    dump = ["sh", "-c", "printf '%%s\\n' \"$PGPASSWORD\" >> %s; exec pg_dump --format=custom"]
+    env  = { PGHOST = "127.0.0.1", PGPORT = "%d", PGDATABASE = "postgres" }
+    credentials {
+      vault_database = "%s/creds/orders-backup"
+      username_env   = "PGUSER"
+      password_env   = "PGPASSWORD"
+    }
+  }
+}
+`, pgSpy, pg.Port, mount)
 	body += `
 backup "consul_kv" "leak-broken" {
   schedule = "0 * * * *"
@@ -118,7 +145,7 @@ backup "consul_kv" "leak-broken" {
 	grantForProxy(t, "nomad_snapshot")
 	tok := entityToken(t, ctx)
 	before := stack.IAM.Issued()
-	good := []string{"leak-sts", "leak-kv", "leak-aws", "leak-awssts", "leak-snapshot", "leak-etcd", "leak-es-user", "leak-es-key", "leak-nomad", "leak-vault"}
+	good := []string{"leak-sts", "leak-kv", "leak-aws", "leak-awssts", "leak-snapshot", "leak-etcd", "leak-es-user", "leak-es-key", "leak-nomad", "leak-vault", "leak-pg"}
 
 	var written []string
 	for _, name := range append(good, "leak-broken") {
@@ -198,6 +225,13 @@ backup "consul_kv" "leak-broken" {
 		"minio root secret":       "harness-root-password",
 		"elasticsearch password":  stack.ESPassword,
 		"elasticsearch api key":   stack.ESAPIKey,
+	}
+	pgPasswords, _ := os.ReadFile(pgSpy)
+	if n := len(strings.Fields(string(pgPasswords))); n != 2 {
+		t.Fatalf("the command backup's dump saw %d database passwords, want one per run (2)", n)
+	}
+	for i, p := range strings.Fields(string(pgPasswords)) {
+		secrets[fmt.Sprintf("database password %d from %s/creds", i, mount)] = p
 	}
 	consulTokens := append(proxy.Tokens("/v1/kv"), proxy.Tokens("/v1/snapshot")...)
 	if len(consulTokens) < 2 {
