@@ -20,6 +20,7 @@ backup "command" "orders-db" {
   timeout  = "1h"
 
   command {
+    # preset = "postgres" would fill dump, restore and the user's variables.
     dump    = ["pg_dump", "--format=custom", "--no-owner"]
     restore = ["pg_restore", "--no-owner", "--dbname=postgres"]
     # Plain settings only: a name that looks like a secret is refused here.

@@ -16,7 +16,10 @@ var secretLooking = regexp.MustCompile(`(?i)(PASS|PWD|SECRET|TOKEN|KEY|AUTH|CRED
 // settings, and where its database user comes from.
 func decodeCommand(e *evaluator, raw *rawCommand, backupTimeout hcl.Range) *config.CommandSource {
 	c := &config.CommandSource{}
-	e.require(raw.Dump, "dump", raw.DefRange)
+	p := commandPresets[e.enum(raw.Preset, "", "postgres")]
+	if p == nil {
+		e.require(raw.Dump, "dump", raw.DefRange)
+	}
 	c.Dump = argv(e, raw.Dump, "dump")
 	c.Restore = argv(e, raw.Restore, "restore")
 	if raw.Env != nil {
@@ -44,7 +47,60 @@ func decodeCommand(e *evaluator, raw *rawCommand, backupTimeout hcl.Range) *conf
 		e.errorf(raw.Timeout.Expr.Range(), "Invalid timeout", "timeout must be greater than zero.")
 	}
 	c.Creds = decodeTargetCreds(e, raw.Credentials, config.TypeCommand)
+	if p != nil {
+		p.fill(c)
+	}
+	if cr := c.Creds; cr != nil && cr.Source == config.CredVaultDatabase {
+		for _, f := range [][2]string{{"username_env", cr.UsernameEnv}, {"password_env", cr.PasswordEnv}} {
+			if name, v := f[0], f[1]; v == "" {
+				e.errorf(raw.Credentials.DefRange, "Missing "+name,
+					"A database user from vault_database reaches the dump through the variables its tools read: set %s (PGUSER and PGPASSWORD for PostgreSQL), or preset = \"postgres\" in the command block.", name)
+			}
+		}
+	}
 	return c
+}
+
+// commandPreset fills what a command block leaves out for a known
+// database, so the traps are avoided: a dump format the restore tool
+// reads, a restore that restores rather than prints, the variables the
+// tools read a user from.
+type commandPreset struct {
+	dump, restore        func(env map[string]string) []string
+	usernameEnv, passEnv string
+}
+
+var commandPresets = map[string]*commandPreset{
+	// pg_restore reads only the custom (or directory, tar) format, and
+	// without --dbname it prints SQL instead of restoring.
+	"postgres": {
+		dump: func(map[string]string) []string { return []string{"pg_dump", "--format=custom", "--no-owner"} },
+		restore: func(env map[string]string) []string {
+			db := env["PGDATABASE"]
+			if db == "" {
+				db = "postgres"
+			}
+			return []string{"pg_restore", "--no-owner", "--clean", "--if-exists", "--dbname=" + db}
+		},
+		usernameEnv: "PGUSER", passEnv: "PGPASSWORD",
+	},
+}
+
+func (p *commandPreset) fill(c *config.CommandSource) {
+	if len(c.Dump) == 0 {
+		c.Dump = p.dump(c.Env)
+	}
+	if len(c.Restore) == 0 {
+		c.Restore = p.restore(c.Env)
+	}
+	if cr := c.Creds; cr != nil && cr.Source == config.CredVaultDatabase {
+		if cr.UsernameEnv == "" {
+			cr.UsernameEnv = p.usernameEnv
+		}
+		if cr.PasswordEnv == "" {
+			cr.PasswordEnv = p.passEnv
+		}
+	}
 }
 
 // argv reads a command as a list of strings: the program, then its
@@ -64,9 +120,10 @@ func argv(e *evaluator, attr *hcl.Attribute, name string) []string {
 	return out
 }
 
-// envVarName reads username_env or password_env: a variable name.
+// envVarName reads username_env or password_env, when given: a variable
+// name. decodeCommand requires them once a preset had its say.
 func envVarName(e *evaluator, attr *hcl.Attribute, name string, block hcl.Range) string {
-	if !e.require(attr, name, block) {
+	if attr == nil {
 		return ""
 	}
 	v := e.str(attr, "")

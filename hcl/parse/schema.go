@@ -245,7 +245,8 @@ type rawTargetCredentials struct {
 
 // rawCommand is a command backup's block: argv lists, never a shell line.
 type rawCommand struct {
-	Dump        *hcl.Attribute        `hcl:"dump"`
+	Preset      *hcl.Attribute        `hcl:"preset,optional"`
+	Dump        *hcl.Attribute        `hcl:"dump,optional"`
 	Restore     *hcl.Attribute        `hcl:"restore,optional"`
 	Env         *hcl.Attribute        `hcl:"env,optional"`
 	Timeout     *hcl.Attribute        `hcl:"timeout,optional"`

@@ -1,0 +1,96 @@
+package parse
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/vigil-backup/vigil/hcl/config"
+)
+
+// A postgres preset fills the argv and the user's variables so the traps
+// are avoided (pg_restore reads only the custom format, and prints SQL
+// without --dbname); what the block gives wins.
+func TestCommandPreset(t *testing.T) {
+	cfg, _, diags := LoadBytes("spec.hcl", []byte(teachHead+`
+backup "command" "orders" {
+  schedule = "0 * * * *"
+  storage  = storage.local.disk
+  command {
+    preset = "postgres"
+    env    = { PGHOST = "db", PGDATABASE = "orders" }
+    credentials {
+      vault_database = "database/creds/orders-backup"
+    }
+  }
+}
+`), Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	c := cfg.Backups[0].Command
+	if strings.Join(c.Dump, " ") != "pg_dump --format=custom --no-owner" ||
+		strings.Join(c.Restore, " ") != "pg_restore --no-owner --clean --if-exists --dbname=orders" ||
+		c.Creds.Source != config.CredVaultDatabase || c.Creds.UsernameEnv != "PGUSER" || c.Creds.PasswordEnv != "PGPASSWORD" {
+		t.Errorf("preset: %+v %+v", c, c.Creds)
+	}
+}
+
+// Each mistake in a command block is an error at its place, saying how
+// to fix it.
+func TestCommandErrors(t *testing.T) {
+	for _, c := range []struct {
+		name, block, want string
+		line              int
+	}{
+		{"no dump", `command {
+    restore = ["pg_restore"]
+  }`, `The argument "dump" is required`, 7},
+		{"secret in env", `command {
+    dump = ["pg_dump"]
+    env  = { PGHOST = "db", PGPASSWORD = "hunter2" }
+  }`, "PGPASSWORD looks like a secret", 9},
+		{"no user variables", `command {
+    dump = ["pg_dump"]
+    credentials {
+      vault_database = "database/creds/x"
+    }
+  }`, "set username_env", 9},
+		{"unknown preset", `command {
+    preset = "oracle"
+  }`, `"oracle" is not one of "postgres"`, 8},
+		{"empty argv", `command {
+    dump = []
+  }`, "dump must name a program", 8},
+		{"drill without a server", `command {
+    dump = ["pg_dump"]
+  }
+  verify {
+    min_keys = 1
+  }`, "Missing scratch server", 10},
+		{"two expectations", `command {
+    dump = ["pg_dump"]
+  }
+  verify {
+    scratch {
+      start = ["postgres"]
+      ready = ["pg_isready"]
+    }
+    assert "rows" {
+      command = ["psql"]
+      expect  = "1"
+      min     = 1
+    }
+  }`, "One expectation per assert", 15},
+	} {
+		// Lines count from the spec's top, teachHead's three included.
+		d := firstError(t, `backup "command" "orders" {
+  schedule = "0 * * * *"
+  storage  = storage.local.disk
+  `+c.block+`
+}
+`)
+		if !strings.Contains(d.Summary+": "+d.Detail, c.want) || d.Subject.Start.Line != c.line {
+			t.Errorf("%s: want %q at line %d, got line %d: %s: %s", c.name, c.want, c.line, d.Subject.Start.Line, d.Summary, d.Detail)
+		}
+	}
+}
