@@ -43,7 +43,9 @@ unit:
 # e2e builds the pinned servers first (cached in $(TOOLS_DIR)).
 e2e: tools
 	@scripts/phase.sh start e2e
-	VIGIL_TOOLS_DIR=$(TOOLS_DIR) $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) ./e2e/...
+	@# -json only to list the slowest tests at the end; testtimes prints
+	@# what plain go test would and fails unless every package passed.
+	VIGIL_TOOLS_DIR=$(TOOLS_DIR) $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -json ./e2e/... | $(GO) run ./e2e/cmd/testtimes
 	@scripts/phase.sh end e2e
 
 faults: tools

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Times the phases of `make test` so a run ends with where its time went.
-# usage: scripts/phase.sh start NAME | end NAME | report | reset
+# usage: scripts/phase.sh start NAME | end NAME | note NAME SECONDS | report | reset
+# A note is a part of a phase (a tool built), listed under the total.
 set -euo pipefail
 file=${VIGIL_PHASES:-.work/phases.txt}
 mkdir -p "$(dirname "$file")"
@@ -8,12 +9,15 @@ case "${1:-}" in
   reset) rm -f "$file" ;;
   start) echo "start $2 $(date +%s)" >> "$file" ;;
   end) echo "end $2 $(date +%s)" >> "$file" ;;
+  note) echo "note $2 $3" >> "$file" ;;
   report)
     [ -f "$file" ] || exit 0
     echo "==> make test: where the time went"
     awk '$1=="start"{s[$2]=$3; order[n++]=$2} $1=="end"{e[$2]=$3}
          END{t=0; for(i=0;i<n;i++){k=order[i]; if(k in e){d=e[k]-s[k]; t+=d; printf "    %-8s %4d min %02d s\n", k, d/60, d%60} else printf "    %-8s did not finish\n", k}
-             printf "    %-8s %4d min %02d s\n", "total", t/60, t%60}' "$file"
+             printf "    %-8s %4d min %02d s\n", "total", t/60, t%60
+             for(i=0;i<m;i++) printf "      built %-10s %4d min %02d s\n", nn[i], nv[i]/60, nv[i]%60}
+         $1=="note"{nn[m+0]=$2; nv[m+0]=$3; m++}' "$file"
     ;;
-  *) echo "usage: $0 start NAME | end NAME | report | reset" >&2; exit 2 ;;
+  *) echo "usage: $0 start NAME | end NAME | note NAME SECONDS | report | reset" >&2; exit 2 ;;
 esac

@@ -99,6 +99,7 @@ build_one() {
   mv "$bin.tmp" "$bin"
   rm -rf "$work"
   echo "tools: $name $version: built in $((SECONDS - start))s -> $bin"
+  "$here/scripts/phase.sh" note "$name" $((SECONDS - start)) 2>/dev/null || true
 }
 
 # Debian packages the e2e suite needs: headless Chromium drives the Consul
@@ -126,6 +127,7 @@ ensure_deb() {
   echo "tools: $name: installing Debian's $*"
   if $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null; then
     echo "tools: $name: installed in $((SECONDS - start))s"
+    "$here/scripts/phase.sh" note "$name" $((SECONDS - start)) 2>/dev/null || true
   else
     echo "tools: $name: apt-get install $* failed" >&2
     return 1
