@@ -31,7 +31,8 @@ build_one() {
   local name=$1 module=$2 version=$3; shift 3
   # Extra fields: `go mod edit` flags, tags=T (build tags; part of the
   # binary's folder name, as in the harness) and overlay=DIR (files laid
-  # over the module's at build time, by path: go build -overlay).
+  # over the module's at build time, by path: go build -overlay; DIR/a/b.go.in
+  # replaces the module's a/b.go).
   local tags="" overlay="" edits=() f
   for f in "$@"; do
     case "$f" in
@@ -86,10 +87,12 @@ build_one() {
     [ -n "$tags" ] && flags+=(-tags "$tags")
     if [ -n "$overlay" ]; then
       local json="{\"Replace\":{" sep="" rel
+      # Overlay files end in .go.in, so they are no Go files of vigil's
+      # own module; each replaces the module's file of the name without .in.
       while IFS= read -r rel; do
-        json+="$sep\"$work/$rel\":\"$overlay/$rel\""
+        json+="$sep\"$work/${rel%.in}\":\"$overlay/$rel\""
         sep=","
-      done < <(cd "$overlay" && find . -type f -name '*.go' | sed 's|^\./||')
+      done < <(cd "$overlay" && find . -type f -name '*.go.in' | sed 's|^\./||')
       printf '%s}}' "$json" > "$work/.overlay.json"
       flags+=(-overlay "$work/.overlay.json")
     fi
