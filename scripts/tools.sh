@@ -107,7 +107,8 @@ build_one() {
 
 # Debian packages the e2e suite needs: headless Chromium drives the Consul
 # UI check; docker.io's dockerd runs the docker-driver tests (the harness
-# starts its own daemon); PostgreSQL is a command backup's database. They come from Debian's packages, not the Go
+# starts its own daemon); PostgreSQL, MariaDB and Redis are command backups'
+# databases. They come from Debian's packages, not the Go
 # proxy. usage: ensure_deb NAME COMMAND PACKAGE...
 ensure_deb() {
   local name=$1 cmd=$2; shift 2
@@ -154,6 +155,12 @@ fi
 # directly by the harness (no system service).
 if selected postgresql; then
   ensure_deb postgresql '/usr/lib/postgresql/*/bin/initdb' postgresql || status=1
+fi
+if selected mariadb; then
+  ensure_deb mariadb /usr/sbin/mariadbd mariadb-server mariadb-client || status=1
+fi
+if selected redis; then
+  ensure_deb redis /usr/bin/redis-server redis-server redis-tools || status=1
 fi
 
 exit $status
