@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,7 +31,10 @@ type Command struct {
 	// spec's settings, then -to's, then the run's secrets (which no
 	// error, log line or argv ever carries).
 	env []string
-	log hclog.Logger
+	// userArgs name the run's database user (--user NAME), put right
+	// after the program's name.
+	userArgs []string
+	log      hclog.Logger
 }
 
 var _ Target = (*Command)(nil)
@@ -71,6 +75,7 @@ func NewCommand(name string, src config.CommandSource, to string, sec *Secrets) 
 		for k, v := range sec.Env {
 			env[k] = v
 		}
+		c.userArgs = sec.UserArgs
 	}
 	for k, v := range env {
 		c.env = append(c.env, k+"="+v)
@@ -85,7 +90,7 @@ func (c *Command) Snapshot(ctx context.Context, w io.Writer, opts SnapshotOption
 	}
 	ctx, cancel := c.deadline(ctx)
 	defer cancel()
-	cmd, tail := c.command(ctx, c.src.Dump, "dump")
+	cmd, tail := c.command(ctx, c.withUser(c.src.Dump), "dump")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("command: dump %s: %w", c.name, err)
@@ -122,7 +127,7 @@ func (c *Command) Restore(ctx context.Context, r io.Reader, opts RestoreOptions)
 	}
 	ctx, cancel := c.deadline(ctx)
 	defer cancel()
-	cmd, tail := c.command(ctx, c.src.Restore, "restore")
+	cmd, tail := c.command(ctx, c.withUser(c.src.Restore), "restore")
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return fmt.Errorf("command: restore %s: %w", c.name, err)
@@ -167,6 +172,14 @@ func (c *Command) command(ctx context.Context, argv []string, what string) (*exe
 	tail := &tailWriter{log: c.log.With("command", what, "program", argv[0])}
 	cmd.Stderr = tail
 	return cmd, tail
+}
+
+// withUser puts the run's user options right after the program's name.
+func (c *Command) withUser(argv []string) []string {
+	if len(c.userArgs) == 0 {
+		return argv
+	}
+	return slices.Concat(argv[:1], c.userArgs, argv[1:])
 }
 
 // killGroup kills what is left of a finished command's process group:

@@ -92,6 +92,13 @@ func TestCommandEnvAndRestore(t *testing.T) {
 	if err != nil || out != "db1:v-run-1:s3cret" {
 		t.Fatalf("env: %q %v", out, err)
 	}
+	// A tool that reads its user from an option (mariadb-dump, redis-cli)
+	// gets it right after its name; the password stays in a variable.
+	out, err = dump(t, config.CommandSource{Dump: []string{"echo", "--rdb", "-"}},
+		&Secrets{Env: map[string]string{"REDISCLI_AUTH": "s3cret"}, UserArgs: []string{"--user", "v-run-2"}}, SnapshotOptions{})
+	if err != nil || out != "--user v-run-2 --rdb -\n" {
+		t.Fatalf("user option: %q %v", out, err)
+	}
 	dir := t.TempDir()
 	got := filepath.Join(dir, "restored")
 	src.Restore = sh(`cat > ` + got + `; printf '%s' "$PGHOST" > ` + got + `.host`)

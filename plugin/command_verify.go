@@ -35,7 +35,8 @@ const (
 
 // Verify starts the spec's scratch server in a folder of the drill's own
 // (init, then start, polled with ready), restores the backup into it with
-// the restore command (its env pointed at the scratch server), runs each
+// the restore command (its env pointed at the scratch server; before start
+// with restore_first, for a server that starts on the dumped file), runs each
 // assert command against it, and stops the server's whole process group
 // and removes its folder on every path. A failed assertion is a failed
 // check; a server that does not start or a failed restore is an error.
@@ -61,7 +62,10 @@ func (c *Command) Verify(ctx context.Context, r io.Reader, v *config.Verify, opt
 	if err != nil {
 		return nil, err
 	}
+	// The drill's commands talk to the scratch server only: no user of
+	// the database backed up.
 	drill := *c
+	drill.userArgs = nil
 	drill.env = append([]string(nil), c.env...)
 	for k, val := range sv.Env {
 		val, err := render(val)
@@ -91,6 +95,18 @@ func (c *Command) Verify(ctx context.Context, r io.Reader, v *config.Verify, opt
 			return nil, err
 		}
 	}
+	restore := func() error {
+		if err := drill.Restore(ctx, r, RestoreOptions{Out: io.Discard}); err != nil {
+			return fmt.Errorf("command: verify %s: the restore into the scratch server failed: %w", c.name, err)
+		}
+		return nil
+	}
+	if sv.RestoreFirst {
+		// The restore writes what the server reads as it starts.
+		if err := restore(); err != nil {
+			return nil, err
+		}
+	}
 	a, err := argv("start", sv.Start)
 	if err != nil {
 		return nil, err
@@ -114,8 +130,10 @@ func (c *Command) Verify(ctx context.Context, r io.Reader, v *config.Verify, opt
 	if err := drill.waitReady(ctx, ready, exited, serverTail); err != nil {
 		return nil, err
 	}
-	if err := drill.Restore(ctx, r, RestoreOptions{Out: io.Discard}); err != nil {
-		return nil, fmt.Errorf("command: verify %s: the restore into the scratch server failed: %w", c.name, err)
+	if !sv.RestoreFirst {
+		if err := restore(); err != nil {
+			return nil, err
+		}
 	}
 	res := &VerifyResult{Values: map[string]any{}}
 	for _, as := range v.Asserts {

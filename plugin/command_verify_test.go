@@ -89,3 +89,27 @@ func TestCommandDrillErrors(t *testing.T) {
 		t.Errorf("a failed restore: %v", err)
 	}
 }
+
+// With restore_first the backup is restored before the server starts,
+// for servers that start on the dumped file (Redis's RDB): the server
+// finds it as it starts.
+func TestCommandDrillRestoresFirst(t *testing.T) {
+	want := "the rdb"
+	v := &config.Verify{
+		Scratch: &config.Scratch{Server: &config.ScratchServer{
+			RestoreFirst: true,
+			Start:        sh("cp {{ .Dir }}/dump.rdb {{ .Dir }}/loaded && exec sleep 300"),
+			Ready:        []string{"test", "-s", "{{ .Dir }}/loaded"},
+			Env:          map[string]string{"RDB": "{{ .Dir }}/dump.rdb"},
+		}},
+		Asserts: []config.CommandAssertion{{Name: "loaded", Command: []string{"cat", "{{ .Dir }}/loaded"}, Expect: &want}},
+	}
+	c, _ := NewCommand("cache", config.CommandSource{Dump: []string{"true"}, Restore: sh("cat > $RDB")}, "", nil)
+	res, err := c.Verify(context.Background(), strings.NewReader(want), v, VerifyOptions{TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Checks) != 1 || !res.Checks[0].Passed {
+		t.Errorf("the server did not start on the restored file: %+v", res.Checks)
+	}
+}

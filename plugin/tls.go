@@ -30,6 +30,10 @@ type Secrets struct {
 	// Env is what a command backup's dump and restore get in their
 	// environment: a database user from Vault's database engine.
 	Env map[string]string
+	// UserArgs name the database user to tools that read it from an
+	// option (--user NAME): put right after the program's name. A user's
+	// name is not a secret; its password never goes here.
+	UserArgs []string
 }
 
 // ClientTLS builds a client TLS config from a block's settings: the CA

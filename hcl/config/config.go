@@ -178,7 +178,16 @@ type TargetCredentials struct {
 	// tools read a database user from (PGUSER and PGPASSWORD, say).
 	UsernameEnv string `json:"username_env,omitempty"`
 	PasswordEnv string `json:"password_env,omitempty"`
+	// UsernameArg is the option that names the user to tools that read it
+	// from no variable (mariadb-dump's and redis-cli's --user): the dump
+	// gets it and the user's name right after its program name.
+	UsernameArg string `json:"username_arg,omitempty"`
 }
+
+// ForCommand says these credentials are a database user for a command
+// backup's tools (from vault_database or a vault_kv_path secret with
+// username and password), not an Elasticsearch login.
+func (c *TargetCredentials) ForCommand() bool { return c != nil && c.PasswordEnv != "" }
 
 // CommandSource is what a command backup runs: a dump that writes the
 // backup to its stdout, and a restore that reads it on its stdin. Their
@@ -360,6 +369,10 @@ type ScratchServer struct {
 	// User runs Init and Start as another user (PostgreSQL refuses to
 	// run as root); the folder is given to that user.
 	User string `json:"user,omitempty"`
+	// RestoreFirst restores before Start, for stores restored by starting
+	// a server on the dumped file (Redis's RDB): the restore then writes
+	// the file, and the server reads it as it starts.
+	RestoreFirst bool `json:"restore_first,omitempty"`
 }
 
 // Scratch locates the binaries of a drill's scratch server (consul, or etcd

@@ -50,12 +50,14 @@ func decodeCommand(e *evaluator, raw *rawCommand, backupTimeout hcl.Range) *conf
 	if p != nil {
 		p.fill(c)
 	}
-	if cr := c.Creds; cr != nil && cr.Source == config.CredVaultDatabase {
-		for _, f := range [][2]string{{"username_env", cr.UsernameEnv}, {"password_env", cr.PasswordEnv}} {
-			if name, v := f[0], f[1]; v == "" {
-				e.errorf(raw.Credentials.DefRange, "Missing "+name,
-					"A database user from vault_database reaches the dump through the variables its tools read: set %s (PGUSER and PGPASSWORD for PostgreSQL), or preset = \"postgres\" in the command block.", name)
-			}
+	if cr := c.Creds; cr != nil {
+		if cr.UsernameEnv == "" && cr.UsernameArg == "" {
+			e.errorf(raw.Credentials.DefRange, "Missing username_env",
+				"A database user from %s reaches the dump through what its tools read: set username_env (PGUSER for PostgreSQL), or username_arg (\"--user\" for mariadb-dump and redis-cli), or preset = \"postgres\" in the command block.", cr.Source)
+		}
+		if cr.PasswordEnv == "" {
+			e.errorf(raw.Credentials.DefRange, "Missing password_env",
+				"A database user's password reaches the dump only through a variable its tools read: set password_env (PGPASSWORD, MYSQL_PWD, REDISCLI_AUTH), or preset = \"postgres\" in the command block.")
 		}
 	}
 	return c
@@ -93,8 +95,8 @@ func (p *commandPreset) fill(c *config.CommandSource) {
 	if len(c.Restore) == 0 {
 		c.Restore = p.restore(c.Env)
 	}
-	if cr := c.Creds; cr != nil && cr.Source == config.CredVaultDatabase {
-		if cr.UsernameEnv == "" {
+	if cr := c.Creds; cr != nil {
+		if cr.UsernameEnv == "" && cr.UsernameArg == "" {
 			cr.UsernameEnv = p.usernameEnv
 		}
 		if cr.PasswordEnv == "" {
@@ -138,10 +140,10 @@ func envVarName(e *evaluator, attr *hcl.Attribute, name string, block hcl.Range)
 // use neither.
 func decodeCommandVerify(e *evaluator, raw *rawVerify, typ string, v *config.Verify, notFor func(hcl.Range, string, string)) {
 	sc := raw.Scratch
-	server := sc != nil && (sc.Init != nil || sc.Start != nil || sc.Ready != nil || sc.Env != nil || sc.User != "")
+	server := sc != nil && (sc.Init != nil || sc.Start != nil || sc.Ready != nil || sc.Env != nil || sc.User != "" || sc.RestoreFirst)
 	if typ != config.TypeCommand {
 		if server {
-			notFor(sc.DefRange, "A scratch server command (init, start, ready, env, user)", "command")
+			notFor(sc.DefRange, "A scratch server command (init, start, ready, env, user, restore_first)", "command")
 		}
 		for _, a := range raw.Asserts {
 			notFor(a.DefRange, "An assert block", "command")
@@ -157,7 +159,7 @@ func decodeCommandVerify(e *evaluator, raw *rawVerify, typ string, v *config.Ver
 			"A command backup's drill restores into a throwaway server it starts: scratch { start = [...] ready = [...] }, with {{ .Dir }} and {{ .Port }} where the server's folder and port go.")
 		return
 	}
-	s := &config.ScratchServer{User: sc.User}
+	s := &config.ScratchServer{User: sc.User, RestoreFirst: sc.RestoreFirst}
 	s.Init = argv(e, sc.Init, "init")
 	s.Start = argv(e, sc.Start, "start")
 	e.require(sc.Ready, "ready", sc.DefRange)

@@ -35,6 +35,33 @@ backup "command" "orders" {
 	}
 }
 
+// A store Vault's database engine cannot manage takes its user from KV,
+// through the same variables; mariadb-dump and redis-cli read the user
+// from an option, not a variable.
+func TestCommandCredentialsFromKV(t *testing.T) {
+	cfg, _, diags := LoadBytes("spec.hcl", []byte(teachHead+`
+backup "command" "cache" {
+  schedule = "0 * * * *"
+  storage  = storage.local.disk
+  command {
+    dump = ["redis-cli", "--rdb", "-"]
+    credentials {
+      vault_kv_path = "secret/vigil/redis"
+      username_arg  = "--user"
+      password_env  = "REDISCLI_AUTH"
+    }
+  }
+}
+`), Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	cr := cfg.Backups[0].Command.Creds
+	if cr.Source != config.CredVaultKV || cr.VaultPath != "secret/data/vigil/redis" || cr.UsernameArg != "--user" || !cr.ForCommand() {
+		t.Errorf("credentials: %+v", cr)
+	}
+}
+
 // Each mistake in a command block is an error at its place, saying how
 // to fix it.
 func TestCommandErrors(t *testing.T) {
@@ -55,6 +82,27 @@ func TestCommandErrors(t *testing.T) {
       vault_database = "database/creds/x"
     }
   }`, "set username_env", 9},
+		{"no password variable", `command {
+    dump = ["mariadb-dump"]
+    credentials {
+      vault_database = "database/creds/x"
+      username_arg   = "--user"
+    }
+  }`, "set password_env", 9},
+		{"username_arg not an option", `command {
+    dump = ["redis-cli"]
+    credentials {
+      vault_database = "database/creds/x"
+      username_arg   = "user"
+      password_env   = "REDISCLI_AUTH"
+    }
+  }`, `"user" is not an option`, 11},
+		{"a source commands do not take", `command {
+    dump = ["pg_dump"]
+    credentials {
+      vault_consul_path = "consul/creds/x"
+    }
+  }`, "from vault_database or vault_kv_path", 10},
 		{"unknown preset", `command {
     preset = "oracle"
   }`, `"oracle" is not one of "postgres"`, 8},

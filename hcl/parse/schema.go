@@ -238,6 +238,7 @@ type rawTargetCredentials struct {
 	VaultDatabase   *hcl.Attribute `hcl:"vault_database,optional"`
 	UsernameEnv     *hcl.Attribute `hcl:"username_env,optional"`
 	PasswordEnv     *hcl.Attribute `hcl:"password_env,optional"`
+	UsernameArg     *hcl.Attribute `hcl:"username_arg,optional"`
 	CommonName      *hcl.Attribute `hcl:"common_name,optional"`
 	TTL             *hcl.Attribute `hcl:"ttl,optional"`
 	DefRange        hcl.Range      `hcl:",def_range"`
@@ -338,12 +339,14 @@ type rawScratch struct {
 	Artifact string `hcl:"artifact,optional"`
 	Image    string `hcl:"image,optional"`
 	// A command backup's scratch server.
-	Init     *hcl.Attribute `hcl:"init,optional"`
-	Start    *hcl.Attribute `hcl:"start,optional"`
-	Ready    *hcl.Attribute `hcl:"ready,optional"`
-	Env      *hcl.Attribute `hcl:"env,optional"`
-	User     string         `hcl:"user,optional"`
-	DefRange hcl.Range      `hcl:",def_range"`
+	Init  *hcl.Attribute `hcl:"init,optional"`
+	Start *hcl.Attribute `hcl:"start,optional"`
+	Ready *hcl.Attribute `hcl:"ready,optional"`
+	Env   *hcl.Attribute `hcl:"env,optional"`
+	User  string         `hcl:"user,optional"`
+	// RestoreFirst restores before the server starts (Redis's RDB).
+	RestoreFirst bool      `hcl:"restore_first,optional"`
+	DefRange     hcl.Range `hcl:",def_range"`
 }
 
 // rawAssert is one check of a command backup's drill.

@@ -2,6 +2,8 @@ package parse
 
 import (
 	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/vigil-backup/vigil/hcl/config"
@@ -33,11 +35,15 @@ func decodeTargetCreds(e *evaluator, raw *rawTargetCredentials, typ string) *con
 	if raw == nil {
 		return nil
 	}
-	want := map[string]string{
-		config.TypeConsulSnapshot: "vault_consul_path", config.TypeConsulKV: "vault_consul_path",
-		config.TypeEtcd: "vault_pki_path", config.TypeElasticsearch: "vault_kv_path",
-		config.TypeNomadSnapshot: "vault_nomad_path", config.TypeCommand: "vault_database",
+	want := map[string][]string{
+		config.TypeConsulSnapshot: {config.CredVaultConsul}, config.TypeConsulKV: {config.CredVaultConsul},
+		config.TypeEtcd: {config.CredVaultPKI}, config.TypeElasticsearch: {config.CredVaultKV},
+		config.TypeNomadSnapshot: {config.CredVaultNomad},
+		// A command's database user: from Vault's database engine, or from
+		// KV for a store the engine cannot manage.
+		config.TypeCommand: {config.CredVaultDatabase, config.CredVaultKV},
 	}[typ]
+	wanted := strings.Join(want, " or ")
 	c := &config.TargetCredentials{}
 	set := 0
 	pick := func(attr *hcl.Attribute, source string, pattern *regexp.Regexp, example string) {
@@ -45,9 +51,9 @@ func decodeTargetCreds(e *evaluator, raw *rawTargetCredentials, typ string) *con
 			return
 		}
 		set++
-		if source != want {
+		if !slices.Contains(want, source) {
 			e.errorf(attr.Range, "Credential source does not fit the backup",
-				"A %s backup takes its credentials from %s; %s does not apply to it.", typ, want, source)
+				"A %s backup takes its credentials from %s; %s does not apply to it.", typ, wanted, source)
 			return
 		}
 		c.Source, c.VaultPath = source, e.str(attr, "")
@@ -63,21 +69,28 @@ func decodeTargetCreds(e *evaluator, raw *rawTargetCredentials, typ string) *con
 	pick(raw.VaultKVPath, config.CredVaultKV, vaultPathPattern, "secret/data/vigil/elasticsearch")
 	pick(raw.VaultNomadPath, config.CredVaultNomad, vaultCredsPath, "nomad/creds/ROLE")
 	pick(raw.VaultDatabase, config.CredVaultDatabase, vaultCredsPath, "database/creds/ROLE")
-	if c.Source == config.CredVaultDatabase {
+	if typ == config.TypeCommand {
 		c.UsernameEnv = envVarName(e, raw.UsernameEnv, "username_env", raw.DefRange)
 		c.PasswordEnv = envVarName(e, raw.PasswordEnv, "password_env", raw.DefRange)
+		if raw.UsernameArg != nil {
+			c.UsernameArg = e.str(raw.UsernameArg, "")
+			if !strings.HasPrefix(c.UsernameArg, "-") || strings.ContainsAny(c.UsernameArg, " =") {
+				e.errorf(raw.UsernameArg.Expr.Range(), "Invalid username_arg",
+					"username_arg = %q is not an option: name the option your client reads the user from, such as \"--user\"; vigil passes it and the user as two arguments.", c.UsernameArg)
+			}
+		}
 	} else {
-		for _, a := range []*hcl.Attribute{raw.UsernameEnv, raw.PasswordEnv} {
+		for _, a := range []*hcl.Attribute{raw.UsernameEnv, raw.PasswordEnv, raw.UsernameArg} {
 			if a != nil {
-				e.errorf(a.Range, "Unexpected "+a.Name, "%s names where a database user from vault_database goes; it does not apply to %s.", a.Name, c.Source)
+				e.errorf(a.Range, "Unexpected "+a.Name, "%s names where a command backup's database user goes; it does not apply to a %s backup.", a.Name, typ)
 			}
 		}
 	}
 	switch {
 	case set == 0:
-		e.errorf(raw.DefRange, "No credential source", "This credentials block needs %s.", want)
+		e.errorf(raw.DefRange, "No credential source", "This credentials block needs %s.", wanted)
 	case set > 1:
-		e.errorf(raw.DefRange, "Conflicting credential sources", "Give exactly one credential source: %s.", want)
+		e.errorf(raw.DefRange, "Conflicting credential sources", "Give exactly one credential source: %s.", wanted)
 	}
 	if c.Source == config.CredVaultPKI {
 		c.CommonName = e.str(raw.CommonName, "vigil")

@@ -11,16 +11,9 @@ import (
 // openKV reads static keys from KV v2: access_key_id, secret_access_key and
 // an optional session_token (AWS_* names are accepted too).
 func openKV(ctx context.Context, c config.Credentials, o Options) (*Session, error) {
-	s, err := o.Vault.ReadWithContext(ctx, c.VaultPath)
+	data, err := readKV(ctx, c.VaultPath, o)
 	if err != nil {
-		return nil, fmt.Errorf("creds: vault_kv_path read %s: %w", c.VaultPath, err)
-	}
-	if s == nil || s.Data == nil {
-		return nil, fmt.Errorf("creds: vault_kv_path read %s: no secret at this path", c.VaultPath)
-	}
-	data, ok := s.Data["data"].(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("creds: vault_kv_path read %s: not a KV v2 secret (no data.data)", c.VaultPath)
+		return nil, err
 	}
 	access := stringField(data, "access_key_id", "AWS_ACCESS_KEY_ID")
 	secret := stringField(data, "secret_access_key", "AWS_SECRET_ACCESS_KEY")

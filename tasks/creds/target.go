@@ -39,6 +39,9 @@ func OpenTarget(ctx context.Context, tc *config.TargetCredentials, o Options, tt
 		}
 		return openCertificate(ctx, tc, o, ttl)
 	case config.CredVaultKV:
+		if tc.ForCommand() {
+			return openKVUser(ctx, tc, o)
+		}
 		return openESKV(ctx, tc, o)
 	case config.CredVaultDatabase:
 		return openDatabaseUser(ctx, tc, o)
@@ -93,8 +96,36 @@ func openDatabaseUser(ctx context.Context, tc *config.TargetCredentials, o Optio
 	if user == "" || pass == "" {
 		return nil, joinClose(ctx, sess, fmt.Errorf("creds: vault_database read %s: the secret has no username and password", tc.VaultPath))
 	}
-	sess.Secrets = &plugin.Secrets{Env: map[string]string{tc.UsernameEnv: user, tc.PasswordEnv: pass}}
+	sess.Secrets = databaseUser(tc, user, pass)
 	return sess, nil
+}
+
+// openKVUser reads a command backup's database user from a KV v2 secret
+// with username and password: for a store Vault's database engine cannot
+// manage. Nothing is revoked at the end; the operator rotates it.
+func openKVUser(ctx context.Context, tc *config.TargetCredentials, o Options) (*Session, error) {
+	data, err := readKV(ctx, tc.VaultPath, o)
+	if err != nil {
+		return nil, err
+	}
+	user, pass := stringField(data, "username"), stringField(data, "password")
+	if user == "" || pass == "" {
+		return nil, fmt.Errorf("creds: vault_kv_path read %s: the secret needs username and password", tc.VaultPath)
+	}
+	return &Session{What: "the database user from " + tc.VaultPath, Secrets: databaseUser(tc, user, pass)}, nil
+}
+
+// databaseUser hands a command's tools their user: the password only in
+// password_env; the name in username_env, after username_arg, or both.
+func databaseUser(tc *config.TargetCredentials, user, pass string) *plugin.Secrets {
+	sec := &plugin.Secrets{Env: map[string]string{tc.PasswordEnv: pass}}
+	if tc.UsernameEnv != "" {
+		sec.Env[tc.UsernameEnv] = user
+	}
+	if tc.UsernameArg != "" {
+		sec.UserArgs = []string{tc.UsernameArg, user}
+	}
+	return sec
 }
 
 // openCertificate writes pki/issue/ROLE for a certificate with the spec's
@@ -134,20 +165,29 @@ func openCertificate(ctx context.Context, tc *config.TargetCredentials, o Option
 // openESKV reads an Elasticsearch API key (api_key), or a user (username
 // and password), from KV v2.
 func openESKV(ctx context.Context, tc *config.TargetCredentials, o Options) (*Session, error) {
-	s, err := o.Vault.ReadWithContext(ctx, tc.VaultPath)
+	data, err := readKV(ctx, tc.VaultPath, o)
 	if err != nil {
-		return nil, fmt.Errorf("creds: vault_kv_path read %s: %w", tc.VaultPath, err)
-	}
-	if s == nil || s.Data == nil {
-		return nil, fmt.Errorf("creds: vault_kv_path read %s: no secret at this path", tc.VaultPath)
-	}
-	data, ok := s.Data["data"].(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("creds: vault_kv_path read %s: not a KV v2 secret (no data.data)", tc.VaultPath)
+		return nil, err
 	}
 	sec := &plugin.Secrets{ESAPIKey: stringField(data, "api_key"), ESUsername: stringField(data, "username"), ESPassword: stringField(data, "password")}
 	if sec.ESAPIKey == "" && (sec.ESUsername == "" || sec.ESPassword == "") {
 		return nil, fmt.Errorf("creds: vault_kv_path read %s: the secret needs api_key, or username and password", tc.VaultPath)
 	}
 	return &Session{Secrets: sec}, nil
+}
+
+// readKV reads a KV v2 secret's fields.
+func readKV(ctx context.Context, path string, o Options) (map[string]any, error) {
+	s, err := o.Vault.ReadWithContext(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("creds: vault_kv_path read %s: %w", path, err)
+	}
+	if s == nil || s.Data == nil {
+		return nil, fmt.Errorf("creds: vault_kv_path read %s: no secret at this path", path)
+	}
+	data, ok := s.Data["data"].(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("creds: vault_kv_path read %s: not a KV v2 secret (no data.data)", path)
+	}
+	return data, nil
 }
