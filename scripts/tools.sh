@@ -138,11 +138,40 @@ ensure_deb() {
   fi
 }
 
+# npm_one installs an npm package into the tools folder (Node is on the
+# machine; the npm registry is reachable) and links its program as
+# <name>-<version>/<name>, where the harness looks. usage: npm_one NAME PACKAGE VERSION BIN
+npm_one() {
+  local name=$1 pkg=$2 version=$3 binname=$4
+  local dest="$tools_dir/$name-$version"
+  if [ -x "$dest/$name" ]; then
+    echo "tools: $name $version: present at $dest/$name"
+    return 0
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "tools: $name: npm is not installed (Debian's nodejs and npm)" >&2
+    return 1
+  fi
+  local start=$SECONDS
+  mkdir -p "$dest"
+  echo "tools: $name $version: installing $pkg@$version from the npm registry"
+  if ! npm install --prefix "$dest" --no-audit --no-fund --loglevel=error "$pkg@$version" >/dev/null; then
+    echo "tools: $name $version: npm install failed" >&2
+    return 1
+  fi
+  ln -sf "node_modules/.bin/$binname" "$dest/$name"
+  echo "tools: $name $version: installed in $((SECONDS - start))s -> $dest/$name"
+  "$here/scripts/phase.sh" note "$name" $((SECONDS - start)) 2>/dev/null || true
+}
+
 while read -r name module version extra; do
   case "$name" in ''|'#'*) continue ;; esac
   selected "$name" || continue
-  # shellcheck disable=SC2086
-  build_one "$name" "$module" "$version" $extra || status=1
+  case "$module" in
+    npm:*) npm_one "$name" "${module#npm:}" "$version" "${extra:-$name}" || status=1 ;;
+    # shellcheck disable=SC2086
+    *) build_one "$name" "$module" "$version" $extra || status=1 ;;
+  esac
 done < "$versions"
 
 if selected chromium; then

@@ -212,11 +212,11 @@ func TestDownloadWithOneRequest(t *testing.T) {
 }
 
 func TestContentRangeTotal(t *testing.T) {
-	if n, err := contentRangeTotal("bytes 0-99/1234"); err != nil || n != 1234 {
+	if n, err := ContentRangeTotal("bytes 0-99/1234"); err != nil || n != 1234 {
 		t.Errorf("got %d, %v", n, err)
 	}
 	for _, bad := range []string{"", "bytes 0-99/*", "0-99/12"} {
-		if _, err := contentRangeTotal(bad); err == nil {
+		if _, err := ContentRangeTotal(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}

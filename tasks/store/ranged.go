@@ -42,7 +42,7 @@ func (s *S3) GetRange(ctx context.Context, key string, off, n int64) (io.ReadClo
 		}
 		return nil, 0, fmt.Errorf("store: get s3://%s/%s%s (bytes %d-%d): %w", s.Bucket, s.Prefix, key, off, off+n-1, err)
 	}
-	total, err := contentRangeTotal(aws.ToString(out.ContentRange))
+	total, err := ContentRangeTotal(aws.ToString(out.ContentRange))
 	if err != nil {
 		out.Body.Close()
 		return nil, 0, fmt.Errorf("store: get s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, err)
@@ -50,8 +50,9 @@ func (s *S3) GetRange(ctx context.Context, key string, off, n int64) (io.ReadClo
 	return out.Body, total, nil
 }
 
-// contentRangeTotal reads the size from "bytes 0-99/1234".
-func contentRangeTotal(cr string) (int64, error) {
+// ContentRangeTotal reads an object's size from a range answer's
+// Content-Range, "bytes 0-99/1234".
+func ContentRangeTotal(cr string) (int64, error) {
 	i := strings.LastIndexByte(cr, '/')
 	if i < 0 || !strings.HasPrefix(cr, "bytes ") {
 		return 0, fmt.Errorf("the answer to a range request has no usable Content-Range (%q)", cr)
