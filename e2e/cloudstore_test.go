@@ -4,10 +4,12 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigil-backup/vigil/e2e/harness"
+	"github.com/vigil-backup/vigil/tasks/record"
 	"github.com/vigil-backup/vigil/tasks/store"
 	"github.com/vigil-backup/vigil/tasks/store/azure"
 	"github.com/vigil-backup/vigil/tasks/store/gcs"
@@ -24,7 +26,7 @@ func TestGCSStoreSuite(t *testing.T) {
 	}
 	defer g.Stop(5 * time.Second)
 	t.Setenv("STORAGE_EMULATOR_HOST", g.Host)
-	client, err := gcs.NewClient(ctx, nil)
+	client, err := gcs.NewClient(ctx, nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,4 +57,78 @@ func TestAzureStoreSuite(t *testing.T) {
 		n++
 		return &azure.Store{Client: client, Container: "vigil", Prefix: fmt.Sprintf("suite-%d/", n)}
 	})
+}
+
+// TestCloudStoragesByHand: vigil run, list, retention and a drill on a gcs
+// storage (fake-gcs-server at its endpoint) and an azure storage (Azurite,
+// its shared key from Vault KV): each keeps one backup after two runs,
+// lists it, and its drill restores it into a scratch Consul.
+func TestCloudStoragesByHand(t *testing.T) {
+	needStack(t)
+	ctx := testContext(t, 4*time.Minute)
+	g, err := harness.StartFakeGCS(ctx, t.TempDir(), "vigil-e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Stop(5 * time.Second)
+	a, err := harness.StartAzurite(ctx, t.TempDir(), "vigil")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Stop(5 * time.Second)
+	kv := "secret/data/vigil/azure-" + configID(t)
+	root, _ := stack.Vault.Root()
+	if _, err := root.Logical().WriteWithContext(ctx, kv, map[string]any{"data": map[string]any{"account_key": harness.AzuriteKey}}); err != nil {
+		t.Fatal(err)
+	}
+	cc, _ := stack.Consul.Client()
+	cc.KV().Put(kvPair("cloud/flag", "on"), nil)
+	backup := func(name, storage string) string {
+		return fmt.Sprintf(`
+backup "consul_kv" %q {
+  schedule = "0 * * * *"
+  storage  = %s
+  %s
+  retain { last = 1 }
+  verify {
+    min_keys = 1
+    key "cloud/flag" {}
+    scratch { consul = %q }
+  }
+}`, name, storage, consulSource(t, stack.Consul.URL(), "cloud/"), tool("consul"))
+	}
+	dir, _ := specDir(t, fmt.Sprintf(`
+storage "gcs" "offsite" {
+  bucket   = "vigil-e2e"
+  prefix   = "e2e"
+  endpoint = "http://%s"
+}
+
+storage "azure" "dr" {
+  account   = %q
+  container = "vigil"
+  prefix    = "e2e"
+  endpoint  = %q
+  credentials {
+    vault_kv_path = %q
+  }
+}
+`, g.Host, harness.AzuriteAccount, a.BlobEndpoint(), kv)+backup("cloud-gcs", "storage.gcs.offsite")+backup("cloud-azure", "storage.azure.dr"))
+	for _, name := range []string{"cloud-gcs", "cloud-azure"} {
+		for i := 0; i < 2; i++ {
+			if r := vigil(t, "", "run", "-config", dir, "-backup", name); r.code != 0 {
+				t.Fatalf("%s run %d: %s", name, i, r)
+			}
+		}
+		r := vigil(t, "", "list", "-config", dir, "-backup", name)
+		if r.code != 0 || strings.Count(r.stdout, "\n") != 2 {
+			t.Errorf("%s: list after two runs with retain last = 1: %s", name, r)
+		}
+		if last := lastRecord(t, name); last.Status != record.Succeeded {
+			t.Errorf("%s: record %+v", name, last)
+		}
+		if r := vigil(t, "", "verify", "-config", dir, "-backup", name); r.code != 0 {
+			t.Errorf("%s: drill: %s", name, r)
+		}
+	}
 }

@@ -63,13 +63,13 @@ func Run(ctx context.Context, d *Deps, b *config.Backup, o RunOptions) (*record.
 	bctx, cancelTimeout := context.WithTimeoutCause(ctx, b.Timeout, errTimeout)
 	defer cancelTimeout()
 
-	// Standalone against S3 the lock lives in the store, so the store
-	// opens first; with a control Consul the lock comes first, so a
-	// skipped run takes no credentials.
+	// Standalone against a remote store the lock lives in the store (S3's
+	// conditional writes), so the store opens first; with a control Consul
+	// the lock comes first, so a skipped run takes no credentials.
 	var s store.Store
 	var sess *creds.Session
 	defer func() { closeSession(cleanup, sess, log) }()
-	storeFirst := d.Locker == nil && b.Storage.Kind == config.StorageS3
+	storeFirst := d.Locker == nil && b.Storage.Kind != config.StorageLocal
 	if storeFirst {
 		var err error
 		if s, sess, err = d.OpenStore(bctx, b); err != nil {

@@ -17,6 +17,8 @@ import (
 	"github.com/vigil-backup/vigil/tasks/lock"
 	"github.com/vigil-backup/vigil/tasks/record"
 	"github.com/vigil-backup/vigil/tasks/store"
+	"github.com/vigil-backup/vigil/tasks/store/azure"
+	"github.com/vigil-backup/vigil/tasks/store/gcs"
 )
 
 // Deps are the clients a run uses. NewDeps builds them from the config and
@@ -135,8 +137,12 @@ func (d *Deps) OpenStore(ctx context.Context, b *config.Backup) (store.Store, *c
 		return d.Store, nil, nil
 	}
 	st := b.Storage
-	if st.Kind == config.StorageLocal {
+	switch st.Kind {
+	case config.StorageLocal:
 		s, err := store.NewLocal(st.Path)
+		return s, nil, err
+	case config.StorageGCS, config.StorageAzure:
+		s, err := d.openCloudStore(ctx, &st)
 		return s, nil, err
 	}
 	ep := store.S3Endpoint{Endpoint: st.Endpoint, Region: st.Region, PathStyle: st.PathStyle}
@@ -161,4 +167,26 @@ func (d *Deps) book(s store.Store) record.Book {
 		return d.Book
 	}
 	return &record.Store{S: s, Keep: d.Keep}
+}
+
+// openCloudStore opens a gcs or azure storage, with its key from Vault
+// KV or the SDK's own chain.
+func (d *Deps) openCloudStore(ctx context.Context, st *config.Storage) (store.Store, error) {
+	field := map[string]string{config.StorageGCS: "service_account_json", config.StorageAzure: "account_key"}[st.Kind]
+	key, err := creds.CloudKey(ctx, st.Credentials, creds.Options{Vault: d.Vault, Log: d.Log}, field)
+	if err != nil {
+		return nil, err
+	}
+	if st.Kind == config.StorageGCS {
+		c, err := gcs.NewClient(ctx, []byte(key), st.Endpoint)
+		if err != nil {
+			return nil, err
+		}
+		return &gcs.Store{Client: c, Bucket: st.Bucket, Prefix: st.Prefix}, nil
+	}
+	c, err := azure.NewClient(st.Account, st.Endpoint, key)
+	if err != nil {
+		return nil, err
+	}
+	return &azure.Store{Client: c, Container: st.Container, Prefix: st.Prefix}, nil
 }

@@ -78,6 +78,8 @@ type Vault struct {
 const (
 	StorageS3    = "s3"
 	StorageLocal = "local"
+	StorageGCS   = "gcs"
+	StorageAzure = "azure"
 )
 
 // Storage is where backups go.
@@ -103,6 +105,12 @@ type Storage struct {
 	// Signing applies to every backup stored here that sets no
 	// encryption or signing of its own.
 	Signing *Signing `json:"signing,omitempty"`
+
+	// Azure Blob Storage: the account and container (Prefix as above),
+	// and the blob service URL when it is not the account's public one
+	// (Azurite, a private endpoint). GCS uses Bucket, Prefix and Endpoint.
+	Account   string `json:"account,omitempty"`
+	Container string `json:"container,omitempty"`
 
 	// Local folder. Under Nomad's exec and docker drivers a task sees its
 	// own filesystem: HostVolume names the Nomad host volume (a

@@ -28,6 +28,8 @@ var blockDocs = []struct {
 	{"telemetry", rawTelemetry{}},
 	{"serve", rawServe{}},
 	{`storage "s3" NAME`, rawS3{}},
+	{`storage "gcs" NAME`, rawGCS{}},
+	{`storage "azure" NAME`, rawAzure{}},
 	{`storage "local" NAME`, rawLocal{}},
 	{"storage → object_lock", rawObjectLock{}},
 	{"storage → credentials", rawCredentials{}},

@@ -67,6 +67,33 @@ type rawS3 struct {
 	DefRange            hcl.Range       `hcl:",def_range"`
 }
 
+// rawGCS is a Google Cloud Storage bucket.
+type rawGCS struct {
+	Bucket   string         `hcl:"bucket"`
+	Prefix   string         `hcl:"prefix,optional"`
+	Endpoint *hcl.Attribute `hcl:"endpoint,optional"`
+	// DownloadConcurrency is the range requests in flight when a restore,
+	// drill or verify reads an object.
+	DownloadConcurrency *hcl.Attribute  `hcl:"download_concurrency,optional"`
+	Credentials         *rawCredentials `hcl:"credentials,block"`
+	Encryption          *rawEncryption  `hcl:"encryption,block"`
+	Signing             *rawSigning     `hcl:"signing,block"`
+	DefRange            hcl.Range       `hcl:",def_range"`
+}
+
+// rawAzure is an Azure Blob Storage container.
+type rawAzure struct {
+	Account             string          `hcl:"account"`
+	Container           string          `hcl:"container"`
+	Prefix              string          `hcl:"prefix,optional"`
+	Endpoint            *hcl.Attribute  `hcl:"endpoint,optional"`
+	DownloadConcurrency *hcl.Attribute  `hcl:"download_concurrency,optional"`
+	Credentials         *rawCredentials `hcl:"credentials,block"`
+	Encryption          *rawEncryption  `hcl:"encryption,block"`
+	Signing             *rawSigning     `hcl:"signing,block"`
+	DefRange            hcl.Range       `hcl:",def_range"`
+}
+
 type rawObjectLock struct {
 	Mode     *hcl.Attribute `hcl:"mode"`
 	Retain   *hcl.Attribute `hcl:"retain"`

@@ -53,9 +53,13 @@ func decodeStorages(e *evaluator, blocks []*hcl.Block) *storageSet {
 			s = decodeS3(e, b)
 		case config.StorageLocal:
 			s = decodeLocal(e, b)
+		case config.StorageGCS:
+			s = decodeGCS(e, b)
+		case config.StorageAzure:
+			s = decodeAzure(e, b)
 		default:
 			e.errorf(b.LabelRanges[0], "Unsupported storage kind",
-				"Storage kind %q is not supported; use \"s3\" or \"local\".", kind)
+				"Storage kind %q is not supported; use \"s3\", \"gcs\", \"azure\" or \"local\".", kind)
 			continue
 		}
 		if s == nil {
@@ -85,28 +89,9 @@ func decodeS3(e *evaluator, b *hcl.Block) *config.Storage {
 	if s.Region == "" {
 		s.Region = "us-east-1"
 	}
-	if raw.DownloadConcurrency != nil {
-		n := 0
-		if e.value(raw.DownloadConcurrency, &n) && (n < 1 || n > 16) {
-			e.errorf(raw.DownloadConcurrency.Expr.Range(), "Invalid value for download_concurrency",
-				"download_concurrency must be between 1 (one request, no ranges) and 16, got %d; leave it out for one more than the cores (3 to 8).", n)
-			n = 0
-		}
-		s.DownloadConcurrency = n
-	}
-	if s.Prefix != "" && !strings.HasSuffix(s.Prefix, "/") {
-		s.Prefix += "/"
-	}
-	if strings.HasPrefix(s.Prefix, "/") {
-		e.errorf(b.DefRange, "Invalid S3 prefix", "The prefix %q must not start with \"/\".", raw.Prefix)
-	}
-	if raw.Endpoint != nil {
-		s.Endpoint = e.str(raw.Endpoint, "")
-		if u, err := url.Parse(s.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			e.errorf(raw.Endpoint.Expr.Range(), "Invalid S3 endpoint",
-				"%q is not an http:// or https:// URL.", s.Endpoint)
-		}
-	}
+	s.DownloadConcurrency = decodeDownloadConcurrency(e, raw.DownloadConcurrency)
+	s.Prefix = decodePrefix(e, raw.Prefix, "S3", b.DefRange)
+	s.Endpoint = decodeEndpoint(e, raw.Endpoint, "S3")
 	if raw.Credentials == nil {
 		e.errorf(b.DefRange, "Missing credentials block",
 			"An s3 storage needs a credentials block with exactly one of vault_aws_path, vault_kv_path, vault_identity_sts or environment = true.")
@@ -114,10 +99,117 @@ func decodeS3(e *evaluator, b *hcl.Block) *config.Storage {
 	}
 	s.Credentials = decodeCredentials(e, raw.Credentials)
 	s.ObjectLock = decodeObjectLock(e, raw.ObjectLock)
-	s.Encryption = decodeEncryption(e, raw.Encryption)
-	s.Signing = decodeSigning(e, raw.Signing)
-	checkSigningBeside(e, raw.Signing, s.Encryption)
+	decodeKeys(e, s, raw.Encryption, raw.Signing)
 	return s
+}
+
+var (
+	// Google's and Microsoft's naming rules, so a typo fails at validate.
+	gcsBucketPattern      = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$`)
+	azureAccountPattern   = regexp.MustCompile(`^[a-z0-9]{3,24}$`)
+	azureContainerPattern = regexp.MustCompile(`^[a-z0-9](-?[a-z0-9])+$`)
+)
+
+// decodeGCS reads a Google Cloud Storage bucket. Without a credentials
+// block the SDK's own chain applies, as for gcloud.
+func decodeGCS(e *evaluator, b *hcl.Block) *config.Storage {
+	var raw rawGCS
+	if !e.decode(b.Body, &raw) {
+		return nil
+	}
+	if !gcsBucketPattern.MatchString(raw.Bucket) {
+		e.errorf(b.DefRange, "Invalid GCS bucket", "%q is not a bucket name: 3 to 63 lowercase letters, digits, dots, dashes and underscores.", raw.Bucket)
+	}
+	s := &config.Storage{Bucket: raw.Bucket}
+	s.Prefix = decodePrefix(e, raw.Prefix, "GCS", b.DefRange)
+	s.Endpoint = decodeEndpoint(e, raw.Endpoint, "GCS")
+	s.DownloadConcurrency = decodeDownloadConcurrency(e, raw.DownloadConcurrency)
+	s.Credentials = decodeCloudCredentials(e, raw.Credentials, "gcs", "service_account_json")
+	decodeKeys(e, s, raw.Encryption, raw.Signing)
+	return s
+}
+
+// decodeAzure reads an Azure Blob Storage container.
+func decodeAzure(e *evaluator, b *hcl.Block) *config.Storage {
+	var raw rawAzure
+	if !e.decode(b.Body, &raw) {
+		return nil
+	}
+	if !azureAccountPattern.MatchString(raw.Account) {
+		e.errorf(b.DefRange, "Invalid Azure storage account", "%q is not a storage account name: 3 to 24 lowercase letters and digits.", raw.Account)
+	}
+	if len(raw.Container) < 3 || len(raw.Container) > 63 || !azureContainerPattern.MatchString(raw.Container) {
+		e.errorf(b.DefRange, "Invalid Azure container", "%q is not a container name: 3 to 63 lowercase letters, digits and single dashes, starting and ending with a letter or digit.", raw.Container)
+	}
+	s := &config.Storage{Account: raw.Account, Container: raw.Container}
+	s.Prefix = decodePrefix(e, raw.Prefix, "Azure", b.DefRange)
+	s.Endpoint = decodeEndpoint(e, raw.Endpoint, "Azure blob service")
+	s.DownloadConcurrency = decodeDownloadConcurrency(e, raw.DownloadConcurrency)
+	s.Credentials = decodeCloudCredentials(e, raw.Credentials, "azure", "account_key")
+	decodeKeys(e, s, raw.Encryption, raw.Signing)
+	return s
+}
+
+// decodeCloudCredentials reads a gcs or azure storage's credentials: a
+// Vault KV secret holding the key (field), or the SDK's own chain, which
+// is also what no block means.
+func decodeCloudCredentials(e *evaluator, raw *rawCredentials, kind, field string) config.Credentials {
+	if raw == nil {
+		return config.Credentials{Source: config.CredEnvironment}
+	}
+	c := decodeCredentials(e, raw)
+	switch c.Source {
+	case config.CredVaultKV, config.CredEnvironment, "":
+	default:
+		e.errorf(raw.DefRange, "Credential source does not fit the storage",
+			"A %s storage takes vault_kv_path (a KV v2 secret with %s) or environment = true (the SDK's own chain, also what no credentials block means); %s is for S3.", kind, field, c.Source)
+	}
+	return c
+}
+
+// decodeKeys reads a storage's encryption and signing blocks.
+func decodeKeys(e *evaluator, s *config.Storage, enc *rawEncryption, sign *rawSigning) {
+	s.Encryption = decodeEncryption(e, enc)
+	s.Signing = decodeSigning(e, sign)
+	checkSigningBeside(e, sign, s.Encryption)
+}
+
+// decodePrefix ends a prefix with "/" and refuses a leading one.
+func decodePrefix(e *evaluator, p, kind string, rng hcl.Range) string {
+	if p != "" && !strings.HasSuffix(p, "/") {
+		p += "/"
+	}
+	if strings.HasPrefix(p, "/") {
+		e.errorf(rng, "Invalid "+kind+" prefix", "The prefix %q must not start with \"/\".", p)
+	}
+	return p
+}
+
+// decodeEndpoint reads an http:// or https:// URL.
+func decodeEndpoint(e *evaluator, attr *hcl.Attribute, what string) string {
+	if attr == nil {
+		return ""
+	}
+	v := e.str(attr, "")
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		e.errorf(attr.Expr.Range(), "Invalid "+what+" endpoint", "%q is not an http:// or https:// URL.", v)
+	}
+	return v
+}
+
+// decodeDownloadConcurrency reads the range requests in flight when an
+// object is read back; 0 is the machine's default.
+func decodeDownloadConcurrency(e *evaluator, attr *hcl.Attribute) int {
+	if attr == nil {
+		return 0
+	}
+	n := 0
+	if e.value(attr, &n) && (n < 1 || n > 16) {
+		e.errorf(attr.Expr.Range(), "Invalid value for download_concurrency",
+			"download_concurrency must be between 1 (one request, no ranges) and 16, got %d; leave it out for one more than the cores (3 to 8).", n)
+		return 0
+	}
+	return n
 }
 
 func decodeCredentials(e *evaluator, raw *rawCredentials) config.Credentials {

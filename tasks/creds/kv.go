@@ -23,3 +23,24 @@ func openKV(ctx context.Context, c config.Credentials, o Options) (*Session, err
 	}
 	return &Session{Provider: awscred.NewStaticCredentialsProvider(access, secret, token)}, nil
 }
+
+// CloudKey reads a gcs or azure storage's key from its KV v2 secret: the
+// field service_account_json or account_key. With the SDK's own chain
+// (environment) there is none to read, and it returns "".
+func CloudKey(ctx context.Context, c config.Credentials, o Options, field string) (string, error) {
+	if c.Source != config.CredVaultKV {
+		return "", nil
+	}
+	if o.Vault == nil {
+		return "", fmt.Errorf("creds: vault_kv_path: %w", ErrNoVault)
+	}
+	data, err := readKV(ctx, c.VaultPath, o)
+	if err != nil {
+		return "", err
+	}
+	key := stringField(data, field)
+	if key == "" {
+		return "", fmt.Errorf("creds: vault_kv_path read %s: the secret needs %s", c.VaultPath, field)
+	}
+	return key, nil
+}

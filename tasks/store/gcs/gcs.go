@@ -36,11 +36,19 @@ type Store struct {
 // NewClient builds a client: from a service account's JSON key when one
 // is given (a Vault KV secret), else the SDK's own chain, as gcloud does
 // (Application Default Credentials, GOOGLE_APPLICATION_CREDENTIALS, and
-// STORAGE_EMULATOR_HOST for an emulator).
-func NewClient(ctx context.Context, serviceAccountJSON []byte) (*storage.Client, error) {
+// STORAGE_EMULATOR_HOST for an emulator). endpoint, when given, replaces
+// https://storage.googleapis.com; a plain http:// one can only be an
+// emulator, and is not sent credentials.
+func NewClient(ctx context.Context, serviceAccountJSON []byte, endpoint string) (*storage.Client, error) {
 	var opts []option.ClientOption
 	if len(serviceAccountJSON) > 0 {
 		opts = append(opts, option.WithAuthCredentialsJSON(option.ServiceAccount, serviceAccountJSON))
+	}
+	if endpoint != "" {
+		opts = append(opts, option.WithEndpoint(strings.TrimSuffix(endpoint, "/")+"/storage/v1/"))
+		if strings.HasPrefix(endpoint, "http://") && len(serviceAccountJSON) == 0 {
+			opts = append(opts, option.WithoutAuthentication())
+		}
 	}
 	c, err := storage.NewClient(ctx, opts...)
 	if err != nil {
