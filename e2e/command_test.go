@@ -54,7 +54,7 @@ CREATE TABLE users AS SELECT g AS id, 'user-' || g AS name FROM generate_series(
 
 	// Vault's database engine: a read-only user per run, and a role
 	// whose users may not log in (the refused login).
-	mount := databaseEngine(t, ctx, src)
+	mount := postgresEngine(t, ctx, src)
 	spy := filepath.Join(t.TempDir(), "password")
 	command := func(dump, creds, extra string) string {
 		return fmt.Sprintf(`command {
@@ -232,30 +232,41 @@ backup "command" %q {
 	}
 }
 
+// postgresEngine is Vault's database engine for src, with two roles:
+// orders-backup (a read-only user per lease) and no-login (users that may
+// not log in).
+func postgresEngine(t *testing.T, ctx context.Context, src *harness.Postgres) string {
+	return databaseEngine(t, ctx, "pg", map[string]any{"plugin_name": "postgresql-database-plugin",
+		"connection_url": src.URL(), "username": "postgres", "password": src.Password}, map[string][]string{
+		"orders-backup": {`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'; GRANT pg_read_all_data TO "{{name}}";`},
+		"no-login":      {`CREATE ROLE "{{name}}" WITH NOLOGIN PASSWORD '{{password}}';`},
+	})
+}
+
 // databaseEngine mounts Vault's database engine for the test at
-// db-<config id>, connected to src as its superuser, with two roles:
-// orders-backup (a read-only user per lease, dropped at revocation) and
-// no-login (users that may not log in). It returns the mount.
-func databaseEngine(t *testing.T, ctx context.Context, src *harness.Postgres) string {
+// db-<config id>-<suffix>, with one connection (conn: the plugin's settings,
+// allowed every role) and roles (name: creation statements, users per
+// lease, dropped at revocation). It returns the mount.
+func databaseEngine(t *testing.T, ctx context.Context, suffix string, conn map[string]any, roles map[string][]string) string {
 	t.Helper()
-	mount := "db-" + configID(t)
+	mount := "db-" + configID(t) + "-" + suffix
 	vc, _ := stack.Vault.Root()
 	if err := vc.Sys().MountWithContext(ctx, mount, &vault.MountInput{Type: "database"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []struct {
-		path string
-		data map[string]any
-	}{
-		{mount + "/config/orders", map[string]any{"plugin_name": "postgresql-database-plugin", "connection_url": src.URL(),
-			"username": "postgres", "password": src.Password, "allowed_roles": "orders-backup,no-login", "verify_connection": true}},
-		{mount + "/roles/orders-backup", map[string]any{"db_name": "orders", "default_ttl": "1h", "max_ttl": "24h",
-			"creation_statements": []string{`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'; GRANT pg_read_all_data TO "{{name}}";`}}},
-		{mount + "/roles/no-login", map[string]any{"db_name": "orders", "default_ttl": "1h", "max_ttl": "24h",
-			"creation_statements": []string{`CREATE ROLE "{{name}}" WITH NOLOGIN PASSWORD '{{password}}';`}}},
-	} {
-		if _, err := vc.Logical().WriteWithContext(ctx, w.path, w.data); err != nil {
-			t.Fatalf("vault write %s: %v", w.path, err)
+	names := make([]string, 0, len(roles))
+	for name := range roles {
+		names = append(names, name)
+	}
+	conn["allowed_roles"] = strings.Join(names, ",")
+	conn["verify_connection"] = true
+	if _, err := vc.Logical().WriteWithContext(ctx, mount+"/config/store", conn); err != nil {
+		t.Fatalf("vault write %s/config/store: %v", mount, err)
+	}
+	for name, stmts := range roles {
+		if _, err := vc.Logical().WriteWithContext(ctx, mount+"/roles/"+name, map[string]any{"db_name": "store",
+			"default_ttl": "1h", "max_ttl": "24h", "creation_statements": stmts}); err != nil {
+			t.Fatalf("vault write %s/roles/%s: %v", mount, name, err)
 		}
 	}
 	return mount

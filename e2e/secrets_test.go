@@ -115,7 +115,7 @@ backup "elasticsearch" %q {
 	if _, err := pg.SQL(ctx, "CREATE TABLE orders AS SELECT g AS id FROM generate_series(1, 100) g"); err != nil {
 		t.Fatal(err)
 	}
-	mount := databaseEngine(t, ctx, pg)
+	mount := postgresEngine(t, ctx, pg)
 	pgSpy := filepath.Join(t.TempDir(), "passwords")
 	body += fmt.Sprintf(`
 backup "command" "leak-pg" {
