@@ -59,11 +59,13 @@ func TestAzureStoreSuite(t *testing.T) {
 	})
 }
 
-// TestCloudStoragesByHand: vigil run, list, retention and a drill on a gcs
+// TestCloudStorages: vigil run, list, retention and a drill on a gcs
 // storage (fake-gcs-server at its endpoint) and an azure storage (Azurite,
 // its shared key from Vault KV): each keeps one backup after two runs,
-// lists it, and its drill restores it into a scratch Consul.
-func TestCloudStoragesByHand(t *testing.T) {
+// lists it, and its drill restores it into a scratch Consul. Then the
+// jobs vigil compiles run the same backups through Nomad, each reading
+// the Azure key with its own identity.
+func TestCloudStorages(t *testing.T) {
 	needStack(t)
 	ctx := testContext(t, 4*time.Minute)
 	g, err := harness.StartFakeGCS(ctx, t.TempDir(), "vigil-e2e")
@@ -129,6 +131,23 @@ storage "azure" "dr" {
 		}
 		if r := vigil(t, "", "verify", "-config", dir, "-backup", name); r.code != 0 {
 			t.Errorf("%s: drill: %s", name, r)
+		}
+	}
+
+	defer purgeVigilJobs(t)
+	if r := vigil(t, "", "apply", "-auto-approve", dir); r.code != 0 {
+		t.Fatalf("apply: %s", r)
+	}
+	for _, name := range []string{"cloud-gcs", "cloud-azure"} {
+		alloc, err := stack.Nomad.ForceRun(ctx, "vigil-"+name, 2*time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if alloc.ClientStatus != "complete" {
+			t.Fatalf("%s: the forced job: %s\n%s", name, alloc.ClientStatus, stack.Nomad.Explain(alloc))
+		}
+		if last := lastRecord(t, name); last.Status != record.Succeeded || last.AllocID != alloc.ID {
+			t.Errorf("%s: the forced job's record: %+v", name, last)
 		}
 	}
 }
