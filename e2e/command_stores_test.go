@@ -259,4 +259,50 @@ backup "command" "cache" {
 		},
 		want: want,
 	})
+
+	// A user Vault's engine does not manage: a static ACL user whose
+	// password sits in Vault KV, handed over the same way; with a wrong
+	// password in KV the dump's login fails the run, saying why.
+	password := "static-" + configID(t)
+	if _, err := src.Cmd(ctx, "ACL", "SETUSER", "vigil-static", "on", ">"+password, "~*", "+@read", "+sync", "+replconf", "+ping"); err != nil {
+		t.Fatal(err)
+	}
+	kv := "secret/data/vigil/redis-" + configID(t)
+	root, _ := stack.Vault.Root()
+	putKV := func(pw string) {
+		if _, err := root.Logical().WriteWithContext(ctx, kv, map[string]any{"data": map[string]any{"username": "vigil-static", "password": pw}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	putKV(password)
+	dir, prefix := specDir(t, fmt.Sprintf(`
+backup "command" "cache-kv" {
+  schedule = "0 * * * *"
+  storage  = storage.s3.sts
+  command {
+    dump = ["redis-cli", "-h", "127.0.0.1", "-p", "%d", "--rdb", "-"]
+    credentials {
+      vault_kv_path = %q
+      username_arg  = "--user"
+      password_env  = "REDISCLI_AUTH"
+    }
+  }
+}`, src.Port, kv))
+	if r := vigil(t, "", "run", "-config", dir, "-backup", "cache-kv"); r.code != 0 {
+		t.Fatalf("a run with the user from KV: %s", r)
+	}
+	if last := lastRecord(t, "cache-kv"); last.Status != record.Succeeded {
+		t.Errorf("record %+v", last)
+	}
+	putKV("wrong-" + password)
+	r := vigil(t, "", "run", "-config", dir, "-backup", "cache-kv")
+	if r.code != 1 || !strings.Contains(r.stderr, `"redis-cli" exited with status 1`) || !strings.Contains(r.stderr, "WRONGPASS") {
+		t.Errorf("a run whose KV password is wrong: %s", r)
+	}
+	if ms := manifests(t, ctx, prefix, "cache-kv"); len(ms) != 1 {
+		t.Errorf("manifests after one good and one refused run: %v", ms)
+	}
+	if strings.Contains(r.stdout+r.stderr, password) {
+		t.Error("the output holds the KV password")
+	}
 }
