@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -52,13 +51,7 @@ func (b *bench) consulSnapshot(ctx context.Context) error {
 		return err
 	}
 	st, _ := os.Stat(file)
-	res, err := compare([]variant{
-		{"a", func() (sample, error) { return b.upload(file, "bench/raw-consul.snap") }},
-		{"b", func() (sample, error) {
-			return twoStep(save, func() (sample, error) { return b.upload(file, "bench/two-step-consul.snap") })
-		}},
-		{"c", func() (sample, error) { return measure(b.env(), b.vigil, "run", "-config", spec, "-backup", "snap") }},
-	})
+	res, err := compare(append(b.baselines(file, "consul.snap", save), variant{"c", func() (sample, error) { return measure(b.env(), b.vigil, "run", "-config", spec, "-backup", "snap") }}))
 	if err != nil {
 		return err
 	}
@@ -108,13 +101,7 @@ func (b *bench) consulKV(ctx context.Context) error {
 	if _, err := export(); err != nil {
 		return err
 	}
-	res, err := compare([]variant{
-		{"a", func() (sample, error) { return b.upload(file, "bench/raw-kv.json") }},
-		{"b", func() (sample, error) {
-			return twoStep(export, func() (sample, error) { return b.upload(file, "bench/two-step-kv.json") })
-		}},
-		{"c", func() (sample, error) { return measure(b.env(), b.vigil, "run", "-config", spec, "-backup", "kv") }},
-	})
+	res, err := compare(append(b.baselines(file, "kv.json", export), variant{"c", func() (sample, error) { return measure(b.env(), b.vigil, "run", "-config", spec, "-backup", "kv") }}))
 	if err != nil {
 		return err
 	}
@@ -126,22 +113,7 @@ func (b *bench) consulKV(ctx context.Context) error {
 // kvExport is `consul kv export > file`, measured.
 func (b *bench) kvExport(c *harness.Consul, file string) func() (sample, error) {
 	bin, _ := harness.Tool("consul")
-	return func() (sample, error) {
-		f, err := os.Create(file)
-		if err != nil {
-			return sample{}, err
-		}
-		defer f.Close()
-		cmd := exec.Command(bin, "kv", "export")
-		cmd.Env, cmd.Stdout = append(b.env(), "CONSUL_HTTP_ADDR="+c.Addr), f
-		start := time.Now()
-		if err := cmd.Start(); err != nil {
-			return sample{}, err
-		}
-		peak, err := harness.PeakRSS(cmd)
-		st, _ := f.Stat()
-		return sample{d: time.Since(start), peakRSS: peak, written: st.Size()}, err
-	}
+	return saveStdout(append(b.env(), "CONSUL_HTTP_ADDR="+c.Addr), file, bin, "kv", "export")
 }
 
 // consulBackup is the spec of a bench backup of the Consul at url, stored

@@ -142,13 +142,7 @@ func (b *bench) snapshotRow(ctx context.Context, typ string, size int, file stri
 	if err != nil {
 		return err
 	}
-	res, err := compare([]variant{
-		{"a", func() (sample, error) { return b.upload(file, "bench/raw-"+typ) }},
-		{"b", func() (sample, error) {
-			return twoStep(save, func() (sample, error) { return b.upload(file, "bench/two-step-"+typ) })
-		}},
-		{"c", func() (sample, error) { return measure(vigilEnv, b.vigil, "run", "-config", spec, "-backup", backup) }},
-	})
+	res, err := compare(append(b.baselines(file, typ, save), variant{"c", func() (sample, error) { return measure(vigilEnv, b.vigil, "run", "-config", spec, "-backup", backup) }}))
 	if err != nil {
 		return err
 	}

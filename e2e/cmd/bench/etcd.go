@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -147,6 +148,40 @@ func twoStep(save func() (sample, error), upload func() (sample, error)) (sample
 	return sample{d: s1.d + s2.d, peakRSS: max(s1.peakRSS, s2.peakRSS), written: s1.written + s2.written}, err
 }
 
+// baselines are what every backup row measures vigil against: the raw
+// upload of the saved file (a: the limit of the link), and save then
+// upload (b: the two-step way other tools work). Objects are keyed
+// bench/raw-NAME and bench/two-step-NAME.
+func (b *bench) baselines(file, name string, save func() (sample, error)) []variant {
+	return []variant{
+		{"a", func() (sample, error) { return b.upload(file, "bench/raw-"+name) }},
+		{"b", func() (sample, error) {
+			return twoStep(save, func() (sample, error) { return b.upload(file, "bench/two-step-"+name) })
+		}},
+	}
+}
+
+// saveStdout is a save step that runs a program with its stdout to file
+// (consul kv export, pg_dump), measured.
+func saveStdout(env []string, file, name string, args ...string) func() (sample, error) {
+	return func() (sample, error) {
+		f, err := os.Create(file)
+		if err != nil {
+			return sample{}, err
+		}
+		defer f.Close()
+		cmd := exec.Command(name, args...)
+		cmd.Env, cmd.Stdout = env, f
+		start := time.Now()
+		if err := cmd.Start(); err != nil {
+			return sample{}, err
+		}
+		peak, err := harness.PeakRSS(cmd)
+		st, _ := f.Stat()
+		return sample{d: time.Since(start), peakRSS: peak, written: st.Size()}, err
+	}
+}
+
 func (b *bench) upload(file, key string) (sample, error) {
 	return measure(b.env(), self(), "-child-upload", b.minio.Endpoint(), file, key)
 }
@@ -169,15 +204,7 @@ func (b *bench) etcd(ctx context.Context, size int) error {
 	vigil := func(backup string) func() (sample, error) {
 		return func() (sample, error) { return measure(env, b.vigil, "run", "-config", spec, "-backup", backup) }
 	}
-	res, err := compare([]variant{
-		{"a", func() (sample, error) { return b.upload(file, "bench/raw-"+name) }},
-		{"b", func() (sample, error) {
-			return twoStep(save, func() (sample, error) { return b.upload(file, "bench/two-step-"+name) })
-		}},
-		{"c", vigil("plain")},
-		{"z", vigil("zstd")},
-		{"e", vigil("encrypted")},
-	})
+	res, err := compare(append(b.baselines(file, name, save), variant{"c", vigil("plain")}, variant{"z", vigil("zstd")}, variant{"e", vigil("encrypted")}))
 	if err != nil {
 		return err
 	}

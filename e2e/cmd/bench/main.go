@@ -28,12 +28,13 @@ var (
 	snapMiB     = flag.Int("consul-mib", 256, "MiB of KV data in the consul_snapshot benchmark")
 	nomadMiB    = flag.Int("nomad-mib", 32, "MiB of variables in the nomad_snapshot benchmark")
 	vaultMiB    = flag.Int("vault-mib", 32, "MiB of KV secrets in the vault_raft benchmark")
+	pgMiB       = flag.Int("pg-mib", 1024, "MiB of rows in the PostgreSQL command-backup benchmark")
 	realMiB     = flag.Int("realistic-mib", 512, "MiB of Kubernetes-style objects in the realistic etcd benchmark")
 	specs       = flag.Int("compile-backups", 10000, "backups in the compile benchmark")
 	planJobs    = flag.Int("plan-backups", 1000, "backups in the plan benchmark")
 	fleetN      = flag.Int("fleet-backups", 1000, "backups in the fleet benchmark")
 	fleetWindow = flag.Duration("fleet-window", time.Minute, "how long the fleet benchmark counts steady-state requests")
-	only        = flag.String("only", "", "comma list of benchmarks to run: etcd,realistic,consul_snapshot,consul_kv,nomad_snapshot,vault_raft,restore,compile,plan,fleet")
+	only        = flag.String("only", "", "comma list of benchmarks to run: etcd,realistic,consul_snapshot,consul_kv,nomad_snapshot,vault_raft,postgres,restore,compile,plan,fleet")
 )
 
 func main() {
@@ -147,6 +148,11 @@ func run() error {
 	}
 	if want("vault_raft") {
 		if err := b.vaultRaft(ctx); err != nil {
+			return err
+		}
+	}
+	if want("postgres") {
+		if err := b.postgres(ctx); err != nil {
 			return err
 		}
 	}

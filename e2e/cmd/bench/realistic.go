@@ -235,14 +235,7 @@ func (b *bench) etcdRealistic(ctx context.Context, size int) error {
 	vigil := func(backup string) func() (sample, error) {
 		return func() (sample, error) { return measure(b.env(), b.vigil, "run", "-config", spec, "-backup", backup) }
 	}
-	res, err := compare([]variant{
-		{"a", func() (sample, error) { return b.upload(file, "bench/raw-"+name) }},
-		{"b", func() (sample, error) {
-			return twoStep(save, func() (sample, error) { return b.upload(file, "bench/two-step-"+name) })
-		}},
-		{"c", vigil("k8s-plain")},
-		{"z", vigil("k8s-zstd")},
-	})
+	res, err := compare(append(b.baselines(file, name, save), variant{"c", vigil("k8s-plain")}, variant{"z", vigil("k8s-zstd")}))
 	if err != nil {
 		return err
 	}
@@ -311,14 +304,7 @@ func (b *bench) consulKVRealistic(ctx context.Context) error {
 	vigil := func(backup string) func() (sample, error) {
 		return func() (sample, error) { return measure(b.env(), b.vigil, "run", "-config", spec, "-backup", backup) }
 	}
-	res, err := compare([]variant{
-		{"a", func() (sample, error) { return b.upload(file, "bench/raw-kv-real.json") }},
-		{"b", func() (sample, error) {
-			return twoStep(export, func() (sample, error) { return b.upload(file, "bench/two-step-kv-real.json") })
-		}},
-		{"c", vigil("kv-plain")},
-		{"z", vigil("kv-zstd")},
-	})
+	res, err := compare(append(b.baselines(file, "kv-real.json", export), variant{"c", vigil("kv-plain")}, variant{"z", vigil("kv-zstd")}))
 	if err != nil {
 		return err
 	}
