@@ -10,7 +10,7 @@ E2E_TIMEOUT  ?= 60m
 
 DIST         ?= dist
 
-.PHONY: all build release image test unit e2e bench faults fuzz demo demo-down fmt lint tools examples-render clean
+.PHONY: all build release image test unit e2e e2e-only bench faults fuzz demo demo-down fmt lint tools examples-render clean
 
 all: build
 
@@ -29,9 +29,17 @@ image:
 
 # Every test: unit tests with the race detector, then the e2e suite on real
 # servers; the last lines say how long each phase took.
+# The tools (servers built from Go modules, Debian and npm packages) are
+# made while lint and the unit tests run: their downloads and installs wait
+# on the network, not the two cores. Their log is printed once both end.
 test:
-	@scripts/phase.sh reset
-	@$(MAKE) --no-print-directory lint unit e2e; code=$$?; scripts/phase.sh report; exit $$code
+	@scripts/phase.sh reset; mkdir -p .work
+	@(scripts/phase.sh start tools; scripts/tools.sh > .work/tools.log 2>&1; echo $$? > .work/tools.rc; scripts/phase.sh end tools) & \
+	$(MAKE) --no-print-directory lint unit; code=$$?; wait; \
+	sed 's/^/    /' .work/tools.log; \
+	if [ "$$(cat .work/tools.rc)" != 0 ]; then echo "make test: make tools failed (its log is above)" >&2; code=1; fi; \
+	if [ $$code = 0 ]; then $(MAKE) --no-print-directory e2e-only; code=$$?; fi; \
+	scripts/phase.sh report; exit $$code
 
 unit:
 	@scripts/phase.sh start unit
@@ -40,8 +48,12 @@ unit:
 	@$(GO) test -count=1 -run TestESRealCluster -v ./plugin/ | grep -E '^(--- |\s+elasticsearch_real)' || true
 	@scripts/phase.sh end unit
 
-# e2e builds the pinned servers first (cached in $(TOOLS_DIR)).
+# e2e builds the pinned servers first (cached in $(TOOLS_DIR)); e2e-only
+# runs the suite on what is built.
 e2e: tools
+	@$(MAKE) --no-print-directory e2e-only
+
+e2e-only:
 	@scripts/phase.sh start e2e
 	@# -json only to list the slowest tests at the end; testtimes prints
 	@# what plain go test would and fails unless every package passed.
