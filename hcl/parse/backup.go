@@ -254,7 +254,7 @@ func decodeSource(e *evaluator, blk *hcl.Block, raw *rawBackup, b *config.Backup
 		if b.Type != config.TypeCommand {
 			wrong("command", raw.Command.DefRange)
 		} else {
-			b.Command = decodeCommand(e, raw.Command, blk.DefRange)
+			b.Command = decodeCommand(e, raw.Command, b.Compression)
 		}
 	} else if b.Type == config.TypeCommand {
 		e.errorf(blk.DefRange, "Missing command block", "A command backup needs a command block with dump (and restore): command { dump = [\"pg_dump\", \"--format=custom\"] }.")

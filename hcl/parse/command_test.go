@@ -9,7 +9,8 @@ import (
 
 // A postgres preset fills the argv and the user's variables so the traps
 // are avoided (pg_restore reads only the custom format, and prints SQL
-// without --dbname); what the block gives wins.
+// without --dbname; pg_dump's zlib under vigil's zstd compresses twice);
+// what the block gives wins.
 func TestCommandPreset(t *testing.T) {
 	cfg, _, diags := LoadBytes("spec.hcl", []byte(teachHead+`
 backup "command" "orders" {
@@ -28,10 +29,27 @@ backup "command" "orders" {
 		t.Fatal(diags.Error())
 	}
 	c := cfg.Backups[0].Command
-	if strings.Join(c.Dump, " ") != "pg_dump --format=custom --no-owner" ||
+	if strings.Join(c.Dump, " ") != "pg_dump --format=custom --no-owner --compress=0" ||
 		strings.Join(c.Restore, " ") != "pg_restore --no-owner --clean --if-exists --dbname=orders" ||
 		c.Creds.Source != config.CredVaultDatabase || c.Creds.UsernameEnv != "PGUSER" || c.Creds.PasswordEnv != "PGPASSWORD" {
 		t.Errorf("preset: %+v %+v", c, c.Creds)
+	}
+	// With the pipeline's compression off, pg_dump compresses.
+	cfg, _, diags = LoadBytes("spec.hcl", []byte(teachHead+`
+backup "command" "orders" {
+  schedule    = "0 * * * *"
+  storage     = storage.local.disk
+  compression = "none"
+  command {
+    preset = "postgres"
+  }
+}
+`), Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if d := strings.Join(cfg.Backups[0].Command.Dump, " "); d != "pg_dump --format=custom --no-owner" {
+		t.Errorf("preset without the pipeline's compression: %s", d)
 	}
 }
 
