@@ -9,6 +9,10 @@ FUZZTIME     ?= 10m
 E2E_TIMEOUT  ?= 60m
 
 DIST         ?= dist
+# lint's vet and the e2e suite (with the vigil binary it builds) compile as
+# make image and make release do, without cgo and with -trimpath: one build
+# of every dependency serves them all. The unit tests keep cgo for -race.
+SHARED_BUILD := CGO_ENABLED=0 GOFLAGS=-trimpath
 
 .PHONY: all build release image test unit e2e e2e-only bench faults fuzz demo demo-down fmt lint tools examples-render clean
 
@@ -57,7 +61,7 @@ e2e-only:
 	@scripts/phase.sh start e2e
 	@# -json only to list the slowest tests at the end; testtimes prints
 	@# what plain go test would and fails unless every package passed.
-	VIGIL_TOOLS_DIR=$(TOOLS_DIR) $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -json ./e2e/... | $(GO) run ./e2e/cmd/testtimes
+	$(SHARED_BUILD) VIGIL_TOOLS_DIR=$(TOOLS_DIR) $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -json ./e2e/... | $(SHARED_BUILD) $(GO) run ./e2e/cmd/testtimes
 	@scripts/phase.sh end e2e
 
 faults: tools
@@ -88,9 +92,9 @@ fmt:
 lint:
 	@scripts/phase.sh start lint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
-	$(GO) vet -tags e2e ./e2e/...
-	$(GO) run ./cmd/vigil fmt -check examples >/dev/null
+	$(SHARED_BUILD) $(GO) vet ./...
+	$(SHARED_BUILD) $(GO) vet -tags e2e ./e2e/...
+	$(SHARED_BUILD) $(GO) run ./cmd/vigil fmt -check examples >/dev/null
 	@scripts/phase.sh end lint
 
 # nomad/jobs holds the examples rendered; a unit test keeps it current.

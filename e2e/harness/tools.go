@@ -20,10 +20,24 @@ import (
 var ErrToolMissing = errors.New("tool not built; run `make tools`")
 
 // RepoRoot finds the repository root from this source file's location, so
-// tests and programs work from any directory.
+// tests and programs work from any directory. Built with -trimpath (as
+// make test builds the e2e suite, to share its compiles with the image and
+// release builds) the location is only the package's import path; then it
+// is the folder above the working directory that holds vigil's go.mod.
 func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	if filepath.IsAbs(file) {
+		return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	}
+	dir, _ := os.Getwd()
+	for d := dir; ; d = filepath.Dir(d) {
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && strings.HasPrefix(string(b), "module github.com/vigil-backup/vigil\n") {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
 }
 
 // ToolsDir is where scripts/tools.sh puts binaries.
