@@ -30,7 +30,6 @@ func TestGCSStoreSuite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.Close()
 	n := 0
 	storetest.Run(t, func(t *testing.T) store.Store {
 		n++

@@ -1,20 +1,30 @@
 // Package gcs keeps backup objects in a Google Cloud Storage bucket,
-// through the official SDK's resumable uploads.
+// through Google's generated JSON API client (google.golang.org/api), the
+// one cloud.google.com/go/storage wraps for its JSON transport. That
+// wrapper also links gRPC, DirectPath and a metrics exporter, whose
+// package init alone costs every vigil process about 21 MiB of resident
+// memory (measured: vigil version at 50 MiB against 29 MiB); the
+// uploads, range reads, listings and checksums vigil needs are all here.
 package gcs
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"net/http"
+	"os"
 	"sort"
 	"strings"
+	"time"
 
-	"cloud.google.com/go/storage"
 	"github.com/vigil-backup/vigil/tasks/store"
-	"google.golang.org/api/iterator"
+	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
+	raw "google.golang.org/api/storage/v1"
 )
 
 // ChunkSize is what a resumable upload buffers and sends per request: the
@@ -28,19 +38,27 @@ var (
 
 // Store is a bucket and a prefix in it.
 type Store struct {
-	Client *storage.Client
+	Client *raw.Service
 	Bucket string
 	Prefix string
 }
 
 // NewClient builds a client: from a service account's JSON key when one
 // is given (a Vault KV secret), else the SDK's own chain, as gcloud does
-// (Application Default Credentials, GOOGLE_APPLICATION_CREDENTIALS, and
-// STORAGE_EMULATOR_HOST for an emulator). endpoint, when given, replaces
-// https://storage.googleapis.com; a plain http:// one can only be an
-// emulator, and is not sent credentials.
-func NewClient(ctx context.Context, serviceAccountJSON []byte, endpoint string) (*storage.Client, error) {
-	var opts []option.ClientOption
+// (Application Default Credentials, GOOGLE_APPLICATION_CREDENTIALS), and
+// STORAGE_EMULATOR_HOST as cloud.google.com/go/storage reads it for an
+// emulator. endpoint, when given, replaces https://storage.googleapis.com;
+// a plain http:// one can only be an emulator, and is sent no credentials.
+func NewClient(ctx context.Context, serviceAccountJSON []byte, endpoint string) (*raw.Service, error) {
+	if endpoint == "" {
+		if host := os.Getenv("STORAGE_EMULATOR_HOST"); host != "" {
+			endpoint = host
+			if !strings.Contains(host, "://") {
+				endpoint = "http://" + host
+			}
+		}
+	}
+	opts := []option.ClientOption{option.WithScopes(raw.DevstorageReadWriteScope)}
 	if len(serviceAccountJSON) > 0 {
 		opts = append(opts, option.WithAuthCredentialsJSON(option.ServiceAccount, serviceAccountJSON))
 	}
@@ -50,9 +68,9 @@ func NewClient(ctx context.Context, serviceAccountJSON []byte, endpoint string) 
 			opts = append(opts, option.WithoutAuthentication())
 		}
 	}
-	c, err := storage.NewClient(ctx, opts...)
+	c, err := raw.NewService(ctx, opts...)
 	if err != nil {
-		// The SDK's errors about a key never quote it.
+		// The library's errors about a key never quote it.
 		return nil, fmt.Errorf("store: gcs client: %w", err)
 	}
 	return c, nil
@@ -62,87 +80,108 @@ func (s *Store) String() string { return "gs://" + s.Bucket + "/" + s.Prefix }
 
 func (s *Store) where(key string) string { return "gs://" + s.Bucket + "/" + s.Prefix + key }
 
-// Put streams r in a resumable upload: nothing is visible under key until
-// the last chunk finalizes it, and GCS rejects the object if its CRC32C
-// (the SDK's, sent with the last chunk) differs. The CRC32C vigil counted
-// is compared with the stored object's too, since an object small enough
-// for one request is not held back by a mismatch; on a difference it is
-// deleted. A failed or cancelled Put cancels the upload.
+// Put streams r in a resumable upload (one request when it fits in a
+// chunk): nothing is visible under key until the last chunk finalizes it,
+// and a failed or cancelled Put never finalizes. The CRC32C vigil counted
+// is compared with the stored object's; on a difference the object is
+// deleted and Put fails.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	w := s.Client.Bucket(s.Bucket).Object(s.Prefix + key).NewWriter(ctx)
-	w.ChunkSize = ChunkSize
-	w.ContentType = "application/octet-stream"
 	sum := crc32.New(crc32.MakeTable(crc32.Castagnoli))
-	n, err := io.Copy(io.MultiWriter(w, sum), r)
-	if err == nil && size >= 0 && n != size {
-		err = fmt.Errorf("read %d bytes, want %d", n, size)
+	counted := &countingReader{r: io.TeeReader(r, sum)}
+	obj, err := s.Client.Objects.Insert(s.Bucket, &raw.Object{Name: s.Prefix + key}).
+		Media(counted, googleapi.ChunkSize(ChunkSize), googleapi.ContentType("application/octet-stream")).
+		Context(ctx).Do()
+	if err != nil {
+		return fmt.Errorf("store: put %s: %w", s.where(key), err)
+	}
+	var want [4]byte
+	binary.BigEndian.PutUint32(want[:], sum.Sum32())
+	switch {
+	case size >= 0 && counted.n != size:
+		err = fmt.Errorf("read %d bytes, want %d", counted.n, size)
+	case obj.Crc32c != base64.StdEncoding.EncodeToString(want[:]):
+		err = fmt.Errorf("the stored object's CRC32C is %s, vigil sent %s", obj.Crc32c, base64.StdEncoding.EncodeToString(want[:]))
 	}
 	if err != nil {
-		cancel() // the SDK's way to abandon an upload
-		w.Close()
-		return fmt.Errorf("store: put %s: %w", s.where(key), err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("store: put %s: %w", s.where(key), err)
-	}
-	if got := w.Attrs().CRC32C; got != sum.Sum32() {
-		s.Client.Bucket(s.Bucket).Object(s.Prefix + key).Delete(context.WithoutCancel(ctx))
-		return fmt.Errorf("store: put %s: the stored object's CRC32C is %08x, vigil sent %08x; deleted", s.where(key), got, sum.Sum32())
+		s.Delete(context.WithoutCancel(ctx), key)
+		return fmt.Errorf("store: put %s: %w; deleted", s.where(key), err)
 	}
 	return nil
 }
 
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
 func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	r, err := s.Client.Bucket(s.Bucket).Object(s.Prefix + key).NewReader(ctx)
+	resp, err := s.Client.Objects.Get(s.Bucket, s.Prefix+key).Context(ctx).Download()
 	if err != nil {
 		return nil, fmt.Errorf("store: get %s: %w", s.where(key), notFound(err))
 	}
-	return r, nil
+	return resp.Body, nil
 }
 
-// GetRange implements store.Ranger; the object's size comes with the
-// answer.
+// GetRange implements store.Ranger; the object's size comes from the
+// answer's Content-Range.
 func (s *Store) GetRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, int64, error) {
-	r, err := s.Client.Bucket(s.Bucket).Object(s.Prefix+key).NewRangeReader(ctx, off, n)
+	call := s.Client.Objects.Get(s.Bucket, s.Prefix+key).Context(ctx)
+	call.Header().Set("Range", fmt.Sprintf("bytes=%d-%d", off, off+n-1))
+	resp, err := call.Download()
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: get %s (bytes %d-%d): %w", s.where(key), off, off+n-1, notFound(err))
 	}
-	return r, r.Attrs.Size, nil
+	cr := resp.Header.Get("Content-Range")
+	if resp.StatusCode == http.StatusOK && off == 0 {
+		// The whole object fit in the range asked for.
+		return resp.Body, resp.ContentLength, nil
+	}
+	total, err := store.ContentRangeTotal(cr)
+	if err != nil {
+		resp.Body.Close()
+		return nil, 0, fmt.Errorf("store: get %s: %w", s.where(key), err)
+	}
+	return resp.Body, total, nil
 }
 
 func (s *Store) List(ctx context.Context, prefix string) ([]store.Object, error) {
-	q := &storage.Query{Prefix: s.Prefix + prefix}
-	if err := q.SetAttrSelection([]string{"Name", "Size", "Updated"}); err != nil {
-		return nil, err
-	}
 	var out []store.Object
-	it := s.Client.Bucket(s.Bucket).Objects(ctx, q)
-	for {
-		a, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("store: list %s: %w", s.where(prefix), err)
-		}
-		out = append(out, store.Object{Key: strings.TrimPrefix(a.Name, s.Prefix), Size: a.Size, Modified: a.Updated})
+	err := s.Client.Objects.List(s.Bucket).Prefix(s.Prefix+prefix).Fields("items(name,size,updated)", "nextPageToken").
+		Pages(ctx, func(page *raw.Objects) error {
+			for _, o := range page.Items {
+				mod, _ := time.Parse(time.RFC3339Nano, o.Updated)
+				out = append(out, store.Object{Key: strings.TrimPrefix(o.Name, s.Prefix), Size: int64(o.Size), Modified: mod})
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: list %s: %w", s.where(prefix), err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
 }
 
 func (s *Store) Delete(ctx context.Context, key string) error {
-	err := s.Client.Bucket(s.Bucket).Object(s.Prefix + key).Delete(ctx)
-	if err != nil && !errors.Is(err, storage.ErrObjectNotExist) {
+	err := s.Client.Objects.Delete(s.Bucket, s.Prefix+key).Context(ctx).Do()
+	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("store: delete %s: %w", s.where(key), err)
 	}
 	return nil
 }
 
+func isNotFound(err error) bool {
+	var ge *googleapi.Error
+	return errors.As(err, &ge) && ge.Code == http.StatusNotFound
+}
+
 func notFound(err error) error {
-	if errors.Is(err, storage.ErrObjectNotExist) {
+	if isNotFound(err) {
 		return fmt.Errorf("%w: %v", store.ErrNotFound, err)
 	}
 	return err
