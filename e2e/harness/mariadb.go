@@ -97,14 +97,21 @@ func (m *MariaDB) URL() string {
 
 // Stop stops the server and removes its folder.
 func (m *MariaDB) Stop() {
-	if m.server != nil && m.server.Process != nil {
-		m.server.Process.Signal(os.Interrupt)
-		select {
-		case <-m.exited:
-		case <-time.After(20 * time.Second):
-			m.server.Process.Kill()
-			<-m.exited
-		}
-	}
+	interrupt(m.server, m.exited, 20*time.Second)
 	os.RemoveAll(m.Dir)
+}
+
+// interrupt stops a server started with exec.Cmd, whose Wait result
+// arrives on exited: SIGINT, then SIGKILL after grace.
+func interrupt(cmd *exec.Cmd, exited chan error, grace time.Duration) {
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-exited:
+	case <-time.After(grace):
+		cmd.Process.Kill()
+		<-exited
+	}
 }

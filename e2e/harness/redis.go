@@ -79,14 +79,6 @@ func (r *Redis) Cmd(ctx context.Context, args ...string) (string, error) {
 
 // Stop stops the server, without saving, and removes its folder.
 func (r *Redis) Stop() {
-	if r.server != nil && r.server.Process != nil {
-		r.server.Process.Signal(os.Interrupt)
-		select {
-		case <-r.exited:
-		case <-time.After(10 * time.Second):
-			r.server.Process.Kill()
-			<-r.exited
-		}
-	}
+	interrupt(r.server, r.exited, 10*time.Second)
 	os.RemoveAll(r.Dir)
 }

@@ -66,3 +66,16 @@ type Retainer interface {
 	// PutRetained is Put with the object locked as ret says.
 	PutRetained(ctx context.Context, key string, r io.Reader, size int64, ret Retention) error
 }
+
+// CountingReader counts what passes through it: a store that streams an
+// upload of unknown length checks the count against the size it was told.
+type CountingReader struct {
+	R io.Reader
+	N int64
+}
+
+func (c *CountingReader) Read(p []byte) (int, error) {
+	n, err := c.R.Read(p)
+	c.N += int64(n)
+	return n, err
+}

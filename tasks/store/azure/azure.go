@@ -75,32 +75,21 @@ func (s *Store) where(key string) string { return "azure://" + s.Container + "/"
 // visible under key until the commit, and a failed or cancelled Put
 // commits nothing (Azure drops uncommitted blocks after a week).
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) error {
-	counted := &countingReader{r: r}
+	counted := &store.CountingReader{R: r}
 	_, err := s.Client.UploadStream(ctx, s.Container, s.Prefix+key, counted, &azblob.UploadStreamOptions{
 		BlockSize: BlockSize, Concurrency: BlockConcurrency,
 		TransactionalValidation: blob.TransferValidationTypeComputeCRC64(),
 		HTTPHeaders:             &blob.HTTPHeaders{BlobContentType: to.Ptr("application/octet-stream")},
 	})
-	if err == nil && size >= 0 && counted.n != size {
+	if err == nil && size >= 0 && counted.N != size {
 		// Committed with the wrong length: take it back.
 		s.Delete(context.WithoutCancel(ctx), key)
-		err = fmt.Errorf("read %d bytes, want %d", counted.n, size)
+		err = fmt.Errorf("read %d bytes, want %d", counted.N, size)
 	}
 	if err != nil {
 		return fmt.Errorf("store: put %s: %w", s.where(key), err)
 	}
 	return nil
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {

@@ -87,7 +87,7 @@ func (s *Store) where(key string) string { return "gs://" + s.Bucket + "/" + s.P
 // deleted and Put fails.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) error {
 	sum := crc32.New(crc32.MakeTable(crc32.Castagnoli))
-	counted := &countingReader{r: io.TeeReader(r, sum)}
+	counted := &store.CountingReader{R: io.TeeReader(r, sum)}
 	obj, err := s.Client.Objects.Insert(s.Bucket, &raw.Object{Name: s.Prefix + key}).
 		Media(counted, googleapi.ChunkSize(ChunkSize), googleapi.ContentType("application/octet-stream")).
 		Context(ctx).Do()
@@ -97,8 +97,8 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) er
 	var want [4]byte
 	binary.BigEndian.PutUint32(want[:], sum.Sum32())
 	switch {
-	case size >= 0 && counted.n != size:
-		err = fmt.Errorf("read %d bytes, want %d", counted.n, size)
+	case size >= 0 && counted.N != size:
+		err = fmt.Errorf("read %d bytes, want %d", counted.N, size)
 	case obj.Crc32c != base64.StdEncoding.EncodeToString(want[:]):
 		err = fmt.Errorf("the stored object's CRC32C is %s, vigil sent %s", obj.Crc32c, base64.StdEncoding.EncodeToString(want[:]))
 	}
@@ -107,17 +107,6 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) er
 		return fmt.Errorf("store: put %s: %w; deleted", s.where(key), err)
 	}
 	return nil
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
