@@ -15,24 +15,35 @@ const storageVolume = "backups"
 // the node's filesystem, and Nomad deletes them with the allocation. A
 // backup "written" there would be recorded good and then lost.
 func checkLocalStorage(id string, b *config.Backup, n config.Nomad) error {
-	s := b.Storage
-	if s.Kind != config.StorageLocal || s.HostVolume != "" || n.Driver == config.DriverRawExec {
-		return nil
+	for _, s := range b.Destinations() {
+		if s.Kind != config.StorageLocal || s.HostVolume != "" || n.Driver == config.DriverRawExec {
+			continue
+		}
+		at := ""
+		if s.RefPos != "" {
+			at = s.RefPos + ": "
+		}
+		return fmt.Errorf("%sjobs: compile %s: %s (%s) would be written inside the %s task's own filesystem, which Nomad deletes with the allocation; "+
+			"declare the folder as a host volume on the Nomad clients (client { host_volume \"backups\" { path = %q } }) and name it in the storage block: host_volume = \"backups\"",
+			at, id, s.Ref(), s.Path, n.Driver, s.Path)
 	}
-	return fmt.Errorf("jobs: compile %s: %s (%s) would be written inside the %s task's own filesystem, which Nomad deletes with the allocation; "+
-		"declare the folder as a host volume on the Nomad clients (client { host_volume \"backups\" { path = %q } }) and name it in the storage block: host_volume = \"backups\"",
-		id, s.Ref(), s.Path, n.Driver, s.Path)
+	return nil
 }
 
 // mountStorage mounts a local storage's host volume at its path in the
 // group's vigil task (read-only where the task only reads): the path the
 // task writes is the node's folder.
 func mountStorage(tg *api.TaskGroup, b *config.Backup, n config.Nomad, readOnly bool) {
-	s := b.Storage
-	if s.Kind != config.StorageLocal || s.HostVolume == "" {
-		return
+	for i, s := range b.Destinations() {
+		if s.Kind != config.StorageLocal || s.HostVolume == "" {
+			continue
+		}
+		label := storageVolume
+		if i > 0 {
+			label += "-" + s.Name
+		}
+		mountVolume(tg, n, label, s.HostVolume, s.Path, readOnly)
 	}
-	mountVolume(tg, n, storageVolume, s.HostVolume, s.Path, readOnly)
 }
 
 // mountVolumes mounts the nomad block's host volumes into the vigil task:

@@ -1,7 +1,6 @@
 package tasks
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/plugin"
 	"github.com/vigil-backup/vigil/tasks/creds"
-	"github.com/vigil-backup/vigil/tasks/envelope"
 	"github.com/vigil-backup/vigil/tasks/lock"
 	"github.com/vigil-backup/vigil/tasks/manifest"
 	"github.com/vigil-backup/vigil/tasks/record"
@@ -121,8 +119,10 @@ func Run(ctx context.Context, d *Deps, b *config.Backup, o RunOptions) (*record.
 	if err := sess.CheckLasts(until); err != nil {
 		return failEarly(cleanup, d, run, err, log)
 	}
+	ds := d.openDests(bctx, b, s, sess)
+	defer closeDests(cleanup, ds, log)
 	book := d.book(s)
-	d.closeDeadRun(bctx, book, s, b, run.StartedAt, log)
+	d.closeDeadRun(bctx, book, ds, b, run.StartedAt, log)
 	run.Status = record.Running
 	if err := book.Start(bctx, *run); err != nil {
 		return d.finish(cleanup, book, run, err, log)
@@ -145,30 +145,36 @@ func Run(ctx context.Context, d *Deps, b *config.Backup, o RunOptions) (*record.
 	if o.Drill {
 		keep = &ownKey
 	}
-	m, err := takeBackup(bctx, d, b, t, s, run, keep)
+	m, err := takeBackup(bctx, d, b, t, ds, run, keep)
+	recordCopies(run, ds)
 	if err != nil {
 		return d.finish(cleanup, book, run, cause(bctx, err), log)
 	}
 	cancelTimeout()
 	run.Object, run.Size, run.SHA256, run.Source = m.Object, m.Size, m.SHA256, m.Source
 	log.Info("backup written", "object", m.Object, "bytes", m.Size, "sha256", m.SHA256)
-	d.afterBackup(ctx, b, t, s, book, run, o, ownKey, log)
+	if run.Status == record.Partial {
+		log.Error("some destinations hold no copy of this backup", "error", run.Error)
+	}
+	d.afterBackup(ctx, b, t, ds, book, run, o, ownKey, log)
 	return d.finish(cleanup, book, run, nil, log)
 }
 
 // retentionTimeout bounds a retention pass after a backup.
 const retentionTimeout = 15 * time.Minute
 
-// afterBackup runs the stages after a written backup: the drill, then
-// retention when the drill passed. A failure sets the run's status to
-// what failed; the backup stands either way.
-func (d *Deps) afterBackup(ctx context.Context, b *config.Backup, t plugin.Target, s store.Store, book record.Book, run *record.Run, o RunOptions, ownKey []byte, log hclog.Logger) {
+// afterBackup runs the stages after a written backup: the drill (of the
+// first good copy), then retention in each destination holding a good
+// copy when the drill passed. A failure sets the run's status to what
+// failed, unless the run is Partial already; the backup stands either way.
+func (d *Deps) afterBackup(ctx context.Context, b *config.Backup, t plugin.Target, ds []*dest, book record.Book, run *record.Run, o RunOptions, ownKey []byte, log hclog.Logger) {
 	if o.Drill {
-		vrun, err := d.verifyIn(ctx, b, s, book, VerifyOptions{ID: run.ID, DataKey: ownKey})
+		g := firstGood(ds)
+		vrun, err := d.verifyIn(ctx, g.b, g.s, book, VerifyOptions{ID: run.ID, DataKey: ownKey})
 		run.Drill = &record.Drill{RunID: vrun.ID, Passed: err == nil}
 		if err != nil {
 			run.Drill.Error = err.Error()
-			run.Status, run.Error = record.DrillFailed, "the backup was written, but its drill failed: "+err.Error()
+			run.Status, run.Error = record.DrillFailed, joinLines("the backup was written, but its drill failed: "+err.Error(), partialNote(run))
 			log.Error("the drill of this backup failed; retention is skipped so no history is thinned for it", "error", err)
 			return
 		}
@@ -177,16 +183,54 @@ func (d *Deps) afterBackup(ctx context.Context, b *config.Backup, t plugin.Targe
 	defer cancel()
 	repo, _ := t.(plugin.Repository)
 	sigs, _ := d.Signatures(b)
-	ret, err := Prune(rctx, s, b, sigs, d.Now(), run.StartedAt, repo)
-	run.Retention = ret
-	if err != nil {
-		run.Status, run.Error = record.RetentionFailed, "the backup was written, but retention failed: "+cause(ctx, err).Error()
-		log.Warn("retention failed", "error", err)
-		return
+	var failed []string
+	for i, x := range ds {
+		if x.m == nil || x.err != nil {
+			continue // never thin history where this run's copy is missing
+		}
+		ret, err := Prune(rctx, x.s, x.b, sigs, d.Now(), run.StartedAt, repo)
+		if i < len(run.Copies) {
+			run.Copies[i].Retention = ret
+		}
+		if run.Retention == nil {
+			run.Retention = ret
+		}
+		if err != nil {
+			failed = append(failed, x.name()+": "+cause(ctx, err).Error())
+			log.Warn("retention failed", "storage", x.b.Storage.Name, "error", err)
+			continue
+		}
+		if len(ret.Deleted) > 0 {
+			log.Info("retention deleted old backups", "storage", x.b.Storage.Name, "deleted", strings.Join(ret.Deleted, ","), "kept", ret.Kept)
+		}
 	}
-	if len(ret.Deleted) > 0 {
-		log.Info("retention deleted old backups", "deleted", strings.Join(ret.Deleted, ","), "kept", ret.Kept)
+	if len(failed) > 0 && run.Status != record.Partial {
+		where := ""
+		if len(ds) > 1 {
+			where = " in " + strings.Join(failed, "; ")
+			failed = nil
+		}
+		run.Status, run.Error = record.RetentionFailed, "the backup was written, but retention failed"+where+strings.Join(append([]string{""}, failed...), ": ")
 	}
+}
+
+// partialNote is what a Partial run said of its copies, "" otherwise.
+func partialNote(run *record.Run) string {
+	if run.Status == record.Partial {
+		return run.Error
+	}
+	return ""
+}
+
+// joinLines joins the non-empty lines.
+func joinLines(lines ...string) string {
+	var out []string
+	for _, l := range lines {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // closeDeadRun finishes the record of a run that died while holding the
@@ -194,7 +238,7 @@ func (d *Deps) afterBackup(ctx context.Context, b *config.Backup, t plugin.Targe
 // the lock now, so it is not running. If it wrote its manifest, it
 // succeeded and only its record was lost; otherwise it failed, and its
 // incomplete upload, whose key the record gives, is aborted.
-func (d *Deps) closeDeadRun(ctx context.Context, book record.Book, s store.Store, b *config.Backup, lockedAt time.Time, log hclog.Logger) {
+func (d *Deps) closeDeadRun(ctx context.Context, book record.Book, ds []*dest, b *config.Backup, lockedAt time.Time, log hclog.Logger) {
 	prev, err := book.Current(ctx, b.Name, record.KindBackup)
 	if err != nil || prev == nil || prev.Status != record.Running {
 		return
@@ -202,16 +246,18 @@ func (d *Deps) closeDeadRun(ctx context.Context, book record.Book, s store.Store
 	// It ended before this run got the lock; when exactly is unknown.
 	prev.FinishedAt = &lockedAt
 	sigs, _ := d.Signatures(b)
-	if m, err := FindBackup(ctx, s, sigs, b.Name, prev.ID); err == nil && m.ID == prev.ID {
+	if m := findInAny(ctx, ds, sigs, b.Name, prev.ID); m != nil {
 		log.Warn("an earlier run wrote its backup but not its record; recording it as succeeded", "run", prev.ID)
 		prev.Status, prev.ExitCode = record.Succeeded, 0
 		prev.Object, prev.Size, prev.SHA256, prev.Source = m.Object, m.Size, m.SHA256, m.Source
 		prev.Error = "the run's own record was not written; its manifest shows the backup completed"
 	} else {
 		log.Warn("an earlier run died without finishing; recording it as failed", "dead_run", prev.ID, "alloc", prev.AllocID)
-		if j, ok := s.(store.Janitor); ok {
-			if err := j.AbortUploads(ctx, dataKey(b, prev.ID, prev.Compression), lockedAt); err != nil {
-				log.Warn("aborting the dead run's upload failed", "error", err)
+		for _, x := range live(ds) {
+			if j, ok := x.s.(store.Janitor); ok {
+				if err := j.AbortUploads(ctx, dataKey(b, prev.ID, prev.Compression), lockedAt); err != nil {
+					log.Warn("aborting the dead run's upload failed", "storage", x.b.Storage.Name, "error", err)
+				}
 			}
 		}
 		prev.Status, prev.ExitCode = record.Failed, 1
@@ -220,122 +266,6 @@ func (d *Deps) closeDeadRun(ctx context.Context, book record.Book, s store.Store
 	if err := book.Finish(ctx, *prev); err != nil {
 		log.Warn("recording the dead run failed", "error", err)
 	}
-}
-
-// takeBackup streams the snapshot (encrypted with a fresh data key when
-// the backup is), checks what the store holds, and writes the manifest
-// last, signed when the backup is encrypted, and locked as long as the
-// object when the storage locks objects. With keep set, an encrypted
-// backup's plaintext data key is copied there for the caller's own drill
-// (the caller clears it).
-func takeBackup(ctx context.Context, d *Deps, b *config.Backup, t plugin.Target, s store.Store, run *record.Run, keep *[]byte) (*manifest.Manifest, error) {
-	key := dataKey(b, run.ID, b.Compression)
-	kr, err := d.Keyring(b)
-	if err != nil {
-		return nil, err
-	}
-	ret := retentionOf(b, run.StartedAt)
-	o := streamOptions{Zstd: b.Compression == "zstd", Backup: b.Name, ID: run.ID, Put: putter(s, ret)}
-	var dk *envelope.DataKey
-	if kr != nil {
-		if err := creds.Preflight(ctx, d.Vault, b.Encryption.BackupNeeds()); err != nil {
-			return nil, fmt.Errorf("tasks: encryption: %w", err)
-		}
-		if dk, err = kr.NewDataKey(ctx); err != nil {
-			return nil, err
-		}
-		o.Key = dk.Plain
-		defer clear(dk.Plain) // the plaintext key lives for this run only
-		if keep != nil {
-			*keep = bytes.Clone(dk.Plain)
-		}
-	}
-	if b.Encryption == nil && b.Signing != nil {
-		// Checked before the upload: a run that could not sign would
-		// upload a backup it cannot vouch for.
-		if _, err := d.Signer(b); err != nil {
-			return nil, err
-		}
-		if err := creds.Preflight(ctx, d.Vault, b.Signing.BackupNeeds()); err != nil {
-			return nil, fmt.Errorf("tasks: signing: %w", err)
-		}
-	}
-	res, err := stream(ctx, t, s, key, o, plugin.SnapshotOptions{ID: run.ID, Version: d.Version, AllowEmpty: b.AllowEmpty, Log: d.Log.With("backup", b.Name)})
-	if err != nil {
-		return nil, err
-	}
-	// Trust what the store reports, not what was sent: a store that kept
-	// fewer bytes than were written must not get a manifest.
-	objs, err := s.List(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	if len(objs) != 1 || objs[0].Key != key || objs[0].Size != res.Size {
-		return nil, fmt.Errorf("tasks: %s: the store does not hold the %d bytes written (found %v)", key, res.Size, objs)
-	}
-	// Under Object Lock the bucket keeps versions: the manifest pins the
-	// version just written, so a later write over the key (a new version)
-	// can neither replace nor break this backup.
-	var version string
-	if p, ok := s.(store.Pinner); ok && b.Storage.ObjectLock != nil {
-		if version, err = p.Version(ctx, key); err != nil {
-			return nil, err
-		}
-	}
-	m := &manifest.Manifest{
-		Format: manifest.Format, ID: run.ID, Backup: b.Name, Type: b.Type,
-		Object: key, Size: res.Size, SHA256: res.SHA256, Compression: b.Compression,
-		Source: res.Source, StartedAt: run.StartedAt, FinishedAt: d.Now().UTC(),
-		Version: d.Version, AllocID: run.AllocID, Node: run.Node, ObjectVersion: version,
-	}
-	if ret != nil {
-		m.RetainUntil = &ret.Until
-	}
-	if dk == nil {
-		// Not encrypted: signed alone when the spec signs.
-		signer, err := d.Signer(b)
-		if err != nil {
-			return nil, err
-		}
-		if signer != nil {
-			if err := sign(ctx, signer, m); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if dk != nil {
-		mount, name := kr.Key()
-		m.Encryption = &manifest.Encryption{Algorithm: envelope.Algorithm, SegmentSize: envelope.SegmentSize,
-			Mount: mount, Key: name, KeyVersion: dk.Version, WrappedKey: dk.Wrapped,
-			PlainSize: res.PlainSize, PlainSHA256: res.PlainSHA256}
-		if err := sign(ctx, kr, m); err != nil {
-			return nil, err
-		}
-	}
-	if err := putManifest(ctx, s, m, ret); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// dataKey is the data object's key of backup id.
-func dataKey(b *config.Backup, id, compression string) string {
-	key := b.Name + "/" + id + plugin.Extension(b.Type)
-	if compression == "zstd" {
-		key += ".zst"
-	}
-	return key
-}
-
-func putManifest(ctx context.Context, s store.Store, m *manifest.Manifest, ret *store.Retention) error {
-	b, err := m.Encode()
-	if err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err // never write a manifest for a run that was stopped
-	}
-	return putter(s, ret)(ctx, manifest.Key(m.Backup+"/", m.ID), strings.NewReader(string(b)), int64(len(b)))
 }
 
 // cause prefers the reason the context ended (timeout, lost lock) over the

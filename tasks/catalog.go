@@ -164,12 +164,14 @@ func MakeCatalog(backup string, objs []store.Object, manifests map[string]*manif
 			c.Broken = append(c.Broken, *e)
 		}
 	}
-	newestFirst := func(es []Entry) {
-		sort.Slice(es, func(i, j int) bool { return es[i].ID > es[j].ID })
-	}
-	newestFirst(c.Good)
-	newestFirst(c.Broken)
+	sortEntries(c.Good)
+	sortEntries(c.Broken)
 	return c
+}
+
+// sortEntries sorts entries newest first.
+func sortEntries(es []Entry) {
+	sort.Slice(es, func(i, j int) bool { return es[i].ID > es[j].ID })
 }
 
 // ReadCatalog lists a backup's folder, reads its manifests and sorts it
@@ -331,6 +333,8 @@ type Choice struct {
 	Entry
 	Verdict    record.Verdict
 	PassedOver []string
+	// From is the storage the backup is read from.
+	From string
 }
 
 // Choose picks a good backup of the catalog, the one place that decides

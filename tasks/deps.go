@@ -38,8 +38,10 @@ type Deps struct {
 	Vault creds.Vault
 	// Target returns the system a backup reads; nil means plugin.New.
 	Target func(b *config.Backup, to string) (plugin.Target, error)
-	// Store, when set, is the store of every backup (tests).
-	Store store.Store
+	// Store, when set, is the store of every backup (tests); Stores, the
+	// store of each storage by name, over Store.
+	Store  store.Store
+	Stores map[string]store.Store
 	// Finished, when set, hears of every run that ends (backups, drills,
 	// skips): telemetry.
 	Finished func(*record.Run)
@@ -133,6 +135,9 @@ func (d *Deps) locker(b *config.Backup, s store.Store) (lock.Locker, error) {
 // OpenStore opens the backup's store with fresh credentials. The session
 // must be closed when the run ends: it revokes what Vault issued.
 func (d *Deps) OpenStore(ctx context.Context, b *config.Backup) (store.Store, *creds.Session, error) {
+	if s, ok := d.Stores[b.Storage.Name]; ok {
+		return s, nil, nil
+	}
 	if d.Store != nil {
 		return d.Store, nil, nil
 	}

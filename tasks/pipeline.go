@@ -13,10 +13,9 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/vigil-backup/vigil/plugin"
 	"github.com/vigil-backup/vigil/tasks/envelope"
-	"github.com/vigil-backup/vigil/tasks/store"
 )
 
-// streamResult is what landed in the store, and, for an encrypted
+// streamResult is what landed in the stores, and, for an encrypted
 // stream, what went into the cipher.
 type streamResult struct {
 	Source      plugin.Source
@@ -24,10 +23,16 @@ type streamResult struct {
 	SHA256      string
 	PlainSize   int64
 	PlainSHA256 string
+	// CopyErrs holds, for each of streamOptions.Puts, why that
+	// destination's upload failed; nil where it took every byte.
+	CopyErrs []error
 }
 
 // errUploadStopped is what the snapshot side sees when the upload fails.
 var errUploadStopped = errors.New("upload stopped")
+
+// putFunc writes one object; size is -1 when unknown.
+type putFunc func(ctx context.Context, key string, r io.Reader, size int64) error
 
 // streamOptions shape one stream.
 type streamOptions struct {
@@ -36,47 +41,53 @@ type streamOptions struct {
 	// Backup, ID ID.
 	Key        []byte
 	Backup, ID string
-	// Put writes the object; nil is the store's Put.
-	Put func(ctx context.Context, key string, r io.Reader, size int64) error
+	// Puts write the object, one per destination.
+	Puts []putFunc
 }
 
-// stream runs target.Snapshot into the store through a pipe: snapshot ->
-// [zstd] -> [encrypt] -> sha256+count -> upload. Nothing touches the disk,
-// and memory is bounded by the uploader's part buffers and one cipher
-// segment. If either side fails, the other is stopped, and the store
-// discards the partial object.
-func stream(ctx context.Context, t plugin.Target, s store.Store, key string, o streamOptions, so plugin.SnapshotOptions) (*streamResult, error) {
+// stream runs target.Snapshot into every destination at once: snapshot
+// -> [zstd] -> [encrypt] -> sha256+count -> one pipe per upload. The
+// source is read, compressed, encrypted and hashed once. Nothing touches
+// the disk, and memory is bounded by the uploaders' part buffers and one
+// cipher segment.
+//
+// A destination whose upload fails is dropped from the stream (its store
+// discards the partial object) and the others go on: its error is in
+// CopyErrs. The stream fails when the snapshot fails, or when every
+// destination did; with one destination, its error is the stream's.
+func stream(ctx context.Context, t plugin.Target, key string, o streamOptions, so plugin.SnapshotOptions) (*streamResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	put := o.Put
-	if put == nil {
-		put = s.Put
-	}
-	pr, pw := io.Pipe()
 	stored := plugin.NewDigest()
-	// Encrypted, the stored bytes are hashed on the upload's side, so the
-	// two sha256 passes (plaintext, ciphertext) run on two goroutines.
-	var upload io.Reader = pr
-	if o.Key != nil {
-		upload = io.TeeReader(pr, stored)
+	// Encrypted to one destination, the stored bytes are hashed on the
+	// upload's side, so the two sha256 passes (plaintext, ciphertext) run
+	// on two goroutines.
+	hashOnUpload := o.Key != nil && len(o.Puts) == 1
+	out := newFanout(len(o.Puts))
+	for i, put := range o.Puts {
+		pr, pw := io.Pipe()
+		out.pipes[i] = pw
+		var upload io.Reader = pr
+		if hashOnUpload {
+			upload = io.TeeReader(pr, stored)
+		}
+		go func() {
+			err := put(ctx, key, upload, -1)
+			// Unblock the snapshot side if the upload stopped reading.
+			pr.CloseWithError(fmt.Errorf("%w: %v", errUploadStopped, err))
+			out.done[i] <- err
+		}()
 	}
-	upDone := make(chan error, 1)
-	go func() {
-		err := put(ctx, key, upload, -1)
-		// Unblock the snapshot side if the upload stopped reading.
-		pr.CloseWithError(fmt.Errorf("%w: %v", errUploadStopped, err))
-		upDone <- err
-	}()
-
-	var sink io.Writer = io.MultiWriter(pw, stored)
-	plain := stored
+	var wire io.Writer = out
+	if !hashOnUpload {
+		wire = io.MultiWriter(out, stored)
+	}
+	sink, plain := wire, stored
 	var cipher io.WriteCloser
 	if o.Key != nil {
-		sink = pw
 		var err error
-		if cipher, err = envelope.Encrypt(sink, o.Key, o.Backup, o.ID); err != nil {
-			pw.CloseWithError(err)
-			<-upDone
+		if cipher, err = envelope.Encrypt(wire, o.Key, o.Backup, o.ID); err != nil {
+			out.stop(err)
 			return nil, err
 		}
 		plain = plugin.NewDigest()
@@ -94,8 +105,7 @@ func stream(ctx context.Context, t plugin.Target, s store.Store, key string, o s
 		// memory small at little cost in ratio for snapshot data.
 		enc, err = zstd.NewWriter(sink, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithWindowSize(2<<20))
 		if err != nil {
-			pw.CloseWithError(err)
-			<-upDone
+			out.stop(err)
 			return nil, fmt.Errorf("tasks: zstd: %w", err)
 		}
 		sink = enc
@@ -108,21 +118,21 @@ func stream(ctx context.Context, t plugin.Target, s store.Store, key string, o s
 		err = cipher.Close() // the last segment, marked last
 	}
 	if err != nil {
-		pw.CloseWithError(err)
 		cancel()
-		// When the upload failed first, the snapshot only saw a closed
-		// pipe: the upload's error is the cause worth reporting.
-		if uerr := <-upDone; uerr != nil && errors.Is(err, errUploadStopped) {
-			return nil, uerr
+		errs := out.stop(err)
+		// When every upload failed first, the snapshot only saw closed
+		// pipes: the uploads' errors are the cause worth reporting.
+		if errors.Is(err, errUploadStopped) {
+			return nil, out.allFailed(errs)
 		}
 		return nil, err
 	}
-	pw.Close()
-	if err := <-upDone; err != nil {
-		return nil, err
+	errs := out.stop(nil)
+	if out.live(errs) == 0 {
+		return nil, out.allFailed(errs)
 	}
 	return &streamResult{Source: src, Size: stored.Written(), SHA256: hex.EncodeToString(stored.Sum()),
-		PlainSize: plain.Written(), PlainSHA256: hex.EncodeToString(plain.Sum())}, nil
+		PlainSize: plain.Written(), PlainSHA256: hex.EncodeToString(plain.Sum()), CopyErrs: errs}, nil
 }
 
 // verifiedReader checks size and sha256 as bytes pass, and fails the read

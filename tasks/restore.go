@@ -17,6 +17,9 @@ import (
 type RestoreOptions struct {
 	// ID picks a backup; "" or "latest" picks the newest.
 	ID string
+	// From names the storage to read; "" reads the first of the backup's
+	// storages that holds a good copy of the chosen backup.
+	From string
 	// ToToken, when set, is the token of the cluster restored into
 	// (Consul, Nomad or Vault), instead of its CLI's variable: the
 	// variable may be taken by the Vault that decrypts the backup.
@@ -39,25 +42,17 @@ var ErrCancelled = errors.New("cancelled; nothing was changed")
 // restored over the network the object is read twice (checked, then
 // restored and checked again on the way).
 func Restore(ctx context.Context, d *Deps, b *config.Backup, opts RestoreOptions) (*manifest.Manifest, error) {
-	s, sess, err := d.OpenStore(ctx, b)
+	cs, err := d.ReadCopies(ctx, b, opts.From)
 	if err != nil {
 		return nil, err
 	}
 	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	defer closeSession(cleanup, sess, d.Log)
-
-	sigs, err := d.Signatures(b)
-	if err != nil {
-		return nil, err
-	}
-	cat, err := ReadCatalog(ctx, s, sigs, b.Name)
-	if err != nil {
-		return nil, err
-	}
+	defer cs.Close(cleanup, d.Log)
+	cat := cs.Merged
 	// The records may live on the very cluster being restored: without
 	// them the drills' verdicts are unknown, and the restore goes on.
-	verdicts, err := ReadVerdicts(ctx, d.book(s), b.Name)
+	verdicts, err := ReadVerdicts(ctx, cs.Records(d), b.Name)
 	if err != nil {
 		d.Log.Warn("the drill records could not be read: a backup whose drill failed is not told apart", "error", err)
 		verdicts = nil
@@ -66,6 +61,11 @@ func Restore(ctx context.Context, d *Deps, b *config.Backup, opts RestoreOptions
 	if err != nil {
 		return nil, fmt.Errorf("tasks: restore %s: %w", b.Name, err)
 	}
+	src := cs.Holder(choice.ID)
+	if len(b.Copies) > 0 || opts.From != "" {
+		choice.From = src.Name() // said only when there was a choice
+	}
+	b, s := src.Backup, src.Store
 	if opts.Confirm != nil && !opts.Confirm(choice) {
 		return nil, ErrCancelled
 	}

@@ -25,6 +25,9 @@ import (
 type VerifyOptions struct {
 	// ID picks a backup; "" or "latest" picks the newest.
 	ID string
+	// From names the storage to read; "" reads the first of the backup's
+	// storages that holds the chosen backup whole.
+	From string
 	// TempDir holds the drill's scratch copy and servers; "" is the
 	// system's.
 	TempDir string
@@ -44,13 +47,23 @@ type VerifyOptions struct {
 func Verify(ctx context.Context, d *Deps, b *config.Backup, opts VerifyOptions) (*record.Run, error) {
 	cleanup, cancelCleanup := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancelCleanup()
-	s, sess, err := d.OpenStore(ctx, b)
-	defer closeSession(cleanup, sess, d.Log)
+	cs, err := d.ReadCopies(ctx, b, opts.From)
 	if err != nil {
 		run := newDrillRun(d, b)
 		return failEarly(cleanup, d, run, fmt.Errorf("verify %s: %w", b.Name, err), d.Log.With("backup", b.Name, "drill", run.ID))
 	}
-	return d.verifyIn(ctx, b, s, d.book(s), opts)
+	defer cs.Close(cleanup, d.Log)
+	// The drill reads the first storage that holds the backup it takes;
+	// its record goes where the backup's records are.
+	src := cs.List[0]
+	if ch, err := Choose(cs.Merged, nil, b.Name, opts.ID, true); err == nil {
+		src = cs.Holder(ch.ID)
+		opts.ID = ch.ID
+	}
+	if src.Err != nil {
+		src = cs.firstReadable()
+	}
+	return d.verifyIn(ctx, src.Backup, src.Store, cs.Records(d), opts)
 }
 
 func newDrillRun(d *Deps, b *config.Backup) *record.Run {
@@ -98,7 +111,7 @@ func drill(ctx context.Context, d *Deps, b *config.Backup, v *config.Verify, s s
 		return nil, err
 	}
 	run.Object, run.Size, run.SHA256, run.Compression, run.Source = m.Object, m.Size, m.SHA256, m.Compression, m.Source
-	run.Verify = &record.Verify{BackupID: m.ID, BackupTime: m.FinishedAt, BackupAge: run.StartedAt.Sub(m.FinishedAt)}
+	run.Verify = &record.Verify{BackupID: m.ID, BackupTime: m.FinishedAt, BackupAge: run.StartedAt.Sub(m.FinishedAt), Storage: b.Storage.Name}
 	// A drill restores into a scratch server it owns; only targets that
 	// drill in place (Elasticsearch, into the configured cluster) need
 	// the run's credentials for it.

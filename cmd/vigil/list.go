@@ -28,6 +28,10 @@ Usage: vigil list -backup NAME [options]
 List Options:
 
   -json  Print the manifests as JSON.
+  -from NAME
+         List only what storage NAME holds. A backup with several storages
+         (storage = [a, b]) is listed from all of them by default, with a
+         Copies column naming the storages that hold each backup whole.
 
 ` + runtimeFlagsHelp)
 }
@@ -38,35 +42,39 @@ func (c *ListCommand) Run(args []string) int {
 	fs := c.flagSet("list")
 	rf.register(fs)
 	fs.BoolVar(&asJSON, "json", false, "")
+	var from string
+	fs.StringVar(&from, "from", "", "")
 	_, b, d, ok := c.prepare(fs, &rf, args)
 	if !ok {
 		return exitFail
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	s, sess, ok := c.openStore(ctx, d, b, "list")
-	if !ok {
-		return exitFail
-	}
-	defer sess.Close(ctx)
-	sigs, err := d.Signatures(b)
+	cs, err := d.ReadCopies(ctx, b, from)
 	if err != nil {
 		c.errorf("vigil: list %s: %v", b.Name, err)
 		return exitFail
 	}
-	cat, err := tasks.ReadCatalog(ctx, s, sigs, b.Name)
-	if err != nil {
-		c.errorf("vigil: list %s: %v", b.Name, err)
-		return exitFail
+	defer cs.Close(ctx, d.Log)
+	for _, cp := range cs.List {
+		if cp.Err != nil {
+			c.errorf("vigil: list %s: storage %s cannot be read, so its copies are not shown: %v", b.Name, cp.Name(), cp.Err)
+		}
 	}
-	verdicts, err := tasks.ReadVerdicts(ctx, d.Records(s), b.Name)
+	several := len(b.Copies) > 0
+	cat := cs.Merged
+	verdicts, err := tasks.ReadVerdicts(ctx, cs.Records(d), b.Name)
 	if err != nil {
 		// The backups are listed all the same; their verdicts are unknown.
 		c.errorf("vigil: list %s: %v; the Drill column is unknown", b.Name, err)
 	}
 	ms := []listed{}
 	for _, e := range cat.Good {
-		ms = append(ms, listed{Manifest: e.Manifest, Drill: verdictOrNil(verdicts, e.ID), Overwritten: e.Overwritten})
+		l := listed{Manifest: e.Manifest, Drill: verdictOrNil(verdicts, e.ID), Overwritten: e.Overwritten}
+		if several {
+			l.Copies = cs.Holders(e.ID)
+		}
+		ms = append(ms, l)
 		if e.Overwritten != "" {
 			c.errorf("vigil: list %s: %s: its object was written over (current version %s, the backup's %s): evidence of tampering; restores read the backup's own version",
 				b.Name, e.ID, e.Overwritten, e.Manifest.ObjectVersion)
@@ -83,15 +91,23 @@ func (c *ListCommand) Run(args []string) int {
 		return boolExit(writeJSON(c.Stdout, ms) == nil)
 	}
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tFinished\tSize\tCompression\tSHA256\tDrill\tObject")
+	head := "ID\tFinished\tSize\tCompression\tSHA256\tDrill\tObject"
+	if several {
+		head += "\tCopies"
+	}
+	fmt.Fprintln(tw, head)
 	for _, l := range ms {
 		m := l.Manifest
 		object := m.Object
 		if l.Overwritten != "" {
 			object += " (OVERWRITTEN since: restores read the backup's own version)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.FinishedAt.UTC().Format("2006-01-02T15:04:05Z"),
+		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", m.ID, m.FinishedAt.UTC().Format("2006-01-02T15:04:05Z"),
 			record.HumanBytes(m.Size), m.Compression+encrypted(m), short(m.SHA256), drillColumn(l.Drill), object)
+		if several {
+			line += "\t" + strings.Join(l.Copies, ",")
+		}
+		fmt.Fprintln(tw, line)
 	}
 	for _, e := range cat.Broken {
 		switch {
@@ -113,6 +129,9 @@ type listed struct {
 	// Overwritten is the current version of the object when someone
 	// wrote over the backup's own (pinned) version.
 	Overwritten string `json:"overwritten_by_version,omitempty"`
+	// Copies names the storages holding it whole, for a backup with
+	// several.
+	Copies []string `json:"copies,omitempty"`
 }
 
 func verdictOrNil(vs record.Verdicts, id string) *record.Verdict {

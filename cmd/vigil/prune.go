@@ -36,6 +36,9 @@ Prune Options:
   -dry-run       Show what would be deleted, delete nothing.
   -unreadable    Delete the unreadable manifests, after listing them.
   -auto-approve  With -unreadable: do not ask.
+  -from NAME     Only this storage. A backup with several storages
+                 (storage = [a, b]) is pruned in each, by that storage's
+                 retain when it sets one.
 
 ` + runtimeFlagsHelp)
 }
@@ -48,17 +51,14 @@ func (c *PruneCommand) Run(args []string) int {
 	fs.BoolVar(&dry, "dry-run", false, "")
 	fs.BoolVar(&unreadable, "unreadable", false, "")
 	fs.BoolVar(&autoApprove, "auto-approve", false, "")
+	var from string
+	fs.StringVar(&from, "from", "", "")
 	_, b, d, ok := c.prepare(fs, &rf, args)
 	if !ok {
 		return exitFail
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	s, sess, ok := c.openStore(ctx, d, b, "prune")
-	if !ok {
-		return exitFail
-	}
-	defer sess.Close(ctx)
 	now := time.Now()
 	// Without the run lock, a snapshot or upload younger than a run's
 	// longest life may belong to a run in progress: leave those alone.
@@ -78,6 +78,32 @@ func (c *PruneCommand) Run(args []string) int {
 		c.errorf("vigil: prune %s: %v", b.Name, err)
 		return exitFail
 	}
+	// Each storage of the backup keeps its own history, with its own
+	// retain: each is pruned on its own.
+	code := exitOK
+	for i, st := range b.Destinations() {
+		if from != "" && st.Name != from {
+			continue
+		}
+		bb := b.At(i)
+		if len(b.Copies) > 0 {
+			fmt.Fprintf(c.Stdout, "storage %s:\n", st.Name)
+		}
+		s, sess, ok := c.openStore(ctx, d, bb, "prune")
+		if !ok {
+			code = exitFail
+			continue
+		}
+		if c.pruneIn(ctx, s, bb, sigs, repo, now, abortBefore, dry, unreadable, autoApprove) != exitOK {
+			code = exitFail
+		}
+		sess.Close(ctx)
+	}
+	return code
+}
+
+// pruneIn prunes one storage of a backup (b as stored there).
+func (c *PruneCommand) pruneIn(ctx context.Context, s store.Store, b *config.Backup, sigs tasks.Signatures, repo plugin.Repository, now, abortBefore time.Time, dry, unreadable, autoApprove bool) int {
 	if unreadable {
 		return c.pruneUnreadable(ctx, s, b, sigs, dry, autoApprove)
 	}

@@ -58,6 +58,10 @@ Restore Options:
 
   -id ID       The backup ID (see vigil list); a unique prefix is enough.
   -latest      The newest backup (the default).
+  -from NAME   Read the backup from this storage. By default a backup with
+               several storages (storage = [a, b]) is read from the first
+               that holds a good copy of the chosen backup, and the restore
+               says which.
   -to ADDRESS  Restore into this address (Consul, Nomad, Vault) or etcd
                endpoint instead of the spec's. For a command backup,
                NAME=VALUE[,NAME=VALUE] settings that replace the spec's
@@ -106,6 +110,7 @@ func (c *RestoreCommand) Run(args []string) int {
 	rf.register(fs)
 	fs.StringVar(&opts.ID, "id", "", "")
 	fs.BoolVar(&latest, "latest", false, "")
+	fs.StringVar(&opts.From, "from", "", "")
 	fs.StringVar(&opts.To, "to", "", "")
 	fs.StringVar(&opts.Mode, "mode", "merge", "")
 	fs.StringVar(&opts.OutFile, "out", "", "")
@@ -137,6 +142,9 @@ func (c *RestoreCommand) Run(args []string) int {
 	}
 	if storageEnv {
 		b.Storage.Credentials = config.Credentials{Source: config.CredEnvironment}
+		for i := range b.Copies {
+			b.Copies[i].Credentials = config.Credentials{Source: config.CredEnvironment}
+		}
 	}
 	// The chosen backup is named before anything is asked or touched.
 	opts.Confirm = func(ch tasks.Choice) bool {
@@ -184,6 +192,9 @@ func describeChoice(w io.Writer, name string, ch tasks.Choice, now time.Time) {
 	m := ch.Manifest
 	fmt.Fprintf(w, "Backup %s/%s: taken %s (%s), %s, %s.\n", name, m.ID, m.FinishedAt.UTC().Format(time.RFC3339),
 		ago(now.Sub(m.FinishedAt)), record.HumanBytes(m.Size), ch.Verdict.Line())
+	if ch.From != "" {
+		fmt.Fprintf(w, "  read from storage %s\n", ch.From)
+	}
 	for _, p := range ch.PassedOver {
 		fmt.Fprintf(w, "  passed over newer %s\n", p)
 	}

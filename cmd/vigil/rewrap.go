@@ -71,7 +71,7 @@ func (c *RewrapCommand) Run(args []string) int {
 	ctx, stop := signalContext()
 	defer stop()
 	failed := false
-	for _, b := range backups {
+	for _, b := range allDestinations(backups) {
 		s, sess, ok := c.openStore(ctx, d, b, "rewrap")
 		if !ok {
 			failed = true
@@ -91,4 +91,16 @@ func (c *RewrapCommand) Run(args []string) int {
 		}
 	}
 	return boolExit(!failed)
+}
+
+// allDestinations is each backup as stored in each of its storages: a
+// backup with several has its manifests in each.
+func allDestinations(backups []*config.Backup) []*config.Backup {
+	var out []*config.Backup
+	for _, b := range backups {
+		for i := range b.Destinations() {
+			out = append(out, b.At(i))
+		}
+	}
+	return out
 }

@@ -26,7 +26,8 @@ Usage: vigil run -backup NAME [options]
   manual run and the Nomad job never overlap.
 
   Exit status: 0 when the backup was taken or skipped (another run holds
-  the lock), 1 when it failed. A drill or retention failure after a
+  the lock), 1 when it failed, or when it is partial: with several
+  storages (storage = [a, b]), some hold a good copy and some failed. A drill or retention failure after a
   written backup is printed, recorded with its own status and turns the
   backup's check critical (drill) or warning (retention), but exits 0:
   the backup stands, and Nomad must not take it again for a later stage.
@@ -70,13 +71,28 @@ func (c *RunCommand) Run(args []string) int {
 		return exitOK
 	}
 	fmt.Fprintf(c.Stdout, "succeeded: backup %s wrote %s (%s, sha256 %s)\n", b.Name, run.Object, record.HumanBytes(run.Size), run.SHA256)
+	for _, cp := range run.Copies {
+		if cp.Good {
+			fmt.Fprintf(c.Stdout, "  copy in %s %q: good\n", cp.Kind, cp.Storage)
+		} else {
+			fmt.Fprintf(c.Stdout, "  copy in %s %q: FAILED: %s\n", cp.Kind, cp.Storage, record.OneLine(cp.Error))
+		}
+	}
+	if failed := run.FailedCopies(); len(failed) > 0 {
+		// Partial, or a drill failure beside it: some copies are missing.
+		c.errorf("vigil: backup %s is PARTIAL: %d of %d destinations hold no copy (see above); the next run writes every destination again", b.Name, len(failed), len(run.Copies))
+	}
 	switch {
 	case run.Status == record.DrillFailed:
 		c.errorf("vigil: backup %s was written, but its drill FAILED; retention was skipped: %s", b.Name, run.Drill.Error)
 	case run.Status == record.RetentionFailed:
-		c.errorf("vigil: backup %s was written, but retention FAILED: %s", b.Name, run.Retention.Error)
+		c.errorf("vigil: backup %s was written, but retention FAILED: %s", b.Name, strings.TrimLeft(strings.TrimPrefix(run.Error, "the backup was written, but retention failed"), ": "))
 	case run.Drill != nil:
 		fmt.Fprintf(c.Stdout, "verified: backup %s/%s restored and checked\n", b.Name, run.ID)
+	}
+	if run.Status == record.Partial {
+		// Nomad restarts the task once: a retry of every destination.
+		return exitFail
 	}
 	return exitOK
 }

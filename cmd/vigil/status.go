@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -142,7 +143,7 @@ func checkStates(c *consul.Client, node string) map[string]string {
 // reasonWidth is how much of a reason the table shows; -v prints it whole.
 const reasonWidth = 60
 
-func printStatus(w interface{ Write([]byte) (int, error) }, statuses []health.Status, checks map[string]string, serveJob string, now time.Time, verbose bool) {
+func printStatus(w io.Writer, statuses []health.Status, checks map[string]string, serveJob string, now time.Time, verbose bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "Name\tType\tLast Run\tResult\tAge\tNext Run\tVerified\tCheck\tReason")
 	var full []string
@@ -191,6 +192,7 @@ func printStatus(w interface{ Write([]byte) (int, error) }, statuses []health.St
 			s.NextExpected.UTC().Format("2006-01-02T15:04:05Z"), verified, check, reason)
 	}
 	tw.Flush()
+	printCopies(w, statuses, now)
 	if len(full) > 0 {
 		fmt.Fprintln(w)
 		for _, f := range full {
@@ -201,6 +203,35 @@ func printStatus(w interface{ Write([]byte) (int, error) }, statuses []health.St
 		fmt.Fprintf(w, "\nA stale check is one no vigil serve keeps up to date: Consul still shows its last state.\n"+
 			"Start it with `vigil apply` (it submits the %s job with the backups), or check it with\n"+
 			"`nomad job status %s`.\n", serveJob, serveJob)
+	}
+}
+
+// printCopies lists each destination of the backups with several: the
+// last run's copy there and the age of the newest good one.
+func printCopies(w io.Writer, statuses []health.Status, now time.Time) {
+	var tw *tabwriter.Writer
+	for _, s := range statuses {
+		for _, c := range s.Copies {
+			if tw == nil {
+				fmt.Fprintln(w, "\nCopies of backups with several storages:")
+				tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "Name\tStorage\tLast Copy\tNewest Good\tError")
+			}
+			last, newest, why := "good", "never", "-"
+			if !c.LastGood {
+				last = "FAILED"
+			}
+			if c.NewestGood != nil {
+				newest = ago(now.Sub(*c.NewestGood))
+			}
+			if c.Error != "" {
+				why = clip(c.Error, reasonWidth)
+			}
+			fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\n", s.Backup, c.Kind, c.Storage, last, newest, why)
+		}
+	}
+	if tw != nil {
+		tw.Flush()
 	}
 }
 

@@ -34,6 +34,9 @@ Verify Options:
 
   -id ID   The backup ID (see vigil list).
   -latest  The newest backup (the default).
+  -from NAME
+           Read the backup from this storage; by default, the first of
+           the backup's storages that holds it whole.
 
 ` + runtimeFlagsHelp)
 }
@@ -46,6 +49,7 @@ func (c *VerifyCommand) Run(args []string) int {
 	rf.register(fs)
 	fs.StringVar(&opts.ID, "id", "", "")
 	fs.BoolVar(&latest, "latest", false, "")
+	fs.StringVar(&opts.From, "from", "", "")
 	cfg, b, d, ok := c.prepare(fs, &rf, args)
 	if !ok {
 		return exitFail

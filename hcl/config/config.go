@@ -112,11 +112,20 @@ type Storage struct {
 	Account   string `json:"account,omitempty"`
 	Container string `json:"container,omitempty"`
 
+	// Retain, when set, is what backups keep in this storage, over the
+	// backup's own retain: with several copies, fewer on fast storage and
+	// more offsite.
+	Retain *Retain `json:"retain,omitempty"`
+
 	// Local folder. Under Nomad's exec and docker drivers a task sees its
 	// own filesystem: HostVolume names the Nomad host volume (a
 	// host_volume block of the clients) mounted at Path in the task.
 	Path       string `json:"path,omitempty"`
 	HostVolume string `json:"host_volume,omitempty"`
+
+	// RefPos is where the backup names this storage (file:line:col), for
+	// errors found when its job is compiled; never in a compiled job.
+	RefPos string `json:"-"`
 }
 
 // Ref is the spec's reference form, storage.KIND.NAME.
@@ -214,14 +223,19 @@ type CommandSource struct {
 // Backup is one backup, fully resolved: its storage is copied in and its
 // Nomad settings are the defaults merged with its own overrides.
 type Backup struct {
-	Type     string        `json:"type"`
-	Name     string        `json:"name"`
-	Schedule string        `json:"schedule"`
-	TimeZone string        `json:"time_zone,omitempty"`
-	Storage  Storage       `json:"storage"`
-	Retain   Retain        `json:"retain"`
-	Lock     Lock          `json:"lock"`
-	Timeout  time.Duration `json:"timeout"`
+	Type     string `json:"type"`
+	Name     string `json:"name"`
+	Schedule string `json:"schedule"`
+	TimeZone string `json:"time_zone,omitempty"`
+	// Storage is where the backup goes, the first of its destinations:
+	// without a control Consul it holds the lock and the run records.
+	Storage Storage `json:"storage"`
+	// Copies are the further destinations (storage = [a, b, c]): the same
+	// bytes, teed from one pass of the source, each with its own manifest.
+	Copies  []Storage     `json:"copies,omitempty"`
+	Retain  Retain        `json:"retain"`
+	Lock    Lock          `json:"lock"`
+	Timeout time.Duration `json:"timeout"`
 	// Grace is how long past its expected time a run may be missing
 	// before the backup counts as overdue; zero means twice the timeout.
 	Grace       time.Duration `json:"grace,omitempty"`
@@ -571,4 +585,33 @@ func ReadJSONFile(path string) (*Config, error) {
 		return nil, fmt.Errorf("config: %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// Destinations are every storage the backup writes to, in the spec's
+// order: Storage first, then Copies.
+func (b *Backup) Destinations() []Storage {
+	return append([]Storage{b.Storage}, b.Copies...)
+}
+
+// At is the backup as stored in its i-th destination alone: that storage,
+// no copies, and the storage's own retain when it sets one. Every stage
+// that works on one store (retention, listing, restores) takes it.
+func (b *Backup) At(i int) *Backup {
+	c := *b
+	c.Storage = b.Destinations()[i]
+	c.Copies = nil
+	if c.Storage.Retain != nil {
+		c.Retain = *c.Storage.Retain
+	}
+	return &c
+}
+
+// Destination is the index of the destination named name, or -1.
+func (b *Backup) Destination(name string) int {
+	for i, s := range b.Destinations() {
+		if s.Name == name {
+			return i
+		}
+	}
+	return -1
 }

@@ -106,8 +106,9 @@ func decodeBackup(e *evaluator, blk *hcl.Block, typ, name string, storages *stor
 	if raw.Timeout != nil && b.Timeout == 0 {
 		e.errorf(raw.Timeout.Expr.Range(), "Invalid timeout", "timeout must be greater than zero.")
 	}
-	if s := resolveStorage(e, raw.Storage, storages); s != nil {
-		b.Storage = *s
+	dests, destRanges := resolveStorages(e, raw.Storage, storages)
+	if len(dests) > 0 {
+		b.Storage, b.Copies = dests[0], dests[1:]
 	}
 	if typ == config.TypeElasticsearch {
 		// Elasticsearch writes its own snapshot files; vigil stores only the manifest.
@@ -137,14 +138,18 @@ func decodeBackup(e *evaluator, blk *hcl.Block, typ, name string, storages *stor
 		}
 		b.Signing = nil
 	}
-	checkLockedRetention(e, &b, blk.DefRange)
+	checkCopies(e, &b, raw.Encryption != nil, raw.Signing != nil, destRanges)
+	placeRefs(&b, destRanges)
+	for i := range b.Destinations() {
+		checkLockedRetention(e, b.At(i), blk.DefRange)
+	}
 	b.Lock = decodeLock(e, raw.Lock, name)
 	decodeSource(e, blk, &raw, &b, decoded)
 	b.Verify = decodeVerify(e, raw.Verify, typ)
 
 	b.Nomad = defaults.resolve(e, decodeRawNomadLayer(e, jobNomad(e, raw.Nomad, typ)), &blk.DefRange)
 	// A vault_raft run reads its cluster with the task's own Vault token.
-	if b.Storage.Credentials.UsesVault() || b.TargetCreds() != nil || typ == config.TypeVaultRaft {
+	if storagesUseVault(&b) || b.TargetCreds() != nil || typ == config.TypeVaultRaft {
 		b.Nomad.VaultEnabled = true
 	}
 	return b, true

@@ -62,6 +62,7 @@ type rawS3 struct {
 	DownloadConcurrency *hcl.Attribute  `hcl:"download_concurrency,optional"`
 	Credentials         *rawCredentials `hcl:"credentials,block"`
 	ObjectLock          *rawObjectLock  `hcl:"object_lock,block"`
+	Retain              *rawRetain      `hcl:"retain,block"`
 	Encryption          *rawEncryption  `hcl:"encryption,block"`
 	Signing             *rawSigning     `hcl:"signing,block"`
 	DefRange            hcl.Range       `hcl:",def_range"`
@@ -76,6 +77,7 @@ type rawGCS struct {
 	// drill or verify reads an object.
 	DownloadConcurrency *hcl.Attribute  `hcl:"download_concurrency,optional"`
 	Credentials         *rawCredentials `hcl:"credentials,block"`
+	Retain              *rawRetain      `hcl:"retain,block"`
 	Encryption          *rawEncryption  `hcl:"encryption,block"`
 	Signing             *rawSigning     `hcl:"signing,block"`
 	DefRange            hcl.Range       `hcl:",def_range"`
@@ -89,6 +91,7 @@ type rawAzure struct {
 	Endpoint            *hcl.Attribute  `hcl:"endpoint,optional"`
 	DownloadConcurrency *hcl.Attribute  `hcl:"download_concurrency,optional"`
 	Credentials         *rawCredentials `hcl:"credentials,block"`
+	Retain              *rawRetain      `hcl:"retain,block"`
 	Encryption          *rawEncryption  `hcl:"encryption,block"`
 	Signing             *rawSigning     `hcl:"signing,block"`
 	DefRange            hcl.Range       `hcl:",def_range"`
@@ -147,6 +150,7 @@ type rawLocal struct {
 	Path *hcl.Attribute `hcl:"path"`
 	// HostVolume is the Nomad host volume that holds path on the clients.
 	HostVolume *hcl.Attribute `hcl:"host_volume,optional"`
+	Retain     *rawRetain     `hcl:"retain,block"`
 	Encryption *rawEncryption `hcl:"encryption,block"`
 	Signing    *rawSigning    `hcl:"signing,block"`
 }

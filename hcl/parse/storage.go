@@ -99,6 +99,7 @@ func decodeS3(e *evaluator, b *hcl.Block) *config.Storage {
 	}
 	s.Credentials = decodeCredentials(e, raw.Credentials)
 	s.ObjectLock = decodeObjectLock(e, raw.ObjectLock)
+	s.Retain = decodeStorageRetain(e, raw.Retain)
 	decodeKeys(e, s, raw.Encryption, raw.Signing)
 	return s
 }
@@ -125,6 +126,7 @@ func decodeGCS(e *evaluator, b *hcl.Block) *config.Storage {
 	s.Endpoint = decodeEndpoint(e, raw.Endpoint, "GCS")
 	s.DownloadConcurrency = decodeDownloadConcurrency(e, raw.DownloadConcurrency)
 	s.Credentials = decodeCloudCredentials(e, raw.Credentials, "gcs", "service_account_json")
+	s.Retain = decodeStorageRetain(e, raw.Retain)
 	decodeKeys(e, s, raw.Encryption, raw.Signing)
 	return s
 }
@@ -146,6 +148,7 @@ func decodeAzure(e *evaluator, b *hcl.Block) *config.Storage {
 	s.Endpoint = decodeEndpoint(e, raw.Endpoint, "Azure blob service")
 	s.DownloadConcurrency = decodeDownloadConcurrency(e, raw.DownloadConcurrency)
 	s.Credentials = decodeCloudCredentials(e, raw.Credentials, "azure", "account_key")
+	s.Retain = decodeStorageRetain(e, raw.Retain)
 	decodeKeys(e, s, raw.Encryption, raw.Signing)
 	return s
 }
@@ -294,7 +297,8 @@ func decodeLocal(e *evaluator, b *hcl.Block) *config.Storage {
 		}
 		p = abs
 	}
-	st := &config.Storage{Path: filepath.Clean(p), Encryption: decodeEncryption(e, raw.Encryption), Signing: decodeSigning(e, raw.Signing)}
+	st := &config.Storage{Path: filepath.Clean(p), Encryption: decodeEncryption(e, raw.Encryption), Signing: decodeSigning(e, raw.Signing),
+		Retain: decodeStorageRetain(e, raw.Retain)}
 	checkSigningBeside(e, raw.Signing, st.Encryption)
 	if raw.HostVolume != nil {
 		st.HostVolume = e.str(raw.HostVolume, "")
@@ -307,15 +311,46 @@ func decodeLocal(e *evaluator, b *hcl.Block) *config.Storage {
 }
 
 // resolveStorage follows a storage.KIND.NAME reference.
-func resolveStorage(e *evaluator, attr *hcl.Attribute, set *storageSet) *config.Storage {
+// resolveStorages reads a backup's storage: one reference, or a list of
+// them (every destination of one stream), each storage at most once.
+// Each destination comes with its reference's range.
+func resolveStorages(e *evaluator, attr *hcl.Attribute, set *storageSet) ([]config.Storage, []hcl.Range) {
 	if attr == nil {
-		return nil // gohcl already reported the missing argument
+		return nil, nil // gohcl already reported the missing argument
 	}
-	rng := attr.Expr.Range()
-	trav, d := hcl.AbsTraversalForExpr(attr.Expr)
+	exprs, d := hcl.ExprList(attr.Expr)
+	if d.HasErrors() {
+		exprs = []hcl.Expression{attr.Expr} // not a list: one reference
+	} else if len(exprs) == 0 {
+		e.errorf(attr.Expr.Range(), "Empty storage list", "storage lists where the backup goes; name at least one storage, such as storage.s3.NAME.")
+		return nil, nil
+	}
+	var out []config.Storage
+	var ranges []hcl.Range
+	seen := map[string]hcl.Range{}
+	for _, x := range exprs {
+		s := resolveStorage(e, x, set)
+		if s == nil {
+			continue
+		}
+		if prev, dup := seen[s.Name]; dup {
+			e.errorf(x.Range(), "Storage listed twice",
+				"%s is already in this list (at %s): each storage holds one copy; list another storage for a second copy.", s.Ref(), prev)
+			continue
+		}
+		seen[s.Name] = x.Range()
+		out = append(out, *s)
+		ranges = append(ranges, x.Range())
+	}
+	return out, ranges
+}
+
+func resolveStorage(e *evaluator, expr hcl.Expression, set *storageSet) *config.Storage {
+	rng := expr.Range()
+	trav, d := hcl.AbsTraversalForExpr(expr)
 	if d.HasErrors() {
 		e.errorf(rng, "Invalid storage reference",
-			"storage must be a reference such as storage.s3.NAME or storage.local.NAME, not a string or expression.")
+			"storage must be a reference such as storage.s3.NAME, or a list of them ([storage.s3.NAME, storage.gcs.OTHER]), not a string or expression.")
 		return nil
 	}
 	if trav.RootName() != "storage" {
@@ -373,4 +408,14 @@ func traversalString(t hcl.Traversal) string {
 		}
 	}
 	return sb.String()
+}
+
+// decodeStorageRetain reads a storage's own retain block: what backups
+// keep in it, over their own retain.
+func decodeStorageRetain(e *evaluator, raw *rawRetain) *config.Retain {
+	if raw == nil {
+		return nil
+	}
+	r := decodeRetain(e, raw)
+	return &r
 }

@@ -51,8 +51,10 @@ func hostVolumeRules(cfg *config.Config) []Rule {
 		}
 	}
 	for _, b := range cfg.Backups {
-		if v := b.Storage.HostVolume; b.Storage.Kind == config.StorageLocal && v != "" {
-			add(v, "local storage of "+b.Name, true)
+		for _, st := range b.Destinations() {
+			if v := st.HostVolume; st.Kind == config.StorageLocal && v != "" {
+				add(v, "local storage of "+b.Name, true)
+			}
 		}
 		for _, m := range b.Nomad.Mounts {
 			add(m.Volume, "job of "+b.Name, !m.ReadOnly)

@@ -70,7 +70,10 @@ func vaultRun(s *Setup, cfg *config.Config, o Options) {
 // and the data key unwrapped; the target's credentials only when it
 // drills in place (Elasticsearch).
 func jobVaultNeeds(s *Setup, cfg *config.Config, b *config.Backup, kind string) []config.VaultNeed {
-	ns := b.Storage.Credentials.VaultNeeds()
+	var ns []config.VaultNeed
+	for _, st := range b.Destinations() {
+		ns = append(ns, st.Credentials.VaultNeeds()...)
+	}
 	tc := b.TargetCreds()
 	if kind == jobs.KindDrill {
 		if config.DrillsInPlace(b.Type) {

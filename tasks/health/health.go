@@ -40,6 +40,9 @@ type Status struct {
 	// is): the backup's own failure first, then its drills'.
 	Reason string       `json:"reason,omitempty"`
 	Verify *VerifyState `json:"verification,omitempty"`
+	// Copies are the state of each destination of a backup with
+	// several, in the spec's order.
+	Copies []CopyState `json:"copies,omitempty"`
 	// Verdicts are the drills' verdicts on the backup IDs they named.
 	Verdicts record.Verdicts `json:"-"`
 }
@@ -58,6 +61,16 @@ type VerifyState struct {
 	RTO           time.Duration `json:"rto_ns,omitempty"`
 	RPO           time.Duration `json:"rpo_ns,omitempty"`
 	LastGoodDrill *time.Time    `json:"last_good_drill,omitempty"`
+}
+
+// CopyState is one destination of a backup: whether the last run's copy
+// there is good (and why not), and when its newest good copy was taken.
+type CopyState struct {
+	Storage    string     `json:"storage"`
+	Kind       string     `json:"kind"`
+	LastGood   bool       `json:"last_good"`
+	Error      string     `json:"error,omitempty"`
+	NewestGood *time.Time `json:"newest_good,omitempty"`
 }
 
 // Records is what Evaluate reads about one backup.
@@ -146,6 +159,9 @@ func Evaluate(b *config.Backup, rec Records, since, now time.Time) Status {
 	case s.Last.Status == record.DrillFailed:
 		s.State = Critical
 		s.Output = "backup written but its drill failed " + summary(s.Last)
+	case s.Last.Status == record.Partial:
+		s.State = Critical
+		s.Output = "partial " + summary(s.Last)
 	case s.Last.Status == record.RetentionFailed:
 		s.State = Warning
 		s.Output = "backup written but retention failed " + summary(s.Last)
@@ -156,6 +172,7 @@ func Evaluate(b *config.Backup, rec Records, since, now time.Time) Status {
 	if s.State != Passing {
 		s.Reason = s.Output
 	}
+	s.Copies = copyStates(b, s.Last, rec.History)
 	s.Verdicts = record.ReadVerdicts(rec.History, runs(rec.LastVerify))
 	if b.Verify != nil {
 		s.Verify = evaluateVerify(b, rec, s.Verdicts, since, now)
@@ -297,3 +314,48 @@ func summary(r *record.Run) string {
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 func firstLine(s string) string { return record.OneLine(s) }
+
+// copyStates are the destinations of a backup with several (nil with
+// one): the last run's copy in each, and the newest run that left a good
+// copy there. A run from before the backup had copies counts for its
+// first storage.
+func copyStates(b *config.Backup, last *record.Run, history []record.Run) []CopyState {
+	dests := b.Destinations()
+	if len(dests) < 2 {
+		return nil
+	}
+	out := make([]CopyState, len(dests))
+	for i, st := range dests {
+		out[i] = CopyState{Storage: st.Name, Kind: st.Kind}
+		if last != nil {
+			if c, ok := copyIn(last, st.Name, i == 0); ok {
+				out[i].LastGood, out[i].Error = c.Good, record.OneLine(c.Error)
+			} else if last.Kind == record.KindBackup && last.Status == record.Failed {
+				out[i].Error = record.OneLine(last.Error)
+			}
+		}
+		for j := len(history) - 1; j >= 0; j-- {
+			h := &history[j]
+			if c, ok := copyIn(h, st.Name, i == 0); ok && c.Good && h.BackupWritten() && h.FinishedAt != nil {
+				t := *h.FinishedAt
+				out[i].NewestGood = &t
+				break
+			}
+		}
+	}
+	return out
+}
+
+// copyIn is what run r left in storage name: its record of that copy,
+// or, for a run with one destination, the run itself when primary.
+func copyIn(r *record.Run, name string, primary bool) (record.Copy, bool) {
+	for _, c := range r.Copies {
+		if c.Storage == name {
+			return c, true
+		}
+	}
+	if len(r.Copies) == 0 && primary && r.Kind == record.KindBackup && r.Status != record.Running && r.Status != record.Skipped {
+		return record.Copy{Storage: name, Good: r.BackupWritten(), Error: r.Error}, true
+	}
+	return record.Copy{}, false
+}

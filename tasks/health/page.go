@@ -162,6 +162,7 @@ func (p *Page) Backup(rw http.ResponseWriter, r *http.Request) {
 		LastError                                               string
 		Charts                                                  []chart
 		Runs, Drills                                            []runRow
+		Copies                                                  []copyCell
 	}{page: b, Name: name, Cond: c, CondClass: condClass(c), Output: s.Output, Type: s.Type, Schedule: s.Schedule, TimeZone: s.TimeZone,
 		Next: at(s.NextExpected, now), JobID: "vigil-" + name, CheckID: CheckID(name), CheckState: s.State}
 	if s.Verify != nil && s.Verify.LastGood != nil {
@@ -170,6 +171,7 @@ func (p *Page) Backup(rw http.ResponseWriter, r *http.Request) {
 		data.RTO, data.RPO = short(s.Verify.RTO), short(s.Verify.RPO)
 	}
 	data.Unreadable = unreadableKept(s)
+	data.Copies = copyCells(s, now)
 	// The verdicts of the page's history: every ID whose latest drill
 	// failed, with why.
 	for _, v := range record.ReadVerdicts(history, runs(s.Verify.lastOrNil())).Failed() {

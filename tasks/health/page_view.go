@@ -15,15 +15,17 @@ const (
 	CondFailing      = "failing"
 	CondOverdue      = "overdue"
 	CondDrillFailing = "drill failing"
-	CondWarning      = "warning"
-	CondNeverRan     = "never ran"
-	CondPassing      = "passing"
+	// CondPartial: the last run left some destinations without a copy.
+	CondPartial  = "partial"
+	CondWarning  = "warning"
+	CondNeverRan = "never ran"
+	CondPassing  = "passing"
 )
 
-var condRank = map[string]int{CondFailing: 0, CondOverdue: 1, CondDrillFailing: 2, CondWarning: 3, CondNeverRan: 4, CondPassing: 5}
+var condRank = map[string]int{CondFailing: 0, CondOverdue: 1, CondDrillFailing: 2, CondPartial: 3, CondWarning: 4, CondNeverRan: 5, CondPassing: 6}
 
 // Conditions lists the conditions in the order the fleet page sorts them.
-var Conditions = []string{CondFailing, CondOverdue, CondDrillFailing, CondWarning, CondNeverRan, CondPassing}
+var Conditions = []string{CondFailing, CondOverdue, CondDrillFailing, CondPartial, CondWarning, CondNeverRan, CondPassing}
 
 // Condition is what a status means for the person reading the page.
 func Condition(s Status) string {
@@ -35,6 +37,8 @@ func Condition(s Status) string {
 	case s.Last != nil && s.Last.Status == record.DrillFailed,
 		s.Verify != nil && s.Verify.State == Critical:
 		return CondDrillFailing
+	case s.Last != nil && s.Last.Status == record.Partial:
+		return CondPartial
 	case s.Last == nil:
 		return CondNeverRan
 	case s.State == Warning:
@@ -108,6 +112,9 @@ type row struct {
 	Size                        string
 	Chart                       chart
 	Running                     bool
+	// Copies are the destinations of a backup with several: each one's
+	// last copy and the age of its newest good one.
+	Copies []copyCell
 	// Unreadable counts the manifests the last retention kept because
 	// they cannot be read.
 	Unreadable int
@@ -137,6 +144,7 @@ func fleetRows(statuses []Status, spark func(string) chart, cond, typ string, no
 			r.VerifiedAge = short(now.Sub(*s.Verify.LastGood))
 			r.VerifiedID = s.Verify.LastGoodID
 		}
+		r.Copies = copyCells(s, now)
 		r.Chart = spark(s.Backup)
 		r.Unreadable = unreadableKept(s)
 		rows = append(rows, r)
@@ -188,6 +196,30 @@ func pointsOf(ps []point, kind string) []point {
 		if p.Kind == kind {
 			out = append(out, p)
 		}
+	}
+	return out
+}
+
+// copyCell is one destination on the page.
+type copyCell struct {
+	Name, Kind, State string
+	Good              bool
+	NewestGood        when
+	Error             string
+}
+
+// copyCells are the page's view of a status's destinations.
+func copyCells(s Status, now time.Time) []copyCell {
+	var out []copyCell
+	for _, c := range s.Copies {
+		cell := copyCell{Name: c.Storage, Kind: c.Kind, Good: c.LastGood, Error: c.Error, State: "good"}
+		if !c.LastGood {
+			cell.State = "failed"
+		}
+		if c.NewestGood != nil {
+			cell.NewestGood = at(*c.NewestGood, now)
+		}
+		out = append(out, cell)
 	}
 	return out
 }

@@ -23,6 +23,9 @@ const (
 	Skipped         = "skipped"
 	DrillFailed     = "drill_failed"
 	RetentionFailed = "retention_failed"
+	// Partial: a backup with several destinations was written whole to
+	// some and failed at others (Copies says which and why).
+	Partial = "partial"
 )
 
 // Run kinds.
@@ -68,6 +71,32 @@ type Run struct {
 	// Drill is the drill a backup run made of its own backup
 	// (after_backup), when it made one.
 	Drill *Drill `json:"drill,omitempty"`
+	// Copies are what each destination of a backup with several holds
+	// after the run, in the spec's order; nil with one destination.
+	Copies []Copy `json:"copies,omitempty"`
+}
+
+// Copy is one destination's outcome in a backup run.
+type Copy struct {
+	// Storage is the storage's name, Kind its kind (s3, gcs...).
+	Storage string `json:"storage"`
+	Kind    string `json:"kind"`
+	// Good: the copy is whole and its manifest written.
+	Good  bool   `json:"good"`
+	Error string `json:"error,omitempty"`
+	// Retention is what retention did in this storage.
+	Retention *Retention `json:"retention,omitempty"`
+}
+
+// FailedCopies are the copies that are not good, in order.
+func (r *Run) FailedCopies() []Copy {
+	var out []Copy
+	for _, c := range r.Copies {
+		if !c.Good {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // Drill is the outcome of the drill a backup run made after its backup;
@@ -79,9 +108,9 @@ type Drill struct {
 }
 
 // BackupWritten reports whether the run's backup was written: it succeeded,
-// whatever a stage after it did.
+// whatever a stage after it did, in at least one destination.
 func (r *Run) BackupWritten() bool {
-	return r.Kind == KindBackup && (r.Status == Succeeded || r.Status == DrillFailed || r.Status == RetentionFailed)
+	return r.Kind == KindBackup && (r.Status == Succeeded || r.Status == DrillFailed || r.Status == RetentionFailed || r.Status == Partial)
 }
 
 // Duration is how long a finished run took.
@@ -107,12 +136,14 @@ type Retention struct {
 
 // Verify is the result of a restore drill.
 type Verify struct {
-	BackupID    string         `json:"backup_id"`
-	BackupTime  time.Time      `json:"backup_time"`
-	RestoreTime time.Duration  `json:"restore_duration_ns"`
-	BackupAge   time.Duration  `json:"backup_age_ns"`
-	Checks      []Check        `json:"checks"`
-	Values      map[string]any `json:"values,omitempty"`
+	BackupID    string        `json:"backup_id"`
+	BackupTime  time.Time     `json:"backup_time"`
+	RestoreTime time.Duration `json:"restore_duration_ns"`
+	BackupAge   time.Duration `json:"backup_age_ns"`
+	// Storage is the storage the drill read the backup from.
+	Storage string         `json:"storage,omitempty"`
+	Checks  []Check        `json:"checks"`
+	Values  map[string]any `json:"values,omitempty"`
 }
 
 // Check is one assertion of a drill and what it found.
