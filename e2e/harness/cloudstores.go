@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -53,8 +54,9 @@ func StartFakeGCS(ctx context.Context, dir, bucket string) (*FakeGCS, error) {
 	return g, nil
 }
 
-// Azurite is Azure Blob Storage's emulator, holding blobs in memory, with
-// its well-known development account.
+// Azurite is Azure Blob Storage's emulator, holding blobs in its folder
+// (they outlive a Stop and Start), with its well-known development
+// account.
 type Azurite struct {
 	*scratch.Proc
 	Addr string
@@ -92,8 +94,7 @@ func StartAzurite(ctx context.Context, dir, container string) (*Azurite, error) 
 	return a, nil
 }
 
-// Start (re)starts the emulator on its port; what it held in memory is
-// gone after a Stop.
+// Start (re)starts the emulator on its port, with what it held before.
 func (a *Azurite) Start(ctx context.Context) error {
 	bin, err := Tool("azurite")
 	if err != nil {
@@ -102,7 +103,7 @@ func (a *Azurite) Start(ctx context.Context) error {
 	// --skipApiVersionCheck: the azblob SDK may speak a newer API version
 	// than this Azurite knows.
 	a.Proc, err = scratch.StartProc("azurite", a.dir, scratch.ServerEnv(), bin, "--blobHost", "127.0.0.1",
-		"--blobPort", fmt.Sprint(a.port), "--inMemoryPersistence", "--skipApiVersionCheck", "--silent")
+		"--blobPort", fmt.Sprint(a.port), "--location", filepath.Join(a.dir, "data"), "--skipApiVersionCheck", "--silent")
 	if err != nil {
 		return err
 	}
