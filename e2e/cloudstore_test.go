@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -67,21 +68,7 @@ func TestAzureStoreSuite(t *testing.T) {
 func TestCloudStorages(t *testing.T) {
 	needStack(t)
 	ctx := testContext(t, 4*time.Minute)
-	g, err := harness.StartFakeGCS(ctx, t.TempDir(), "vigil-e2e")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Stop(5 * time.Second)
-	a, err := harness.StartAzurite(ctx, t.TempDir(), "vigil")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Stop(5 * time.Second)
-	kv := "secret/data/vigil/azure-" + configID(t)
-	root, _ := stack.Vault.Root()
-	if _, err := root.Logical().WriteWithContext(ctx, kv, map[string]any{"data": map[string]any{"account_key": harness.AzuriteKey}}); err != nil {
-		t.Fatal(err)
-	}
+	g, a, kv := cloudEmulators(t, ctx, "vigil-e2e")
 	cc, _ := stack.Consul.Client()
 	cc.KV().Put(kvPair("cloud/flag", "on"), nil)
 	backup := func(name, storage string) string {
@@ -149,4 +136,27 @@ storage "azure" "dr" {
 			t.Errorf("%s: the forced job's record: %+v", name, last)
 		}
 	}
+}
+
+// cloudEmulators starts fake-gcs-server with bucket and Azurite with the
+// container "vigil", stopped when the test ends, and writes Azurite's
+// shared key to a Vault KV path of the test's own: the path is returned.
+func cloudEmulators(t *testing.T, ctx context.Context, bucket string) (*harness.FakeGCS, *harness.Azurite, string) {
+	t.Helper()
+	g, err := harness.StartFakeGCS(ctx, t.TempDir(), bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Stop(5 * time.Second) })
+	a, err := harness.StartAzurite(ctx, t.TempDir(), "vigil")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Stop(5 * time.Second) })
+	kv := "secret/data/vigil/azure-" + configID(t)
+	root, _ := stack.Vault.Root()
+	if _, err := root.Logical().WriteWithContext(ctx, kv, map[string]any{"data": map[string]any{"account_key": harness.AzuriteKey}}); err != nil {
+		t.Fatal(err)
+	}
+	return g, a, kv
 }

@@ -30,21 +30,7 @@ import (
 func TestFanOutThroughNomad(t *testing.T) {
 	needStack(t)
 	ctx := testContext(t, 6*time.Minute)
-	g, err := harness.StartFakeGCS(ctx, t.TempDir(), "vigil-fanout")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Stop(5 * time.Second)
-	a, err := harness.StartAzurite(ctx, t.TempDir(), "vigil")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { a.Stop(5 * time.Second) }()
-	kv := "secret/data/vigil/azure-" + configID(t)
-	root, _ := stack.Vault.Root()
-	if _, err := root.Logical().WriteWithContext(ctx, kv, map[string]any{"data": map[string]any{"account_key": harness.AzuriteKey}}); err != nil {
-		t.Fatal(err)
-	}
+	g, a, kv := cloudEmulators(t, ctx, "vigil-fanout")
 	// The dump writes half its lines, says so in mark/started, and waits
 	// for mark/go before the rest: the test stops Azurite in between.
 	mark := t.TempDir()

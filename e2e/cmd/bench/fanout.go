@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vigil-backup/vigil/e2e/harness"
+)
+
+// fanout: the same etcd backup written to MinIO alone (c1) and, in one
+// stream, to MinIO, fake-gcs-server and a local folder (c3). Each copy
+// has its own uploader; the source is read, compressed and hashed once.
+func (b *bench) fanout(ctx context.Context, size int) error {
+	name := fmt.Sprintf("fanout-%d", size)
+	e, file, save, err := b.filledEtcd(ctx, name, fmt.Sprintf("etcd %d MiB, one and three storages", size), func(e *harness.Etcd) error { return e.Fill(ctx, size) })
+	if err != nil {
+		return err
+	}
+	defer e.Stop()
+	g, err := harness.StartFakeGCS(ctx, filepath.Join(b.dir, "gcs"), "vigil-bench")
+	if err != nil {
+		return err
+	}
+	defer g.Stop(5 * time.Second)
+	local := filepath.Join(b.dir, "local-copies")
+	if err := os.MkdirAll(local, 0o755); err != nil {
+		return err
+	}
+	spec, err := b.spec(name, fmt.Sprintf(`
+storage "gcs" "gcs" {
+  bucket   = "vigil-bench"
+  endpoint = "http://%s"
+}
+
+storage "local" "folder" {
+  path = %q
+}
+`, g.Host, local)+etcdBackup("one", "none", e.Endpoint, "")+
+		fmt.Sprintf(`
+backup "etcd" "three" {
+  schedule    = "0 * * * *"
+  storage     = [storage.s3.minio, storage.gcs.gcs, storage.local.folder]
+  compression = "none"
+  etcd { endpoints = [%q] }
+  retain { last = 1 }
+}
+`, e.Endpoint))
+	if err != nil {
+		return err
+	}
+	vigil := func(backup string) func() (sample, error) {
+		return func() (sample, error) { return measure(b.env(), b.vigil, "run", "-config", spec, "-backup", backup) }
+	}
+	res, err := compare(append(b.baselines(file, name, save), variant{"c", vigil("one")}, variant{"c3", vigil("three")}))
+	if err != nil {
+		return err
+	}
+	st, _ := os.Stat(file)
+	row := fmt.Sprintf("etcd (db %s) to MinIO alone (c1)", mib(st.Size()))
+	b.addRow(row, size, res)
+	b.variantRow("  same, to MinIO + GCS emulator + local folder (c3)", size, res, "c3")
+	b.table.note("%s: three storages take %s of one storage's wall time (%s vs %s), peak RSS %s vs %s", row,
+		roundRatios(res["c3"], res["c"]), secs(res["c3"].median()), secs(res["c"].median()), mib(res["c3"].maxRSS()), mib(res["c"].maxRSS()))
+	b.table.atMost(fmt.Sprintf("etcd %d MiB, three storages c3/c1 <= 1.3", size), roundRatios(res["c3"], res["c"]), 1.3)
+	b.table.rssAtMost(fmt.Sprintf("etcd %d MiB, three storages peak RSS <= 96 MiB", size), res["c3"], 96<<20)
+	return nil
+}
