@@ -52,6 +52,7 @@ func testMain(m *testing.M) (code int) {
 			return 1
 		}
 	}
+	warmArm64()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	stack, setupError = harness.Start(ctx, harness.Options{Dir: workDir, Progress: os.Stderr})

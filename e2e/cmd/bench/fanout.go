@@ -20,7 +20,11 @@ func (b *bench) fanout(ctx context.Context, size int) error {
 		return err
 	}
 	defer e.Stop()
-	g, err := harness.StartFakeGCS(ctx, filepath.Join(b.dir, "gcs"), "vigil-bench")
+	gdir := filepath.Join(b.dir, "gcs-"+name)
+	if err := os.MkdirAll(gdir, 0o755); err != nil {
+		return err
+	}
+	g, err := harness.StartFakeGCS(ctx, gdir, "vigil-bench")
 	if err != nil {
 		return err
 	}
