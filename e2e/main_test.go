@@ -53,6 +53,7 @@ func testMain(m *testing.M) (code int) {
 		}
 	}
 	warmArm64()
+	defer stopWarming()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	stack, setupError = harness.Start(ctx, harness.Options{Dir: workDir, Progress: os.Stderr})

@@ -15,6 +15,9 @@ import (
 // ends (at once when none was started).
 var arm64Warmed = make(chan struct{})
 
+// arm64Build is the background compile, killed if the tests end first.
+var arm64Build *exec.Cmd
+
 // warmArm64 compiles vigil for linux/arm64 with the release's flags in
 // the background, at the lowest CPU priority, while the tests before
 // TestReleaseIsReproducible mostly wait on servers: on a cold cache the
@@ -39,8 +42,20 @@ func warmArm64() {
 		close(arm64Warmed)
 		return
 	}
+	arm64Build = cmd
 	go func() {
 		cmd.Wait() // a failure shows in the release test's own build
 		close(arm64Warmed)
 	}()
+}
+
+// stopWarming kills the background compile if it still runs.
+func stopWarming() {
+	select {
+	case <-arm64Warmed:
+	default:
+		if arm64Build != nil {
+			arm64Build.Process.Kill()
+		}
+	}
 }

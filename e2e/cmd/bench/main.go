@@ -35,17 +35,10 @@ var (
 	planJobs    = flag.Int("plan-backups", 1000, "backups in the plan benchmark")
 	fleetN      = flag.Int("fleet-backups", 1000, "backups in the fleet benchmark")
 	fleetWindow = flag.Duration("fleet-window", time.Minute, "how long the fleet benchmark counts steady-state requests")
-	only        = flag.String("only", "", "comma list of benchmarks to run: etcd,realistic,consul_snapshot,consul_kv,nomad_snapshot,vault_raft,postgres,fanout,cloud,restore,compile,plan,fleet")
+	only        = flag.String("only", "", "comma list of benchmarks to run: etcd,realistic,consul_snapshot,consul_kv,nomad_snapshot,vault_raft,postgres,fanout,restore,compile,plan,fleet")
 )
 
 func main() {
-	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "-child-upload-") && len(os.Args) == 6 {
-		if err := cloudChild(os.Args[1:]); err != nil {
-			fmt.Fprintln(os.Stderr, "bench child:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
 	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "-child-") {
 		os.Exit(child(os.Args[1:]))
 	}
@@ -166,11 +159,6 @@ func run() error {
 	}
 	if want("fanout") {
 		if err := b.fanout(ctx, *fanoutMiB); err != nil {
-			return err
-		}
-	}
-	if want("cloud") {
-		if err := b.cloud(ctx, *fanoutMiB); err != nil {
 			return err
 		}
 	}
