@@ -85,23 +85,7 @@ backup "consul_kv" %q {
   }
 }`, name, storage, consulSource(t, stack.Consul.URL(), "cloud/"), tool("consul"))
 	}
-	dir, _ := specDir(t, fmt.Sprintf(`
-storage "gcs" "offsite" {
-  bucket   = "vigil-e2e"
-  prefix   = "e2e"
-  endpoint = "http://%s"
-}
-
-storage "azure" "dr" {
-  account   = %q
-  container = "vigil"
-  prefix    = "e2e"
-  endpoint  = %q
-  credentials {
-    vault_kv_path = %q
-  }
-}
-`, g.Host, harness.AzuriteAccount, a.BlobEndpoint(), kv)+backup("cloud-gcs", "storage.gcs.offsite")+backup("cloud-azure", "storage.azure.dr"))
+	dir, _ := specDir(t, cloudStorages(g, a, kv, "vigil-e2e")+backup("cloud-gcs", "storage.gcs.offsite")+backup("cloud-azure", "storage.azure.dr"))
 	for _, name := range []string{"cloud-gcs", "cloud-azure"} {
 		for i := 0; i < 2; i++ {
 			if r := vigil(t, "", "run", "-config", dir, "-backup", name); r.code != 0 {
@@ -159,4 +143,26 @@ func cloudEmulators(t *testing.T, ctx context.Context, bucket string) (*harness.
 		t.Fatal(err)
 	}
 	return g, a, kv
+}
+
+// cloudStorages are a gcs storage "offsite" on bucket of g and an azure
+// storage "dr" on Azurite's container "vigil", its key from Vault KV kv.
+func cloudStorages(g *harness.FakeGCS, a *harness.Azurite, kv, bucket string) string {
+	return fmt.Sprintf(`
+storage "gcs" "offsite" {
+  bucket   = %q
+  prefix   = "e2e"
+  endpoint = "http://%s"
+}
+
+storage "azure" "dr" {
+  account   = %q
+  container = "vigil"
+  prefix    = "e2e"
+  endpoint  = %q
+  credentials {
+    vault_kv_path = %q
+  }
+}
+`, bucket, g.Host, harness.AzuriteAccount, a.BlobEndpoint(), kv)
 }

@@ -41,22 +41,6 @@ serve {
   node = %q
 }
 
-storage "gcs" "offsite" {
-  bucket   = "vigil-fanout"
-  prefix   = "e2e"
-  endpoint = "http://%s"
-}
-
-storage "azure" "dr" {
-  account   = %q
-  container = "vigil"
-  prefix    = "e2e"
-  endpoint  = %q
-  credentials {
-    vault_kv_path = %q
-  }
-}
-
 backup "command" %q {
   schedule = "0 * * * *"
   storage  = [storage.s3.sts, storage.gcs.offsite, storage.azure.dr]
@@ -65,7 +49,7 @@ backup "command" %q {
     restore = ["sh", "-c", "cat > \"$OUT\""]
     env     = { MARK = %q, OUT = "/dev/null" }
   }
-}`, node, g.Host, harness.AzuriteAccount, a.BlobEndpoint(), kv, name, lines/2, lines/2+1, lines, mark))
+}`, node, name, lines/2, lines/2+1, lines, mark)+cloudStorages(g, a, kv, "vigil-fanout"))
 	want := seqLines(1, lines)
 	defer purgeVigilJobs(t)
 	if r := vigil(t, "", "apply", "-auto-approve", dir); r.code != 0 {
