@@ -135,12 +135,18 @@ func (l *storeLease) refresh(ctx context.Context, me Holder, ttl time.Duration) 
 			return
 		case <-time.After(ttl / 3):
 		}
+		// A refresh is never cut short by Release: the store may have
+		// written it before the answer came, and the lease must then hold
+		// its new ETag, or Release's conditional delete would miss and
+		// leave the lock behind for the next run to find held.
+		rctx, cancel := context.WithTimeout(context.Background(), ttl)
 		l.mu.Lock()
-		etag, err := l.s.S.PutIfMatch(ctx, l.obj, l.s.body(me), l.etag)
+		etag, err := l.s.S.PutIfMatch(rctx, l.obj, l.s.body(me), l.etag)
 		if err == nil {
 			l.etag, lastOK = etag, time.Now()
 		}
 		l.mu.Unlock()
+		cancel()
 		if ctx.Err() != nil {
 			return
 		}

@@ -104,3 +104,40 @@ func TestStoreLock(t *testing.T) {
 		t.Fatal("the run whose lock was taken over never learnt it")
 	}
 }
+
+// slowCond answers a refresh only after a delay, having written it at
+// once, as a store does whose answer is slow: a caller that gives up on
+// the context has still moved the object to a new ETag.
+type slowCond struct {
+	*memCond
+	delay time.Duration
+}
+
+func (s *slowCond) PutIfMatch(ctx context.Context, key string, body []byte, etag string) (string, error) {
+	tag, err := s.memCond.PutIfMatch(ctx, key, body, etag)
+	select {
+	case <-time.After(s.delay):
+		return tag, err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// Release during a refresh in flight deletes the lock object all the same:
+// the next run must not find it held.
+func TestReleaseDuringARefresh(t *testing.T) {
+	ctx := context.Background()
+	mem := &memCond{objs: map[string]*store.Versioned{}}
+	l := &Store{S: &slowCond{memCond: mem, delay: 200 * time.Millisecond}}
+	lease, err := l.Acquire(ctx, "vigil/locks/x", Holder{Host: "a", PID: 1}, 300*time.Millisecond, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(180 * time.Millisecond) // the first refresh (at 100 ms) is in flight
+	if err := lease.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(mem.objs) != 0 {
+		t.Fatal("the lock object outlived its release")
+	}
+}
