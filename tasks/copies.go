@@ -87,8 +87,11 @@ func recordCopies(run *record.Run, ds []*dest) {
 		c := record.Copy{Storage: x.b.Storage.Name, Kind: x.b.Storage.Kind, Good: x.m != nil && x.err == nil}
 		if c.Good {
 			good = append(good, x.name())
+		} else if x.err != nil {
+			c.Error = x.err.Error()
+			bad = append(bad, x.name()+": "+record.OneLine(c.Error))
 		} else {
-			c.Error = fmt.Sprint(x.err)
+			c.Error = "no copy: the run failed before this storage's copy was written"
 			bad = append(bad, x.name()+": "+record.OneLine(c.Error))
 		}
 		run.Copies = append(run.Copies, c)

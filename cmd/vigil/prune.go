@@ -78,6 +78,10 @@ func (c *PruneCommand) Run(args []string) int {
 		c.errorf("vigil: prune %s: %v", b.Name, err)
 		return exitFail
 	}
+	if from != "" && b.Destination(from) < 0 {
+		c.errorf("vigil: prune %s: -from %s: the backup is not stored there; its storages are %s", b.Name, from, storageNames(b))
+		return exitFail
+	}
 	// Each storage of the backup keeps its own history, with its own
 	// retain: each is pruned on its own.
 	code := exitOK
@@ -174,4 +178,13 @@ func (c *PruneCommand) pruneUnreadable(ctx context.Context, s store.Store, b *co
 		return exitFail
 	}
 	return exitOK
+}
+
+// storageNames lists a backup's storages, comma-separated.
+func storageNames(b *config.Backup) string {
+	var names []string
+	for _, s := range b.Destinations() {
+		names = append(names, s.Name)
+	}
+	return strings.Join(names, ", ")
 }
