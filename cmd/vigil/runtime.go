@@ -162,7 +162,8 @@ func applyMemoryLimit() { memoryLimit(defaultMemoryLimit) }
 const serveMemoryLimit = 64 << 20
 
 // memoryLimit sets Go's default GC and a soft memory limit, unless GOGC
-// or GOMEMLIMIT say otherwise.
+// or GOMEMLIMIT say otherwise, and gives back the pages only start-up
+// needed (releaseStartupPages).
 func memoryLimit(limit int64) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(100)
@@ -170,6 +171,7 @@ func memoryLimit(limit int64) {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(limit)
 	}
+	releaseStartupPages()
 }
 
 // signalContext ends on SIGINT or SIGTERM (Nomad stopping the task), so a
