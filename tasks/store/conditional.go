@@ -83,25 +83,28 @@ func (s *S3) GetVersioned(ctx context.Context, key string) (*Versioned, error) {
 	return &Versioned{Body: b, ETag: aws.ToString(out.ETag), Modified: aws.ToTime(out.LastModified)}, nil
 }
 
-// DeleteIfMatch implements Conditional. A store that refuses conditional
-// deletes gets a check and a plain delete: the lock it serves is held, so
-// nobody else writes the key in between.
+// DeleteIfMatch implements Conditional. The tag is checked first and the
+// delete carries it again: MinIO accepts If-Match on a delete and ignores
+// it (the shared suite caught a lock's release deleting the next
+// holder's lock), while AWS S3 checks it on the delete itself. A store
+// that refuses conditional deletes gets the check and a plain delete.
 func (s *S3) DeleteIfMatch(ctx context.Context, key, etag string) error {
-	_, err := s.Client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Prefix + key), IfMatch: aws.String(etag)})
+	h, err := s.Client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Prefix + key)})
+	var nf *s3type.NotFound
+	switch {
+	case errors.As(err, &nf):
+		return nil
+	case err != nil:
+		return fmt.Errorf("store: delete s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, err)
+	case aws.ToString(h.ETag) != etag:
+		return fmt.Errorf("store: delete s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, ErrPrecondition)
+	}
+	_, err = s.Client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Prefix + key), IfMatch: aws.String(etag)})
 	if err == nil {
 		return nil
 	}
 	if cerr := s.condError("delete", key, err); errors.Is(cerr, ErrPrecondition) {
 		return cerr
-	}
-	v, gerr := s.GetVersioned(ctx, key)
-	switch {
-	case errors.Is(gerr, ErrNotFound):
-		return nil
-	case gerr != nil:
-		return gerr
-	case v.ETag != etag:
-		return fmt.Errorf("store: delete s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, ErrPrecondition)
 	}
 	return s.Delete(ctx, key)
 }

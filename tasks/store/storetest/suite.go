@@ -1,5 +1,6 @@
 // Package storetest is the shared test suite every store.Store must pass:
-// the local folder in unit tests, MinIO in the e2e suite.
+// the local folder in unit tests, MinIO, fake-gcs-server and Azurite in
+// the e2e suite; and store.Conditional's, for the stores that have it.
 package storetest
 
 import (
@@ -31,6 +32,10 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("ListPrefixSorted", func(t *testing.T) { listPrefix(t, newStore(t)) })
 	t.Run("DeleteAndNotFound", func(t *testing.T) { deleteNotFound(t, newStore(t)) })
 	t.Run("RangedDownload", func(t *testing.T) { rangedDownload(t, newStore(t)) })
+	// Stores with conditional writes hold standalone runs' locks.
+	if _, ok := newStore(t).(store.Conditional); ok {
+		t.Run("ConditionalWrites", func(t *testing.T) { conditional(t, newStore(t).(store.Conditional)) })
+	}
 }
 
 // rangedDownload reads an object back in parts with requests in flight
