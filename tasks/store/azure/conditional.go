@@ -94,4 +94,3 @@ func (s *Store) condError(op, key string, err error) error {
 	}
 	return fmt.Errorf("store: %s %s: %w", op, s.where(key), err)
 }
-
