@@ -24,14 +24,21 @@ import (
 //
 //	-child-upload ENDPOINT FILE KEY
 //	-child-download ENDPOINT KEY FILE
+//	-child-upload-gcs ENDPOINT BUCKET FILE KEY
+//	-child-upload-azure CONTAINER FILE KEY (AZURE_STORAGE_CONNECTION_STRING)
 func child(args []string) int {
-	if len(args) != 4 {
+	ctx := context.Background()
+	switch {
+	case len(args) == 5 && args[0] == "-child-upload-gcs":
+		return childResult(uploadGCS(ctx, args[1], args[2], args[3], args[4]))
+	case len(args) == 4 && args[0] == "-child-upload-azure":
+		return childResult(uploadAzure(ctx, args[1], args[2], args[3]))
+	case len(args) != 4:
 		fmt.Fprintln(os.Stderr, "bench child: bad arguments")
 		return 2
 	}
 	s3c := store.NewS3Client(store.S3Endpoint{Endpoint: args[1], Region: "us-east-1", PathStyle: true},
 		awscred.NewStaticCredentialsProvider(harness.MinIORootUser, harness.MinIORootPassword, ""))
-	ctx := context.Background()
 	var err error
 	switch args[0] {
 	case "-child-upload":
@@ -55,6 +62,10 @@ func child(args []string) int {
 	default:
 		err = fmt.Errorf("unknown child %s", args[0])
 	}
+	return childResult(err)
+}
+
+func childResult(err error) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench child:", err)
 		return 1
@@ -62,13 +73,16 @@ func child(args []string) int {
 	return 0
 }
 
-// measure runs a command and returns its wall time, peak RSS (VmHWM) and
-// the bytes it wrote to disk (rusage output blocks).
+// measure runs a command and returns its wall time, peak RSS (the
+// larger of VmHWM, polled, and the kernel's maxrss at exit, which a poll
+// cannot miss; it also covers the children the command ran, such as a
+// dump, so it can only overstate vigil's own) and the bytes it wrote to disk (rusage output blocks). A
+// vigil run that skipped (its lock held) is an error, not a fast sample.
 func measure(env []string, name string, args ...string) (sample, error) {
 	cmd := exec.Command(name, args...)
 	cmd.Env = env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return sample{}, err
@@ -77,6 +91,10 @@ func measure(env []string, name string, args ...string) (sample, error) {
 	s := sample{d: time.Since(start), peakRSS: peak, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		s.written = ru.Oublock * 512
+		s.peakRSS = max(s.peakRSS, ru.Maxrss<<10)
+	}
+	if err == nil && bytes.HasPrefix(stdout.Bytes(), []byte("skipped:")) {
+		err = fmt.Errorf("the run was skipped: %s", bytes.TrimSpace(stdout.Bytes()))
 	}
 	if err != nil {
 		return s, fmt.Errorf("%s %v: %w\n%s", name, args, err, stderr.String())

@@ -24,6 +24,7 @@ import (
 var (
 	sizes       = flag.String("sizes", "256,1024", "etcd database sizes in MiB")
 	fanoutMiB   = flag.Int("fanout-mib", 1024, "the etcd database size of the fanout rows, in MiB")
+	cloudMiB    = flag.Int("cloud-mib", 256, "the etcd database size of the GCS-only and Azure-only rows, in MiB")
 	runs        = flag.Int("runs", 3, "runs of each variant (more are added when the spread is wide)")
 	kvKeys      = flag.Int("kv-keys", 100000, "keys in the consul_kv benchmark")
 	snapMiB     = flag.Int("consul-mib", 256, "MiB of KV data in the consul_snapshot benchmark")
@@ -35,7 +36,7 @@ var (
 	planJobs    = flag.Int("plan-backups", 1000, "backups in the plan benchmark")
 	fleetN      = flag.Int("fleet-backups", 1000, "backups in the fleet benchmark")
 	fleetWindow = flag.Duration("fleet-window", time.Minute, "how long the fleet benchmark counts steady-state requests")
-	only        = flag.String("only", "", "comma list of benchmarks to run: etcd,realistic,consul_snapshot,consul_kv,nomad_snapshot,vault_raft,postgres,fanout,restore,compile,plan,fleet")
+	only        = flag.String("only", "", "comma list of benchmarks to run: etcd,realistic,consul_snapshot,consul_kv,nomad_snapshot,vault_raft,postgres,fanout,cloud,restore,compile,plan,fleet")
 )
 
 func main() {
@@ -159,6 +160,11 @@ func run() error {
 	}
 	if want("fanout") {
 		if err := b.fanout(ctx, *fanoutMiB); err != nil {
+			return err
+		}
+	}
+	if want("cloud") {
+		if err := b.cloud(ctx, *cloudMiB); err != nil {
 			return err
 		}
 	}
