@@ -166,3 +166,26 @@ storage "azure" "dr" {
 }
 `, bucket, g.Host, harness.AzuriteAccount, a.BlobEndpoint(), kv)
 }
+
+// TestAzureCredentialChain: without a credentials block, an azure
+// storage takes AZURE_STORAGE_KEY for its account (Azurite accepts it).
+// What comes after it in the chain is tested in tasks/store/azure.
+func TestAzureCredentialChain(t *testing.T) {
+	ctx := testContext(t, 2*time.Minute)
+	a, err := harness.StartAzurite(ctx, t.TempDir(), "chain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Stop(5 * time.Second)
+	t.Setenv("AZURE_STORAGE_CONNECTION_STRING", "")
+	t.Setenv("AZURE_STORAGE_KEY", harness.AzuriteKey)
+	c, err := azure.NewClient(harness.AzuriteAccount, a.BlobEndpoint(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &azure.Store{Client: c, Container: "chain"}
+	if err := s.Put(ctx, "k", strings.NewReader("with the key from the environment"), -1); err != nil {
+		t.Fatalf("put with AZURE_STORAGE_KEY: %v", err)
+	}
+
+}

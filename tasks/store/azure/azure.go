@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
@@ -36,13 +37,22 @@ type Store struct {
 	Prefix    string
 }
 
-// NewClient builds a client for account's blob service: with a shared key
-// when one is given (a Vault KV secret), else from
-// AZURE_STORAGE_CONNECTION_STRING (Azurite's, or a real account's), as the
-// az CLI reads it. serviceURL overrides https://ACCOUNT.blob.core.windows.net.
+// NewClient builds a client for account's blob service, with the first
+// credentials found, in the order the az CLI and the SDK read them:
+//
+//  1. sharedKey, when given (a Vault KV secret);
+//  2. AZURE_STORAGE_CONNECTION_STRING (Azurite's, or a real account's);
+//  3. AZURE_STORAGE_KEY, the account's shared key;
+//  4. azidentity's default chain: a service principal or workload identity
+//     from AZURE_CLIENT_ID/AZURE_TENANT_ID/..., a managed identity, az login.
+//
+// serviceURL overrides https://ACCOUNT.blob.core.windows.net.
 func NewClient(account, serviceURL, sharedKey string) (*azblob.Client, error) {
 	if serviceURL == "" {
 		serviceURL = "https://" + account + ".blob.core.windows.net/"
+	}
+	if sharedKey == "" && os.Getenv("AZURE_STORAGE_CONNECTION_STRING") == "" {
+		sharedKey = os.Getenv("AZURE_STORAGE_KEY")
 	}
 	if sharedKey != "" {
 		cred, err := azblob.NewSharedKeyCredential(account, sharedKey)
@@ -63,7 +73,15 @@ func NewClient(account, serviceURL, sharedKey string) (*azblob.Client, error) {
 		}
 		return c, nil
 	}
-	return nil, fmt.Errorf("store: azure client for %s: no credentials: give the storage a credentials block (vault_kv_path with account_key) or set AZURE_STORAGE_CONNECTION_STRING", account)
+	cred, err := azidentity.NewDefaultAzureCredential(nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: azure client for %s: no credentials: give the storage a credentials block (vault_kv_path with account_key), or set AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_KEY or an Entra identity (AZURE_CLIENT_ID, a managed identity, az login): %w", account, err)
+	}
+	c, err := azblob.NewClient(serviceURL, cred, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: azure client for %s: %w", account, err)
+	}
+	return c, nil
 }
 
 func (s *Store) String() string { return "azure://" + s.Container + "/" + s.Prefix }
