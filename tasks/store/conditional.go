@@ -42,6 +42,13 @@ type Conditional interface {
 
 var _ Conditional = (*S3)(nil)
 
+// ReadVersioned reads and closes the body of an object GetVersioned
+// fetched, up to 1 MiB: lock objects are a few hundred bytes.
+func ReadVersioned(body io.ReadCloser) ([]byte, error) {
+	defer body.Close()
+	return io.ReadAll(io.LimitReader(body, 1<<20))
+}
+
 func (s *S3) putCond(ctx context.Context, key string, body []byte, ifNoneMatch, ifMatch *string) (string, error) {
 	in := &s3.PutObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Prefix + key), Body: bytes.NewReader(body),
 		ContentLength: aws.Int64(int64(len(body))), IfNoneMatch: ifNoneMatch, IfMatch: ifMatch}
@@ -75,8 +82,7 @@ func (s *S3) GetVersioned(ctx context.Context, key string) (*Versioned, error) {
 		}
 		return nil, fmt.Errorf("store: get s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, err)
 	}
-	defer out.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(out.Body, 1<<20))
+	b, err := ReadVersioned(out.Body)
 	if err != nil {
 		return nil, fmt.Errorf("store: get s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, err)
 	}

@@ -26,6 +26,7 @@ import (
 //	-child-download ENDPOINT KEY FILE
 //	-child-upload-gcs ENDPOINT BUCKET FILE KEY
 //	-child-upload-azure CONTAINER FILE KEY (AZURE_STORAGE_CONNECTION_STRING)
+//	-child-source KIND ADDR (limits.go)
 func child(args []string) int {
 	ctx := context.Background()
 	switch {
@@ -33,6 +34,8 @@ func child(args []string) int {
 		return childResult(uploadGCS(ctx, args[1], args[2], args[3], args[4]))
 	case len(args) == 4 && args[0] == "-child-upload-azure":
 		return childResult(uploadAzure(ctx, args[1], args[2], args[3]))
+	case len(args) == 3 && args[0] == "-child-source":
+		return childResult(readSource(ctx, args[1], args[2]))
 	case len(args) != 4:
 		fmt.Fprintln(os.Stderr, "bench child: bad arguments")
 		return 2
@@ -83,12 +86,12 @@ func measure(env []string, name string, args ...string) (sample, error) {
 	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
+	busy, start := machineBusy(), time.Now()
 	if err := cmd.Start(); err != nil {
 		return sample{}, err
 	}
 	peak, err := harness.PeakRSS(cmd)
-	s := sample{d: time.Since(start), peakRSS: peak, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
+	s := sample{d: time.Since(start), peakRSS: peak, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), busy: machineBusy() - busy}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		s.written = ru.Oublock * 512
 		s.peakRSS = max(s.peakRSS, ru.Maxrss<<10)

@@ -100,20 +100,17 @@ storage "azure" "azure" {
 	return nil
 }
 
-// uploadGCS is each SDK's plain upload of a file, with its defaults:
-// a resumable upload in the library's default chunks.
+// uploadGCS is the SDK's plain upload of a file, with its defaults: a
+// resumable upload in the library's default chunks.
 func uploadGCS(ctx context.Context, endpoint, bucket, file, key string) error {
 	c, err := gcs.NewClient(ctx, nil, endpoint)
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(file)
-	if err != nil {
+	return withFile(file, func(f *os.File) error {
+		_, err := c.Objects.Insert(bucket, &raw.Object{Name: key}).Media(f, googleapi.ContentType("application/octet-stream")).Context(ctx).Do()
 		return err
-	}
-	defer f.Close()
-	_, err = c.Objects.Insert(bucket, &raw.Object{Name: key}).Media(f, googleapi.ContentType("application/octet-stream")).Context(ctx).Do()
-	return err
+	})
 }
 
 // uploadAzure is azblob's UploadFile with its defaults, from the
@@ -123,11 +120,17 @@ func uploadAzure(ctx context.Context, container, file, key string) error {
 	if err != nil {
 		return err
 	}
+	return withFile(file, func(f *os.File) error {
+		_, err := c.UploadFile(ctx, container, key, f, nil)
+		return err
+	})
+}
+
+func withFile(file string, do func(*os.File) error) error {
 	f, err := os.Open(file)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	_, err = c.UploadFile(ctx, container, key, f, nil)
-	return err
+	return do(f)
 }

@@ -70,7 +70,7 @@ backup "nomad_snapshot" "nomad" {
 		os.Remove(file) // nomad refuses to overwrite
 		return measure(env, bin, "operator", "snapshot", "save", file)
 	}
-	return b.snapshotRow(ctx, "nomad_snapshot", *nomadMiB, file, save, spec, "nomad", b.env())
+	return b.snapshotRow(ctx, "nomad_snapshot", *nomadMiB, file, save, b.sourceAlone(env, "nomad", "http://"+addr), spec, "nomad", b.env())
 }
 
 // vaultRaft: vigil's vault_raft against `vault operator raft snapshot
@@ -129,12 +129,12 @@ backup "vault_raft" "vault" {
 		os.Remove(file) // vault refuses to overwrite
 		return measure(env, bin, "operator", "raft", "snapshot", "save", file)
 	}
-	return b.snapshotRow(ctx, "vault_raft", *vaultMiB, file, save, spec, "vault", env)
+	return b.snapshotRow(ctx, "vault_raft", *vaultMiB, file, save, b.sourceAlone(env, "vault", api), spec, "vault", env)
 }
 
 // snapshotRow compares (a) a raw upload of the saved file, (b) save then
 // upload, (c) vigil run, and adds the row.
-func (b *bench) snapshotRow(ctx context.Context, typ string, size int, file string, save func() (sample, error), spec, backup string, vigilEnv []string) error {
+func (b *bench) snapshotRow(ctx context.Context, typ string, size int, file string, save func() (sample, error), source variant, spec, backup string, vigilEnv []string) error {
 	if _, err := save(); err != nil { // the file the raw upload sends
 		return err
 	}
@@ -142,11 +142,13 @@ func (b *bench) snapshotRow(ctx context.Context, typ string, size int, file stri
 	if err != nil {
 		return err
 	}
-	res, err := compare(append(b.baselines(file, typ, save), variant{"c", func() (sample, error) { return measure(vigilEnv, b.vigil, "run", "-config", spec, "-backup", backup) }}))
+	res, err := compare(append(b.baselines(file, typ, save), source, variant{"c", func() (sample, error) { return measure(vigilEnv, b.vigil, "run", "-config", spec, "-backup", backup) }}))
 	if err != nil {
 		return err
 	}
-	b.addRow(fmt.Sprintf("%s (%s)", typ, mib(st.Size())), size, res)
+	row := fmt.Sprintf("%s (%s)", typ, mib(st.Size()))
+	b.addRow(row, size, res)
+	b.limitRow(row, res, "c")
 	return nil
 }
 

@@ -204,12 +204,13 @@ func (b *bench) etcd(ctx context.Context, size int) error {
 	vigil := func(backup string) func() (sample, error) {
 		return func() (sample, error) { return measure(env, b.vigil, "run", "-config", spec, "-backup", backup) }
 	}
-	res, err := compare(append(b.baselines(file, name, save), variant{"c", vigil("plain")}, variant{"z", vigil("zstd")}, variant{"e", vigil("encrypted")}))
+	res, err := compare(append(b.baselines(file, name, save), b.sourceAlone(env, "etcd", e.Endpoint), variant{"c", vigil("plain")}, variant{"z", vigil("zstd")}, variant{"e", vigil("encrypted")}))
 	if err != nil {
 		return err
 	}
 	row := fmt.Sprintf("etcd (db %s)", mib(st.Size()))
 	b.addRow(row, size, res)
+	b.limitRow(row, res, "c")
 	b.variantRow("  same, vigil with zstd", size, res, "z")
 	b.variantRow("  same, vigil encrypted (Transit data key, streaming AEAD)", size, res, "e")
 	b.table.note("etcd %d MiB: encryption takes %s of vigil's plain wall time (%s vs %s), peak RSS %s vs %s", size,

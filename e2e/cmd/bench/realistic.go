@@ -235,11 +235,12 @@ func (b *bench) etcdRealistic(ctx context.Context, size int) error {
 	vigil := func(backup string) func() (sample, error) {
 		return func() (sample, error) { return measure(b.env(), b.vigil, "run", "-config", spec, "-backup", backup) }
 	}
-	res, err := compare(append(b.baselines(file, name, save), variant{"c", vigil("k8s-plain")}, variant{"z", vigil("k8s-zstd")}))
+	res, err := compare(append(b.baselines(file, name, save), b.sourceAlone(b.env(), "etcd", e.Endpoint), variant{"c", vigil("k8s-plain")}, variant{"z", vigil("k8s-zstd")}))
 	if err != nil {
 		return err
 	}
 	scenario := fmt.Sprintf("etcd, Kubernetes-style objects (db %s)", mib(st.Size()))
+	b.limitRow(scenario, res, "c")
 	b.compressionRows(scenario, size, res, st.Size(), "k8s-zstd/")
 	return b.compressionOverALink(scenario, size, file, zstdBackup, "k8s-zstd")
 }
@@ -304,10 +305,12 @@ func (b *bench) consulKVRealistic(ctx context.Context) error {
 	vigil := func(backup string) func() (sample, error) {
 		return func() (sample, error) { return measure(b.env(), b.vigil, "run", "-config", spec, "-backup", backup) }
 	}
-	res, err := compare(append(b.baselines(file, "kv-real.json", export), variant{"c", vigil("kv-plain")}, variant{"z", vigil("kv-zstd")}))
+	res, err := compare(append(b.baselines(file, "kv-real.json", export), b.sourceAlone(b.env(), "consul_kv", c.Addr), variant{"c", vigil("kv-plain")}, variant{"z", vigil("kv-zstd")}))
 	if err != nil {
 		return err
 	}
-	b.compressionRows(fmt.Sprintf("consul_kv, service config and flags (%dk keys, %s)", *kvKeys/1000, mib(st.Size())), 0, res, st.Size(), "kv-zstd/")
+	scenario := fmt.Sprintf("consul_kv, service config and flags (%dk keys, %s)", *kvKeys/1000, mib(st.Size()))
+	b.limitRow(scenario, res, "c")
+	b.compressionRows(scenario, 0, res, st.Size(), "kv-zstd/")
 	return nil
 }

@@ -18,8 +18,9 @@ type sample struct {
 	peakRSS int64 // bytes; 0 when not measured
 	written int64 // bytes the process wrote to disk
 	// cpu is the process's user and system time; serverCPU the server's
-	// (MinIO's) over the same run, where measured.
-	cpu, serverCPU time.Duration
+	// (MinIO's) over the same run, where measured; busy the whole
+	// machine's CPU time over the run (every core, every process).
+	cpu, serverCPU, busy time.Duration
 }
 
 type series []sample
@@ -161,9 +162,15 @@ type row struct {
 }
 
 type table struct {
-	rows  []row
-	notes []string
-	goals []goal
+	rows   []row
+	limits []row
+	notes  []string
+	goals  []goal
+}
+
+// limit adds a line to the limits table (limits.go).
+func (t *table) limit(scenario string, cells ...string) {
+	t.limits = append(t.limits, row{scenario, cells})
 }
 
 // atMost and atLeast record a goal on per-round ratios.
@@ -201,6 +208,16 @@ func (t *table) print(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%s\n", r.scenario, strings.Join(r.cells, "\t"))
 	}
 	tw.Flush()
+	if len(t.limits) > 0 {
+		fmt.Fprintln(w, "\nlimits: s = the source alone into io.Discard; limit = max(s, a) per round; CPU floor = the machine's busy CPU time during vigil's run / cores")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "scenario\tsource alone (s)\traw upload (a)\tlimit\tvigil (c)\tc/limit median (min–max)\tCPU floor\tfloor/c")
+		for _, r := range t.limits {
+			fmt.Fprintf(tw, "%s\t%s\n", r.scenario, strings.Join(r.cells, "\t"))
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+	}
 	for _, n := range t.notes {
 		fmt.Fprintln(w, n)
 	}

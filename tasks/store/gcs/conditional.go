@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -55,8 +54,7 @@ func (s *Store) GetVersioned(ctx context.Context, key string) (*store.Versioned,
 	if err != nil {
 		return nil, fmt.Errorf("store: get %s: %w", s.where(key), notFound(err))
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	b, err := store.ReadVersioned(resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("store: get %s: %w", s.where(key), err)
 	}
