@@ -115,7 +115,8 @@ func (d *Deps) OpenTarget(ctx context.Context, b *config.Backup, ttl time.Durati
 }
 
 // locker is the control Consul's; standalone, a file lock in a local
-// store's folder, or a lock object in an S3 store (conditional writes),
+// store's folder, or a lock object in an S3, GCS or Azure store
+// (conditional writes),
 // which s, the open store, must support: a lock elsewhere would exclude
 // nothing across hosts.
 func (d *Deps) locker(b *config.Backup, s store.Store) (lock.Locker, error) {
