@@ -76,10 +76,9 @@ func childResult(err error) int {
 	return 0
 }
 
-// measure runs a command and returns its wall time, peak RSS (the
-// larger of VmHWM, polled, and the kernel's maxrss at exit, which a poll
-// cannot miss; it also covers the children the command ran, such as a
-// dump, so it can only overstate vigil's own) and the bytes it wrote to disk (rusage output blocks). A
+// measure runs a command and returns its wall time, peak RSS (VmHWM,
+// polled every 20 ms; not rusage's maxrss, which Linux also raises to
+// the RSS of the bench process the child was vforked from) and the bytes it wrote to disk (rusage output blocks). A
 // vigil run that skipped (its lock held) is an error, not a fast sample.
 func measure(env []string, name string, args ...string) (sample, error) {
 	cmd := exec.Command(name, args...)
@@ -94,7 +93,6 @@ func measure(env []string, name string, args ...string) (sample, error) {
 	s := sample{d: time.Since(start), peakRSS: peak, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), busy: machineBusy() - busy}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		s.written = ru.Oublock * 512
-		s.peakRSS = max(s.peakRSS, ru.Maxrss<<10)
 	}
 	if err == nil && bytes.HasPrefix(stdout.Bytes(), []byte("skipped:")) {
 		err = fmt.Errorf("the run was skipped: %s", bytes.TrimSpace(stdout.Bytes()))
