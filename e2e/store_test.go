@@ -10,6 +10,7 @@ import (
 	"github.com/vigil-backup/vigil/tasks/record"
 	"github.com/vigil-backup/vigil/tasks/record/recordtest"
 	"github.com/vigil-backup/vigil/tasks/store"
+	"github.com/vigil-backup/vigil/tasks/store/s3"
 	"github.com/vigil-backup/vigil/tasks/store/storetest"
 )
 
@@ -21,7 +22,7 @@ func TestS3StoreSuite(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
 		p := fmt.Sprintf("storetest/%d-%d/", time.Now().UnixNano(), len(prefixes))
 		prefixes = append(prefixes, p)
-		return &store.S3{Client: stack.MinIO.RootClient(), Bucket: stack.MinIO.Bucket, Prefix: p}
+		return &s3.Store{Client: stack.MinIO.RootClient(), Bucket: stack.MinIO.Bucket, Prefix: p}
 	})
 	ctx := testContext(t, time.Minute)
 	for _, p := range prefixes {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/tasks/manifest"
-	"github.com/vigil-backup/vigil/tasks/store"
+	"github.com/vigil-backup/vigil/tasks/store/local"
 )
 
 // TestManifestWithoutObjectIsNotABackup: a manifest whose data object is
@@ -20,7 +20,7 @@ import (
 // -id, and not counted by retention as a good backup.
 func TestManifestWithoutObjectIsNotABackup(t *testing.T) {
 	ctx := context.Background()
-	s, _ := store.NewLocal(t.TempDir())
+	s, _ := local.New(t.TempDir())
 	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	older := putTestBackup(t, s, "db", manifest.NewID(t0), "older")
 	gone := putTestBackup(t, s, "db", manifest.NewID(t0.Add(time.Hour)), "gone")
@@ -62,7 +62,7 @@ func TestManifestWithoutObjectIsNotABackup(t *testing.T) {
 // an error naming them, never the first match.
 func TestAmbiguousIDPrefix(t *testing.T) {
 	ctx := context.Background()
-	s, _ := store.NewLocal(t.TempDir())
+	s, _ := local.New(t.TempDir())
 	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	a := putTestBackup(t, s, "db", manifest.NewID(t0), "a")
 	b := putTestBackup(t, s, "db", manifest.NewID(t0.Add(time.Minute)), "b")
@@ -81,7 +81,7 @@ func TestAmbiguousIDPrefix(t *testing.T) {
 func TestLocalStoreRemovesDeadTempFiles(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, _ := store.NewLocal(dir)
+	s, _ := local.New(dir)
 	putTestBackup(t, s, "db", manifest.NewID(time.Now()), "x")
 	dead := dir + "/db/20261120T100000.000Z.db.zst.vigil-tmp-0123456789ab"
 	young := dir + "/db/20261120T110000.000Z.db.zst.vigil-tmp-ba9876543210"
@@ -106,7 +106,7 @@ func TestLocalStoreRemovesDeadTempFiles(t *testing.T) {
 // from the root can read) does not break it.
 func TestListingStartsAtThePrefixFolder(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := store.NewLocal(dir)
+	s, _ := local.New(dir)
 	putTestBackup(t, s, "db", manifest.NewID(time.Now()), "x")
 	if err := deepFolder(filepath.Join(dir, "other"), 5000); err != nil {
 		t.Fatal(err)

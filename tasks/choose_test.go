@@ -9,7 +9,7 @@ import (
 
 	"github.com/vigil-backup/vigil/tasks/manifest"
 	"github.com/vigil-backup/vigil/tasks/record"
-	"github.com/vigil-backup/vigil/tasks/store"
+	"github.com/vigil-backup/vigil/tasks/store/local"
 )
 
 // TestChooseHonoursDrillVerdicts: -latest passes over a newer backup
@@ -18,7 +18,7 @@ import (
 // verdicts) take the newest good backup as before.
 func TestChooseHonoursDrillVerdicts(t *testing.T) {
 	ctx := context.Background()
-	s, _ := store.NewLocal(t.TempDir())
+	s, _ := local.New(t.TempDir())
 	t0 := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
 	old := putTestBackup(t, s, "db", manifest.NewID(t0), "old")
 	bad := putTestBackup(t, s, "db", manifest.NewID(t0.Add(time.Hour)), "bad")

@@ -19,6 +19,8 @@ import (
 	"github.com/vigil-backup/vigil/tasks/store"
 	"github.com/vigil-backup/vigil/tasks/store/azure"
 	"github.com/vigil-backup/vigil/tasks/store/gcs"
+	"github.com/vigil-backup/vigil/tasks/store/local"
+	s3store "github.com/vigil-backup/vigil/tasks/store/s3"
 )
 
 // Deps are the clients a run uses. NewDeps builds them from the config and
@@ -145,15 +147,15 @@ func (d *Deps) OpenStore(ctx context.Context, b *config.Backup) (store.Store, *c
 	st := b.Storage
 	switch st.Kind {
 	case config.StorageLocal:
-		s, err := store.NewLocal(st.Path)
+		s, err := local.New(st.Path)
 		return s, nil, err
 	case config.StorageGCS, config.StorageAzure:
 		s, err := d.openCloudStore(ctx, &st)
 		return s, nil, err
 	}
-	ep := store.S3Endpoint{Endpoint: st.Endpoint, Region: st.Region, PathStyle: st.PathStyle}
+	ep := s3store.Endpoint{Endpoint: st.Endpoint, Region: st.Region, PathStyle: st.PathStyle}
 	probe := func(ctx context.Context, p aws.CredentialsProvider) error {
-		_, err := store.NewS3Client(ep, p).HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(st.Bucket)})
+		_, err := s3store.NewClient(ep, p).HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(st.Bucket)})
 		return err
 	}
 	sess, err := creds.Open(ctx, st.Credentials, creds.Options{
@@ -163,7 +165,7 @@ func (d *Deps) OpenStore(ctx context.Context, b *config.Backup) (store.Store, *c
 	if err != nil {
 		return nil, nil, err
 	}
-	return &store.S3{Client: store.NewS3Client(ep, sess.Provider), Bucket: st.Bucket, Prefix: st.Prefix, SSE: st.SSE,
+	return &s3store.Store{Client: s3store.NewClient(ep, sess.Provider), Bucket: st.Bucket, Prefix: st.Prefix, SSE: st.SSE,
 		Versioned: st.ObjectLock != nil}, sess, nil
 }
 

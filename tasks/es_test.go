@@ -12,7 +12,7 @@ import (
 	"github.com/vigil-backup/vigil/plugin"
 	"github.com/vigil-backup/vigil/plugin/esfake"
 	"github.com/vigil-backup/vigil/tasks/record"
-	"github.com/vigil-backup/vigil/tasks/store"
+	"github.com/vigil-backup/vigil/tasks/store/local"
 )
 
 // esBackup runs an elasticsearch backup against esfake with a local store.
@@ -67,7 +67,7 @@ func TestESRetention(t *testing.T) {
 	if got := strings.Join(fake.Snapshots("backups"), ","); got != want {
 		t.Fatalf("snapshots left:\n got %s\nwant %s", got, want)
 	}
-	s, _ := store.NewLocal(b.Storage.Path)
+	s, _ := local.New(b.Storage.Path)
 	entries, _ := ListBackups(context.Background(), s, nil, "logs")
 	if len(entries) != 2 {
 		t.Fatalf("%d manifests left, want 2", len(entries))
@@ -85,7 +85,7 @@ func TestESFailedRunRecord(t *testing.T) {
 	if err == nil || run.Status != record.Failed || !strings.Contains(run.Error, "ended PARTIAL: 1 of 2 shards failed: [logs-a][0]") {
 		t.Fatalf("run %+v: %v", run, err)
 	}
-	s, _ := store.NewLocal(b.Storage.Path)
+	s, _ := local.New(b.Storage.Path)
 	if _, err := FindBackup(context.Background(), s, nil, "logs", ""); err == nil {
 		t.Error("a PARTIAL snapshot got a manifest")
 	}
@@ -113,7 +113,7 @@ func TestESRetentionCountsOnlyManifested(t *testing.T) {
 	orphan := "vigil-logs-20991231t235959.999z"
 	fake.AddSnapshotWithMetadata("backups", orphan, "SUCCESS", time.Now(), map[string]any{"vigil_backup": "logs", "vigil_id": "20991231T235959.999Z"})
 	b.Retain = config.Retain{Last: 1}
-	s, _ := store.NewLocal(b.Storage.Path)
+	s, _ := local.New(b.Storage.Path)
 	es, _ := d.TargetFor(b, "", nil)
 	repo := es.(plugin.Repository)
 	if _, err := Prune(context.Background(), s, b, nil, time.Now(), time.Now(), repo); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-backup/vigil/plugin"
 	"github.com/vigil-backup/vigil/tasks/record"
 	"github.com/vigil-backup/vigil/tasks/store"
+	"github.com/vigil-backup/vigil/tasks/store/local"
 )
 
 // brokenStore is a store whose uploads fail after failAfter bytes, as a
@@ -44,7 +45,7 @@ func fanoutBackup(t *testing.T, src *source, failAfter int64) (*Deps, *config.Ba
 	}
 	d.Stores = map[string]store.Store{}
 	for i, st := range b.Destinations() {
-		s, err := store.NewLocal(st.Path)
+		s, err := local.New(st.Path)
 		if err != nil {
 			t.Fatal(err)
 		}

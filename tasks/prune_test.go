@@ -12,6 +12,7 @@ import (
 	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/tasks/manifest"
 	"github.com/vigil-backup/vigil/tasks/store"
+	"github.com/vigil-backup/vigil/tasks/store/local"
 )
 
 var now0 = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
@@ -103,7 +104,7 @@ func TestPrunePlanProperties(t *testing.T) {
 // TestPruneDeletesManifestFirst checks Prune against a store and the
 // effect: dropped backups disappear entirely, the rest stays.
 func TestPruneDeletesManifestFirst(t *testing.T) {
-	s, _ := store.NewLocal(t.TempDir())
+	s, _ := local.New(t.TempDir())
 	ctx := context.Background()
 	var ids []string
 	for i := 0; i < 6; i++ {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/tasks/manifest"
-	"github.com/vigil-backup/vigil/tasks/store"
+	"github.com/vigil-backup/vigil/tasks/store/local"
 )
 
 // TestRetentionNeverDeletesWhatItCannotRead: a manifest of a newer format,
@@ -18,7 +18,7 @@ import (
 // with why, and deleted only by PruneUnreadable.
 func TestRetentionNeverDeletesWhatItCannotRead(t *testing.T) {
 	ctx := context.Background()
-	s, _ := store.NewLocal(t.TempDir())
+	s, _ := local.New(t.TempDir())
 	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	good := putTestBackup(t, s, "db", manifest.NewID(t0.Add(10*time.Hour)), "good")
 	var ids []string

@@ -18,7 +18,7 @@ import (
 	"github.com/vigil-backup/vigil/plugin"
 	"github.com/vigil-backup/vigil/tasks/manifest"
 	"github.com/vigil-backup/vigil/tasks/record"
-	"github.com/vigil-backup/vigil/tasks/store"
+	"github.com/vigil-backup/vigil/tasks/store/local"
 )
 
 // source is a Target that serves fixed bytes: a stand-in for a snapshot
@@ -78,7 +78,7 @@ func TestRunWritesObjectThenManifest(t *testing.T) {
 		if err != nil || run.Status != record.Succeeded {
 			t.Fatalf("%s: run %+v: %v", comp, run, err)
 		}
-		s, _ := store.NewLocal(b.Storage.Path)
+		s, _ := local.New(b.Storage.Path)
 		m, err := FindBackup(context.Background(), s, nil, "unit", "latest")
 		if err != nil {
 			t.Fatal(err)
@@ -109,7 +109,7 @@ func TestFailedSnapshotLeavesNoBackup(t *testing.T) {
 	if err == nil || run.Status != record.Failed || !strings.Contains(run.Error, "connection reset") {
 		t.Fatalf("run %+v: %v", run, err)
 	}
-	s, _ := store.NewLocal(b.Storage.Path)
+	s, _ := local.New(b.Storage.Path)
 	objs, _ := s.List(context.Background(), "unit/")
 	for _, o := range objs {
 		if !strings.HasPrefix(o.Key, "unit/runs/") {

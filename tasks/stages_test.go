@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-backup/vigil/tasks/manifest"
 	"github.com/vigil-backup/vigil/tasks/record"
 	"github.com/vigil-backup/vigil/tasks/store"
+	"github.com/vigil-backup/vigil/tasks/store/local"
 )
 
 // drillSource is a source whose drill passes or fails as told, and whose
@@ -68,7 +69,7 @@ func stagesBackup(t *testing.T, pass bool) (*Deps, *config.Backup, *countingStor
 	d.Target = func(*config.Backup, string) (plugin.Target, error) { return src, nil }
 	b.Retain = config.Retain{Last: 1}
 	b.Verify = &config.Verify{AfterBackup: true, MaxDuration: time.Minute}
-	local, _ := store.NewLocal(b.Storage.Path)
+	local, _ := local.New(b.Storage.Path)
 	cs := &countingStore{Store: local, gets: map[string]int{}}
 	d.Store = cs
 	for i := 1; i <= 3; i++ {
@@ -141,7 +142,7 @@ func TestRetentionFailureIsItsOwn(t *testing.T) {
 func TestDeadRunWithManifestWasGood(t *testing.T) {
 	src := &source{data: randomBytes(1024), failAt: -1}
 	d, b := standalone(t, src, "none")
-	s, _ := store.NewLocal(b.Storage.Path)
+	s, _ := local.New(b.Storage.Path)
 	id := manifest.NewID(time.Now().Add(-time.Hour))
 	putTestBackup(t, s, b.Name, id, "earlier")
 	book := &record.Store{S: s}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/vigil-backup/vigil/tasks/health"
 	"github.com/vigil-backup/vigil/tasks/record"
-	"github.com/vigil-backup/vigil/tasks/store"
+	"github.com/vigil-backup/vigil/tasks/store/local"
 )
 
 // A Consul check that says other than the records (no vigil serve keeps
@@ -64,7 +64,7 @@ backup "consul_kv" "kv" {
 	if err := os.WriteFile(filepath.Join(dir, "spec.hcl"), []byte(spec), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, err := store.NewLocal(backups)
+	s, err := local.New(backups)
 	if err != nil {
 		t.Fatal(err)
 	}

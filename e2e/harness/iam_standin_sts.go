@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awscred "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/vigil-backup/vigil/tasks/store"
+	"github.com/vigil-backup/vigil/tasks/store/s3"
 )
 
 func (s *IAMStandIn) assumeRole(w http.ResponseWriter, r *http.Request) {
@@ -38,7 +38,7 @@ func (s *IAMStandIn) assumeRole(w http.ResponseWriter, r *http.Request) {
 	c := sts.New(sts.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(s.minio.Endpoint()),
-		HTTPClient:   store.HTTPClient(s.minio.caFile()),
+		HTTPClient:   s3.HTTPClient(s.minio.caFile()),
 		Credentials:  awscred.NewStaticCredentialsProvider(parent[0], parent[1], ""),
 	})
 	out, err := c.AssumeRole(ctx, in)

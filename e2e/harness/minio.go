@@ -5,18 +5,19 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/vigil-backup/vigil/plugin/scratch"
 	"net/http"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/vigil-backup/vigil/plugin/scratch"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awscred "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/minio/madmin-go/v3"
-	"github.com/vigil-backup/vigil/tasks/store"
+	s3store "github.com/vigil-backup/vigil/tasks/store/s3"
 )
 
 // MinIO root credentials of the harness server. They exist only on loopback
@@ -127,7 +128,7 @@ func (m *MinIO) RootClient() *s3.Client {
 // Client is an S3 client with the given credentials, built the way vigil
 // builds its own (trusting the CA, as vigil does through AWS_CA_BUNDLE).
 func (m *MinIO) Client(creds aws.CredentialsProvider) *s3.Client {
-	return store.NewS3ClientWithCA(store.S3Endpoint{Endpoint: m.Endpoint(), Region: "us-east-1", PathStyle: true}, creds, m.caFile())
+	return s3store.NewClientWithCA(s3store.Endpoint{Endpoint: m.Endpoint(), Region: "us-east-1", PathStyle: true}, creds, m.caFile())
 }
 
 func (m *MinIO) caFile() string {

@@ -8,7 +8,7 @@ import (
 	stscred "github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/vigil-backup/vigil/hcl/config"
-	"github.com/vigil-backup/vigil/tasks/store"
+	"github.com/vigil-backup/vigil/tasks/store/s3"
 )
 
 // placeholderRoleARN satisfies the SDK, which requires a role ARN; MinIO
@@ -22,7 +22,7 @@ const placeholderRoleARN = "arn:minio:iam:::role/vigil"
 func openIdentitySTS(ctx context.Context, c config.Credentials, o Options) (*Session, error) {
 	opts := sts.Options{
 		Region:     orDefault(o.Region, "us-east-1"),
-		HTTPClient: store.HTTPClient(""),
+		HTTPClient: s3.HTTPClient(""),
 	}
 	if o.Endpoint != "" {
 		opts.BaseEndpoint = aws.String(o.Endpoint)

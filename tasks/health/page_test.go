@@ -12,13 +12,13 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/tasks/record"
-	"github.com/vigil-backup/vigil/tasks/store"
+	"github.com/vigil-backup/vigil/tasks/store/local"
 )
 
 // The pages escape what records hold (an error is text, never markup),
 // put the worst first, and answer 404 for a backup no spec declares.
 func TestPagesEscapeAndOrder(t *testing.T) {
-	s, err := store.NewLocal(t.TempDir())
+	s, err := local.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestPageGzip(t *testing.T) {
 // verified-good cell names the older verified ID, the backup page lists
 // the failed ID, and a backup with one run draws a labelled point.
 func TestPageShowsVerdicts(t *testing.T) {
-	s, _ := store.NewLocal(t.TempDir())
+	s, _ := local.New(t.TempDir())
 	book := &record.Store{S: s}
 	b := config.Backup{Name: "kv", Type: config.TypeConsulKV, Schedule: "0 * * * *", Timeout: time.Hour,
 		Verify: &config.Verify{MaxAge: 24 * time.Hour}}

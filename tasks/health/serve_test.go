@@ -12,14 +12,14 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/tasks/record"
-	"github.com/vigil-backup/vigil/tasks/store"
+	"github.com/vigil-backup/vigil/tasks/store/local"
 )
 
 // Standalone, serve reads each backup's records beside its backups (no
 // Consul, no checks) and serves their status; a record written later is
 // seen on the next read.
 func TestServeStandalone(t *testing.T) {
-	s, err := store.NewLocal(t.TempDir())
+	s, err := local.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

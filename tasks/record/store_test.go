@@ -11,10 +11,11 @@ import (
 	"github.com/vigil-backup/vigil/tasks/record"
 	"github.com/vigil-backup/vigil/tasks/record/recordtest"
 	"github.com/vigil-backup/vigil/tasks/store"
+	"github.com/vigil-backup/vigil/tasks/store/local"
 )
 
 func TestStoreBook(t *testing.T) {
-	s, err := store.NewLocal(t.TempDir())
+	s, err := local.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,8 +25,8 @@ func TestStoreBook(t *testing.T) {
 // TestRoutedBook: the suite through a Routed book, each backup's records
 // in its own store; a backup with no book is an error, not a silent drop.
 func TestRoutedBook(t *testing.T) {
-	a, _ := store.NewLocal(t.TempDir())
-	b, _ := store.NewLocal(t.TempDir())
+	a, _ := local.New(t.TempDir())
+	b, _ := local.New(t.TempDir())
 	routed := record.Routed{"suite": &record.Store{S: a}, "other": &record.Store{S: b}}
 	recordtest.Run(t, routed, "suite", record.DefaultHistory)
 	if objs, _ := b.List(context.Background(), ""); len(objs) != 0 {
@@ -49,7 +50,7 @@ func (f failingHistory) Put(ctx context.Context, key string, r io.Reader, size i
 // TestStoreFinishOrder: a history write that fails never leaves a finished
 // run recorded as running (which the next run would call dead).
 func TestStoreFinishOrder(t *testing.T) {
-	s, _ := store.NewLocal(t.TempDir())
+	s, _ := local.New(t.TempDir())
 	book := &record.Store{S: failingHistory{s}}
 	ctx := context.Background()
 	run := record.Run{Backup: "b", Kind: record.KindBackup, ID: "r1", Status: record.Running, StartedAt: time.Now()}

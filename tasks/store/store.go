@@ -1,4 +1,7 @@
-// Package store keeps backup objects: an S3 bucket or a local folder.
+// Package store is where backup objects go: the Store interface and its
+// error contract, the optional abilities a store may have (ranges, object
+// lock, versions, conditional writes), and the ranged downloader they
+// share. Each backend has its own package: s3, local, gcs and azure.
 package store
 
 import (
@@ -46,6 +49,14 @@ type Janitor interface {
 	// and that started before the cutoff. Some servers (MinIO) only list
 	// uploads of an exact key; pass the full key when it is known.
 	AbortUploads(ctx context.Context, prefix string, before time.Time) error
+}
+
+// TempCleaner is implemented by stores whose unfinished writes leave files
+// behind when the writer is killed (a local folder's temp files).
+type TempCleaner interface {
+	// RemoveTemp removes the unfinished writes under prefix last
+	// modified before the cutoff.
+	RemoveTemp(ctx context.Context, prefix string, before time.Time) error
 }
 
 // Retention is an object lock: the object can be neither deleted nor

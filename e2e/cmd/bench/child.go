@@ -16,7 +16,7 @@ import (
 	awscred "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/vigil-backup/vigil/e2e/harness"
-	"github.com/vigil-backup/vigil/tasks/store"
+	s3store "github.com/vigil-backup/vigil/tasks/store/s3"
 )
 
 // child runs one upload or download in its own process, so its memory
@@ -40,7 +40,7 @@ func child(args []string) int {
 		fmt.Fprintln(os.Stderr, "bench child: bad arguments")
 		return 2
 	}
-	s3c := store.NewS3Client(store.S3Endpoint{Endpoint: args[1], Region: "us-east-1", PathStyle: true},
+	s3c := s3store.NewClient(s3store.Endpoint{Endpoint: args[1], Region: "us-east-1", PathStyle: true},
 		awscred.NewStaticCredentialsProvider(harness.MinIORootUser, harness.MinIORootPassword, ""))
 	var err error
 	switch args[0] {
@@ -50,7 +50,7 @@ func child(args []string) int {
 			defer f.Close()
 			st, _ := f.Stat()
 			// The same store and client settings vigil uses.
-			err = (&store.S3{Client: s3c, Bucket: harness.Bucket}).Put(ctx, args[3], f, st.Size())
+			err = (&s3store.Store{Client: s3c, Bucket: harness.Bucket}).Put(ctx, args[3], f, st.Size())
 		}
 	case "-child-download":
 		var out *s3.GetObjectOutput

@@ -1,4 +1,8 @@
-package store
+// Package s3 keeps backup objects in an S3 bucket (AWS S3, MinIO, any
+// S3-compatible store) through aws-sdk-go-v2: streamed multipart uploads
+// with per-part CRC32C, ranged reads, Object Lock, versions and
+// conditional writes.
+package s3
 
 import (
 	"context"
@@ -10,14 +14,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	s3type "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/vigil-backup/vigil/tasks/store"
 )
 
 // S3 is a Store in an S3 bucket under a prefix.
-type S3 struct {
-	Client *s3.Client
+type Store struct {
+	Client *awss3.Client
 	Bucket string
 	// Prefix ends in "/" or is empty.
 	Prefix string
@@ -34,22 +39,22 @@ type S3 struct {
 	pins map[string]string
 }
 
-var _ Store = (*S3)(nil)
+var _ store.Store = (*Store)(nil)
 
-func (s *S3) String() string { return "s3://" + s.Bucket + "/" + s.Prefix }
+func (s *Store) String() string { return "s3://" + s.Bucket + "/" + s.Prefix }
 
-// Put implements Store with a streaming multipart upload (s3upload.go).
-func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64) error {
+// Put implements Store with a streaming multipart upload (upload.go).
+func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) error {
 	if err := s.putStream(ctx, key, r, size, nil); err != nil {
 		return fmt.Errorf("store: put s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, err)
 	}
 	return nil
 }
 
-var _ Retainer = (*S3)(nil)
+var _ store.Retainer = (*Store)(nil)
 
-// PutRetained implements Retainer with S3 Object Lock.
-func (s *S3) PutRetained(ctx context.Context, key string, r io.Reader, size int64, ret Retention) error {
+// PutRetained implements store.Retainer with S3 Object Lock.
+func (s *Store) PutRetained(ctx context.Context, key string, r io.Reader, size int64, ret store.Retention) error {
 	if err := s.putStream(ctx, key, r, size, &ret); err != nil {
 		return fmt.Errorf("store: put s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, err)
 	}
@@ -57,12 +62,12 @@ func (s *S3) PutRetained(ctx context.Context, key string, r io.Reader, size int6
 }
 
 // Get implements Store.
-func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	out, err := s.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Prefix + key), VersionId: s.versionOf(key)})
+func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	out, err := s.Client.GetObject(ctx, &awss3.GetObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Prefix + key), VersionId: s.versionOf(key)})
 	if err != nil {
 		var nsk *s3type.NoSuchKey
 		if errors.As(err, &nsk) {
-			return nil, fmt.Errorf("store: get s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, ErrNotFound)
+			return nil, fmt.Errorf("store: get s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, store.ErrNotFound)
 		}
 		return nil, fmt.Errorf("store: get s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, err)
 	}
@@ -70,16 +75,16 @@ func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 }
 
 // List implements Store.
-func (s *S3) List(ctx context.Context, prefix string) ([]Object, error) {
-	var out []Object
-	p := s3.NewListObjectsV2Paginator(s.Client, &s3.ListObjectsV2Input{Bucket: aws.String(s.Bucket), Prefix: aws.String(s.Prefix + prefix)})
+func (s *Store) List(ctx context.Context, prefix string) ([]store.Object, error) {
+	var out []store.Object
+	p := awss3.NewListObjectsV2Paginator(s.Client, &awss3.ListObjectsV2Input{Bucket: aws.String(s.Bucket), Prefix: aws.String(s.Prefix + prefix)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("store: list s3://%s/%s%s: %w", s.Bucket, s.Prefix, prefix, err)
 		}
 		for _, o := range page.Contents {
-			out = append(out, Object{Key: aws.ToString(o.Key)[len(s.Prefix):], Size: aws.ToInt64(o.Size), Modified: aws.ToTime(o.LastModified)})
+			out = append(out, store.Object{Key: aws.ToString(o.Key)[len(s.Prefix):], Size: aws.ToInt64(o.Size), Modified: aws.ToTime(o.LastModified)})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
@@ -88,22 +93,22 @@ func (s *S3) List(ctx context.Context, prefix string) ([]Object, error) {
 
 // Delete implements Store. In a versioned bucket every version of the key
 // goes (and its delete markers); a locked version is refused by S3, and
-// the error wraps ErrLocked.
-func (s *S3) Delete(ctx context.Context, key string) error {
+// the error wraps store.ErrLocked.
+func (s *Store) Delete(ctx context.Context, key string) error {
 	fail := func(err error) error {
 		if isLocked(err) {
-			err = fmt.Errorf("%w: %v", ErrLocked, err)
+			err = fmt.Errorf("%w: %v", store.ErrLocked, err)
 		}
 		return fmt.Errorf("store: delete s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, err)
 	}
 	if !s.Versioned {
-		if _, err := s.Client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Prefix + key)}); err != nil {
+		if _, err := s.Client.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Prefix + key)}); err != nil {
 			return fail(err)
 		}
 		return nil
 	}
 	full := s.Prefix + key
-	p := s3.NewListObjectVersionsPaginator(s.Client, &s3.ListObjectVersionsInput{Bucket: aws.String(s.Bucket), Prefix: aws.String(full)})
+	p := awss3.NewListObjectVersionsPaginator(s.Client, &awss3.ListObjectVersionsInput{Bucket: aws.String(s.Bucket), Prefix: aws.String(full)})
 	var versions []*string
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -122,7 +127,7 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 		}
 	}
 	for _, v := range versions {
-		if _, err := s.Client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(full), VersionId: v}); err != nil {
+		if _, err := s.Client.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(full), VersionId: v}); err != nil {
 			return fail(err)
 		}
 	}
@@ -139,12 +144,12 @@ func isLocked(err error) bool {
 	return false
 }
 
-var _ Janitor = (*S3)(nil)
+var _ store.Janitor = (*Store)(nil)
 
-// AbortUploads implements Janitor: a run killed mid-upload (kill -9)
+// AbortUploads implements store.Janitor: a run killed mid-upload (kill -9)
 // cannot abort its own multipart upload, so the next run does.
-func (s *S3) AbortUploads(ctx context.Context, prefix string, before time.Time) error {
-	p := s3.NewListMultipartUploadsPaginator(s.Client, &s3.ListMultipartUploadsInput{Bucket: aws.String(s.Bucket), Prefix: aws.String(s.Prefix + prefix)})
+func (s *Store) AbortUploads(ctx context.Context, prefix string, before time.Time) error {
+	p := awss3.NewListMultipartUploadsPaginator(s.Client, &awss3.ListMultipartUploadsInput{Bucket: aws.String(s.Bucket), Prefix: aws.String(s.Prefix + prefix)})
 	var errs []error
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -155,7 +160,7 @@ func (s *S3) AbortUploads(ctx context.Context, prefix string, before time.Time) 
 			if u.Initiated != nil && u.Initiated.After(before) {
 				continue
 			}
-			if _, err := s.Client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(s.Bucket), Key: u.Key, UploadId: u.UploadId}); err != nil {
+			if _, err := s.Client.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{Bucket: aws.String(s.Bucket), Key: u.Key, UploadId: u.UploadId}); err != nil {
 				errs = append(errs, fmt.Errorf("store: abort upload of %s: %w", aws.ToString(u.Key), err))
 			}
 		}

@@ -1,10 +1,10 @@
-package store
+package s3
 
 import "testing"
 
 // A key pinned again reads the newest pin; other pins stay.
 func TestPinKeepsNewest(t *testing.T) {
-	s := (&S3{}).Pin("a", "v1").(*S3).Pin("b", "w1").(*S3).Pin("a", "v2").(*S3)
+	s := (&Store{}).Pin("a", "v1").(*Store).Pin("b", "w1").(*Store).Pin("a", "v2").(*Store)
 	if got := *s.versionOf("a"); got != "v2" {
 		t.Errorf("a reads version %s, want v2", got)
 	}

@@ -1,4 +1,4 @@
-package store_test
+package local_test
 
 import (
 	"os"
@@ -7,12 +7,13 @@ import (
 	"testing"
 
 	"github.com/vigil-backup/vigil/tasks/store"
+	"github.com/vigil-backup/vigil/tasks/store/local"
 	"github.com/vigil-backup/vigil/tasks/store/storetest"
 )
 
 func TestLocalSuite(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := store.NewLocal(t.TempDir())
+		s, err := local.New(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -21,7 +22,7 @@ func TestLocalSuite(t *testing.T) {
 }
 
 func TestLocalRejectsEscapingKeys(t *testing.T) {
-	s, _ := store.NewLocal(t.TempDir())
+	s, _ := local.New(t.TempDir())
 	for _, k := range []string{"../x", "/etc/passwd", "", "a/../../x"} {
 		if err := s.Put(t.Context(), k, strings.NewReader("x"), 1); err == nil {
 			t.Errorf("key %q accepted", k)
@@ -32,7 +33,7 @@ func TestLocalRejectsEscapingKeys(t *testing.T) {
 // A crash mid-Put leaves only a temp file, which List does not show.
 func TestLocalTempFilesAreInvisible(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := store.NewLocal(dir)
+	s, _ := local.New(dir)
 	os.MkdirAll(filepath.Join(dir, "b"), 0o755)
 	os.WriteFile(filepath.Join(dir, "b", "obj.vigil-tmp-abc"), []byte("half"), 0o644)
 	objs, err := s.List(t.Context(), "b/")

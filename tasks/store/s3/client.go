@@ -1,4 +1,4 @@
-package store
+package s3
 
 import (
 	"crypto/tls"
@@ -9,36 +9,36 @@ import (
 
 	awsv2 "github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-// S3Endpoint is where an S3 client connects.
-type S3Endpoint struct {
+// Endpoint is where an S3 client connects.
+type Endpoint struct {
 	// Endpoint is a custom base URL (MinIO); empty means AWS.
 	Endpoint  string
 	Region    string
 	PathStyle bool
 }
 
-// NewS3Client builds the S3 client every part of vigil uses.
+// NewClient builds the S3 client every part of vigil uses.
 //
 // The HTTP client is the SDK's buildable client: these machines set
 // AWS_CA_BUNDLE, and the SDK refuses a plain *http.Client then. Checksums are
 // only computed when an operation requires them, because MinIO over plain
 // HTTP rejects the SDK's default trailing checksums on streamed parts; vigil
 // computes its own sha256 of the whole object anyway.
-func NewS3Client(ep S3Endpoint, creds awsv2.CredentialsProvider) *s3.Client {
-	return NewS3ClientWithCA(ep, creds, "")
+func NewClient(ep Endpoint, creds awsv2.CredentialsProvider) *awss3.Client {
+	return NewClientWithCA(ep, creds, "")
 }
 
-// NewS3ClientWithCA is NewS3Client trusting the CA bundle in caFile ("":
+// NewClientWithCA is NewClient trusting the CA bundle in caFile ("":
 // AWS_CA_BUNDLE, as the AWS CLI and SDKs read it) beside the system's.
-func NewS3ClientWithCA(ep S3Endpoint, creds awsv2.CredentialsProvider, caFile string) *s3.Client {
+func NewClientWithCA(ep Endpoint, creds awsv2.CredentialsProvider, caFile string) *awss3.Client {
 	region := ep.Region
 	if region == "" {
 		region = "us-east-1"
 	}
-	return s3.New(s3.Options{
+	return awss3.New(awss3.Options{
 		Region:                     region,
 		Credentials:                creds,
 		UsePathStyle:               ep.PathStyle,

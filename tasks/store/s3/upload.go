@@ -1,4 +1,4 @@
-package store
+package s3
 
 import (
 	"bytes"
@@ -15,8 +15,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	s3type "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/vigil-backup/vigil/tasks/store"
 )
 
 // Multipart upload tuning. Memory is (Concurrency+1) part buffers, reused
@@ -39,7 +40,7 @@ func partSize(base int64, n int) int64 {
 
 // upload is one multipart upload from a stream.
 type upload struct {
-	s      *S3
+	s      *Store
 	key    *string
 	id     *string
 	mu     sync.Mutex
@@ -52,7 +53,7 @@ type upload struct {
 // goes up as a single PutObject; a longer one as a multipart upload whose
 // part uploads overlap with reading the next part. On any error the
 // multipart upload is aborted, with a context of its own.
-func (s *S3) putStream(ctx context.Context, key string, r io.Reader, size int64, ret *Retention) error {
+func (s *Store) putStream(ctx context.Context, key string, r io.Reader, size int64, ret *store.Retention) error {
 	base := int64(s.PartSize)
 	if base < MinPartSize {
 		base = MinPartSize
@@ -85,7 +86,7 @@ func (s *S3) putStream(ctx context.Context, key string, r io.Reader, size int64,
 	}
 	k := aws.String(s.Prefix + key)
 	if int64(n) < firstSize {
-		in := &s3.PutObjectInput{Bucket: aws.String(s.Bucket), Key: k, Body: bytes.NewReader(first[:n]), ContentLength: aws.Int64(int64(n))}
+		in := &awss3.PutObjectInput{Bucket: aws.String(s.Bucket), Key: k, Body: bytes.NewReader(first[:n]), ContentLength: aws.Int64(int64(n))}
 		s.sse(&in.ServerSideEncryption)
 		if ret != nil {
 			// S3 asks a locked put for a checksum of its body.
@@ -95,7 +96,7 @@ func (s *S3) putStream(ctx context.Context, key string, r io.Reader, size int64,
 		_, err := s.Client.PutObject(ctx, in)
 		return err
 	}
-	create := &s3.CreateMultipartUploadInput{Bucket: aws.String(s.Bucket), Key: k, ChecksumAlgorithm: s3type.ChecksumAlgorithmCrc32c}
+	create := &awss3.CreateMultipartUploadInput{Bucket: aws.String(s.Bucket), Key: k, ChecksumAlgorithm: s3type.ChecksumAlgorithmCrc32c}
 	s.sse(&create.ServerSideEncryption)
 	if ret != nil {
 		create.ObjectLockMode, create.ObjectLockRetainUntilDate = s3type.ObjectLockMode(ret.Mode), aws.Time(ret.Until)
@@ -112,7 +113,7 @@ func (s *S3) putStream(ctx context.Context, key string, r io.Reader, size int64,
 	return nil
 }
 
-func (s *S3) sse(dst *s3type.ServerSideEncryption) {
+func (s *Store) sse(dst *s3type.ServerSideEncryption) {
 	if s.SSE != "" {
 		*dst = s3type.ServerSideEncryption(s.SSE)
 	}
@@ -170,7 +171,7 @@ func (u *upload) run(ctx context.Context, r io.Reader, first []byte, base int64,
 		return err
 	}
 	sort.Slice(u.parts, func(i, j int) bool { return *u.parts[i].PartNumber < *u.parts[j].PartNumber })
-	_, err := u.s.Client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+	_, err := u.s.Client.CompleteMultipartUpload(ctx, &awss3.CompleteMultipartUploadInput{
 		Bucket: aws.String(u.s.Bucket), Key: u.key, UploadId: u.id,
 		MultipartUpload: &s3type.CompletedMultipartUpload{Parts: u.parts},
 	})
@@ -184,10 +185,10 @@ func (u *upload) run(ctx context.Context, r io.Reader, first []byte, base int64,
 func (u *upload) send(ctx context.Context, part int, data []byte) error {
 	sum := crc32.Checksum(data, castagnoli)
 	crc := base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, sum))
-	out, err := u.s.Client.UploadPart(ctx, &s3.UploadPartInput{
+	out, err := u.s.Client.UploadPart(ctx, &awss3.UploadPartInput{
 		Bucket: aws.String(u.s.Bucket), Key: u.key, UploadId: u.id, ChecksumCRC32C: aws.String(crc),
 		PartNumber: aws.Int32(int32(part)), Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),
-	}, s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware))
+	}, awss3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware))
 	if err != nil {
 		return fmt.Errorf("part %d: %w", part, err)
 	}
@@ -241,10 +242,10 @@ func (u *upload) firstErr() error {
 func (u *upload) abort(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	_, err := u.s.Client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(u.s.Bucket), Key: u.key, UploadId: u.id})
+	_, err := u.s.Client.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{Bucket: aws.String(u.s.Bucket), Key: u.key, UploadId: u.id})
 	var nsu *s3type.NoSuchUpload
 	if err != nil && !errors.As(err, &nsu) {
-		// Left for the next run's Janitor pass (AbortUploads).
+		// Left for the next run's store.Janitor pass (AbortUploads).
 		_ = err
 	}
 }

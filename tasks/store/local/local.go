@@ -1,4 +1,6 @@
-package store
+// Package local keeps backup objects in a folder: a host volume, a
+// mounted share, or a test's temporary directory.
+package local
 
 import (
 	"context"
@@ -14,6 +16,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/vigil-backup/vigil/tasks/store"
 )
 
 // tmpMarker is in the name of every file Put has not finished.
@@ -22,23 +26,23 @@ const tmpMarker = ".vigil-tmp-"
 // Local is a Store in a folder. Put writes a temporary file beside the
 // target, syncs it and renames it into place, so a crash leaves no file
 // under the final name.
-type Local struct {
+type Store struct {
 	Root string
 }
 
-var _ Store = (*Local)(nil)
+var _ store.Store = (*Store)(nil)
 
 // NewLocal returns a store rooted at dir, creating it.
-func NewLocal(dir string) (*Local, error) {
+func New(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("store: create %s: %w", dir, err)
 	}
-	return &Local{Root: dir}, nil
+	return &Store{Root: dir}, nil
 }
 
-func (l *Local) String() string { return l.Root }
+func (l *Store) String() string { return l.Root }
 
-func (l *Local) path(key string) (string, error) {
+func (l *Store) path(key string) (string, error) {
 	clean := filepath.Clean(filepath.FromSlash(key))
 	if key == "" || filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
 		return "", fmt.Errorf("store: invalid key %q", key)
@@ -47,7 +51,7 @@ func (l *Local) path(key string) (string, error) {
 }
 
 // Put implements Store.
-func (l *Local) Put(ctx context.Context, key string, r io.Reader, _ int64) (err error) {
+func (l *Store) Put(ctx context.Context, key string, r io.Reader, _ int64) (err error) {
 	dst, err := l.path(key)
 	if err != nil {
 		return err
@@ -94,14 +98,14 @@ func syncDir(dir string) error {
 }
 
 // Get implements Store.
-func (l *Local) Get(_ context.Context, key string) (io.ReadCloser, error) {
+func (l *Store) Get(_ context.Context, key string) (io.ReadCloser, error) {
 	p, err := l.path(key)
 	if err != nil {
 		return nil, err
 	}
 	f, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("store: get %s: %w", key, ErrNotFound)
+		return nil, fmt.Errorf("store: get %s: %w", key, store.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: get %s: %w", key, err)
@@ -111,8 +115,8 @@ func (l *Local) Get(_ context.Context, key string) (io.ReadCloser, error) {
 
 // List implements Store. The walk starts at the prefix's folder, so
 // listing one backup does not read every other backup's folder.
-func (l *Local) List(_ context.Context, prefix string) ([]Object, error) {
-	var out []Object
+func (l *Store) List(_ context.Context, prefix string) ([]store.Object, error) {
+	var out []store.Object
 	start := l.Root
 	if dir := path.Dir(prefix + "x"); dir != "." {
 		p, err := l.path(dir)
@@ -143,7 +147,7 @@ func (l *Local) List(_ context.Context, prefix string) ([]Object, error) {
 		if err != nil {
 			return nil // removed while listing
 		}
-		out = append(out, Object{Key: key, Size: info.Size(), Modified: info.ModTime()})
+		out = append(out, store.Object{Key: key, Size: info.Size(), Modified: info.ModTime()})
 		return nil
 	})
 	if err != nil {
@@ -153,19 +157,11 @@ func (l *Local) List(_ context.Context, prefix string) ([]Object, error) {
 	return out, nil
 }
 
-var _ TempCleaner = (*Local)(nil)
-
-// TempCleaner is implemented by stores whose unfinished writes leave files
-// behind when the writer is killed (a local folder's temp files).
-type TempCleaner interface {
-	// RemoveTemp removes the unfinished writes under prefix last
-	// modified before the cutoff.
-	RemoveTemp(ctx context.Context, prefix string, before time.Time) error
-}
+var _ store.TempCleaner = (*Store)(nil)
 
 // RemoveTemp implements TempCleaner: a run killed during Put (kill -9)
 // leaves its temp file, which no listing shows.
-func (l *Local) RemoveTemp(_ context.Context, prefix string, before time.Time) error {
+func (l *Store) RemoveTemp(_ context.Context, prefix string, before time.Time) error {
 	start := l.Root
 	if dir := path.Dir(prefix + "x"); dir != "." {
 		p, err := l.path(dir)
@@ -203,7 +199,7 @@ func (l *Local) RemoveTemp(_ context.Context, prefix string, before time.Time) e
 }
 
 // Delete implements Store.
-func (l *Local) Delete(_ context.Context, key string) error {
+func (l *Store) Delete(_ context.Context, key string) error {
 	p, err := l.path(key)
 	if err != nil {
 		return err
@@ -225,4 +221,28 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// GetRange implements Ranger on a file.
+func (l *Store) GetRange(_ context.Context, key string, off, n int64) (io.ReadCloser, int64, error) {
+	p, err := l.path(key)
+	if err != nil {
+		return nil, 0, err
+	}
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, fmt.Errorf("store: get %s: %w", key, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: get %s: %w", key, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("store: get %s: %w", key, err)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.NewSectionReader(f, off, n), f}, st.Size(), nil
 }
