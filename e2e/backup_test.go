@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"strings"
 	"testing"
@@ -120,11 +121,22 @@ func latestManifest(t *testing.T, ctx context.Context, prefix, name string) (*ma
 		t.Fatal(err)
 	}
 	data := getObject(t, ctx, prefix+m.Object)
-	sum := sha256.Sum256(data)
-	if int64(len(data)) != m.Size || hex.EncodeToString(sum[:]) != m.SHA256 {
-		t.Fatalf("%s: object has %d bytes sha256 %x; manifest says %d %s", m.Object, len(data), sum, m.Size, m.SHA256)
+	if got := objectChecksum(data, m); int64(len(data)) != m.Size || got != m.Checksum() {
+		t.Fatalf("%s: object has %d bytes, checksum %s; manifest says %d %s", m.Object, len(data), got, m.Size, m.Checksum())
 	}
 	return m, data
+}
+
+// objectChecksum is data's checksum of the kind m records, as
+// manifest.Checksum spells it: the sha256's hex, or for an encrypted
+// object "crc32c:" and the CRC32C's (Castagnoli) hex, computed here
+// with the standard library and not with vigil's code.
+func objectChecksum(data []byte, m *manifest.Manifest) string {
+	if m.Encryption != nil && m.SHA256 == "" {
+		return fmt.Sprintf("crc32c:%08x", crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli)))
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 // decompress returns a stored object's bytes as the target wrote them:
@@ -187,7 +199,7 @@ func TestForcedBackupsThroughNomad(t *testing.T) {
 		forceBackup(t, ctx, name)
 		m, _ := latestManifest(t, ctx, examplePrefix(name), name)
 		r := lastRecord(t, name)
-		if r.Status != record.Succeeded || r.Object != m.Object || r.SHA256 != m.SHA256 || r.Size != m.Size || r.AllocID == "" {
+		if r.Status != record.Succeeded || r.Object != m.Object || r.Checksum() != m.Checksum() || r.Size != m.Size || r.AllocID == "" {
 			t.Errorf("%s: record %+v does not match manifest %+v", name, r, m)
 		}
 		if m.AllocID == "" || m.Version == "" || m.Source["raft_index"] == "" && m.Source["revision"] == "" && m.Source["snapshot"] == "" {

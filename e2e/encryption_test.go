@@ -5,8 +5,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -153,7 +151,9 @@ backup "vault_raft" "enc-vault" {
 		}
 		m, data := latestManifest(t, ctx, prefix, name)
 		e := m.Encryption
-		if e == nil || !strings.HasPrefix(e.WrappedKey, "vault:v") || e.Key != key || e.PlainSHA256 == m.SHA256 || m.Signature == nil {
+		// The stored bytes carry a CRC32C (latestManifest checked it); the
+		// AEAD and the plaintext's sha256 prove them.
+		if e == nil || !strings.HasPrefix(e.WrappedKey, "vault:v") || e.Key != key || m.SHA256 != "" || len(m.CRC32C) != 8 || len(e.PlainSHA256) != 64 || m.Signature == nil {
 			t.Fatalf("%s: manifest %+v", name, m)
 		}
 		if want := map[bool]string{true: "transit-ed25519", false: "transit-hmac"}[name == "enc-etcd"]; m.Signature.Type != want {
@@ -270,7 +270,7 @@ backup "consul_kv" "tamper-other" {
 
 	cases := map[string]func(m *manifest.Manifest){
 		"size":        func(m *manifest.Manifest) { m.Size++ },
-		"sha256":      func(m *manifest.Manifest) { m.SHA256 = strings.Repeat("0", 64) },
+		"crc32c":      func(m *manifest.Manifest) { m.CRC32C = "00000000" },
 		"wrapped key": func(m *manifest.Manifest) { m.Encryption.WrappedKey = other.Encryption.WrappedKey },
 		// The other backup's manifest, renamed to pass for this one.
 		"copied": func(m *manifest.Manifest) {
@@ -314,7 +314,7 @@ backup "consul_kv" "tamper-other" {
 
 	// Someone who may sign (a Transit token) but holds no data key flips a
 	// byte of the ciphertext and makes the manifest match it: the
-	// signature holds, the sha256 holds, and the segment does not
+	// signature holds, the CRC32C holds, and the segment does not
 	// authenticate.
 	t.Run("ciphertext_flipped_and_resigned", func(t *testing.T) {
 		var mm manifest.Manifest
@@ -325,8 +325,7 @@ backup "consul_kv" "tamper-other" {
 		bad := append([]byte(nil), data...)
 		bad[len(bad)/2] ^= 1
 		putManifestBytes(t, ctx, prefix+mm.Object, bad)
-		sum := sha256.Sum256(bad)
-		mm.SHA256 = hex.EncodeToString(sum[:])
+		mm.CRC32C = strings.TrimPrefix(objectChecksum(bad, &mm), "crc32c:")
 		payload, _ := mm.SignedBytes()
 		root, _ := stack.Vault.Root()
 		sig, err := envelope.New(root.Logical(), config.Encryption{Mount: "transit", Key: harness.TransitKey}).Sign(ctx, payload)

@@ -4,8 +4,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -48,8 +46,7 @@ func assertManifestsWhole(t *testing.T, ctx context.Context, prefix, name string
 			t.Fatal(err)
 		}
 		data := getObject(t, ctx, prefix+m.Object)
-		sum := sha256.Sum256(data)
-		if int64(len(data)) != m.Size || hex.EncodeToString(sum[:]) != m.SHA256 {
+		if int64(len(data)) != m.Size || objectChecksum(data, m) != m.Checksum() {
 			t.Errorf("manifest %s names a partial or different object", key)
 		}
 		n++

@@ -151,8 +151,8 @@ func Run(ctx context.Context, d *Deps, b *config.Backup, o RunOptions) (*record.
 		return d.finish(cleanup, book, run, cause(bctx, err), log)
 	}
 	cancelTimeout()
-	run.Object, run.Size, run.SHA256, run.Source = m.Object, m.Size, m.SHA256, m.Source
-	log.Info("backup written", "object", m.Object, "bytes", m.Size, "sha256", m.SHA256)
+	run.Object, run.Size, run.SHA256, run.CRC32C, run.Source = m.Object, m.Size, m.SHA256, m.CRC32C, m.Source
+	log.Info("backup written", "object", m.Object, "bytes", m.Size, "checksum", m.Checksum())
 	if run.Status == record.Partial {
 		log.Error("some destinations hold no copy of this backup", "error", run.Error)
 	}
@@ -249,7 +249,7 @@ func (d *Deps) closeDeadRun(ctx context.Context, book record.Book, ds []*dest, b
 	if m := findInAny(ctx, ds, sigs, b.Name, prev.ID); m != nil {
 		log.Warn("an earlier run wrote its backup but not its record; recording it as succeeded", "run", prev.ID)
 		prev.Status, prev.ExitCode = record.Succeeded, 0
-		prev.Object, prev.Size, prev.SHA256, prev.Source = m.Object, m.Size, m.SHA256, m.Source
+		prev.Object, prev.Size, prev.SHA256, prev.CRC32C, prev.Source = m.Object, m.Size, m.SHA256, m.CRC32C, m.Source
 		prev.Error = "the run's own record was not written; its manifest shows the backup completed"
 	} else {
 		log.Warn("an earlier run died without finishing; recording it as failed", "dead_run", prev.ID, "alloc", prev.AllocID)

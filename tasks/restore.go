@@ -102,8 +102,8 @@ func Restore(ctx context.Context, d *Deps, b *config.Backup, opts RestoreOptions
 	}
 	defer closeFn()
 	ro := opts.RestoreOptions
-	if vr, ok := r.(*verifiedReader); ok {
-		ro.Digest = vr.d // uncompressed: the target sees the stored bytes
+	if vr, ok := r.(*verifiedReader); ok && vr.digest() != nil {
+		ro.Digest = vr.digest() // uncompressed: the target sees the bytes summed
 	}
 	if err := t.Restore(ctx, r, ro); err != nil {
 		return nil, err
@@ -111,14 +111,14 @@ func Restore(ctx context.Context, d *Deps, b *config.Backup, opts RestoreOptions
 	return m, nil
 }
 
-// VerifyObject reads the whole object and checks its size and sha256.
+// VerifyObject reads the whole object and checks its size and checksum.
 func VerifyObject(ctx context.Context, s store.Store, b *config.Backup, m *manifest.Manifest, progress io.Writer) error {
 	rc, err := readBack(ctx, s, b, m)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	vr := newVerifiedReader(withProgress(rc, progress, "verify ", m.Size), m.Size, m.SHA256)
+	vr := newObjectReader(withProgress(rc, progress, "verify ", m.Size), m)
 	if _, err := io.Copy(io.Discard, vr); err != nil {
 		return fmt.Errorf("tasks: verify %s: %w", m.Object, err)
 	}
@@ -134,7 +134,7 @@ func (d *Deps) OpenObject(ctx context.Context, s store.Store, b *config.Backup, 
 	if err != nil {
 		return nil, nil, err
 	}
-	var r io.Reader = newVerifiedReader(withProgress(rc, progress, "restore", m.Size), m.Size, m.SHA256)
+	var r io.Reader = newObjectReader(withProgress(rc, progress, "restore", m.Size), m)
 	closeFn := func() { rc.Close() }
 	if r, err = d.decryptFor(ctx, b, m, r); err != nil {
 		closeFn()

@@ -207,6 +207,36 @@ func TestVerifiedReader(t *testing.T) {
 	}
 }
 
+// An encrypted object's manifest records a CRC32C: the reader checks it,
+// through Read and through WriteTo, and refuses a flipped byte.
+func TestVerifiedReaderCRC32C(t *testing.T) {
+	data := randomBytes(3<<20 + 5)
+	sum := storedSum(true)
+	sum.Write(data)
+	m := &manifest.Manifest{Size: int64(len(data)), CRC32C: sum.Hex()}
+	if sum.Name() != "crc32c" || len(m.CRC32C) != 8 {
+		t.Fatalf("storedSum(true) = %s %q", sum.Name(), m.CRC32C)
+	}
+	if got, err := io.ReadAll(newObjectReader(bytes.NewReader(data), m)); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("good object: %v", err)
+	}
+	var got bytes.Buffer
+	if _, err := newObjectReader(&partsReader{data, 1 << 20}, m).WriteTo(&got); err != nil || !bytes.Equal(got.Bytes(), data) {
+		t.Fatalf("good object through WriteTo: %v", err)
+	}
+	bad := bytes.Clone(data)
+	bad[len(bad)/2] ^= 1
+	_, err := io.ReadAll(newObjectReader(bytes.NewReader(bad), m))
+	var ce *checksumError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "crc32c") {
+		t.Errorf("flipped byte: %v", err)
+	}
+	got.Reset()
+	if _, err := newObjectReader(&partsReader{bad, 1 << 20}, m).WriteTo(&got); !errors.As(err, &ce) || int64(got.Len()) >= m.Size {
+		t.Errorf("flipped byte through WriteTo: %v, %d bytes delivered", err, got.Len())
+	}
+}
+
 // partsReader hands out its data in parts through WriteTo, as a parallel
 // download does.
 type partsReader struct {

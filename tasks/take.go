@@ -109,7 +109,7 @@ func seal(ctx context.Context, d *Deps, x *dest, kr *envelope.Keyring, dk *envel
 	}
 	m := &manifest.Manifest{
 		Format: manifest.Format, ID: run.ID, Backup: b.Name, Type: b.Type,
-		Object: key, Size: res.Size, SHA256: res.SHA256, Compression: b.Compression,
+		Object: key, Size: res.Size, SHA256: res.SHA256, CRC32C: res.CRC32C, Compression: b.Compression,
 		Source: res.Source, StartedAt: run.StartedAt, FinishedAt: d.Now().UTC(),
 		Version: d.Version, AllocID: run.AllocID, Node: run.Node, ObjectVersion: version,
 	}

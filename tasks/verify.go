@@ -110,7 +110,7 @@ func drill(ctx context.Context, d *Deps, b *config.Backup, v *config.Verify, s s
 	if err != nil {
 		return nil, err
 	}
-	run.Object, run.Size, run.SHA256, run.Compression, run.Source = m.Object, m.Size, m.SHA256, m.Compression, m.Source
+	run.Object, run.Size, run.SHA256, run.CRC32C, run.Compression, run.Source = m.Object, m.Size, m.SHA256, m.CRC32C, m.Compression, m.Source
 	run.Verify = &record.Verify{BackupID: m.ID, BackupTime: m.FinishedAt, BackupAge: run.StartedAt.Sub(m.FinishedAt), Storage: b.Storage.Name}
 	// A drill restores into a scratch server it owns; only targets that
 	// drill in place (Elasticsearch, into the configured cluster) need
@@ -174,7 +174,7 @@ func fetchChecked(ctx context.Context, s store.Store, b *config.Backup, m *manif
 		return err
 	}
 	defer rc.Close()
-	raw := newVerifiedReader(rc, m.Size, m.SHA256)
+	raw := newObjectReader(rc, m)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("drill: %w", err)

@@ -91,7 +91,7 @@ func (c *ListCommand) Run(args []string) int {
 		return boolExit(writeJSON(c.Stdout, ms) == nil)
 	}
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
-	head := "ID\tFinished\tSize\tCompression\tSHA256\tDrill\tObject"
+	head := "ID\tFinished\tSize\tCompression\tChecksum\tDrill\tObject"
 	if several {
 		head += "\tCopies"
 	}
@@ -103,7 +103,7 @@ func (c *ListCommand) Run(args []string) int {
 			object += " (OVERWRITTEN since: restores read the backup's own version)"
 		}
 		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", m.ID, m.FinishedAt.UTC().Format("2006-01-02T15:04:05Z"),
-			record.HumanBytes(m.Size), m.Compression+encrypted(m), short(m.SHA256), drillColumn(l.Drill), object)
+			record.HumanBytes(m.Size), m.Compression+encrypted(m), short(m.Checksum()), drillColumn(l.Drill), object)
 		if several {
 			line += "\t" + strings.Join(l.Copies, ",")
 		}
@@ -164,7 +164,7 @@ func encrypted(m *manifest.Manifest) string {
 }
 
 func short(sha string) string {
-	if len(sha) > 12 {
+	if len(sha) > 12 && !strings.HasPrefix(sha, "crc32c:") {
 		return sha[:12]
 	}
 	return sha

@@ -70,7 +70,7 @@ func (c *RunCommand) Run(args []string) int {
 		fmt.Fprintf(c.Stdout, "skipped: backup %s is locked by %s\n", b.Name, holder)
 		return exitOK
 	}
-	fmt.Fprintf(c.Stdout, "succeeded: backup %s wrote %s (%s, sha256 %s)\n", b.Name, run.Object, record.HumanBytes(run.Size), run.SHA256)
+	fmt.Fprintf(c.Stdout, "succeeded: backup %s wrote %s (%s, %s)\n", b.Name, run.Object, record.HumanBytes(run.Size), checksumWords(run))
 	for _, cp := range run.Copies {
 		if cp.Good {
 			fmt.Fprintf(c.Stdout, "  copy in %s %q: good\n", cp.Kind, cp.Storage)
@@ -95,4 +95,13 @@ func (c *RunCommand) Run(args []string) int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// checksumWords names a run's object checksum: "sha256 HEX" or, for an
+// encrypted object, "crc32c HEX".
+func checksumWords(r *record.Run) string {
+	if r.CRC32C != "" {
+		return "crc32c " + r.CRC32C
+	}
+	return "sha256 " + r.SHA256
 }

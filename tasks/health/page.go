@@ -123,9 +123,9 @@ func (p *Page) Fleet(rw http.ResponseWriter, r *http.Request) {
 }
 
 type runRow struct {
-	Start                                 when
-	Status, Duration, Size, SHA256, Error string
-	RTO, RPO, BackupID                    string
+	Start                                   when
+	Status, Duration, Size, Checksum, Error string
+	RTO, RPO, BackupID                      string
 }
 
 // Backup serves GET /backups/NAME: its runs, drills and trends.
@@ -195,7 +195,7 @@ func (p *Page) Backup(rw http.ResponseWriter, r *http.Request) {
 		fullChart(name, rtoSeries, drills), fullChart(name, rpoSeries, drills)}
 	for i := len(history) - 1; i >= 0; i-- {
 		h := history[i]
-		rr := runRow{Start: at(h.StartedAt, now), Status: h.Status, Duration: short(h.Duration()), SHA256: h.SHA256, Error: h.Error}
+		rr := runRow{Start: at(h.StartedAt, now), Status: h.Status, Duration: short(h.Duration()), Checksum: h.Checksum(), Error: h.Error}
 		if h.Size > 0 {
 			rr.Size = record.HumanBytes(h.Size)
 		}

@@ -6,10 +6,11 @@ package manifest
 import (
 	"encoding/json"
 	"fmt"
-	jsonv2 "github.com/go-json-experiment/json"
 	"regexp"
 	"strings"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // Format is the manifest format version this vigil writes.
@@ -35,18 +36,23 @@ type Manifest struct {
 	Object string `json:"object,omitempty"`
 	// ObjectVersion is the version of Object the backup wrote, in a
 	// bucket that keeps versions (Object Lock): every read takes it.
-	ObjectVersion string            `json:"object_version,omitempty"`
-	Size          int64             `json:"size"`
-	SHA256        string            `json:"sha256,omitempty"`
-	Compression   string            `json:"compression"`
-	Source        map[string]string `json:"source"`
-	StartedAt     time.Time         `json:"started_at"`
-	FinishedAt    time.Time         `json:"finished_at"`
-	Version       string            `json:"vigil_version"`
-	AllocID       string            `json:"alloc_id,omitempty"`
-	Node          string            `json:"node,omitempty"`
-	// Encryption describes an encrypted object: Size and SHA256 above are
-	// the stored (encrypted) bytes'.
+	ObjectVersion string `json:"object_version,omitempty"`
+	Size          int64  `json:"size"`
+	SHA256        string `json:"sha256,omitempty"`
+	// CRC32C (Castagnoli, hex) is an encrypted object's checksum in
+	// place of SHA256: its AEAD and PlainSHA256 prove its bytes
+	// (tasks.storedSum says why).
+	CRC32C      string            `json:"crc32c,omitempty"`
+	Compression string            `json:"compression"`
+	Source      map[string]string `json:"source"`
+	StartedAt   time.Time         `json:"started_at"`
+	FinishedAt  time.Time         `json:"finished_at"`
+	Version     string            `json:"vigil_version"`
+	AllocID     string            `json:"alloc_id,omitempty"`
+	Node        string            `json:"node,omitempty"`
+	// Encryption describes an encrypted object: Size and CRC32C (SHA256
+	// in manifests written before 2026-12-06) above are the stored
+	// (encrypted) bytes'.
 	Encryption *Encryption `json:"encryption,omitempty"`
 	// RetainUntil is the object lock's date on the object and manifest.
 	RetainUntil *time.Time `json:"retain_until,omitempty"`
@@ -120,7 +126,19 @@ func Parse(b []byte) (*Manifest, error) {
 	return &m, nil
 }
 
-var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+var (
+	sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	crc32cHex = regexp.MustCompile(`^[0-9a-f]{8}$`)
+)
+
+// Checksum is the stored object's checksum as people read it: the
+// sha256's hex, or "crc32c:" and its hex for an encrypted object.
+func (m *Manifest) Checksum() string {
+	if m.CRC32C != "" {
+		return "crc32c:" + m.CRC32C
+	}
+	return m.SHA256
+}
 
 // Validate checks the manifest's invariants.
 func (m *Manifest) Validate() error {
@@ -149,7 +167,14 @@ func (m *Manifest) Validate() error {
 		}
 	}
 	if m.Object != "" {
-		if !sha256Hex.MatchString(m.SHA256) {
+		switch {
+		case m.SHA256 != "" && m.CRC32C != "":
+			return fmt.Errorf("manifest: both a sha256 and a crc32c")
+		case m.CRC32C != "" && m.Encryption == nil:
+			return fmt.Errorf("manifest: a crc32c alone checks only an encrypted object; this one is not encrypted")
+		case m.CRC32C != "" && !crc32cHex.MatchString(m.CRC32C):
+			return fmt.Errorf("manifest: invalid crc32c %q", m.CRC32C)
+		case m.CRC32C == "" && !sha256Hex.MatchString(m.SHA256):
 			return fmt.Errorf("manifest: invalid sha256 %q", m.SHA256)
 		}
 		if strings.Contains(m.Object, "..") || !strings.Contains(m.Object, "/"+m.ID) {

@@ -45,6 +45,11 @@ func TestParseRejects(t *testing.T) {
 		"escape":      func(m *Manifest) { m.Object = "../other/" + m.ID },
 		"foreign":     func(m *Manifest) { m.Object = "etcd-main/20200101T000000.000Z.db" },
 		"time":        func(m *Manifest) { m.FinishedAt = m.StartedAt.Add(-time.Hour) },
+		// A CRC32C stands for the sha256 of an encrypted object only.
+		"crc32c, not encrypted": func(m *Manifest) { m.SHA256, m.CRC32C = "", "0a1b2c3d" },
+		"crc32c and sha256":     func(m *Manifest) { encrypt(m); m.CRC32C = "0a1b2c3d" },
+		"crc32c malformed":      func(m *Manifest) { encrypt(m); m.SHA256, m.CRC32C = "", "0A1B2C3D" },
+		"neither":               func(m *Manifest) { encrypt(m); m.SHA256 = "" },
 	}
 	for name, mutate := range cases {
 		m := sample()
@@ -101,4 +106,29 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("manifest changed in a round trip")
 		}
 	})
+}
+
+func encrypt(m *Manifest) {
+	m.Encryption = &Encryption{Algorithm: "a", SegmentSize: 1, Mount: "transit", Key: "k", WrappedKey: "vault:v1:x", PlainSHA256: strings.Repeat("cd", 32)}
+}
+
+// An encrypted object is checked by its CRC32C (or, written before
+// 2026-12-06, its sha256).
+func TestEncryptedChecksums(t *testing.T) {
+	for name, mutate := range map[string]func(*Manifest){
+		"crc32c": func(m *Manifest) { m.SHA256, m.CRC32C = "", "0a1b2c3d" },
+		"sha256": func(*Manifest) {},
+	} {
+		m := sample()
+		encrypt(m)
+		mutate(m)
+		b, _ := m.Encode()
+		got, err := Parse(b)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if want := map[string]string{"crc32c": "crc32c:0a1b2c3d", "sha256": m.SHA256}[name]; got.Checksum() != want {
+			t.Errorf("%s: Checksum() = %q, want %q", name, got.Checksum(), want)
+		}
+	}
 }

@@ -48,18 +48,20 @@ func limit(n int) int {
 
 // Run is one run of a backup or of a drill.
 type Run struct {
-	Backup      string     `json:"backup"`
-	Kind        string     `json:"kind"`
-	ID          string     `json:"id"`
-	Status      string     `json:"status"`
-	ExitCode    int        `json:"exit_code"`
-	StartedAt   time.Time  `json:"started_at"`
-	FinishedAt  *time.Time `json:"finished_at,omitempty"`
-	Error       string     `json:"error,omitempty"`
-	Object      string     `json:"object,omitempty"`
-	Size        int64      `json:"size,omitempty"`
-	SHA256      string     `json:"sha256,omitempty"`
-	Compression string     `json:"compression,omitempty"`
+	Backup     string     `json:"backup"`
+	Kind       string     `json:"kind"`
+	ID         string     `json:"id"`
+	Status     string     `json:"status"`
+	ExitCode   int        `json:"exit_code"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	Error      string     `json:"error,omitempty"`
+	Object     string     `json:"object,omitempty"`
+	Size       int64      `json:"size,omitempty"`
+	SHA256     string     `json:"sha256,omitempty"`
+	// CRC32C stands for SHA256 for an encrypted object (manifest.CRC32C).
+	CRC32C      string `json:"crc32c,omitempty"`
+	Compression string `json:"compression,omitempty"`
 	// Source identifies what was backed up (raft index, etcd revision,
 	// Elasticsearch snapshot and shards), as in the manifest.
 	Source    map[string]string `json:"source,omitempty"`
@@ -218,4 +220,13 @@ func Decode(b []byte) (*Run, error) {
 		return nil, fmt.Errorf("record: decode: %w", err)
 	}
 	return &r, nil
+}
+
+// Checksum is the object's checksum as people read it, as
+// manifest.Manifest.Checksum gives it.
+func (r *Run) Checksum() string {
+	if r.CRC32C != "" {
+		return "crc32c:" + r.CRC32C
+	}
+	return r.SHA256
 }
