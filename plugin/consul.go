@@ -120,6 +120,10 @@ func (t *ConsulSnapshot) datacenter(ctx context.Context) string {
 	return ""
 }
 
+// RestoresWhole implements WholeRestorer: Consul spools and checks the
+// whole archive first (snapshot.Read).
+func (t *ConsulSnapshot) RestoresWhole() bool { return true }
+
 // Restore PUTs the snapshot to /v1/snapshot, replacing the cluster state.
 func (t *ConsulSnapshot) Restore(ctx context.Context, r io.Reader, _ RestoreOptions) error {
 	if err := t.client.Snapshot().Restore((&consul.WriteOptions{}).WithContext(ctx), r); err != nil {

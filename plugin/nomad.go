@@ -93,6 +93,10 @@ func (t *NomadSnapshot) Snapshot(ctx context.Context, w io.Writer, opts Snapshot
 	return src, nil
 }
 
+// RestoresWhole implements WholeRestorer: Nomad spools and checks the
+// whole archive first (helper/snapshot.Read).
+func (t *NomadSnapshot) RestoresWhole() bool { return true }
+
 // Restore sends the snapshot to /v1/operator/snapshot, replacing the whole
 // cluster state (a management token's operation).
 func (t *NomadSnapshot) Restore(ctx context.Context, r io.Reader, _ RestoreOptions) error {

@@ -40,6 +40,29 @@ type Target interface {
 	Restore(ctx context.Context, r io.Reader, opts RestoreOptions) error
 }
 
+// WholeRestorer is implemented by targets whose server takes a restore
+// whole before it applies any of it: Consul's and Nomad's snapshot
+// restore (snapshot.Read spools the archive to a file, checks its
+// SHA256SUMS and reads the gzip stream to its end, concludeGzipRead) and
+// Vault's (WriteSnapshotToTemp does the same). A body cut short restores
+// nothing, so a restore may stream the backup straight in and let the
+// checked reader withhold the last bytes of an object that is not what
+// its manifest says, instead of reading the object once more beforehand.
+// A target that applies as it reads (consul_kv's transactions, a command's
+// stdin) is not one.
+type WholeRestorer interface {
+	Target
+	// RestoresWhole reports that a body that ends early or fails restores
+	// nothing.
+	RestoresWhole() bool
+}
+
+var (
+	_ WholeRestorer = (*ConsulSnapshot)(nil)
+	_ WholeRestorer = (*NomadSnapshot)(nil)
+	_ WholeRestorer = (*VaultRaft)(nil)
+)
+
 // StreamDigest is a running sha256 of exactly the bytes a target writes to
 // its stream, which the pipeline computes anyway for the manifest. A
 // target whose format ends in its own checksum (etcd's trailing sha256)

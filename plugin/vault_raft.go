@@ -119,6 +119,11 @@ func (t *VaultRaft) Snapshot(ctx context.Context, w io.Writer, opts SnapshotOpti
 	return src, nil
 }
 
+// RestoresWhole implements WholeRestorer: Vault writes the whole
+// snapshot to a temporary file and checks its sums before it installs it
+// (WriteSnapshotToTemp).
+func (t *VaultRaft) RestoresWhole() bool { return true }
+
 // Restore posts the snapshot to sys/storage/raft/snapshot, replacing the
 // cluster's whole state; with opts.Force, to snapshot-force, for a cluster
 // whose unseal keys differ from the snapshot's.

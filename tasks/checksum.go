@@ -3,6 +3,7 @@ package tasks
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -67,16 +68,20 @@ func (s *objectSum) Hex() string {
 	return hex.EncodeToString(binary.BigEndian.AppendUint32(nil, s.crc))
 }
 
-// verifiedReader checks size and checksum as bytes pass, and fails the
-// read that reaches the end if either is wrong, so a restore never
-// consumes the last byte of a bad object as if it were good. A sha256
-// one's digest is a plugin.StreamDigest a target may reuse (etcd's
-// trailer check).
+// verifiedReader checks size and checksum as bytes pass. The read that
+// completes the object returns its bytes only once the whole object is
+// checked, and none of them if it is wrong: whoever reads a bad object
+// never receives all of it (a server being restored gets a body cut
+// short, and restores nothing; see plugin.WholeRestorer). A sha256 one's
+// digest is a plugin.StreamDigest a target may reuse (etcd's trailer
+// check).
 type verifiedReader struct {
 	r    io.Reader
 	sum  *objectSum
 	size int64
 	want string
+	// failed is why the object is bad, once a read found it.
+	failed error
 }
 
 // newVerifiedReader checks r against a size and a sha256.
@@ -107,18 +112,26 @@ func (v *verifiedReader) tooLong() error {
 }
 
 func (v *verifiedReader) Read(p []byte) (int, error) {
+	if v.failed != nil {
+		return 0, v.failed
+	}
 	n, err := v.r.Read(p)
 	v.sum.Write(p[:n])
-	if v.sum.Written() > v.size {
-		return n, v.tooLong()
+	switch done := v.sum.Written(); {
+	case done > v.size:
+		v.failed = v.tooLong()
+	case done == v.size && n > 0, err == io.EOF:
+		v.failed = v.check() // before the last bytes go on
 	}
-	if err == io.EOF {
-		if verr := v.check(); verr != nil {
-			return n, verr
-		}
+	if v.failed != nil {
+		return 0, v.failed
 	}
 	return n, err
 }
+
+// Failed is why the object is not what its manifest says, once a read
+// found it; nil before then and for a good object.
+func (v *verifiedReader) Failed() error { return v.failed }
 
 // WriteTo passes its source's large writes (a parallel download's whole
 // parts) on to w, hashing each part on another core while w writes it:
@@ -133,6 +146,10 @@ func (v *verifiedReader) WriteTo(w io.Writer) (int64, error) {
 	n, err := wt.WriteTo(&hashingWriter{v: v, w: w})
 	if err == nil {
 		err = v.check()
+	}
+	var ce *checksumError
+	if errors.As(err, &ce) {
+		v.failed = ce
 	}
 	return n, err
 }

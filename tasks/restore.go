@@ -37,10 +37,10 @@ type RestoreOptions struct {
 // ErrCancelled is returned when Confirm said no.
 var ErrCancelled = errors.New("cancelled; nothing was changed")
 
-// Restore restores one backup. The object's size and sha256 are checked
-// against the manifest before anything touches the target: for targets
-// restored over the network the object is read twice (checked, then
-// restored and checked again on the way).
+// Restore restores one backup. The object's size and checksum are
+// checked against the manifest before a bad object can restore anything:
+// in one pass where it cannot (restoresInOnePass), else by reading it
+// once to check it and again, checked on the way, to restore it.
 func Restore(ctx context.Context, d *Deps, b *config.Backup, opts RestoreOptions) (*manifest.Manifest, error) {
 	cs, err := d.ReadCopies(ctx, b, opts.From)
 	if err != nil {
@@ -76,15 +76,6 @@ func Restore(ctx context.Context, d *Deps, b *config.Backup, opts RestoreOptions
 	if m.Object == "" {
 		return nil, fmt.Errorf("tasks: restore %s/%s: the manifest names no data object", b.Name, m.ID)
 	}
-	// An etcd restore only writes a db file (etcdutl runs after it is
-	// complete), and the checked reader fails before the end of a bad
-	// object, so the file is removed before anything uses it: one pass is
-	// enough. Targets restored over the network get the check first.
-	if b.Type != config.TypeEtcd {
-		if err := VerifyObject(ctx, s, b, m, opts.Progress); err != nil {
-			return nil, fmt.Errorf("restore refused: %w", err)
-		}
-	}
 	// A restore writes where a backup only reads: it runs with the
 	// operator's own credentials from the environment, never the backup's
 	// read-only ones.
@@ -96,7 +87,13 @@ func Restore(ctx context.Context, d *Deps, b *config.Backup, opts RestoreOptions
 	if err != nil {
 		return nil, err
 	}
-	r, closeFn, err := d.OpenObject(ctx, s, b, m, opts.Progress)
+	onePass := restoresInOnePass(t, b, m)
+	if !onePass {
+		if err := VerifyObject(ctx, s, b, m, opts.Progress); err != nil {
+			return nil, fmt.Errorf("restore refused: %w", err)
+		}
+	}
+	r, raw, closeFn, err := d.openObject(ctx, s, b, m, opts.Progress)
 	if err != nil {
 		return nil, err
 	}
@@ -106,9 +103,31 @@ func Restore(ctx context.Context, d *Deps, b *config.Backup, opts RestoreOptions
 		ro.Digest = vr.digest() // uncompressed: the target sees the bytes summed
 	}
 	if err := t.Restore(ctx, r, ro); err != nil {
+		if bad := raw.Failed(); onePass && bad != nil {
+			return nil, fmt.Errorf("restore refused: %w: the object was streamed in one pass and its last bytes withheld, so the server received an incomplete snapshot and restored none of it (%v)", bad, err)
+		}
 		return nil, err
 	}
 	return m, nil
+}
+
+// restoresInOnePass decides whether a restore may stream the object
+// straight into the target, checked on the way, instead of reading it
+// once beforehand to check it: when a bad object cannot restore anything.
+// That holds for an etcd db file, which is written whole and removed if
+// the object is bad before etcdutl sees it, and for a server that takes a
+// snapshot whole before applying it (plugin.WholeRestorer) when the
+// object is stored uncompressed: the checked reader withholds the last
+// bytes of a bad object, and those are the snapshot's own (its gzip
+// trailer and sums), which the server needs. Through zstd the withheld
+// bytes could be only the frame's checksum, with every byte of a wrong
+// snapshot already decompressed: those objects are checked first.
+func restoresInOnePass(t plugin.Target, b *config.Backup, m *manifest.Manifest) bool {
+	if b.Type == config.TypeEtcd {
+		return true
+	}
+	w, ok := t.(plugin.WholeRestorer)
+	return ok && w.RestoresWhole() && m.Compression == "none"
 }
 
 // VerifyObject reads the whole object and checks its size and checksum.
@@ -130,26 +149,33 @@ func VerifyObject(ctx context.Context, s store.Store, b *config.Backup, m *manif
 // if the size or sha256 is wrong, and an encrypted object's segments are
 // each authenticated before their bytes go on.
 func (d *Deps) OpenObject(ctx context.Context, s store.Store, b *config.Backup, m *manifest.Manifest, progress io.Writer) (io.Reader, func(), error) {
+	r, _, closeFn, err := d.openObject(ctx, s, b, m, progress)
+	return r, closeFn, err
+}
+
+// openObject is OpenObject, with the reader that checks the stored bytes.
+func (d *Deps) openObject(ctx context.Context, s store.Store, b *config.Backup, m *manifest.Manifest, progress io.Writer) (io.Reader, *verifiedReader, func(), error) {
 	rc, err := readBack(ctx, s, b, m)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	var r io.Reader = newObjectReader(withProgress(rc, progress, "restore", m.Size), m)
+	raw := newObjectReader(withProgress(rc, progress, "restore", m.Size), m)
+	var r io.Reader = raw
 	closeFn := func() { rc.Close() }
 	if r, err = d.decryptFor(ctx, b, m, r); err != nil {
 		closeFn()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if m.Compression == "zstd" {
 		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
 		if err != nil {
 			rc.Close()
-			return nil, nil, fmt.Errorf("tasks: zstd: %w", err)
+			return nil, nil, nil, fmt.Errorf("tasks: zstd: %w", err)
 		}
 		r = zr.IOReadCloser()
 		closeFn = func() { zr.Close(); rc.Close() }
 	}
-	return r, closeFn, nil
+	return r, raw, closeFn, nil
 }
 
 // readBack reads a backup's stored object ahead of its consumer, with

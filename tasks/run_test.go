@@ -237,6 +237,32 @@ func TestVerifiedReaderCRC32C(t *testing.T) {
 	}
 }
 
+// Through Read, the read that completes a bad object returns none of its
+// bytes: the reader never receives the whole of it.
+func TestVerifiedReaderWithholdsTheEnd(t *testing.T) {
+	data := randomBytes(100 << 10)
+	bad := bytes.Clone(data)
+	bad[10] ^= 1
+	for name, c := range map[string]struct {
+		src  []byte
+		size int64
+	}{"flipped byte": {bad, int64(len(data))}, "short": {data[:len(data)-1], int64(len(data))}, "long": {data, int64(len(data) - 1)}} {
+		r := newVerifiedReader(bytes.NewReader(c.src), c.size, shaHex(data))
+		got, err := io.ReadAll(r)
+		var ce *checksumError
+		if !errors.As(err, &ce) || r.Failed() == nil {
+			t.Errorf("%s: err = %v, Failed() = %v", name, err, r.Failed())
+		}
+		if int64(len(got)) >= c.size || !bytes.Equal(got, c.src[:len(got)]) {
+			t.Errorf("%s: %d bytes delivered of a bad object of %d", name, len(got), c.size)
+		}
+	}
+	r := newVerifiedReader(bytes.NewReader(data), int64(len(data)), shaHex(data))
+	if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, data) || r.Failed() != nil {
+		t.Fatalf("good object: %d bytes, %v", len(got), err)
+	}
+}
+
 // partsReader hands out its data in parts through WriteTo, as a parallel
 // download does.
 type partsReader struct {
@@ -320,5 +346,31 @@ func TestEtcdRestoreOfCorruptObjectLeavesNoFile(t *testing.T) {
 	}
 	if _, serr := os.Stat(out); serr == nil {
 		t.Errorf("the db file of a corrupt backup was left behind (%v)", err)
+	}
+}
+
+// One pass where a bad object cannot restore anything: an etcd db file,
+// and a server that takes a snapshot whole, when the object is stored
+// uncompressed; every other restore checks the object first.
+func TestRestoresInOnePass(t *testing.T) {
+	snap, kv := &plugin.ConsulSnapshot{}, &plugin.ConsulKV{}
+	for _, c := range []struct {
+		name   string
+		target plugin.Target
+		typ    string
+		comp   string
+		want   bool
+	}{
+		{"consul_snapshot, none", snap, config.TypeConsulSnapshot, "none", true},
+		{"consul_snapshot, zstd", snap, config.TypeConsulSnapshot, "zstd", false},
+		{"nomad_snapshot, none", &plugin.NomadSnapshot{}, config.TypeNomadSnapshot, "none", true},
+		{"vault_raft, none", &plugin.VaultRaft{}, config.TypeVaultRaft, "none", true},
+		{"consul_kv, none", kv, config.TypeConsulKV, "none", false},
+		{"etcd, zstd", &plugin.Etcd{}, config.TypeEtcd, "zstd", true},
+	} {
+		b := &config.Backup{Type: c.typ, Compression: c.comp}
+		if got := restoresInOnePass(c.target, b, &manifest.Manifest{Compression: c.comp}); got != c.want {
+			t.Errorf("%s: one pass = %v, want %v", c.name, got, c.want)
+		}
 	}
 }

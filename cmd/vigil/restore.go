@@ -12,6 +12,7 @@ import (
 	"github.com/vigil-backup/vigil/hcl/config"
 	"github.com/vigil-backup/vigil/plugin"
 	"github.com/vigil-backup/vigil/tasks"
+	"github.com/vigil-backup/vigil/tasks/manifest"
 	"github.com/vigil-backup/vigil/tasks/record"
 )
 
@@ -182,7 +183,7 @@ func (c *RestoreCommand) Run(args []string) int {
 		c.errorf("%s", nextStep(b.Name, err, tasks.NewestVerifiedID(context.WithoutCancel(ctx), d, b, opts.ID)))
 		return exitFail
 	}
-	fmt.Fprintf(c.Stdout, "restored %s backup %s (%s, sha256 verified)\n", b.Name, m.ID, record.HumanBytes(m.Size))
+	fmt.Fprintf(c.Stdout, "restored %s backup %s (%s, %s verified)\n", b.Name, m.ID, record.HumanBytes(m.Size), checksumName(m))
 	return exitOK
 }
 
@@ -211,4 +212,13 @@ func nextStep(name string, err error, verified string) string {
 		step += " -force takes a backup whose drill failed."
 	}
 	return step
+}
+
+// checksumName names what proved a restored object: its sha256, or for
+// an encrypted one its CRC32C with every segment authenticated.
+func checksumName(m *manifest.Manifest) string {
+	if m.CRC32C != "" {
+		return "crc32c and every encrypted segment"
+	}
+	return "sha256"
 }
