@@ -49,7 +49,9 @@ unit:
 	@scripts/phase.sh start unit
 	$(GO) test -race -count=1 ./...
 	@# The real-cluster Elasticsearch scenarios run only with ES_URL; say so.
-	@$(GO) test -count=1 -run TestESRealCluster -v ./plugin/ | grep -E '^(--- |\s+elasticsearch_real)' || true
+	@# With -race, as above, this reuses the test binary just built: without
+	@# it, a cold run compiled plugin's dependencies a third time.
+	@$(GO) test -race -count=1 -run TestESRealCluster -v ./plugin/ | grep -E '^(--- |\s+elasticsearch_real)' || true
 	@scripts/phase.sh end unit
 
 # e2e builds the pinned servers first (cached in $(TOOLS_DIR)); e2e-only

@@ -58,7 +58,8 @@ func (b *bench) consulSnapshot(ctx context.Context) error {
 	row := fmt.Sprintf("consul_snapshot (%s)", mib(st.Size()))
 	b.addRow(row, *snapMiB, res)
 	b.limitRow(row, res, "c")
-	restore := toolRestore{env: env, bin: bin, args: func(f string) []string { return []string{"snapshot", "restore", f} }}
+	ready := settle(func() error { _, _, err := cc.KV().Get("bench/00000", nil); return err })
+	restore := toolRestore{env: env, bin: bin, cleanup: ready, args: func(f string) []string { return []string{"snapshot", "restore", f} }}
 	return b.restoreAgainstTwoStep(row, *snapMiB, spec, "snap", b.env(), []string{"-auto-approve", "-to", c.URL()}, restore, 0.8)
 }
 

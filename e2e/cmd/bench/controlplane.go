@@ -74,7 +74,8 @@ backup "nomad_snapshot" "nomad" {
 	if err != nil {
 		return err
 	}
-	restore := toolRestore{env: env, bin: bin, args: func(f string) []string { return []string{"operator", "snapshot", "restore", f} }}
+	ready := settle(func() error { _, _, err := c.Variables().Peek("bench/v00000", nil); return err })
+	restore := toolRestore{env: env, bin: bin, cleanup: ready, args: func(f string) []string { return []string{"operator", "snapshot", "restore", f} }}
 	return b.restoreAgainstTwoStep(row, *nomadMiB, spec, "nomad", b.env(), []string{"-auto-approve", "-to", "http://" + addr}, restore, 0.8)
 }
 
@@ -141,14 +142,8 @@ backup "vault_raft" "vault" {
 	// Vault answers again a few seconds after a restore: each restore,
 	// vigil's or the CLI's, waits for that outside its time, as an
 	// operator would before the next.
-	settle := func() {
-		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			if _, err := c.Logical().ReadWithContext(ctx, "kv/bench/s00000"); err == nil {
-				return
-			}
-		}
-	}
-	restore := toolRestore{env: env, bin: bin, cleanup: settle, args: func(f string) []string { return []string{"operator", "raft", "snapshot", "restore", f} }}
+	ready := settle(func() error { _, err := c.Logical().ReadWithContext(ctx, "kv/bench/s00000"); return err })
+	restore := toolRestore{env: env, bin: bin, cleanup: ready, args: func(f string) []string { return []string{"operator", "raft", "snapshot", "restore", f} }}
 	return b.restoreAgainstTwoStep(row, *vaultMiB, spec, "vault", env, []string{"-auto-approve", "-to", api}, restore, 0.8)
 }
 
