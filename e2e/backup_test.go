@@ -150,7 +150,7 @@ func decompress(t *testing.T, m *manifest.Manifest, data []byte) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := envelope.Decrypt(bytes.NewReader(data), key, m.Backup, m.ID)
+		r, err := envelope.Decrypt(bytes.NewReader(data), key, m.Backup, m.ID, m.Encryption.SegmentSize)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -153,7 +153,7 @@ func (d *Deps) decryptFor(ctx context.Context, b *config.Backup, m *manifest.Man
 	if e == nil {
 		return r, nil
 	}
-	if e.Algorithm != envelope.Algorithm || e.SegmentSize != envelope.SegmentSize {
+	if e.Algorithm != envelope.Algorithm || !envelope.Readable(e.SegmentSize) {
 		return nil, fmt.Errorf("tasks: %s/%s: encrypted with %s in %d-byte segments, which this vigil does not read", m.Backup, m.ID, e.Algorithm, e.SegmentSize)
 	}
 	kr, err := d.unwrapKeyring(b, m)
@@ -174,7 +174,7 @@ func decryptWith(m *manifest.Manifest, key []byte, r io.Reader) (io.Reader, erro
 	if e == nil {
 		return r, nil
 	}
-	pr, err := envelope.Decrypt(r, key, m.Backup, m.ID)
+	pr, err := envelope.Decrypt(r, key, m.Backup, m.ID, e.SegmentSize)
 	if err != nil {
 		return nil, err
 	}

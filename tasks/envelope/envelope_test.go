@@ -28,7 +28,7 @@ func sealed(t *testing.T, key, plain []byte, backup, id string) []byte {
 }
 
 func open(key, ct []byte, backup, id string) ([]byte, error) {
-	r, err := Decrypt(bytes.NewReader(ct), key, backup, id)
+	r, err := Decrypt(bytes.NewReader(ct), key, backup, id, SegmentSize)
 	if err != nil {
 		return nil, err
 	}
@@ -84,5 +84,39 @@ func TestStreamAuthenticates(t *testing.T) {
 		if len(out) > 0 && !bytes.Equal(out, plain[:len(out)]) {
 			t.Errorf("%s: bytes that are not the plaintext came out", name)
 		}
+	}
+}
+
+// Backups written before 2026-12-06 have 1 MiB segments: their manifests
+// say so, and they still decrypt; a segment size this vigil never wrote
+// is refused before any byte is read.
+func TestLegacySegmentsDecrypt(t *testing.T) {
+	key := make([]byte, 32)
+	rand.Read(key)
+	plain := make([]byte, 2*LegacySegmentSize+99)
+	rand.Read(plain)
+	c, err := cipherFor(key, LegacySegmentSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w, err := c.NewEncryptingWriter(&buf, aad("db", "id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(plain)
+	w.Close()
+	r, err := Decrypt(bytes.NewReader(buf.Bytes()), key, "db", "id", LegacySegmentSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("legacy round trip: %v", err)
+	}
+	if _, err := open(key, buf.Bytes(), "db", "id"); err == nil {
+		t.Error("1 MiB segments read as 256 KiB ones")
+	}
+	if _, err := Decrypt(bytes.NewReader(buf.Bytes()), key, "db", "id", 4096); err == nil {
+		t.Error("a segment size never written was accepted")
 	}
 }

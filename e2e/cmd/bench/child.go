@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -83,6 +85,9 @@ func childResult(err error) int {
 func measure(env []string, name string, args ...string) (sample, error) {
 	cmd := exec.Command(name, args...)
 	cmd.Env = env
+	if filepath.Base(name) == "vigil" && *vigilEnv != "" {
+		cmd.Env = append(slices.Clone(env), strings.Split(*vigilEnv, ",")...)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	busy, start := machineBusy(), time.Now()

@@ -36,6 +36,7 @@ var (
 	planJobs    = flag.Int("plan-backups", 1000, "backups in the plan benchmark")
 	fleetN      = flag.Int("fleet-backups", 1000, "backups in the fleet benchmark")
 	fleetWindow = flag.Duration("fleet-window", time.Minute, "how long the fleet benchmark counts steady-state requests")
+	vigilEnv    = flag.String("vigil-env", "", "comma list of NAME=VALUE added to vigil's own environment (GOMEMLIMIT=48MiB, GODEBUG=...), for experiments")
 	only        = flag.String("only", "", "comma list of benchmarks to run: etcd,realistic,consul_snapshot,consul_kv,nomad_snapshot,vault_raft,postgres,fanout,cloud,restore,compile,plan,fleet")
 )
 
