@@ -30,14 +30,20 @@ selected() {
 build_one() {
   local name=$1 module=$2 version=$3; shift 3
   # Extra fields: `go mod edit` flags, tags=T (build tags; part of the
-  # binary's folder name, as in the harness) and overlay=DIR (files laid
+  # binary's folder name, as in the harness), overlay=DIR (files laid
   # over the module's at build time, by path: go build -overlay; DIR/a/b.go.in
-  # replaces the module's a/b.go).
-  local tags="" overlay="" edits=() f
+  # replaces the module's a/b.go), copy=MODULE (a dependency copied, at the
+  # version the build selects, into _deps/MODULE and used from there, so a
+  # patch can change it: the go command refuses overlays of the module
+  # cache) and patch=FILE (a unified diff applied with `patch -p1` in the
+  # copy of the module, after the copies are made).
+  local tags="" overlay="" edits=() copies=() patches=() f
   for f in "$@"; do
     case "$f" in
       tags=*) tags=${f#tags=} ;;
       overlay=*) overlay=$here/${f#overlay=} ;;
+      copy=*) copies+=("${f#copy=}") ;;
+      patch=*) patches+=("$here/${f#patch=}") ;;
       *) edits+=("$f") ;;
     esac
   done
@@ -83,6 +89,18 @@ build_one() {
       go mod edit -dropreplace="$r"
     done
     if [ ${#edits[@]} -gt 0 ]; then go mod edit "${edits[@]}"; fi
+    local m d
+    for m in "${copies[@]}"; do
+      # Without a version, the one this module's build selects.
+      d=$(GOFLAGS=-mod=mod go mod download -json "$m" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+      mkdir -p "_deps/$m"
+      cp -r "$d/." "_deps/$m/"
+      chmod -R u+w "_deps/$m"
+      go mod edit -replace="$m=./_deps/$m"
+    done
+    for f in "${patches[@]}"; do
+      patch -p1 --quiet --forward < "$f"
+    done
     local flags=()
     [ -n "$tags" ] && flags+=(-tags "$tags")
     if [ -n "$overlay" ]; then
