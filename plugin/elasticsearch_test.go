@@ -360,3 +360,36 @@ func TestESRestoreHasADeadline(t *testing.T) {
 		t.Fatalf("err = %v after %s", err, time.Since(start))
 	}
 }
+
+// A server that answers like Elasticsearch but does not say it is one is
+// refused, as the official client's product check refuses it; and the
+// credentials go in the Authorization header, the API key first.
+func TestESProductCheckAndCredentials(t *testing.T) {
+	var auth atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth.Store(r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"backups":{"type":"fs","settings":{"location":"/mnt/backups"}}}`)
+	}))
+	t.Cleanup(srv.Close)
+	es := esTarget(t, srv.URL, config.ElasticsearchSource{})
+	_, err := es.Snapshot(esCtx(t, 5*time.Second), &bytes.Buffer{}, SnapshotOptions{ID: "20261121T120000.000Z"})
+	if err == nil || !strings.Contains(err.Error(), "not Elasticsearch") {
+		t.Errorf("a server without X-Elastic-Product: %v", err)
+	}
+
+	t.Setenv("ES_API_KEY", "a2V5OnNlY3JldA==")
+	t.Setenv("ES_USERNAME", "elastic")
+	t.Setenv("ES_PASSWORD", "pw")
+	withKey := esTarget(t, srv.URL, config.ElasticsearchSource{})
+	withKey.Snapshot(esCtx(t, 5*time.Second), &bytes.Buffer{}, SnapshotOptions{ID: "20261121T120000.000Z"})
+	if got, _ := auth.Load().(string); got != "APIKey a2V5OnNlY3JldA==" {
+		t.Errorf("Authorization with ES_API_KEY set = %q, want the API key", got)
+	}
+	t.Setenv("ES_API_KEY", "")
+	basic := esTarget(t, srv.URL, config.ElasticsearchSource{})
+	basic.Snapshot(esCtx(t, 5*time.Second), &bytes.Buffer{}, SnapshotOptions{ID: "20261121T120000.000Z"})
+	if got, _ := auth.Load().(string); got != "Basic ZWxhc3RpYzpwdw==" {
+		t.Errorf("Authorization with ES_USERNAME and ES_PASSWORD = %q, want basic auth", got)
+	}
+}
