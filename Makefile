@@ -38,7 +38,7 @@ image:
 # from Go modules, Debian and npm packages), made while lint runs (lint's
 # vet also compiles the e2e suite's dependencies). The unit tests then run
 # beside the e2e suite at nice 19: the suite waits on its servers for most
-# of its time (0.8 of 2 cores busy on average), and the unit tests' compile
+# of its time (0.66 of 2 cores busy on average), and the unit tests' compile
 # fills the idle cores without taking CPU the suite asks for. Each side's
 # log is printed once both end.
 test:

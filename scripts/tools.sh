@@ -93,6 +93,10 @@ build_one() {
     for m in "${copies[@]}"; do
       # Without a version, the one this module's build selects.
       d=$(GOFLAGS=-mod=mod go mod download -json "$m" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+      if [ -z "$d" ] || [ ! -d "$d" ]; then
+        echo "tools: $name: no source directory for $m (copy=$m in $versions)" >&2
+        exit 1
+      fi
       mkdir -p "_deps/$m"
       cp -r "$d/." "_deps/$m/"
       chmod -R u+w "_deps/$m"
