@@ -49,7 +49,16 @@ build_one() {
   done
   local dest="$tools_dir/$name-$version${tags:+-$tags}"
   local bin="$dest/$name"
-  if [ -x "$bin" ]; then
+  # The recipe: this line's fields and the patches' and overlay's contents.
+  # A binary built from another recipe (a patch changed, say) is rebuilt,
+  # though its folder name, which the harness looks up, is the same.
+  local recipe
+  recipe=$({ printf '%s\n' "$module" "$version" "$@"
+             for f in "${patches[@]}"; do cat "$f"; done
+             [ -z "$overlay" ] || (cd "$overlay" && find . -type f | LC_ALL=C sort |
+                                    while IFS= read -r f; do echo "$f"; cat "$f"; done)
+           } | sha256sum | cut -c1-16)
+  if [ -x "$bin" ] && [ "$(cat "$dest/.recipe" 2>/dev/null)" = "$recipe" ]; then
     echo "tools: $name $version: present at $bin"
     return 0
   fi
@@ -57,7 +66,11 @@ build_one() {
   # One builder per tool at a time; a second caller waits, then finds the binary.
   exec 9>"$dest/.lock"
   flock 9
-  if [ -x "$bin" ]; then echo "tools: $name $version: present at $bin"; return 0; fi
+  if [ -x "$bin" ] && [ "$(cat "$dest/.recipe" 2>/dev/null)" = "$recipe" ]; then
+    echo "tools: $name $version: present at $bin"
+    return 0
+  fi
+  [ ! -e "$bin" ] || echo "tools: $name $version: built from another recipe; rebuilding"
 
   local start=$SECONDS
   echo "tools: $name $version: fetching $module@$version from the module proxy"
@@ -122,6 +135,7 @@ build_one() {
     GOFLAGS=-mod=mod GOTOOLCHAIN=local go build "${flags[@]}" -ldflags='-s -w' -o "$bin.tmp" .
   ) || { rm -rf "$work"; echo "tools: $name $version: build failed" >&2; return 1; }
   mv "$bin.tmp" "$bin"
+  printf '%s\n' "$recipe" > "$dest/.recipe"
   rm -rf "$work"
   echo "tools: $name $version: built in $((SECONDS - start))s -> $bin"
   "$here/scripts/phase.sh" note "$name" $((SECONDS - start)) 2>/dev/null || true

@@ -16,16 +16,19 @@ import (
 	"time"
 )
 
-// ProxyRule changes the answers to requests whose method and path match:
-// Status answers that status instead of passing the request on; CutAfter
-// ends the answer's body cleanly after that many bytes (a server that
-// fails mid-copy ends a chunked body normally); Rewrite replaces the body.
+// ProxyRule changes the requests whose method and path match, or their
+// answers: Status answers that status instead of passing the request on;
+// CutAfter ends the answer's body cleanly after that many bytes (a server
+// that fails mid-copy ends a chunked body normally); Rewrite replaces the
+// answer's body; RewriteRequest replaces the request's body before the
+// server sees it (a link that flips a bit on the way), seeing its headers.
 type ProxyRule struct {
-	Method     string
-	PathPrefix string
-	Status     int
-	CutAfter   int64
-	Rewrite    func([]byte) []byte
+	Method         string
+	PathPrefix     string
+	Status         int
+	CutAfter       int64
+	Rewrite        func([]byte) []byte
+	RewriteRequest func(http.Header, []byte) []byte
 }
 
 func (r ProxyRule) matches(req *http.Request) bool {
@@ -116,6 +119,16 @@ func StartHTTPProxy(target string, upstream, serve *tls.Config) (*HTTPProxy, err
 		if rule, ok := p.rule(r); ok && rule.Status != 0 {
 			http.Error(w, "harness proxy: refused on purpose", rule.Status)
 			return
+		} else if ok && rule.RewriteRequest != nil {
+			b, err := io.ReadAll(r.Body)
+			r.Body.Close()
+			if err != nil {
+				http.Error(w, "harness proxy: read request: "+err.Error(), http.StatusBadGateway)
+				return
+			}
+			b = rule.RewriteRequest(r.Header, b)
+			r.Body = io.NopCloser(bytes.NewReader(b))
+			r.ContentLength = int64(len(b))
 		}
 		rp.ServeHTTP(w, r)
 	})

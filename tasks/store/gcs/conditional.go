@@ -36,7 +36,7 @@ func (s *Store) PutIfMatch(ctx context.Context, key string, body []byte, etag st
 
 func (s *Store) putCond(ctx context.Context, key string, body []byte, gen int64) (string, error) {
 	obj, err := s.Client.Objects.Insert(s.Bucket, &raw.Object{Name: s.Prefix + key}).IfGenerationMatch(gen).
-		Media(bytes.NewReader(body), googleapi.ContentType("application/octet-stream")).Context(ctx).Do()
+		Media(bytes.NewReader(body), googleapi.ContentType("application/octet-stream"), googleapi.EnableAutoChecksum()).Context(ctx).Do()
 	if err != nil {
 		return "", s.condError("put", key, err)
 	}

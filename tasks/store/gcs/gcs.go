@@ -85,14 +85,19 @@ func (s *Store) where(key string) string { return "gs://" + s.Bucket + "/" + s.P
 
 // Put streams r in a resumable upload (one request when it fits in a
 // chunk): nothing is visible under key until the last chunk finalizes it,
-// and a failed or cancelled Put never finalizes. The CRC32C vigil counted
-// is compared with the stored object's; on a difference the object is
-// deleted and Put fails.
+// and a failed or cancelled Put never finalizes. The whole object's CRC32C
+// goes with the request that finalizes it (the SDK's automatic checksum:
+// X-Goog-Hash on a resumable upload's last chunk, the object's crc32c on a
+// single request), so GCS refuses to create an object whose bytes differ
+// from what left vigil; a stream's checksum cannot be known before its
+// first byte. The CRC32C vigil counted is also compared with the stored
+// object's, for a server that does not check; on a difference the object
+// is deleted and Put fails.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) error {
 	sum := crc32.New(crc32.MakeTable(crc32.Castagnoli))
 	counted := &store.CountingReader{R: io.TeeReader(r, sum)}
 	obj, err := s.Client.Objects.Insert(s.Bucket, &raw.Object{Name: s.Prefix + key}).
-		Media(counted, googleapi.ChunkSize(ChunkSize), googleapi.ContentType("application/octet-stream")).
+		Media(counted, googleapi.ChunkSize(ChunkSize), googleapi.ContentType("application/octet-stream"), googleapi.EnableAutoChecksum()).
 		Context(ctx).Do()
 	if err != nil {
 		return fmt.Errorf("store: put %s: %w", s.where(key), err)
