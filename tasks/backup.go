@@ -22,9 +22,23 @@ var (
 	errLockLost = errors.New("the lock was lost; the run stopped")
 )
 
-// cleanupTimeout bounds the work done after a run ends (record, release,
-// revoke), on a context of its own so a cancelled run still cleans up.
-const cleanupTimeout = 30 * time.Second
+// cleanupTimeout bounds each piece of the work done after a run ends
+// (record, release, revoke), from when that piece starts, on a context the
+// run's cancellation does not reach (afterRun), so a cancelled run still
+// cleans up. Counted from the run's start instead, as it once was, it left
+// a backup longer than itself no time: no record, the lock left held.
+// A variable so a test can shorten it.
+var cleanupTimeout = 30 * time.Second
+
+// afterRun is the context of the work after a run ends: not cancelled with
+// the run, and without a deadline of its own; each piece takes cleanupTimeout
+// through bounded.
+func afterRun(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+
+// bounded gives one piece of the work after a run its cleanupTimeout.
+func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, cleanupTimeout)
+}
 
 // RunOptions tune a backup run.
 type RunOptions struct {
@@ -54,8 +68,7 @@ func Run(ctx context.Context, d *Deps, b *config.Backup, o RunOptions) (*record.
 	log := d.Log.With("backup", b.Name, "run", run.ID)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	cleanup, cancelCleanup := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-	defer cancelCleanup()
+	cleanup := afterRun(ctx)
 	// The backup itself (lock wait, credentials, stream, manifest) has the
 	// backup's timeout; the stages after it have their own.
 	bctx, cancelTimeout := context.WithTimeoutCause(ctx, b.Timeout, errTimeout)
@@ -90,7 +103,9 @@ func Run(ctx context.Context, d *Deps, b *config.Backup, o RunOptions) (*record.
 		return failEarly(cleanup, d, run, err, log)
 	}
 	defer func() {
-		if err := lease.Release(cleanup); err != nil {
+		rctx, cancel := bounded(cleanup)
+		defer cancel()
+		if err := lease.Release(rctx); err != nil {
 			log.Warn("releasing the lock failed; it frees when its TTL ends", "error", err)
 		}
 	}()
@@ -298,6 +313,8 @@ func (d *Deps) finish(ctx context.Context, book record.Book, run *record.Run, er
 		log.Warn(what+" written; a stage after it failed", "status", run.Status, "error", run.Error)
 	}
 	if book != nil {
+		ctx, cancel := bounded(ctx)
+		defer cancel()
 		if rerr := book.Finish(ctx, *run); rerr != nil {
 			log.Error("writing the run record failed; the run's outcome stands", "status", run.Status, "error", rerr)
 		}
@@ -337,12 +354,16 @@ func (d *Deps) recordSkip(cleanup, ctx context.Context, b *config.Backup, s stor
 		}
 		book = d.book(s)
 	}
-	if err := book.Skip(cleanup, *run); err != nil {
+	sctx, cancel := bounded(cleanup)
+	defer cancel()
+	if err := book.Skip(sctx, *run); err != nil {
 		log.Warn("could not record the skip", "error", err)
 	}
 }
 
 func closeSession(ctx context.Context, s *creds.Session, log hclog.Logger) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	if err := s.Close(ctx); err != nil {
 		log.Error("releasing credentials failed", "error", err)
 	}

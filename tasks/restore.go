@@ -46,9 +46,7 @@ func Restore(ctx context.Context, d *Deps, b *config.Backup, opts RestoreOptions
 	if err != nil {
 		return nil, err
 	}
-	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-	defer cancel()
-	defer cs.Close(cleanup, d.Log)
+	defer cs.Close(afterRun(ctx), d.Log)
 	cat := cs.Merged
 	// The records may live on the very cluster being restored: without
 	// them the drills' verdicts are unknown, and the restore goes on.

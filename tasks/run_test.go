@@ -374,3 +374,48 @@ func TestRestoresInOnePass(t *testing.T) {
 		}
 	}
 }
+
+// TestLongRunStillCleansUp: the work after a run (record, lock release)
+// gets its time from when it starts. A run longer than cleanupTimeout once
+// found that time spent already: its record was not written and its lock
+// was left held, so the next run was skipped.
+func TestLongRunStillCleansUp(t *testing.T) {
+	defer func(d time.Duration) { cleanupTimeout = d }(cleanupTimeout)
+	cleanupTimeout = 100 * time.Millisecond
+	src := &sleepySource{source: source{data: randomBytes(64 << 10), failAt: -1}, delay: 4 * cleanupTimeout}
+	d, b := standalone(t, &src.source, "none")
+	d.Target = func(*config.Backup, string) (plugin.Target, error) { return src, nil }
+	run, err := Run(context.Background(), d, b, RunOptions{})
+	if err != nil || run.Status != record.Succeeded {
+		t.Fatalf("run %+v: %v", run, err)
+	}
+	s, _ := local.New(b.Storage.Path)
+	last, err := (&record.Store{S: s}).Last(context.Background(), "unit", record.KindBackup)
+	if err != nil || last == nil || last.Status != record.Succeeded || last.ID != run.ID {
+		t.Fatalf("the record of a run longer than cleanupTimeout: %+v, %v", last, err)
+	}
+	locker, err := d.locker(b, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease, err := locker.Acquire(context.Background(), b.Lock.Key, lockHolder(), time.Second, 0)
+	if err != nil {
+		t.Fatalf("the lock after the run: %v", err)
+	}
+	lease.Release(context.Background())
+}
+
+// sleepySource takes delay before its bytes.
+type sleepySource struct {
+	source
+	delay time.Duration
+}
+
+func (s *sleepySource) Snapshot(ctx context.Context, w io.Writer, o plugin.SnapshotOptions) (plugin.Source, error) {
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return s.source.Snapshot(ctx, w, o)
+}

@@ -45,8 +45,7 @@ type VerifyOptions struct {
 // time (RTO: fetch and restore) and the backup's age (RPO). The error is
 // non-nil exactly when the drill failed.
 func Verify(ctx context.Context, d *Deps, b *config.Backup, opts VerifyOptions) (*record.Run, error) {
-	cleanup, cancelCleanup := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-	defer cancelCleanup()
+	cleanup := afterRun(ctx)
 	cs, err := d.ReadCopies(ctx, b, opts.From)
 	if err != nil {
 		run := newDrillRun(d, b)
@@ -85,8 +84,7 @@ func (d *Deps) verifyIn(ctx context.Context, b *config.Backup, s store.Store, bo
 		ctx, cancel = context.WithTimeoutCause(ctx, v.MaxDuration, errTimeout)
 		defer cancel()
 	}
-	cleanup, cancelCleanup := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-	defer cancelCleanup()
+	cleanup := afterRun(ctx)
 	run.Status = record.Running
 	if err := book.Start(ctx, *run); err != nil {
 		return d.finish(cleanup, book, run, err, log)
