@@ -27,6 +27,12 @@ func (h Holder) String() string {
 	return fmt.Sprintf("%s since %s", who, h.StartedAt.UTC().Format(time.RFC3339))
 }
 
+// Same reports whether h and o are the same run (the times compared as
+// instants: one may have come back from JSON).
+func (h Holder) Same(o Holder) bool {
+	return h.AllocID == o.AllocID && h.Node == o.Node && h.Host == o.Host && h.PID == o.PID && h.StartedAt.Equal(o.StartedAt)
+}
+
 // Me describes this process. Nomad sets NOMAD_ALLOC_ID; the compiled job
 // sets VIGIL_NODE to the node's name.
 func Me(now time.Time) Holder {

@@ -117,11 +117,12 @@ type storeLease struct {
 	once   sync.Once
 	relErr error
 	why    error
+	me     Holder
 }
 
 func newStoreLease(s *Store, obj string, me Holder, ttl time.Duration, etag string) *storeLease {
 	ctx, stop := context.WithCancel(context.Background())
-	l := &storeLease{s: s, obj: obj, lost: make(chan struct{}), stop: stop, done: make(chan struct{}), etag: etag}
+	l := &storeLease{s: s, obj: obj, lost: make(chan struct{}), stop: stop, done: make(chan struct{}), etag: etag, me: me}
 	go l.refresh(ctx, me, ttl)
 	return l
 }
@@ -182,9 +183,36 @@ func (l *storeLease) Release(ctx context.Context) error {
 		<-l.done
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		if err := l.s.S.DeleteIfMatch(ctx, l.obj, l.etag); err != nil && !errors.Is(err, store.ErrPrecondition) {
+		err := l.s.S.DeleteIfMatch(ctx, l.obj, l.etag)
+		if errors.Is(err, store.ErrPrecondition) {
+			err = l.releaseUnseenRefresh(ctx)
+		}
+		if err != nil {
 			l.relErr = fmt.Errorf("lock: release %s: %w", l.obj, err)
 		}
 	})
 	return l.relErr
+}
+
+// releaseUnseenRefresh deletes the lock object when it still names this
+// holder under another ETag: a refresh the store wrote whose answer never
+// came (a timeout), which would otherwise leave the lock held for the next
+// run to be skipped by. An object naming another holder was taken over,
+// and is left to it.
+func (l *storeLease) releaseUnseenRefresh(ctx context.Context) error {
+	cur, err := l.s.S.GetVersioned(ctx, l.obj)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var held storeLock
+	if json.Unmarshal(cur.Body, &held) != nil || !held.Holder.Same(l.me) {
+		return nil
+	}
+	if err := l.s.S.DeleteIfMatch(ctx, l.obj, cur.ETag); err != nil && !errors.Is(err, store.ErrPrecondition) {
+		return err
+	}
+	return nil
 }

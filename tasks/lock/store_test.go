@@ -141,3 +141,44 @@ func TestReleaseDuringARefresh(t *testing.T) {
 		t.Fatal("the lock object outlived its release")
 	}
 }
+
+// A refresh the store wrote but whose answer never came (the refresh
+// timed out) leaves the lease an old ETag; Release still deletes the
+// object, which names this run, and leaves alone one another run took
+// over.
+func TestReleaseAfterAnUnseenRefresh(t *testing.T) {
+	ctx := context.Background()
+	mem := &memCond{objs: map[string]*store.Versioned{}}
+	l := &Store{S: &slowCond{memCond: mem, delay: time.Hour}}
+	lease, err := l.Acquire(ctx, "vigil/locks/x", Holder{Host: "a", PID: 1, StartedAt: time.Now()}, 300*time.Millisecond, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-lease.Lost(): // the refresh at 100 ms was written, its answer timed out at 400 ms
+	case <-time.After(5 * time.Second):
+		t.Fatal("a refresh that never answered did not lose the lease")
+	}
+	if err := lease.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(mem.objs) != 0 {
+		t.Fatal("the lock object, rewritten by an unseen refresh, outlived its release")
+	}
+
+	// Taken over by another run: its object stays.
+	lease, err = l.Acquire(ctx, "vigil/locks/y", Holder{Host: "a", PID: 1}, 300*time.Millisecond, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-lease.Lost()
+	mem.mu.Lock()
+	mem.put("vigil/locks/y.lock", (&Store{}).body(Holder{Host: "b", PID: 2}), time.Now())
+	mem.mu.Unlock()
+	if err := lease.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(mem.objs) != 1 {
+		t.Fatal("release deleted the lock another run holds")
+	}
+}
