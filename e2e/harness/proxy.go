@@ -116,10 +116,12 @@ func StartHTTPProxy(target string, upstream, serve *tls.Config) (*HTTPProxy, err
 			}
 		}
 		p.mu.Unlock()
-		if rule, ok := p.rule(r); ok && rule.Status != 0 {
+		rule, ok := p.rule(r)
+		if ok && rule.Status != 0 {
 			http.Error(w, "harness proxy: refused on purpose", rule.Status)
 			return
-		} else if ok && rule.RewriteRequest != nil {
+		}
+		if ok && rule.RewriteRequest != nil {
 			b, err := io.ReadAll(r.Body)
 			r.Body.Close()
 			if err != nil {
@@ -128,7 +130,7 @@ func StartHTTPProxy(target string, upstream, serve *tls.Config) (*HTTPProxy, err
 			}
 			b = rule.RewriteRequest(r.Header, b)
 			r.Body = io.NopCloser(bytes.NewReader(b))
-			r.ContentLength = int64(len(b))
+			r.ContentLength, r.TransferEncoding = int64(len(b)), nil
 		}
 		rp.ServeHTTP(w, r)
 	})
