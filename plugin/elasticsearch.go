@@ -60,7 +60,7 @@ func NewElasticsearch(name string, src config.ElasticsearchSource, to string, se
 		src.URL = to
 	}
 	if u, err := url.Parse(src.URL); err == nil && u.User != nil {
-		return nil, fmt.Errorf("elasticsearch: %s carries user info: credentials never go in a URL; give them with ES_API_KEY, or ES_USERNAME and ES_PASSWORD", RedactURL(src.URL))
+		return nil, fmt.Errorf("elasticsearch: %s carries user info: credentials never go in a URL; give them with ES_API_KEY, or ES_USERNAME and ES_PASSWORD", config.RedactURL(src.URL))
 	}
 	if sec == nil {
 		sec = &Secrets{}
@@ -75,7 +75,13 @@ func NewElasticsearch(name string, src config.ElasticsearchSource, to string, se
 	}
 	u, err := url.Parse(src.URL)
 	if err != nil {
-		return nil, fmt.Errorf("elasticsearch: address %s: %w", RedactURL(src.URL), err)
+		// Not err itself: url.Parse's error quotes the whole address,
+		// password and all.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("elasticsearch: address %s: %w", config.RedactURL(src.URL), err)
 	}
 	// The official client's transport under its esapi requests, without
 	// the root package: that one also holds the typed API, 850 packages
@@ -91,7 +97,7 @@ func NewElasticsearch(name string, src config.ElasticsearchSource, to string, se
 		Transport:    &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tlsConf},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("elasticsearch: client for %s: %w", RedactURL(src.URL), err)
+		return nil, fmt.Errorf("elasticsearch: client for %s: %w", config.RedactURL(src.URL), err)
 	}
 	es := genuineElasticsearch{tp}
 	return &Elasticsearch{
@@ -213,18 +219,7 @@ func (t *Elasticsearch) callWait(ctx context.Context, op, privilege string, req 
 }
 
 // url is the cluster's URL for messages, with any password masked.
-func (t *Elasticsearch) url() string { return RedactURL(t.src.URL) }
-
-// RedactURL masks the password of a URL's user info ("user:xxxxx@"), so a
-// URL can appear in errors, logs and records. Specs refuse user info in
-// URLs; this guards what arrives by flags or environment.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	return u.Redacted()
-}
+func (t *Elasticsearch) url() string { return config.RedactURL(t.src.URL) }
 
 func (t *Elasticsearch) transportError(op string, err error) error {
 	if errors.Is(err, syscall.ECONNREFUSED) {

@@ -393,3 +393,18 @@ func TestESProductCheckAndCredentials(t *testing.T) {
 		t.Errorf("Authorization with ES_USERNAME and ES_PASSWORD = %q, want basic auth", got)
 	}
 }
+
+// An address that does not parse and carries a password (a -to flag, say)
+// is refused without the password in the error: url.Parse's own error
+// would quote it.
+func TestESUnparseableAddressKeepsItsPassword(t *testing.T) {
+	for _, to := range []string{"https://elastic:s3cret%zz@es.example:9200", "https://elastic:s3cret@es.example:9200"} {
+		_, err := NewElasticsearch("x", config.ElasticsearchSource{URL: "http://127.0.0.1:9200"}, to, nil)
+		if err == nil {
+			t.Fatalf("%s: accepted", to)
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("the error shows the password: %v", err)
+		}
+	}
+}

@@ -344,18 +344,10 @@ func checkURL(e *evaluator, raw, what string, rng hcl.Range) {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		e.errorf(rng, "Invalid "+what, "%q is not an http:// or https:// URL.", redactURL(raw))
+		e.errorf(rng, "Invalid "+what, "%q is not an http:// or https:// URL.", config.RedactURL(raw))
 	case u.User != nil:
-		e.errorf(rng, "Credentials in "+what, "%q carries user info; credentials never go in a spec (they would be compiled into the job in clear text). Give them through Vault or the client's environment.", redactURL(raw))
+		e.errorf(rng, "Credentials in "+what, "%q carries user info; credentials never go in a spec (they would be compiled into the job in clear text). Give them through Vault or the client's environment.", config.RedactURL(raw))
 	}
-}
-
-// redactURL masks a URL's password for messages.
-func redactURL(raw string) string {
-	if u, err := url.Parse(raw); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return raw
 }
 
 // esBadChars are the characters Elasticsearch refuses in repository and
