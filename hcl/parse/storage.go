@@ -195,7 +195,7 @@ func decodeEndpoint(e *evaluator, attr *hcl.Attribute, what string) string {
 	}
 	v := e.str(attr, "")
 	if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		e.errorf(attr.Expr.Range(), "Invalid "+what+" endpoint", "%q is not an http:// or https:// URL.", v)
+		e.errorf(attr.Expr.Range(), "Invalid "+what+" endpoint", "%q is not an http:// or https:// URL.", config.RedactURL(v))
 	}
 	return v
 }
