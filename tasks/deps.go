@@ -47,6 +47,10 @@ type Deps struct {
 	// Finished, when set, hears of every run that ends (backups, drills,
 	// skips): telemetry.
 	Finished func(*record.Run)
+	// FanOut, when set, hears before a stream to several stores what
+	// their buffers hold beyond the largest one's (store.PutBuffers), so
+	// the process can grow its soft memory limit by it.
+	FanOut func(extra int64)
 }
 
 // NewDeps connects to the control Consul (unless the config is

@@ -201,3 +201,40 @@ func TestRestoreReadsTheFirstStorageHoldingTheBackup(t *testing.T) {
 		t.Errorf("-from c: %q %v", from, err)
 	}
 }
+
+// bufferingStore is a store that says its uploads hold n bytes of buffers.
+type bufferingStore struct {
+	store.Store
+	n int64
+}
+
+func (b *bufferingStore) PutBuffer() int64 { return b.n }
+
+func TestRunFanningOutGrowsMemoryByTheFurtherStoresBuffers(t *testing.T) {
+	src := &source{data: randomBytes(1 << 20), failAt: -1}
+	d, b, stores := fanoutBackup(t, src, -1)
+	sizes := []int64{17 << 20, 15 << 20, 0}
+	for i, st := range b.Destinations() {
+		d.Stores[st.Name] = &bufferingStore{Store: stores[i], n: sizes[i]}
+	}
+	var heard []int64
+	d.FanOut = func(extra int64) { heard = append(heard, extra) }
+	if _, err := Run(context.Background(), d, b, RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The default limit allows for the largest store's buffers; the
+	// others' are the extra.
+	if len(heard) != 1 || heard[0] != 15<<20 {
+		t.Fatalf("FanOut heard %v, want [%d]", heard, 15<<20)
+	}
+
+	heard = nil
+	one, b1 := standalone(t, src, "zstd")
+	one.FanOut = func(extra int64) { heard = append(heard, extra) }
+	if _, err := Run(context.Background(), one, b1, RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(heard) != 0 {
+		t.Fatalf("a run to one store grew its memory by %v", heard)
+	}
+}

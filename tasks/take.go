@@ -36,8 +36,13 @@ func takeBackup(ctx context.Context, d *Deps, b *config.Backup, t plugin.Target,
 		return nil, noCopy(ds)
 	}
 	o := streamOptions{Zstd: b.Compression == "zstd", Backup: b.Name, ID: run.ID}
+	stores := make([]store.Store, 0, len(targets))
 	for _, x := range targets {
 		o.Puts = append(o.Puts, putter(x.s, retentionOf(x.b, run.StartedAt)))
+		stores = append(stores, x.s)
+	}
+	if d.FanOut != nil && len(stores) > 1 {
+		d.FanOut(store.PutBuffers(stores))
 	}
 	var dk *envelope.DataKey
 	if kr != nil {

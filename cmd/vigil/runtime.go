@@ -124,6 +124,9 @@ func (m *Meta) prepare(fs *flag.FlagSet, rf *runtimeFlags, args []string) (*conf
 		return nil, nil, nil, false
 	}
 	d, ok := m.deps(cfg, rf)
+	if ok {
+		d.FanOut = growMemoryLimit
+	}
 	return cfg, b, d, ok
 }
 
@@ -160,6 +163,16 @@ func applyMemoryLimit() { memoryLimit(defaultMemoryLimit) }
 // beside the fleet's records, and a long-lived process with the short
 // commands' lazy GC would hold several times its live set.
 const serveMemoryLimit = 64 << 20
+
+// growMemoryLimit raises the streaming commands' soft limit by extra, the
+// buffers a fan-out's further stores hold (tasks.Deps.FanOut): under a
+// limit the buffers alone come near, the GC runs without pause and takes
+// a core from the stream. GOMEMLIMIT, when set, stays as given.
+func growMemoryLimit(extra int64) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit + extra)
+	}
+}
 
 // memoryLimit sets Go's default GC and a soft memory limit, unless GOGC
 // or GOMEMLIMIT say otherwise, and gives back the pages only start-up

@@ -5,10 +5,11 @@ import (
 	"sync"
 )
 
-// readAhead reads its source in a goroutine of its own, a few chunks
+// ReadAhead reads its source in a goroutine of its own, a few chunks
 // ahead of the consumer, so network reads overlap with hashing and
-// writing. Memory is bounded by aheadChunks × aheadChunkSize.
-type readAhead struct {
+// writing, and a consumer that stops to send what it read does not stop
+// its source. Memory is bounded by chunks × chunk size.
+type ReadAhead struct {
 	chunks chan []byte
 	free   chan []byte
 	done   chan struct{}
@@ -24,21 +25,27 @@ const (
 	aheadChunkSize = 1 << 20
 )
 
-func newReadAhead(src io.Reader) *readAhead {
-	ra := &readAhead{
-		chunks: make(chan []byte, aheadChunks),
-		free:   make(chan []byte, aheadChunks+1),
+func newReadAhead(src io.Reader) *ReadAhead {
+	return NewReadAhead(src, aheadChunks, aheadChunkSize)
+}
+
+// NewReadAhead starts reading src up to chunks × size bytes ahead of
+// Read. Close stops it; src is the caller's to close.
+func NewReadAhead(src io.Reader, chunks, size int) *ReadAhead {
+	ra := &ReadAhead{
+		chunks: make(chan []byte, chunks),
+		free:   make(chan []byte, chunks+1),
 		done:   make(chan struct{}),
 		errc:   make(chan error, 1),
 	}
-	for i := 0; i < aheadChunks+1; i++ {
-		ra.free <- make([]byte, aheadChunkSize)
+	for i := 0; i < chunks+1; i++ {
+		ra.free <- make([]byte, size)
 	}
 	go ra.fill(src)
 	return ra
 }
 
-func (ra *readAhead) fill(src io.Reader) {
+func (ra *ReadAhead) fill(src io.Reader) {
 	defer close(ra.chunks)
 	for {
 		var buf []byte
@@ -65,7 +72,7 @@ func (ra *readAhead) fill(src io.Reader) {
 	}
 }
 
-func (ra *readAhead) Read(p []byte) (int, error) {
+func (ra *ReadAhead) Read(p []byte) (int, error) {
 	for len(ra.cur) == 0 {
 		if ra.full != nil {
 			ra.free <- ra.full[:cap(ra.full)]
@@ -86,4 +93,4 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 }
 
 // Close stops the reading goroutine; the source is the caller's to close.
-func (ra *readAhead) Close() { ra.once.Do(func() { close(ra.done) }) }
+func (ra *ReadAhead) Close() { ra.once.Do(func() { close(ra.done) }) }

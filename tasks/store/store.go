@@ -78,6 +78,30 @@ type Retainer interface {
 	PutRetained(ctx context.Context, key string, r io.Reader, size int64, ret Retention) error
 }
 
+// Buffering is implemented by stores whose Put of a stream holds buffers
+// of its own (parts, blocks or chunks in flight): a run that fans out to
+// several stores holds all of theirs at once, and sizes its memory by
+// PutBuffers.
+type Buffering interface {
+	// PutBuffer is what one Put of a stream of unknown length holds at
+	// most in its buffers, in bytes.
+	PutBuffer() int64
+}
+
+// PutBuffers is what a stream to every one of stores holds in their
+// buffers beyond the largest one's: the extra memory of fanning out.
+func PutBuffers(stores []Store) int64 {
+	var sum, largest int64
+	for _, s := range stores {
+		if b, ok := s.(Buffering); ok {
+			n := b.PutBuffer()
+			sum += n
+			largest = max(largest, n)
+		}
+	}
+	return sum - largest
+}
+
 // CountingReader counts what passes through it: a store that streams an
 // upload of unknown length checks the count against the size it was told.
 type CountingReader struct {

@@ -26,9 +26,13 @@ const (
 )
 
 var (
-	_ store.Store  = (*Store)(nil)
-	_ store.Ranger = (*Store)(nil)
+	_ store.Store     = (*Store)(nil)
+	_ store.Ranger    = (*Store)(nil)
+	_ store.Buffering = (*Store)(nil)
 )
+
+// PutBuffer implements store.Buffering: the blocks staged at once.
+func (s *Store) PutBuffer() int64 { return BlockConcurrency * BlockSize }
 
 // Store is a container and a prefix in it.
 type Store struct {

@@ -27,16 +27,22 @@ import (
 	raw "google.golang.org/api/storage/v1"
 )
 
-// ChunkSize is what a resumable upload buffers and sends per request: the
-// bound on an upload's memory. 16 MiB is the SDK's own default
-// (googleapi.DefaultUploadChunkSize); 8 MiB made vigil take 1.74 of the
-// SDK's plain upload to fake-gcs-server, which copies what it holds on
-// every chunk.
-const ChunkSize = googleapi.DefaultUploadChunkSize
+// ChunkSize is what a resumable upload buffers and sends per request,
+// and aheadChunks × aheadSize what is read from the stream meanwhile: the
+// SDK sends a chunk before it reads the next, so without reading ahead
+// every other copy of a fanned-out stream waited for each chunk's round
+// trip. Half the SDK's own 16 MiB default, so the two together hold about
+// what the one chunk held.
+const (
+	ChunkSize   = 8 << 20
+	aheadChunks = 8
+	aheadSize   = 1 << 20
+)
 
 var (
-	_ store.Store  = (*Store)(nil)
-	_ store.Ranger = (*Store)(nil)
+	_ store.Store     = (*Store)(nil)
+	_ store.Ranger    = (*Store)(nil)
+	_ store.Buffering = (*Store)(nil)
 )
 
 // Store is a bucket and a prefix in it.
@@ -79,6 +85,10 @@ func NewClient(ctx context.Context, serviceAccountJSON []byte, endpoint string) 
 	return c, nil
 }
 
+// PutBuffer implements store.Buffering: the chunk being sent and what is
+// read ahead meanwhile.
+func (s *Store) PutBuffer() int64 { return ChunkSize + (aheadChunks+1)*aheadSize }
+
 func (s *Store) String() string { return "gs://" + s.Bucket + "/" + s.Prefix }
 
 func (s *Store) where(key string) string { return "gs://" + s.Bucket + "/" + s.Prefix + key }
@@ -95,6 +105,13 @@ func (s *Store) where(key string) string { return "gs://" + s.Bucket + "/" + s.P
 // is deleted and Put fails.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) error {
 	sum := crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	if size < 0 {
+		// A stream (a pipe from the fan-out) is read ahead; its writer
+		// closes it when Put returns, which ends the reading goroutine.
+		ahead := store.NewReadAhead(r, aheadChunks, aheadSize)
+		defer ahead.Close()
+		r = ahead
+	}
 	counted := &store.CountingReader{R: io.TeeReader(r, sum)}
 	obj, err := s.Client.Objects.Insert(s.Bucket, &raw.Object{Name: s.Prefix + key}).
 		Media(counted, googleapi.ChunkSize(ChunkSize), googleapi.ContentType("application/octet-stream"), googleapi.EnableAutoChecksum()).

@@ -32,6 +32,21 @@ const (
 	partsPerStep       = 2000
 )
 
+var _ store.Buffering = (*Store)(nil)
+
+// PutBuffer implements store.Buffering: Concurrency+1 part buffers of the
+// first parts' size (parts grow only past 2,000 parts, 10 GiB).
+func (s *Store) PutBuffer() int64 {
+	base, conc := int64(s.PartSize), s.Concurrency
+	if base < MinPartSize {
+		base = MinPartSize
+	}
+	if conc <= 0 {
+		conc = DefaultConcurrency
+	}
+	return int64(conc+1) * base
+}
+
 // partSize is the size of part number n (1-based) for a stream that starts
 // at base.
 func partSize(base int64, n int) int64 {
