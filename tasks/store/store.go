@@ -79,12 +79,13 @@ type Retainer interface {
 }
 
 // Buffering is implemented by stores whose Put of a stream holds buffers
-// of its own (parts, blocks or chunks in flight): a run that fans out to
-// several stores holds all of theirs at once, and sizes its memory by
-// PutBuffers.
+// of its own in the Go heap (parts or chunks in flight): a run that fans
+// out to several stores holds all of theirs at once, and sizes its soft
+// memory limit by PutBuffers. Buffers outside the heap (azblob's mmap'd
+// blocks) do not count against that limit and are left out.
 type Buffering interface {
 	// PutBuffer is what one Put of a stream of unknown length holds at
-	// most in its buffers, in bytes.
+	// most in its heap buffers, in bytes.
 	PutBuffer() int64
 }
 

@@ -26,13 +26,12 @@ const (
 )
 
 var (
-	_ store.Store     = (*Store)(nil)
-	_ store.Ranger    = (*Store)(nil)
-	_ store.Buffering = (*Store)(nil)
+	_ store.Store  = (*Store)(nil)
+	_ store.Ranger = (*Store)(nil)
 )
 
-// PutBuffer implements store.Buffering: the blocks staged at once.
-func (s *Store) PutBuffer() int64 { return BlockConcurrency * BlockSize }
+// Not a store.Buffering: azblob stages its blocks in mmap'd buffers,
+// outside the Go heap and its soft memory limit.
 
 // Store is a container and a prefix in it.
 type Store struct {
