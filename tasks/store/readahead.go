@@ -8,7 +8,7 @@ import (
 // ReadAhead reads its source in a goroutine of its own, a few chunks
 // ahead of the consumer, so network reads overlap with hashing and
 // writing, and a consumer that stops to send what it read does not stop
-// its source. Memory is bounded by chunks × chunk size.
+// its source. Memory is bounded by (chunks+1) × chunk size.
 type ReadAhead struct {
 	chunks chan []byte
 	free   chan []byte
