@@ -355,6 +355,7 @@ func TestFaultKill9MidUpload(t *testing.T) {
 func TestVaultAWSLeaseRevoked(t *testing.T) {
 	needStack(t)
 	ctx := testContext(t, 5*time.Minute)
+	seedData(t, ctx) // its own keys under service/, run alone or not
 	dir, _ := specDir(t, fmt.Sprintf(`
 backup "consul_kv" "kv-aws" {
   schedule = "0 * * * *"
