@@ -45,7 +45,7 @@ func testMain(m *testing.M) (code int) {
 		// new test is shown to fail before its fix.
 		vigilBin = bin
 	} else {
-		build := exec.Command("go", "build", "-o", vigilBin, "./cmd/vigil")
+		build := exec.Command("go", "build", "-tags", harness.BuildTags, "-o", vigilBin, "./cmd/vigil")
 		build.Dir = harness.RepoRoot()
 		if out, err := build.CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: build vigil: %v\n%s", err, out)

@@ -6,6 +6,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"debug/buildinfo"
 	"debug/elf"
 	"io"
 	"os"
@@ -64,6 +65,15 @@ func TestReleaseIsReproducible(t *testing.T) {
 			t.Errorf("%s: machine %v", name, f.Machine)
 		}
 		f.Close()
+		// Built with the tags every build of vigil uses: without them the
+		// GCS SDK links gRPC's DirectPath (20 MB more).
+		info, err := buildinfo.ReadFile(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tags := buildSetting(info, "-tags"); tags != harness.BuildTags {
+			t.Errorf("%s: built with -tags %q, want %q", name, tags, harness.BuildTags)
+		}
 		if arch == "amd64" {
 			// A release prints as v0.2.0; anything else as it is.
 			want := "vigil " + v
@@ -76,6 +86,15 @@ func TestReleaseIsReproducible(t *testing.T) {
 			}
 		}
 	}
+}
+
+func buildSetting(info *buildinfo.BuildInfo, key string) string {
+	for _, s := range info.Settings {
+		if s.Key == key {
+			return s.Value
+		}
+	}
+	return ""
 }
 
 func extractVigil(t *testing.T, archive string) string {

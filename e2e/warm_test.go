@@ -35,7 +35,7 @@ func warmArm64() {
 			return
 		}
 	}
-	cmd := exec.Command("nice", "-n", "19", "go", "build", "-trimpath", "-buildvcs=false", "-o", os.DevNull, "./cmd/vigil")
+	cmd := exec.Command("nice", "-n", "19", "go", "build", "-trimpath", "-buildvcs=false", "-tags", harness.BuildTags, "-o", os.DevNull, "./cmd/vigil")
 	cmd.Dir = harness.RepoRoot()
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
 	if err := cmd.Start(); err != nil {

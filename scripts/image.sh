@@ -13,7 +13,7 @@ tag="vigil:${version//+/-}"
 ctx="$dist/image"
 rm -rf "$ctx"
 mkdir -p "$ctx"
-CGO_ENABLED=0 GOOS=linux GOARCH=amd64 "$go" build -trimpath -buildvcs=false \
+CGO_ENABLED=0 GOOS=linux GOARCH=amd64 "$go" build -trimpath -buildvcs=false -tags "${GO_TAGS-disable_grpc_modules}" \
 	-ldflags "-s -w -buildid= -X main.version=${version}" -o "$ctx/vigil" ./cmd/vigil
 cp /etc/ssl/certs/ca-certificates.crt "$ctx/"
 echo 'nonroot:x:65532:65532:nonroot:/nonexistent:/sbin/nologin' >"$ctx/passwd"

@@ -14,7 +14,7 @@ for arch in amd64 arm64; do
 	name="vigil_${version}_linux_${arch}"
 	work="$dist/.work/$name"
 	mkdir -p "$work"
-	CGO_ENABLED=0 GOOS=linux GOARCH=$arch "$go" build -trimpath -buildvcs=false \
+	CGO_ENABLED=0 GOOS=linux GOARCH=$arch "$go" build -trimpath -buildvcs=false -tags "${GO_TAGS-disable_grpc_modules}" \
 		-ldflags "-s -w -buildid= -X main.version=${version}" -o "$work/vigil" ./cmd/vigil
 	cp README.md "$work/"
 	touch -d "@$epoch" "$work"/*

@@ -1,17 +1,16 @@
 package gcs
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"net/http"
 	"strconv"
-	"time"
 
+	"cloud.google.com/go/storage"
 	"github.com/vigil-backup/vigil/tasks/store"
 	"google.golang.org/api/googleapi"
-	raw "google.golang.org/api/storage/v1"
 )
 
 // A gcs storage holds a standalone run's lock with generation
@@ -22,7 +21,7 @@ var _ store.Conditional = (*Store)(nil)
 
 // PutIfAbsent implements store.Conditional.
 func (s *Store) PutIfAbsent(ctx context.Context, key string, body []byte) (string, error) {
-	return s.putCond(ctx, key, body, 0)
+	return s.putCond(ctx, key, body, storage.Conditions{DoesNotExist: true})
 }
 
 // PutIfMatch implements store.Conditional.
@@ -31,35 +30,45 @@ func (s *Store) PutIfMatch(ctx context.Context, key string, body []byte, etag st
 	if err != nil {
 		return "", fmt.Errorf("store: put %s: %w", s.where(key), err)
 	}
-	return s.putCond(ctx, key, body, gen)
+	return s.putCond(ctx, key, body, storage.Conditions{GenerationMatch: gen})
 }
 
-func (s *Store) putCond(ctx context.Context, key string, body []byte, gen int64) (string, error) {
-	obj, err := s.Client.Objects.Insert(s.Bucket, &raw.Object{Name: s.Prefix + key}).IfGenerationMatch(gen).
-		Media(bytes.NewReader(body), googleapi.ContentType("application/octet-stream"), googleapi.EnableAutoChecksum()).Context(ctx).Do()
-	if err != nil {
+// putCond writes a small body in one request that declares its CRC32C,
+// so GCS checks it; the precondition makes the write safe to retry.
+func (s *Store) putCond(ctx context.Context, key string, body []byte, cond storage.Conditions) (string, error) {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w := s.object(key).If(cond).NewWriter(wctx)
+	w.ChunkSize = 0
+	w.ContentType = "application/octet-stream"
+	w.CRC32C, w.SendCRC32C = crc32.Checksum(body, castagnoli), true
+	if _, err := w.Write(body); err != nil {
+		cancel()
+		w.Close()
 		return "", s.condError("put", key, err)
 	}
-	return strconv.FormatInt(obj.Generation, 10), nil
+	if err := w.Close(); err != nil {
+		return "", s.condError("put", key, err)
+	}
+	return strconv.FormatInt(w.Attrs().Generation, 10), nil
 }
 
 // GetVersioned implements store.Conditional. It reads the object's
 // metadata, then that generation's bytes, so the body and the tag agree.
 func (s *Store) GetVersioned(ctx context.Context, key string) (*store.Versioned, error) {
-	meta, err := s.Client.Objects.Get(s.Bucket, s.Prefix+key).Fields("generation", "updated").Context(ctx).Do()
+	attrs, err := s.object(key).Attrs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: get %s: %w", s.where(key), notFound(err))
 	}
-	resp, err := s.Client.Objects.Get(s.Bucket, s.Prefix+key).Generation(meta.Generation).Context(ctx).Download()
+	r, err := s.object(key).Generation(attrs.Generation).NewReader(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: get %s: %w", s.where(key), notFound(err))
 	}
-	b, err := store.ReadVersioned(resp.Body)
+	b, err := store.ReadVersioned(r)
 	if err != nil {
 		return nil, fmt.Errorf("store: get %s: %w", s.where(key), err)
 	}
-	mod, _ := time.Parse(time.RFC3339Nano, meta.Updated)
-	return &store.Versioned{Body: b, ETag: strconv.FormatInt(meta.Generation, 10), Modified: mod}, nil
+	return &store.Versioned{Body: b, ETag: strconv.FormatInt(attrs.Generation, 10), Modified: attrs.Updated}, nil
 }
 
 // DeleteIfMatch implements store.Conditional; an object already gone is
@@ -71,11 +80,11 @@ func (s *Store) DeleteIfMatch(ctx context.Context, key, etag string) error {
 	if err != nil {
 		return fmt.Errorf("store: delete %s: %w", s.where(key), err)
 	}
-	err = s.Client.Objects.Delete(s.Bucket, s.Prefix+key).Generation(gen).IfGenerationMatch(gen).Context(ctx).Do()
+	err = s.object(key).Generation(gen).If(storage.Conditions{GenerationMatch: gen}).Delete(ctx)
 	if err == nil {
 		return nil
 	}
-	if !isNotFound(err) {
+	if !errors.Is(err, storage.ErrObjectNotExist) {
 		return s.condError("delete", key, err)
 	}
 	// Not found: the object is gone, or generation gen is.
