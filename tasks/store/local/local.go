@@ -72,7 +72,7 @@ func (l *Store) Put(ctx context.Context, key string, r io.Reader, _ int64) (err 
 			os.Remove(tmp)
 		}
 	}()
-	if _, err = io.Copy(f, ctxReader{ctx, r}); err != nil {
+	if _, err = io.Copy(newWriteback(f), ctxReader{ctx, r}); err != nil {
 		return fmt.Errorf("store: put %s: %w", key, err)
 	}
 	if err = f.Sync(); err != nil {
