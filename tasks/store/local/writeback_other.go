@@ -4,11 +4,6 @@ package local
 
 import "os"
 
-// writeback is the file itself where sync_file_range(2) is not: the fsync
-// at the end of Put writes it all.
-type writeback struct {
-	*os.File
-	begun int64
-}
-
-func newWriteback(f *os.File) *writeback { return &writeback{File: f} }
+// newWriteback is the file itself where sync_file_range(2) is not: the
+// fsync at the end of Put writes it all.
+func newWriteback(f *os.File) *os.File { return f }
